@@ -1,0 +1,36 @@
+# The only entry points of the tutorial. `make help` lists them.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(CURDIR)/$(VENV)/bin
+STAMP  := $(VENV)/requirements.stamp
+# Jupyter kernels and tools resolve `python` and `jupyter` on PATH: make it the venv's.
+export PATH := $(BIN):$(PATH)
+export MPLBACKEND := Agg
+
+.PHONY: help venv run test lab bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+# Re-created only when requirements.txt is newer than the stamp: instant otherwise.
+$(STAMP): requirements.txt
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)  ## create .venv from requirements.txt (when missing or changed)
+
+run: $(STAMP)  ## execute every notebook in place; rewrites data/ and figures/
+	$(VENV)/bin/python tests/run_notebooks.py
+
+test: $(STAMP)  ## unit tests of em_helpers and nbval over the notebooks
+	$(VENV)/bin/python -m pytest
+
+lab: $(STAMP)  ## start JupyterLab at the repository root
+	$(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR)
+
+bench: $(STAMP)  ## em_helpers against scikit-learn and a scipy.stats loop: time and memory
+	$(VENV)/bin/python tests/bench.py
+
+clean:  ## remove the virtual environment and caches
+	rm -rf $(VENV) .pytest_cache .hypothesis __pycache__ tests/__pycache__

@@ -1,0 +1,697 @@
+"""EM for Gaussian mixture models, small enough to read against the equations.
+
+The notebooks in ``notebooks/`` derive every formula used here; the names follow the
+notation table of the tutorial (N, D, K = ``n_samples``, ``n_features``,
+``n_components``; π_k, μ_k, Σ_k = ``weights``, ``means``, ``covariances``;
+γ_ik = ``responsibilities[i, k]``; N_k = ``counts[k]``).
+
+Numerics, in one place:
+
+* Log space throughout. log N(x | μ_k, Σ_k) comes from the Cholesky factor L_k of Σ_k
+  (Σ_k = L_k L_kᵀ), and responsibilities are normalised with a log-sum-exp, so a point
+  far from every component cannot underflow to 0/0.
+* ``reg_covar`` is added to every covariance diagonal in the M-step and nowhere else.
+* Internally the hot arrays are laid out (K, N) and X as Xᵀ (D, N), so that every
+  reduction runs along the long, contiguous axis N and the only Python loop is over the
+  K components (``make bench`` measures what this buys against scikit-learn).
+* A component whose responsibilities vanish keeps N_k = Σ_i γ_ik + 10·eps (the floor
+  scikit-learn uses): its weight becomes ~1e-16, its mean the γ-weighted mean of what it
+  still holds (0 if it holds nothing at all) and its covariance ``reg_covar``·I plus what
+  spread is left. It stays finite and can win points back; it is never silently dropped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+
+import numpy as np
+from scipy import linalg
+from scipy.optimize import linear_sum_assignment
+from scipy.special import entr
+
+__all__ = [
+    "GMMParams",
+    "GMMFit",
+    "sample_gmm",
+    "e_step",
+    "m_step",
+    "log_likelihood",
+    "init_params",
+    "fit_gmm",
+    "match_components",
+    "n_parameters",
+    "bic",
+    "aic",
+    "expected_complete_log_likelihood",
+    "responsibility_entropy",
+    "ellipse_geometry",
+    "draw_ellipse",
+]
+
+_LOG_2PI = np.log(2.0 * np.pi)
+# Floor added to every effective count N_k, as scikit-learn does, so that a component
+# that no point claims still has a finite mean and covariance.
+_COUNT_FLOOR = 10.0 * np.finfo(np.float64).eps
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class GMMParams:
+    """Parameters θ = (π, μ, Σ) of a Gaussian mixture; validated and read-only.
+
+    Parameters
+    ----------
+    weights : array-like of shape (n_components,)
+        Mixing weights π_k: non-negative, summing to 1.
+    means : array-like of shape (n_components, n_features)
+        Component means μ_k.
+    covariances : array-like of shape (n_components, n_features, n_features)
+        Component covariances Σ_k: symmetric positive definite.
+    """
+
+    weights: np.ndarray
+    means: np.ndarray
+    covariances: np.ndarray
+
+    def __post_init__(self):
+        weights = _as_float_array(self.weights, "weights")
+        means = _as_float_array(self.means, "means")
+        covariances = _as_float_array(self.covariances, "covariances")
+        if weights.ndim != 1 or means.ndim != 2 or covariances.ndim != 3:
+            raise ValueError(
+                "GMMParams expects weights of shape (K,), means of shape (K, D) and "
+                f"covariances of shape (K, D, D); got {weights.shape}, {means.shape} "
+                f"and {covariances.shape}."
+            )
+        K, D = means.shape
+        if weights.shape != (K,) or covariances.shape != (K, D, D) or K == 0 or D == 0:
+            raise ValueError(
+                f"GMMParams shapes disagree: means {means.shape} means K={K}, D={D}, so "
+                f"weights must be ({K},) and covariances ({K}, {D}, {D}); got "
+                f"{weights.shape} and {covariances.shape}."
+            )
+        for name, arr in (("weights", weights), ("means", means), ("covariances", covariances)):
+            if not np.isfinite(arr).all():
+                raise ValueError(f"GMMParams {name} contain NaN or inf.")
+        if (weights < 0).any() or abs(weights.sum() - 1.0) > 1e-6:
+            raise ValueError(
+                "weights must be a probability vector (non-negative, summing to 1); got "
+                f"{np.array2string(weights, precision=4)} with sum {weights.sum():.6g}."
+            )
+        scale = np.abs(covariances).max(axis=(1, 2))
+        asym = np.abs(covariances - covariances.transpose(0, 2, 1)).max(axis=(1, 2))
+        for k in np.flatnonzero(asym > 1e-10 * scale):
+            raise ValueError(
+                f"covariances[{k}] is not symmetric (largest |Σ - Σᵀ| is {asym[k]:.3g})."
+            )
+        chol = np.empty_like(covariances)
+        for k in range(K):
+            try:
+                chol[k] = linalg.cholesky(covariances[k], lower=True)
+            except linalg.LinAlgError:
+                raise ValueError(
+                    f"covariances[{k}] is not positive definite (its Cholesky factorisation "
+                    "failed). If it came from a fit, component "
+                    f"{k} collapsed onto too few points: increase reg_covar, decrease "
+                    "n_components, or scale the data."
+                ) from None
+        for name, arr in (("weights", weights), ("means", means), ("covariances", covariances)):
+            arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
+        chol.setflags(write=False)
+        # L_k with Σ_k = L_k L_kᵀ, cached for the E-step.
+        object.__setattr__(self, "_cholesky", chol)
+
+    @property
+    def n_components(self) -> int:
+        """K, the number of components."""
+        return self.means.shape[0]
+
+    @property
+    def n_features(self) -> int:
+        """D, the dimension of each point."""
+        return self.means.shape[1]
+
+    def permute(self, order) -> "GMMParams":
+        """The same mixture with its components listed in ``order``.
+
+        ``params.permute(match_components(params, reference))`` lines component k up
+        with component k of ``reference`` (undoing label switching).
+        """
+        order = np.asarray(order)
+        if sorted(order.tolist()) != list(range(self.n_components)):
+            raise ValueError(f"order must be a permutation of 0..{self.n_components - 1}; got {order}.")
+        return GMMParams(self.weights[order], self.means[order], self.covariances[order])
+
+    def __repr__(self):
+        return (
+            f"GMMParams(K={self.n_components}, D={self.n_features},\n"
+            f"  weights={self.weights!r},\n  means={self.means!r},\n"
+            f"  covariances={self.covariances!r})"
+        )
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class GMMFit:
+    """What ``fit_gmm`` returns.
+
+    Attributes
+    ----------
+    params : GMMParams
+        The final parameters θ_T.
+    responsibilities : ndarray of shape (n_samples, n_components)
+        γ_ik under the final parameters.
+    log_likelihoods : ndarray of shape (n_iter + 1,)
+        log p(X | θ_t) for t = 0 .. n_iter: the initial parameters first, the final last.
+    n_iter : int
+        Number of M-steps done.
+    converged : bool
+        Whether the gain in mean log-likelihood per point fell below ``tol``.
+    """
+
+    params: GMMParams
+    responsibilities: np.ndarray
+    log_likelihoods: np.ndarray
+    n_iter: int
+    converged: bool
+
+    @property
+    def log_likelihood(self) -> float:
+        """log p(X | θ_T), the final log-likelihood."""
+        return float(self.log_likelihoods[-1])
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def _as_float_array(values, name):
+    try:
+        arr = np.array(values)
+    except ValueError as err:  # ragged nested lists
+        raise ValueError(f"{name} must be a rectangular array of numbers: {err}") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must contain real numbers; got an array of dtype {arr.dtype}.")
+    return arr.astype(np.float64)
+
+
+def _check_X(X):
+    """X as a C-contiguous float64 array of shape (n_samples, n_features)."""
+    arr = _as_float_array(X, "X")
+    if arr.ndim == 1:
+        arr = arr[:, None]  # N one-dimensional points
+    if arr.ndim != 2:
+        raise ValueError(
+            f"X must have shape (n_samples, n_features), or (n_samples,) for 1-D points; "
+            f"got {arr.ndim} dimensions with shape {arr.shape}."
+        )
+    if arr.size == 0:
+        raise ValueError(f"X is empty (shape {arr.shape}); EM needs at least one point and one feature.")
+    finite = np.isfinite(arr)
+    if not finite.all():
+        bad_rows = np.flatnonzero(~finite.all(axis=1))
+        raise ValueError(
+            f"X contains {np.isnan(arr).sum()} NaN and {np.isinf(arr).sum()} inf values "
+            f"(in {bad_rows.size} rows, the first is row {bad_rows[0]}); EM needs finite "
+            "numbers: drop or impute those rows first."
+        )
+    return np.ascontiguousarray(arr)
+
+
+def _check_n_components(n_components, n_samples):
+    if not isinstance(n_components, numbers.Integral) or isinstance(n_components, bool):
+        raise TypeError(f"n_components must be an integer; got {n_components!r}.")
+    if not 1 <= n_components <= n_samples:
+        raise ValueError(
+            f"n_components must be between 1 and the number of points N={n_samples}; "
+            f"got {n_components}."
+        )
+
+
+def _check_reg_covar(reg_covar):
+    if not isinstance(reg_covar, numbers.Real) or not np.isfinite(reg_covar) or reg_covar < 0:
+        raise ValueError(f"reg_covar must be a finite number >= 0; got {reg_covar!r}.")
+
+
+def _check_params_match(params, n_features, n_components=None):
+    if not isinstance(params, GMMParams):
+        raise TypeError(f"params must be a GMMParams; got {type(params).__name__}.")
+    if params.n_features != n_features:
+        raise ValueError(
+            f"params have D={params.n_features} features but X has {n_features} columns."
+        )
+    if n_components is not None and params.n_components != n_components:
+        raise ValueError(
+            f"init has K={params.n_components} components but n_components={n_components}."
+        )
+
+
+def _check_responsibilities(responsibilities, n_samples):
+    resp = _as_float_array(responsibilities, "responsibilities")
+    if resp.ndim != 2 or resp.shape[0] != n_samples or resp.shape[1] == 0:
+        raise ValueError(
+            f"responsibilities must have shape (n_samples, n_components) = ({n_samples}, K); "
+            f"got {resp.shape}."
+        )
+    if not np.isfinite(resp).all() or (resp < 0).any():
+        raise ValueError("responsibilities must be finite and non-negative.")
+    row_sums = resp.sum(axis=1)
+    if np.abs(row_sums - 1.0).max() > 1e-6:
+        i = int(np.argmax(np.abs(row_sums - 1.0)))
+        raise ValueError(f"each row of responsibilities must sum to 1; row {i} sums to {row_sums[i]:.6g}.")
+    return np.ascontiguousarray(resp.T)  # (K, N)
+
+
+# --------------------------------------------------------------------------- the E-step
+
+
+def _log_weighted_densities(Xt, params, out=None):
+    """log π_k + log N(x_i | μ_k, Σ_k), laid out (K, N) (written into ``out`` if given).
+
+    With Σ_k = L_k L_kᵀ: (x - μ)ᵀ Σ_k⁻¹ (x - μ) = ‖L_k⁻¹ (x - μ)‖² and
+    log |Σ_k| = 2 Σ_d log (L_k)_dd, so no inverse or determinant is ever formed.
+    """
+    D, N = Xt.shape
+    K = params.n_components
+    if out is None:
+        out = np.empty((K, N))
+    L_inv = [linalg.solve_triangular(params._cholesky[k], np.eye(D), lower=True) for k in range(K)]
+    shift = [(L_inv[k] @ params.means[k])[:, None] for k in range(K)]  # L⁻¹μ
+    with np.errstate(divide="ignore"):  # a weight of exactly 0 gives log π_k = -inf
+        const = (
+            np.log(params.weights)
+            - 0.5 * D * _LOG_2PI
+            - np.log(np.diagonal(params._cholesky, axis1=1, axis2=2)).sum(axis=1)  # ½ log|Σ_k|
+        )
+    # Columns in blocks of ~32k numbers: the temporaries stay in cache, and each small
+    # L⁻¹ @ block runs on one BLAS thread (OpenBLAS's threads cost more than they gain
+    # on these thin products: 2x slower E-step at N=200k, D=8, measured).
+    block = max(1024, 32768 // D)
+    whitened = np.empty((D, min(block, N)))
+    for start in range(0, N, block):
+        cols = slice(start, start + block)
+        w = whitened[:, : out[0, cols].size]
+        for k in range(K):
+            np.matmul(L_inv[k], Xt[:, cols], out=w)
+            w -= shift[k]
+            np.square(w, out=w)
+            maha = np.sum(w, axis=0, out=out[k, cols])  # squared Mahalanobis distance
+            maha *= -0.5
+            maha += const[k]
+    return out
+
+
+def _normalize_in_place(log_prob):
+    """Turn log π_k p(x_i | k), shape (K, N), into γ_ik in place; return Σ_i log p(x_i).
+
+    log-sum-exp by hand, looping over the K rows: scipy.special.logsumexp along the short
+    axis of an (N, K) array is about 9x slower here (DESIGN.md, "Speed").
+    """
+    peak = log_prob[0].copy()
+    for row in log_prob[1:]:
+        np.maximum(peak, row, out=peak)
+    total = np.zeros_like(peak)
+    for row in log_prob:
+        row -= peak
+        # exp of anything below -708 underflows, and NumPy's exp takes a slow path
+        # there (3x slower, measured); clamping changes γ by < 1e-300.
+        np.maximum(row, -700.0, out=row)
+        np.exp(row, out=row)
+        total += row  # >= 1: the largest term is exp(0)
+    log_prob /= total
+    return float(peak.sum() + np.log(total).sum())
+
+
+def _e_step(Xt, params, out=None):
+    resp = _log_weighted_densities(Xt, params, out)
+    log_lik = _normalize_in_place(resp)
+    return resp, log_lik
+
+
+def e_step(X, params):
+    """E-step: responsibilities γ_ik = p(z_i = k | x_i, θ) and log p(X | θ).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features) or (n_samples,)
+    params : GMMParams
+
+    Returns
+    -------
+    responsibilities : ndarray of shape (n_samples, n_components)
+        Rows sum to 1.
+    log_likelihood : float
+        Σ_i log Σ_k π_k N(x_i | μ_k, Σ_k), the total (not the mean) over points.
+    """
+    X = _check_X(X)
+    _check_params_match(params, X.shape[1])
+    resp, log_lik = _e_step(np.ascontiguousarray(X.T), params)
+    return resp.T, log_lik
+
+
+def log_likelihood(X, params) -> float:
+    """log p(X | θ) = Σ_i log Σ_k π_k N(x_i | μ_k, Σ_k), a float."""
+    return e_step(X, params)[1]
+
+
+# --------------------------------------------------------------------------- the M-step
+
+
+def _m_step(X, Xt, resp, reg_covar):
+    """Weighted maximum likelihood from responsibilities laid out (K, N)."""
+    n_samples = X.shape[0]
+    counts = resp.sum(axis=1) + _COUNT_FLOOR  # N_k
+    means = (resp @ X) / counts[:, None]  # μ_k = Σ_i γ_ik x_i / N_k
+    covariances = np.empty((resp.shape[0], X.shape[1], X.shape[1]))
+    centred, sqrt_resp = np.empty(Xt.shape), np.empty(n_samples)  # reused: no page faults
+    for k in range(resp.shape[0]):
+        # Σ_k = Σ_i γ_ik (x_i - μ_k)(x_i - μ_k)ᵀ / N_k, written as A Aᵀ with
+        # A = (x_i - μ_k) √γ_ik: centred first (exact for data far from 0) and exactly
+        # symmetric (NumPy computes A Aᵀ with one symmetric rank-k update).
+        np.subtract(Xt, means[k][:, None], out=centred)
+        centred *= np.sqrt(resp[k], out=sqrt_resp)
+        covariances[k] = centred @ centred.T / counts[k]
+        covariances[k].flat[:: X.shape[1] + 1] += reg_covar
+    return GMMParams(counts / n_samples, means, covariances)  # π_k = N_k / N
+
+
+def m_step(X, responsibilities, *, reg_covar=1e-6):
+    """M-step: the weighted maximum-likelihood parameters given responsibilities.
+
+    π_k = N_k / N, μ_k = Σ_i γ_ik x_i / N_k, Σ_k = Σ_i γ_ik (x_i - μ_k)(x_i - μ_k)ᵀ / N_k
+    + reg_covar·I, with N_k = Σ_i γ_ik (+ 10·eps, see the module docstring).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features) or (n_samples,)
+    responsibilities : array-like of shape (n_samples, n_components)
+        Non-negative, rows summing to 1 (hard labels as one-hot rows work too).
+    reg_covar : float, default 1e-6
+        Added to each covariance diagonal; 0 gives the exact maximum-likelihood step.
+
+    Returns
+    -------
+    GMMParams
+    """
+    X = _check_X(X)
+    _check_reg_covar(reg_covar)
+    resp = _check_responsibilities(responsibilities, X.shape[0])
+    return _m_step(X, np.ascontiguousarray(X.T), resp, reg_covar)
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+def sample_gmm(params, n_samples, seed=None):
+    """Draw ``n_samples`` points from the mixture.
+
+    Parameters
+    ----------
+    params : GMMParams
+    n_samples : int
+    seed : int, numpy.random.Generator or None
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+    labels : ndarray of shape (n_samples,)
+        The component z_i each point was drawn from.
+    """
+    if not isinstance(params, GMMParams):
+        raise TypeError(f"params must be a GMMParams; got {type(params).__name__}.")
+    if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
+    rng = np.random.default_rng(seed)
+    labels = rng.choice(params.n_components, size=n_samples, p=params.weights)
+    X = np.empty((n_samples, params.n_features))
+    for k in range(params.n_components):
+        members = labels == k
+        noise = rng.standard_normal((members.sum(), params.n_features))
+        X[members] = params.means[k] + noise @ params._cholesky[k].T  # μ + L z ~ N(μ, L Lᵀ)
+    return X, labels
+
+
+# --------------------------------------------------------------------------- initialisation
+
+
+def _squared_distances(Xt, center):
+    diff = Xt - center[:, None]
+    return np.einsum("dn,dn->n", diff, diff)
+
+
+def _kmeans_plusplus(Xt, n_components, rng):
+    """Indices of k-means++ seeds: each next seed drawn with probability ∝ D(x)²."""
+    n_samples = Xt.shape[1]
+    chosen = [int(rng.integers(n_samples))]
+    closest = _squared_distances(Xt, Xt[:, chosen[0]])
+    for _ in range(1, n_components):
+        total = closest.sum()
+        if total > 0:
+            pick = rng.choice(n_samples, p=closest / total)
+        else:  # every point coincides with a seed already: any unused point will do
+            pick = rng.choice(np.setdiff1d(np.arange(n_samples), chosen))
+        chosen.append(int(pick))
+        np.minimum(closest, _squared_distances(Xt, Xt[:, pick]), out=closest)
+    return np.array(chosen)
+
+
+def _init_params(X, Xt, n_components, method, rng, reg_covar):
+    n_samples = X.shape[0]
+    if method == "kmeans++":
+        seeds = _kmeans_plusplus(Xt, n_components, rng)
+    elif method == "random":
+        seeds = rng.choice(n_samples, size=n_components, replace=False)
+    else:
+        raise ValueError(f'init must be "kmeans++", "random" or a GMMParams; got {method!r}.')
+    # Hard-assign every point to its nearest seed, then one M-step from those labels.
+    labels = np.zeros(n_samples, dtype=np.intp)
+    best = _squared_distances(Xt, Xt[:, seeds[0]])
+    for k in range(1, n_components):
+        dist = _squared_distances(Xt, Xt[:, seeds[k]])
+        nearer = dist < best
+        labels[nearer] = k
+        best[nearer] = dist[nearer]
+    labels[seeds] = np.arange(n_components)  # each seed owns itself, even among duplicates
+    resp = np.zeros((n_components, n_samples))
+    resp[labels, np.arange(n_samples)] = 1.0
+    return _m_step(X, Xt, resp, reg_covar)
+
+
+def init_params(X, n_components, *, method="kmeans++", seed=None, reg_covar=1e-6):
+    """Starting parameters θ_0: pick K seed points, assign every point to its nearest seed,
+    and take one M-step from those hard labels.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features) or (n_samples,)
+    n_components : int
+    method : {"kmeans++", "random"}
+        "kmeans++" draws each next seed with probability proportional to its squared
+        distance from the nearest seed so far (Arthur and Vassilvitskii 2007);
+        "random" draws K distinct points uniformly.
+    seed : int, numpy.random.Generator or None
+    reg_covar : float, default 1e-6
+        Added to each covariance diagonal in that M-step (a seed alone in its cluster
+        then starts as a small round Gaussian).
+
+    Returns
+    -------
+    GMMParams
+    """
+    X = _check_X(X)
+    _check_n_components(n_components, X.shape[0])
+    _check_reg_covar(reg_covar)
+    Xt = np.ascontiguousarray(X.T)
+    return _init_params(X, Xt, n_components, method, np.random.default_rng(seed), reg_covar)
+
+
+# --------------------------------------------------------------------------- the EM loop
+
+
+def _run_em(X, Xt, params, max_iter, tol, reg_covar):
+    resp, log_lik = _e_step(Xt, params)
+    history = [log_lik]
+    converged = False
+    for _ in range(max_iter):
+        params = _m_step(X, Xt, resp, reg_covar)
+        resp, log_lik = _e_step(Xt, params, out=resp)  # γ_t is spent: reuse its memory
+        history.append(log_lik)
+        if tol > 0 and (history[-1] - history[-2]) / X.shape[0] < tol:
+            converged = True
+            break
+    return GMMFit(params, resp.T, np.array(history), len(history) - 1, converged)
+
+
+def fit_gmm(
+    X,
+    n_components,
+    *,
+    init="kmeans++",
+    n_init=1,
+    max_iter=200,
+    tol=1e-6,
+    reg_covar=1e-6,
+    seed=None,
+):
+    """Fit a Gaussian mixture with K = ``n_components`` full-covariance components by EM.
+
+    Each iteration is one M-step (from the current γ) followed by one E-step (new γ and
+    log p(X | θ_t)). The loop stops when the gain in mean log-likelihood per point,
+    (L(θ_t) - L(θ_{t-1})) / N, falls below ``tol``, or after ``max_iter`` M-steps.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features) or (n_samples,)
+    n_components : int
+    init : {"kmeans++", "random"} or GMMParams
+        How θ_0 is chosen (see ``init_params``); a GMMParams is used exactly as given,
+        and then ``n_init`` is ignored.
+    n_init : int, default 1
+        Number of starts; the fit with the highest final log-likelihood is returned.
+    max_iter : int, default 200
+    tol : float, default 1e-6
+        0 runs all ``max_iter`` iterations.
+    reg_covar : float, default 1e-6
+    seed : int, numpy.random.Generator or None
+        The same seed gives the same result.
+
+    Returns
+    -------
+    GMMFit
+        ``params``, ``responsibilities`` (N, K), ``log_likelihoods`` (n_iter + 1,),
+        ``n_iter``, ``converged``.
+    """
+    X = _check_X(X)
+    _check_n_components(n_components, X.shape[0])
+    _check_reg_covar(reg_covar)
+    for name, value, low in (("n_init", n_init, 1), ("max_iter", max_iter, 0)):
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
+    if not isinstance(tol, numbers.Real) or not tol >= 0:
+        raise ValueError(f"tol must be a number >= 0; got {tol!r}.")
+    Xt = np.ascontiguousarray(X.T)
+    if isinstance(init, GMMParams):
+        _check_params_match(init, X.shape[1], n_components)
+        return _run_em(X, Xt, init, max_iter, tol, reg_covar)
+    if isinstance(init, str) and init not in ("kmeans++", "random"):
+        raise ValueError(f'init must be "kmeans++", "random" or a GMMParams; got {init!r}.')
+    if not isinstance(init, str):
+        raise TypeError(f'init must be "kmeans++", "random" or a GMMParams; got {type(init).__name__}.')
+    rng = np.random.default_rng(seed)
+    best = None
+    for _ in range(n_init):
+        start = _init_params(X, Xt, n_components, init, rng, reg_covar)
+        fit = _run_em(X, Xt, start, max_iter, tol, reg_covar)
+        if best is None or fit.log_likelihood > best.log_likelihood:
+            best = fit
+    return best
+
+
+# --------------------------------------------------------------------------- after the fit
+
+
+def match_components(estimate, reference):
+    """The permutation that lines fitted components up with reference ones.
+
+    EM's component order is arbitrary (label switching). This solves the assignment
+    problem on the squared distances between means with scipy's linear_sum_assignment.
+
+    Parameters
+    ----------
+    estimate, reference : GMMParams with the same K and D
+
+    Returns
+    -------
+    order : ndarray of shape (n_components,)
+        ``order[j]`` is the estimated component that matches reference component j, so
+        ``estimate.permute(order)`` is aligned with ``reference`` and
+        ``responsibilities[:, order]`` has its columns in the reference's order.
+    """
+    _check_params_match(estimate, reference.n_features, reference.n_components)
+    diff = reference.means[:, None, :] - estimate.means[None, :, :]
+    _, order = linear_sum_assignment(np.einsum("jkd,jkd->jk", diff, diff))
+    return order
+
+
+def n_parameters(params) -> int:
+    """Free parameters of a full-covariance mixture: (K-1) + K·D + K·D(D+1)/2."""
+    K, D = params.n_components, params.n_features
+    return (K - 1) + K * D + K * D * (D + 1) // 2
+
+
+def bic(X, params) -> float:
+    """Bayesian information criterion, -2 log p(X | θ) + p log N: lower is better
+    (scikit-learn's sign; R's mclust reports the negative)."""
+    X = _check_X(X)
+    return -2.0 * log_likelihood(X, params) + n_parameters(params) * np.log(X.shape[0])
+
+
+def aic(X, params) -> float:
+    """Akaike information criterion, -2 log p(X | θ) + 2p: lower is better."""
+    return -2.0 * log_likelihood(X, params) + 2.0 * n_parameters(params)
+
+
+def expected_complete_log_likelihood(X, params, responsibilities) -> float:
+    """Q(θ | θ_t) = Σ_i Σ_k γ_ik [log π_k + log N(x_i | μ_k, Σ_k)].
+
+    ``responsibilities`` are γ computed under θ_t; ``params`` is θ. At θ = θ_t,
+    Q(θ_t | θ_t) + H(γ) = log p(X | θ_t) exactly.
+    """
+    X = _check_X(X)
+    _check_params_match(params, X.shape[1])
+    resp = _check_responsibilities(responsibilities, X.shape[0])
+    if resp.shape[0] != params.n_components:
+        raise ValueError(f"responsibilities have {resp.shape[0]} columns but params have K={params.n_components}.")
+    log_prob = _log_weighted_densities(np.ascontiguousarray(X.T), params)
+    return float(np.where(resp > 0, resp * log_prob, 0.0).sum())  # 0·log 0 = 0
+
+
+def responsibility_entropy(responsibilities) -> float:
+    """H(γ) = -Σ_i Σ_k γ_ik log γ_ik (with 0 log 0 = 0), in nats."""
+    resp = np.asarray(responsibilities, dtype=np.float64)
+    return float(entr(resp).sum())
+
+
+# --------------------------------------------------------------------------- plotting
+
+
+def ellipse_geometry(covariance, n_std=1.0):
+    """Width, height and angle of the ellipse (x - μ)ᵀ Σ⁻¹ (x - μ) = n_std².
+
+    In 2-D it holds 1 - exp(-n_std²/2) of the Gaussian's mass: 39% at 1, 86% at 2.
+
+    Parameters
+    ----------
+    covariance : array-like of shape (2, 2)
+    n_std : float
+
+    Returns
+    -------
+    width, height : float
+        Full lengths of the major and minor axes: 2·n_std·√λ for the eigenvalues λ of Σ.
+    angle : float
+        Angle of the major axis from the x-axis, in degrees.
+    """
+    covariance = np.asarray(covariance, dtype=np.float64)
+    if covariance.shape != (2, 2):
+        raise ValueError(f"ellipse_geometry needs a 2x2 covariance; got shape {covariance.shape}.")
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance)  # ascending
+    width, height = 2.0 * n_std * np.sqrt(eigenvalues[::-1])
+    angle = np.degrees(np.arctan2(eigenvectors[1, 1], eigenvectors[0, 1]))
+    return float(width), float(height), float(angle)
+
+
+def draw_ellipse(ax, mean, covariance, n_std=1.0, **kwargs):
+    """Draw the n_std-standard-deviation ellipse of N(mean, covariance) on ``ax``.
+
+    Keyword arguments go to matplotlib.patches.Ellipse (default: no fill). Returns the patch.
+    """
+    from matplotlib.patches import Ellipse
+
+    width, height, angle = ellipse_geometry(covariance, n_std)
+    kwargs.setdefault("fill", False)
+    patch = Ellipse(tuple(np.asarray(mean, dtype=float)), width, height, angle=angle, **kwargs)
+    ax.add_patch(patch)
+    return patch

@@ -1,0 +1,55 @@
+"""requirements.txt (pip) and environment.yml (conda) must pin the same packages."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _normalise(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pip_pins():
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            name, version = line.split("==")
+            pins[_normalise(name)] = version.strip()
+    return pins
+
+
+def conda_pins():
+    pins = {}
+    in_deps = False
+    for line in (ROOT / "environment.yml").read_text().splitlines():
+        if line.startswith("dependencies:"):
+            in_deps = True
+            continue
+        if in_deps and line.strip().startswith("- "):
+            name, _, version = line.strip()[2:].partition("=")
+            pins[_normalise(name)] = version.strip()
+        elif in_deps and line.strip() and not line.startswith(" "):
+            in_deps = False
+    pins.pop("python", None)
+    return pins
+
+
+def test_requirements_pin_every_package_exactly():
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#")[0].strip()
+        if line:
+            assert re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][0-9A-Za-z.]*", line), line
+
+
+def test_environment_yml_matches_requirements_txt():
+    pip, conda = pip_pins(), conda_pins()
+    assert set(pip) == set(conda), f"only in requirements.txt: {set(pip) - set(conda)}, only in environment.yml: {set(conda) - set(pip)}"
+    different = {name: (pip[name], conda[name]) for name in pip if pip[name] != conda[name]}
+    assert not different, f"versions differ (pip, conda): {different}"
+
+
+def test_the_required_packages_are_pinned():
+    needed = {"numpy", "scipy", "matplotlib", "jupyterlab", "ipykernel", "nbval", "pytest", "hypothesis", "scikit-learn"}
+    assert needed <= set(pip_pins())
