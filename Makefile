@@ -5,7 +5,6 @@ BIN    := $(CURDIR)/$(VENV)/bin
 STAMP  := $(VENV)/requirements.stamp
 # Jupyter kernels and tools resolve `python` and `jupyter` on PATH: make it the venv's.
 export PATH := $(BIN):$(PATH)
-export MPLBACKEND := Agg
 
 .PHONY: help venv run test lab bench clean
 

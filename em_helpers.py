@@ -695,3 +695,92 @@ def draw_ellipse(ax, mean, covariance, n_std=1.0, **kwargs):
     patch = Ellipse(tuple(np.asarray(mean, dtype=float)), width, height, angle=angle, **kwargs)
     ax.add_patch(patch)
     return patch
+
+
+# Okabe-Ito: distinguishable with every common form of colour blindness.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+
+
+def save_figure(fig, path, dpi=110):
+    """Save ``fig`` as PNG with no Software/date metadata, so re-running rewrites the same bytes."""
+    from pathlib import Path
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+
+
+def plot_clusters(ax, X, labels, params=None, *, title="", n_stds=(1, 2), label_prefix="component"):
+    """Scatter 2-D points coloured by ``labels`` (PALETTE[k] for label k); with ``params``,
+    draw each component's mean and its n_std ellipses in the same colour."""
+    for k in np.unique(labels):
+        members = labels == k
+        ax.scatter(*X[members].T, s=9, alpha=0.55, color=PALETTE[k], linewidths=0,
+                   label=f"{label_prefix} {k + 1} ({members.sum()} points)")
+    if params is not None:
+        for k in range(params.n_components):
+            for n_std in n_stds:
+                draw_ellipse(ax, params.means[k], params.covariances[k], n_std, color=PALETTE[k],
+                             lw=2.0 if n_std == n_stds[0] else 1.2, ls="-" if n_std == n_stds[0] else "--")
+            ax.plot(*params.means[k], marker="X", ms=11, color=PALETTE[k], mec="black", mew=1.0)
+    ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title)
+    pad = 0.06 * np.ptp(X, axis=0)
+    ax.set(xlim=(X[:, 0].min() - pad[0], X[:, 0].max() + pad[0]),
+           ylim=(X[:, 1].min() - pad[1], X[:, 1].max() + pad[1]))
+    ax.set_aspect("equal", adjustable="box")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1, fontsize=8, frameon=False)
+
+
+def plot_log_likelihood(ax, fit, tol):
+    """log p(X | θ_t) against iteration t, with the stopping point marked."""
+    t = np.arange(len(fit.log_likelihoods))
+    ax.plot(t, fit.log_likelihoods, "o-", ms=3.5, color="black", lw=1.2)
+    ax.axvline(fit.n_iter, color=PALETTE[5], ls="--", lw=1.2)
+    status = "converged" if fit.converged else "stopped"
+    ax.annotate(f"{status} at t = {fit.n_iter}\n(gain per point < {tol:g})",
+                xy=(fit.n_iter, fit.log_likelihoods[-1]), xytext=(0.95, 0.3), textcoords="axes fraction",
+                ha="right", fontsize=9, arrowprops=dict(arrowstyle="->", color=PALETTE[5]))
+    ax.set(xlabel="iteration $t$", ylabel=r"$\log p(X \mid \theta_t)$", title="Log-likelihood per iteration")
+    ax.grid(alpha=0.3)
+
+
+def plot_three_panel(X, labels, fit, order, tol):
+    """Truth | fit with ellipses (fitted component ``order[k]`` drawn in true colour k) | history."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.4), gridspec_kw={"width_ratios": [1, 1, 1.1]})
+    plot_clusters(axes[0], X, labels, title="True components (hidden from EM)")
+    aligned = fit.params.permute(order)
+    fitted_labels = np.argmax(fit.responsibilities[:, order], axis=1)  # column k = true component k
+    plot_clusters(axes[1], X, fitted_labels, aligned, label_prefix="fitted",
+                  title="EM fit: means (X), 1σ and 2σ ellipses")
+    plot_log_likelihood(axes[2], fit, tol)
+    fig.tight_layout()
+    return fig
+
+
+def plot_lower_bound(values, log_lik, bound, current, m_step_value, xlabel):
+    """Top: L(θ) and the lower bound F(γ_t, θ) = Q(θ | θ_t) + H(γ_t) along a one-parameter
+    path through θ_t; bottom: the gap L - F = KL(γ_t ‖ p(Z | X, θ)) >= 0."""
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.5, 6.2), sharex=True,
+                                      gridspec_kw={"height_ratios": [2.2, 1]})
+    top.plot(values, log_lik, color="black", lw=2, label=r"$L(\theta) = \log p(X \mid \theta)$")
+    top.plot(values, bound, color=PALETTE[0], lw=2, ls="--",
+             label=r"lower bound $F(\gamma_t, \theta) = Q(\theta \mid \theta_t) + H(\gamma_t)$")
+    for x, name, color in ((current, r"$\theta_t$: bound touches", PALETTE[5]),
+                           (m_step_value, r"$\theta_{t+1}$: M-step, bound's peak", PALETTE[2])):
+        for ax in (top, bottom):
+            ax.axvline(x, color=color, lw=1.2, ls=":")
+        top.plot([x], [np.interp(x, values, bound)], "o", color=color, label=name, zorder=3)
+    top.plot([m_step_value], [np.interp(m_step_value, values, log_lik)], "^", ms=8, color=PALETTE[2],
+             label=r"$L(\theta_{t+1})$: higher still", zorder=3)
+    top.set(ylabel="log-likelihood (nats)", title="EM climbs because the bound it maximises touches L at $\\theta_t$")
+    top.set_ylim(np.min(log_lik) - 0.15 * np.ptp(log_lik), np.max(log_lik) + 0.1 * np.ptp(log_lik))
+    top.legend(loc="lower right", fontsize=8.5)
+    top.grid(alpha=0.3)
+    bottom.plot(values, np.asarray(log_lik) - np.asarray(bound), color=PALETTE[3], lw=2)
+    bottom.set(xlabel=xlabel, ylabel=r"gap = KL $\geq 0$")
+    bottom.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
