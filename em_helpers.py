@@ -7,8 +7,8 @@ notation table of the tutorial (N, D, K = ``n_samples``, ``n_features``,
 
 Numerics, in one place:
 
-* Log space throughout. log N(x | μ_k, Σ_k) comes from the Cholesky factor L_k of Σ_k
-  (Σ_k = L_k L_kᵀ), and responsibilities are normalised with a log-sum-exp, so a point
+* Log space throughout. log N(x | μ_k, Σ_k) comes from the Cholesky factor C_k of Σ_k
+  (Σ_k = C_k C_kᵀ), and responsibilities are normalised with a log-sum-exp, so a point
   far from every component cannot underflow to 0/0.
 * ``reg_covar`` is added to every covariance diagonal in the M-step and nowhere else.
 * Internally the hot arrays are laid out (K, N) and X as Xᵀ (D, N), so that every
@@ -26,7 +26,6 @@ import dataclasses
 import numbers
 
 import numpy as np
-from scipy import linalg
 from scipy.optimize import linear_sum_assignment
 from scipy.special import entr
 
@@ -69,12 +68,17 @@ class GMMParams:
     means : array-like of shape (n_components, n_features)
         Component means μ_k.
     covariances : array-like of shape (n_components, n_features, n_features)
-        Component covariances Σ_k: symmetric positive definite.
+        Component covariances Σ_k: symmetric positive definite, always stored in full.
+    covariance_type : {"full", "diag", "spherical", "tied"}, default "full"
+        The covariance model the parameters belong to (scikit-learn's names): "diag"
+        covariances are diagonal, "spherical" ones σ_k²·I, and "tied" ones all equal.
+        It decides ``n_parameters`` (and so BIC and AIC) and is checked on construction.
     """
 
     weights: np.ndarray
     means: np.ndarray
     covariances: np.ndarray
+    covariance_type: str = "full"
 
     def __post_init__(self):
         weights = _as_float_array(self.weights, "weights")
@@ -107,23 +111,23 @@ class GMMParams:
             raise ValueError(
                 f"covariances[{k}] is not symmetric (largest |Σ - Σᵀ| is {asym[k]:.3g})."
             )
-        chol = np.empty_like(covariances)
-        for k in range(K):
-            try:
-                chol[k] = linalg.cholesky(covariances[k], lower=True)
-            except linalg.LinAlgError:
-                raise ValueError(
-                    f"covariances[{k}] is not positive definite (its Cholesky factorisation "
-                    "failed). If it came from a fit, component "
-                    f"{k} collapsed onto too few points: increase reg_covar, decrease "
-                    "n_components, or scale the data."
-                ) from None
+        _check_covariance_structure(covariances, self.covariance_type)
+        try:
+            chol = np.linalg.cholesky(covariances)  # all K at once: C_k with Σ_k = C_k C_kᵀ
+        except np.linalg.LinAlgError:
+            k = next(k for k in range(K) if not _is_positive_definite(covariances[k]))
+            raise ValueError(
+                f"covariances[{k}] is not positive definite (its Cholesky factorisation "
+                f"failed). If it came from a fit, component {k} collapsed onto too few "
+                "points: increase reg_covar, decrease n_components, or scale the data."
+            ) from None
         for name, arr in (("weights", weights), ("means", means), ("covariances", covariances)):
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
-        chol.setflags(write=False)
-        # L_k with Σ_k = L_k L_kᵀ, cached for the E-step.
-        object.__setattr__(self, "_cholesky", chol)
+        # C_k and C_k⁻¹, cached for the E-step and for sampling.
+        for name, arr in (("_cholesky", chol), ("_cholesky_inv", np.linalg.inv(chol))):
+            arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
 
     @property
     def n_components(self) -> int:
@@ -144,11 +148,11 @@ class GMMParams:
         order = np.asarray(order)
         if sorted(order.tolist()) != list(range(self.n_components)):
             raise ValueError(f"order must be a permutation of 0..{self.n_components - 1}; got {order}.")
-        return GMMParams(self.weights[order], self.means[order], self.covariances[order])
+        return GMMParams(self.weights[order], self.means[order], self.covariances[order], self.covariance_type)
 
     def __repr__(self):
         return (
-            f"GMMParams(K={self.n_components}, D={self.n_features},\n"
+            f"GMMParams(K={self.n_components}, D={self.n_features}, covariance_type={self.covariance_type!r},\n"
             f"  weights={self.weights!r},\n  means={self.means!r},\n"
             f"  covariances={self.covariances!r})"
         )
@@ -185,6 +189,32 @@ class GMMFit:
 
 
 # --------------------------------------------------------------------------- input checks
+
+
+def _is_positive_definite(matrix):
+    try:
+        np.linalg.cholesky(matrix)
+    except np.linalg.LinAlgError:
+        return False
+    return True
+
+
+COVARIANCE_TYPES = ("full", "diag", "spherical", "tied")
+
+
+def _check_covariance_structure(covariances, covariance_type):
+    _check_covariance_type(covariance_type)
+    K, D, _ = covariances.shape
+    scale = np.abs(covariances).max() + np.finfo(float).tiny
+    off_diagonal = covariances * (1 - np.eye(D))
+    diagonals = np.diagonal(covariances, axis1=1, axis2=2)
+    if covariance_type in ("diag", "spherical") and np.abs(off_diagonal).max() > 1e-12 * scale:
+        raise ValueError(f'"{covariance_type}" covariances must be diagonal.')
+    if covariance_type == "spherical" and np.ptp(diagonals, axis=1).max() > 1e-12 * scale:
+        raise ValueError('"spherical" covariances must be multiples of the identity, σ_k²·I.')
+    if covariance_type == "tied" and np.abs(covariances - covariances[0]).max() > 1e-12 * scale:
+        raise ValueError('"tied" covariances must be the same for every component.')
+
 
 
 def _as_float_array(values, name):
@@ -230,6 +260,11 @@ def _check_n_components(n_components, n_samples):
         )
 
 
+def _check_covariance_type(covariance_type):
+    if covariance_type not in COVARIANCE_TYPES:
+        raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}; got {covariance_type!r}.")
+
+
 def _check_reg_covar(reg_covar):
     if not isinstance(reg_covar, numbers.Real) or not np.isfinite(reg_covar) or reg_covar < 0:
         raise ValueError(f"reg_covar must be a finite number >= 0; got {reg_covar!r}.")
@@ -270,15 +305,15 @@ def _check_responsibilities(responsibilities, n_samples):
 def _log_weighted_densities(Xt, params, out=None):
     """log π_k + log N(x_i | μ_k, Σ_k), laid out (K, N) (written into ``out`` if given).
 
-    With Σ_k = L_k L_kᵀ: (x - μ)ᵀ Σ_k⁻¹ (x - μ) = ‖L_k⁻¹ (x - μ)‖² and
-    log |Σ_k| = 2 Σ_d log (L_k)_dd, so no inverse or determinant is ever formed.
+    With Σ_k = C_k C_kᵀ (Cholesky): (x - μ)ᵀ Σ_k⁻¹ (x - μ) = ‖C_k⁻¹ (x - μ)‖² and
+    log |Σ_k| = 2 Σ_d log (C_k)_dd, so neither Σ_k⁻¹ nor |Σ_k| is ever formed.
     """
     D, N = Xt.shape
     K = params.n_components
     if out is None:
         out = np.empty((K, N))
-    L_inv = [linalg.solve_triangular(params._cholesky[k], np.eye(D), lower=True) for k in range(K)]
-    shift = [(L_inv[k] @ params.means[k])[:, None] for k in range(K)]  # L⁻¹μ
+    C_inv = params._cholesky_inv
+    shift = np.einsum("kde,ke->kd", C_inv, params.means)[:, :, None]  # C_k⁻¹ μ_k
     with np.errstate(divide="ignore"):  # a weight of exactly 0 gives log π_k = -inf
         const = (
             np.log(params.weights)
@@ -286,7 +321,7 @@ def _log_weighted_densities(Xt, params, out=None):
             - np.log(np.diagonal(params._cholesky, axis1=1, axis2=2)).sum(axis=1)  # ½ log|Σ_k|
         )
     # Columns in blocks of ~32k numbers: the temporaries stay in cache, and each small
-    # L⁻¹ @ block runs on one BLAS thread (OpenBLAS's threads cost more than they gain
+    # C_k⁻¹ @ block runs on one BLAS thread (OpenBLAS's threads cost more than they gain
     # on these thin products: 2x slower E-step at N=200k, D=8, measured).
     block = max(1024, 32768 // D)
     whitened = np.empty((D, min(block, N)))
@@ -294,7 +329,7 @@ def _log_weighted_densities(Xt, params, out=None):
         cols = slice(start, start + block)
         w = whitened[:, : out[0, cols].size]
         for k in range(K):
-            np.matmul(L_inv[k], Xt[:, cols], out=w)
+            np.matmul(C_inv[k], Xt[:, cols], out=w)
             w -= shift[k]
             np.square(w, out=w)
             maha = np.sum(w, axis=0, out=out[k, cols])  # squared Mahalanobis distance
@@ -359,7 +394,7 @@ def log_likelihood(X, params) -> float:
 # --------------------------------------------------------------------------- the M-step
 
 
-def _m_step(X, Xt, resp, reg_covar):
+def _m_step(X, Xt, resp, reg_covar, covariance_type="full"):
     """Weighted maximum likelihood from responsibilities laid out (K, N)."""
     n_samples = X.shape[0]
     counts = resp.sum(axis=1) + _COUNT_FLOOR  # N_k
@@ -373,11 +408,29 @@ def _m_step(X, Xt, resp, reg_covar):
         np.subtract(Xt, means[k][:, None], out=centred)
         centred *= np.sqrt(resp[k], out=sqrt_resp)
         covariances[k] = centred @ centred.T / counts[k]
-        covariances[k].flat[:: X.shape[1] + 1] += reg_covar
-    return GMMParams(counts / n_samples, means, covariances)  # π_k = N_k / N
+    covariances = _constrain(covariances, counts, covariance_type)
+    covariances[:, np.arange(X.shape[1]), np.arange(X.shape[1])] += reg_covar
+    return GMMParams(counts / n_samples, means, covariances, covariance_type)  # π_k = N_k / N
 
 
-def m_step(X, responsibilities, *, reg_covar=1e-6):
+def _constrain(scatter, counts, covariance_type):
+    """The maximum of Q over each covariance model, from the full weighted scatters S_k.
+
+    diag keeps the diagonal of S_k; spherical its mean, σ_k² = tr(S_k) / D; tied pools
+    the components, Σ = Σ_k N_k S_k / N. (Each follows from ∂Q/∂Σ = 0 under the model.)
+    """
+    if covariance_type == "full":
+        return scatter
+    D = scatter.shape[1]
+    if covariance_type == "diag":
+        return scatter * np.eye(D)
+    if covariance_type == "spherical":
+        return np.trace(scatter, axis1=1, axis2=2)[:, None, None] / D * np.eye(D)
+    pooled = np.einsum("k,kde->de", counts, scatter) / counts.sum()  # tied
+    return np.repeat(pooled[None], len(counts), axis=0)
+
+
+def m_step(X, responsibilities, *, reg_covar=1e-6, covariance_type="full"):
     """M-step: the weighted maximum-likelihood parameters given responsibilities.
 
     π_k = N_k / N, μ_k = Σ_i γ_ik x_i / N_k, Σ_k = Σ_i γ_ik (x_i - μ_k)(x_i - μ_k)ᵀ / N_k
@@ -390,6 +443,9 @@ def m_step(X, responsibilities, *, reg_covar=1e-6):
         Non-negative, rows summing to 1 (hard labels as one-hot rows work too).
     reg_covar : float, default 1e-6
         Added to each covariance diagonal; 0 gives the exact maximum-likelihood step.
+    covariance_type : {"full", "diag", "spherical", "tied"}, default "full"
+        Σ_k as above ("full"), its diagonal ("diag"), tr(Σ_k)/D · I ("spherical"), or one
+        Σ = Σ_k N_k Σ_k / N shared by all components ("tied").
 
     Returns
     -------
@@ -397,8 +453,9 @@ def m_step(X, responsibilities, *, reg_covar=1e-6):
     """
     X = _check_X(X)
     _check_reg_covar(reg_covar)
+    _check_covariance_type(covariance_type)
     resp = _check_responsibilities(responsibilities, X.shape[0])
-    return _m_step(X, np.ascontiguousarray(X.T), resp, reg_covar)
+    return _m_step(X, np.ascontiguousarray(X.T), resp, reg_covar, covariance_type)
 
 
 # --------------------------------------------------------------------------- sampling
@@ -429,7 +486,7 @@ def sample_gmm(params, n_samples, seed=None):
     for k in range(params.n_components):
         members = labels == k
         noise = rng.standard_normal((members.sum(), params.n_features))
-        X[members] = params.means[k] + noise @ params._cholesky[k].T  # μ + L z ~ N(μ, L Lᵀ)
+        X[members] = params.means[k] + noise @ params._cholesky[k].T  # μ + C z ~ N(μ, C Cᵀ)
     return X, labels
 
 
@@ -457,7 +514,7 @@ def _kmeans_plusplus(Xt, n_components, rng):
     return np.array(chosen)
 
 
-def _init_params(X, Xt, n_components, method, rng, reg_covar):
+def _init_params(X, Xt, n_components, method, rng, reg_covar, covariance_type="full"):
     n_samples = X.shape[0]
     if method == "kmeans++":
         seeds = _kmeans_plusplus(Xt, n_components, rng)
@@ -476,10 +533,10 @@ def _init_params(X, Xt, n_components, method, rng, reg_covar):
     labels[seeds] = np.arange(n_components)  # each seed owns itself, even among duplicates
     resp = np.zeros((n_components, n_samples))
     resp[labels, np.arange(n_samples)] = 1.0
-    return _m_step(X, Xt, resp, reg_covar)
+    return _m_step(X, Xt, resp, reg_covar, covariance_type)
 
 
-def init_params(X, n_components, *, method="kmeans++", seed=None, reg_covar=1e-6):
+def init_params(X, n_components, *, method="kmeans++", seed=None, reg_covar=1e-6, covariance_type="full"):
     """Starting parameters θ_0: pick K seed points, assign every point to its nearest seed,
     and take one M-step from those hard labels.
 
@@ -495,6 +552,7 @@ def init_params(X, n_components, *, method="kmeans++", seed=None, reg_covar=1e-6
     reg_covar : float, default 1e-6
         Added to each covariance diagonal in that M-step (a seed alone in its cluster
         then starts as a small round Gaussian).
+    covariance_type : {"full", "diag", "spherical", "tied"}, default "full"
 
     Returns
     -------
@@ -503,19 +561,21 @@ def init_params(X, n_components, *, method="kmeans++", seed=None, reg_covar=1e-6
     X = _check_X(X)
     _check_n_components(n_components, X.shape[0])
     _check_reg_covar(reg_covar)
+    _check_covariance_type(covariance_type)
     Xt = np.ascontiguousarray(X.T)
-    return _init_params(X, Xt, n_components, method, np.random.default_rng(seed), reg_covar)
+    rng = np.random.default_rng(seed)
+    return _init_params(X, Xt, n_components, method, rng, reg_covar, covariance_type)
 
 
 # --------------------------------------------------------------------------- the EM loop
 
 
-def _run_em(X, Xt, params, max_iter, tol, reg_covar):
+def _run_em(X, Xt, params, max_iter, tol, reg_covar, covariance_type):
     resp, log_lik = _e_step(Xt, params)
     history = [log_lik]
     converged = False
     for _ in range(max_iter):
-        params = _m_step(X, Xt, resp, reg_covar)
+        params = _m_step(X, Xt, resp, reg_covar, covariance_type)
         resp, log_lik = _e_step(Xt, params, out=resp)  # γ_t is spent: reuse its memory
         history.append(log_lik)
         if tol > 0 and (history[-1] - history[-2]) / X.shape[0] < tol:
@@ -533,9 +593,10 @@ def fit_gmm(
     max_iter=200,
     tol=1e-6,
     reg_covar=1e-6,
+    covariance_type="full",
     seed=None,
 ):
-    """Fit a Gaussian mixture with K = ``n_components`` full-covariance components by EM.
+    """Fit a Gaussian mixture with K = ``n_components`` components by EM.
 
     Each iteration is one M-step (from the current γ) followed by one E-step (new γ and
     log p(X | θ_t)). The loop stops when the gain in mean log-likelihood per point,
@@ -554,6 +615,8 @@ def fit_gmm(
     tol : float, default 1e-6
         0 runs all ``max_iter`` iterations.
     reg_covar : float, default 1e-6
+    covariance_type : {"full", "diag", "spherical", "tied"}, default "full"
+        The covariance model (see ``m_step``), with scikit-learn's names and definitions.
     seed : int, numpy.random.Generator or None
         The same seed gives the same result.
 
@@ -566,6 +629,7 @@ def fit_gmm(
     X = _check_X(X)
     _check_n_components(n_components, X.shape[0])
     _check_reg_covar(reg_covar)
+    _check_covariance_type(covariance_type)
     for name, value, low in (("n_init", n_init, 1), ("max_iter", max_iter, 0)):
         if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
@@ -574,7 +638,7 @@ def fit_gmm(
     Xt = np.ascontiguousarray(X.T)
     if isinstance(init, GMMParams):
         _check_params_match(init, X.shape[1], n_components)
-        return _run_em(X, Xt, init, max_iter, tol, reg_covar)
+        return _run_em(X, Xt, init, max_iter, tol, reg_covar, covariance_type)
     if isinstance(init, str) and init not in ("kmeans++", "random"):
         raise ValueError(f'init must be "kmeans++", "random" or a GMMParams; got {init!r}.')
     if not isinstance(init, str):
@@ -582,8 +646,8 @@ def fit_gmm(
     rng = np.random.default_rng(seed)
     best = None
     for _ in range(n_init):
-        start = _init_params(X, Xt, n_components, init, rng, reg_covar)
-        fit = _run_em(X, Xt, start, max_iter, tol, reg_covar)
+        start = _init_params(X, Xt, n_components, init, rng, reg_covar, covariance_type)
+        fit = _run_em(X, Xt, start, max_iter, tol, reg_covar, covariance_type)
         if best is None or fit.log_likelihood > best.log_likelihood:
             best = fit
     return best
@@ -616,9 +680,11 @@ def match_components(estimate, reference):
 
 
 def n_parameters(params) -> int:
-    """Free parameters of a full-covariance mixture: (K-1) + K·D + K·D(D+1)/2."""
+    """Free parameters: (K-1) weights + K·D means + the covariances' own, which are
+    K·D(D+1)/2 ("full"), K·D ("diag"), K ("spherical") or D(D+1)/2 ("tied")."""
     K, D = params.n_components, params.n_features
-    return (K - 1) + K * D + K * D * (D + 1) // 2
+    covariance = {"full": K * D * (D + 1) // 2, "diag": K * D, "spherical": K, "tied": D * (D + 1) // 2}
+    return (K - 1) + K * D + covariance[params.covariance_type]
 
 
 def bic(X, params) -> float:

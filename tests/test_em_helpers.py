@@ -33,13 +33,37 @@ def assert_params_close(ours, theirs, rtol):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max(), err_msg=name)
 
 
+def sklearn_precisions(params):
+    """params' precisions Σ_k⁻¹ in scikit-learn's shape for its covariance_type."""
+    precisions = np.linalg.inv(params.covariances)
+    return {
+        "full": precisions,
+        "diag": np.diagonal(precisions, axis1=1, axis2=2),
+        "spherical": precisions[:, 0, 0],
+        "tied": precisions[0],
+    }[params.covariance_type]
+
+
+def params_from_sklearn(gm):
+    """A fitted GaussianMixture's parameters, covariances expanded to (K, D, D)."""
+    K, D = gm.means_.shape
+    cov = gm.covariances_
+    full = {
+        "full": lambda: cov,
+        "diag": lambda: cov[:, :, None] * np.eye(D),
+        "spherical": lambda: cov[:, None, None] * np.eye(D),
+        "tied": lambda: np.repeat(cov[None], K, axis=0),
+    }[gm.covariance_type]()
+    return em.GMMParams(gm.weights_, gm.means_, full, gm.covariance_type)
+
+
 def sklearn_from(X, start, n_iter, reg_covar):
     gm = GaussianMixture(
         n_components=start.n_components,
-        covariance_type="full",
+        covariance_type=start.covariance_type,
         weights_init=start.weights,
         means_init=start.means,
-        precisions_init=np.linalg.inv(start.covariances),
+        precisions_init=sklearn_precisions(start),
         max_iter=n_iter,
         tol=0.0,
         reg_covar=reg_covar,
@@ -53,18 +77,18 @@ def sklearn_from(X, start, n_iter, reg_covar):
 # --------------------------------------------------------------------------- exactness
 
 
+@pytest.mark.parametrize("covariance_type", em.COVARIANCE_TYPES)
 @pytest.mark.parametrize(
     "n_samples, n_features, n_components, reg_covar",
     [(60, 1, 2, 1e-6), (500, 2, 3, 1e-6), (1500, 3, 4, 0.0), (3000, 5, 6, 1e-3), (400, 2, 1, 1e-6)],
 )
-def test_fit_gmm_matches_sklearn_from_the_same_start(n_samples, n_features, n_components, reg_covar):
+def test_fit_gmm_matches_sklearn_from_the_same_start(n_samples, n_features, n_components, reg_covar, covariance_type):
     X, _ = problem(n_samples + n_features, n_samples, n_features, n_components)
-    start = em.init_params(X, n_components, seed=1)
-    fit = em.fit_gmm(X, n_components, init=start, max_iter=30, tol=0, reg_covar=reg_covar)
+    start = em.init_params(X, n_components, seed=1, covariance_type=covariance_type)
+    fit = em.fit_gmm(X, n_components, init=start, max_iter=30, tol=0, reg_covar=reg_covar, covariance_type=covariance_type)
     gm = sklearn_from(X, start, 30, reg_covar)
     assert fit.n_iter == gm.n_iter_ == 30
-    theirs = em.GMMParams(gm.weights_, gm.means_, gm.covariances_)
-    assert_params_close(fit.params, theirs, rtol=1e-8)
+    assert_params_close(fit.params, params_from_sklearn(gm), rtol=1e-8)
     np.testing.assert_allclose(fit.responsibilities, gm.predict_proba(X), atol=1e-8)
     # scikit-learn's lower_bound_ is the mean log-likelihood before its last M-step.
     assert fit.log_likelihoods[-2] / n_samples == pytest.approx(gm.lower_bound_, rel=1e-10)
@@ -82,13 +106,28 @@ def test_e_step_matches_sklearn_log_likelihood():
     np.testing.assert_allclose(resp.sum(axis=1), 1.0, atol=1e-12)
 
 
-def test_bic_aic_and_n_parameters_follow_sklearn():
+@pytest.mark.parametrize("covariance_type", em.COVARIANCE_TYPES)
+def test_bic_aic_and_n_parameters_follow_sklearn(covariance_type):
     X, _ = problem(5, 300, 3, 2)
-    gm = sklearn_from(X, em.init_params(X, 2, seed=0), 5, 1e-6)
-    params = em.GMMParams(gm.weights_, gm.means_, gm.covariances_)
-    assert em.n_parameters(params) == gm._n_parameters() == 1 + 2 * 3 + 2 * 6
+    gm = sklearn_from(X, em.init_params(X, 2, seed=0, covariance_type=covariance_type), 5, 1e-6)
+    params = params_from_sklearn(gm)
+    assert em.n_parameters(params) == gm._n_parameters()
     assert em.bic(X, params) == pytest.approx(gm.bic(X), rel=1e-12)
     assert em.aic(X, params) == pytest.approx(gm.aic(X), rel=1e-12)
+
+
+def test_covariance_structure_is_checked():
+    eye = [np.eye(2), np.eye(2)]
+    with pytest.raises(ValueError, match="diagonal"):
+        em.GMMParams([0.5, 0.5], [[0, 0], [1, 1]], [[[1, 0.1], [0.1, 1]], np.eye(2)], "diag")
+    with pytest.raises(ValueError, match="identity"):
+        em.GMMParams([0.5, 0.5], [[0, 0], [1, 1]], [np.diag([1.0, 2.0]), np.eye(2)], "spherical")
+    with pytest.raises(ValueError, match="same for every"):
+        em.GMMParams([0.5, 0.5], [[0, 0], [1, 1]], [np.eye(2), 2 * np.eye(2)], "tied")
+    with pytest.raises(ValueError, match="covariance_type"):
+        em.GMMParams([0.5, 0.5], [[0, 0], [1, 1]], eye, "round")
+    with pytest.raises(ValueError, match="covariance_type"):
+        em.fit_gmm(X_OK, 2, covariance_type="diagonal")
 
 
 # --------------------------------------------------------------------------- EM's guarantees
