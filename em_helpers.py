@@ -775,25 +775,37 @@ def save_figure(fig, path, dpi=110):
     fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
 
 
-def plot_clusters(ax, X, labels, params=None, *, title="", n_stds=(1, 2), label_prefix="component"):
-    """Scatter 2-D points coloured by ``labels`` (PALETTE[k] for label k); with ``params``,
-    draw each component's mean and its n_std ellipses in the same colour."""
+def plot_clusters(ax, X, labels, params=None, *, title="", reference=None, label_prefix="component"):
+    """Scatter 2-D points coloured by ``labels`` (PALETTE[k] for label k). With ``params``,
+    draw each component's mean (✕) and its 1σ (solid) and 2σ (dashed) ellipses in the same
+    colour; with ``reference``, its 1σ ellipses in thin grey."""
+    from matplotlib.lines import Line2D
+
     for k in np.unique(labels):
         members = labels == k
         ax.scatter(*X[members].T, s=9, alpha=0.55, color=PALETTE[k], linewidths=0,
                    label=f"{label_prefix} {k + 1} ({members.sum()} points)")
+    handles = []
     if params is not None:
         for k in range(params.n_components):
-            for n_std in n_stds:
-                draw_ellipse(ax, params.means[k], params.covariances[k], n_std, color=PALETTE[k],
-                             lw=2.0 if n_std == n_stds[0] else 1.2, ls="-" if n_std == n_stds[0] else "--")
+            draw_ellipse(ax, params.means[k], params.covariances[k], 1, color=PALETTE[k], lw=2.0)
+            draw_ellipse(ax, params.means[k], params.covariances[k], 2, color=PALETTE[k], lw=1.2, ls="--")
             ax.plot(*params.means[k], marker="X", ms=11, color=PALETTE[k], mec="black", mew=1.0)
+        handles += [Line2D([], [], color="0.2", lw=2.0, label="fitted 1σ ellipse"),
+                    Line2D([], [], color="0.2", lw=1.2, ls="--", label="fitted 2σ ellipse"),
+                    Line2D([], [], color="0.2", marker="X", ls="", ms=5, label="fitted mean")]
+    if reference is not None:
+        for k in range(reference.n_components):
+            draw_ellipse(ax, reference.means[k], reference.covariances[k], 1, color="0.45", lw=0.9)
+        handles.append(Line2D([], [], color="0.45", lw=0.9, label="true 1σ ellipse"))
     ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title)
     pad = 0.06 * np.ptp(X, axis=0)
     ax.set(xlim=(X[:, 0].min() - pad[0], X[:, 0].max() + pad[0]),
            ylim=(X[:, 1].min() - pad[1], X[:, 1].max() + pad[1]))
     ax.set_aspect("equal", adjustable="box")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=1, fontsize=8, frameon=False)
+    points = ax.get_legend_handles_labels()
+    ax.legend(points[0] + handles, points[1] + [h.get_label() for h in handles], loc="upper center",
+              bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8, frameon=False, markerscale=1.8)
 
 
 def plot_log_likelihood(ax, fit, tol):
@@ -803,22 +815,22 @@ def plot_log_likelihood(ax, fit, tol):
     ax.axvline(fit.n_iter, color=PALETTE[5], ls="--", lw=1.2)
     status = "converged" if fit.converged else "stopped"
     ax.annotate(f"{status} at t = {fit.n_iter}\n(gain per point < {tol:g})",
-                xy=(fit.n_iter, fit.log_likelihoods[-1]), xytext=(0.95, 0.3), textcoords="axes fraction",
-                ha="right", fontsize=9, arrowprops=dict(arrowstyle="->", color=PALETTE[5]))
+                xy=(fit.n_iter, fit.log_likelihoods[-1]), xytext=(0.55, 0.35), textcoords="axes fraction",
+                ha="center", fontsize=9, arrowprops=dict(arrowstyle="->", color=PALETTE[5]))
     ax.set(xlabel="iteration $t$", ylabel=r"$\log p(X \mid \theta_t)$", title="Log-likelihood per iteration")
     ax.grid(alpha=0.3)
 
 
-def plot_three_panel(X, labels, fit, order, tol):
+def plot_three_panel(X, labels, fit, order, truth, tol):
     """Truth | fit with ellipses (fitted component ``order[k]`` drawn in true colour k) | history."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 5.4), gridspec_kw={"width_ratios": [1, 1, 1.1]})
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.6), gridspec_kw={"width_ratios": [1, 1, 1.1]})
     plot_clusters(axes[0], X, labels, title="True components (hidden from EM)")
     aligned = fit.params.permute(order)
     fitted_labels = np.argmax(fit.responsibilities[:, order], axis=1)  # column k = true component k
-    plot_clusters(axes[1], X, fitted_labels, aligned, label_prefix="fitted",
-                  title="EM fit: means (X), 1σ and 2σ ellipses")
+    plot_clusters(axes[1], X, fitted_labels, aligned, reference=truth, label_prefix="fitted",
+                  title="EM fit, colored as the true component it matches")
     plot_log_likelihood(axes[2], fit, tol)
     fig.tight_layout()
     return fig
@@ -829,21 +841,21 @@ def plot_lower_bound(values, log_lik, bound, current, m_step_value, xlabel):
     path through θ_t; bottom: the gap L - F = KL(γ_t ‖ p(Z | X, θ)) >= 0."""
     import matplotlib.pyplot as plt
 
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.5, 6.2), sharex=True,
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 6.2), sharex=True,
                                       gridspec_kw={"height_ratios": [2.2, 1]})
     top.plot(values, log_lik, color="black", lw=2, label=r"$L(\theta) = \log p(X \mid \theta)$")
     top.plot(values, bound, color=PALETTE[0], lw=2, ls="--",
              label=r"lower bound $F(\gamma_t, \theta) = Q(\theta \mid \theta_t) + H(\gamma_t)$")
     for x, name, color in ((current, r"$\theta_t$: bound touches", PALETTE[5]),
-                           (m_step_value, r"$\theta_{t+1}$: M-step, bound's peak", PALETTE[2])):
+                           (m_step_value, r"M-step's $\mu_1$: the bound's peak", PALETTE[2])):
         for ax in (top, bottom):
             ax.axvline(x, color=color, lw=1.2, ls=":")
         top.plot([x], [np.interp(x, values, bound)], "o", color=color, label=name, zorder=3)
     top.plot([m_step_value], [np.interp(m_step_value, values, log_lik)], "^", ms=8, color=PALETTE[2],
-             label=r"$L(\theta_{t+1})$: higher still", zorder=3)
+             label=r"$L$ at the M-step's $\mu_1$ (rest at $\theta_t$)", zorder=3)
     top.set(ylabel="log-likelihood (nats)", title="EM climbs because the bound it maximises touches L at $\\theta_t$")
     top.set_ylim(np.min(log_lik) - 0.15 * np.ptp(log_lik), np.max(log_lik) + 0.1 * np.ptp(log_lik))
-    top.legend(loc="lower right", fontsize=8.5)
+    top.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=9, frameon=False)
     top.grid(alpha=0.3)
     bottom.plot(values, np.asarray(log_lik) - np.asarray(bound), color=PALETTE[3], lw=2)
     bottom.set(xlabel=xlabel, ylabel=r"gap = KL $\geq 0$")
