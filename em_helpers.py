@@ -112,10 +112,23 @@ class GMMParams:
                 f"covariances[{k}] is not symmetric (largest |Σ - Σᵀ| is {asym[k]:.3g})."
             )
         _check_covariance_structure(covariances, self.covariance_type)
+        self._freeze(weights, means, covariances)
+
+    @classmethod
+    def _trusted(cls, weights, means, covariances, covariance_type):
+        """For the M-step's output, correct by construction: skip all checks but the
+        Cholesky factorisation, which the E-step needs anyway (a third of each iteration's
+        overhead at N = 500, measured)."""
+        params = object.__new__(cls)
+        object.__setattr__(params, "covariance_type", covariance_type)
+        params._freeze(weights, means, covariances)
+        return params
+
+    def _freeze(self, weights, means, covariances):
         try:
             chol = np.linalg.cholesky(covariances)  # all K at once: C_k with Σ_k = C_k C_kᵀ
         except np.linalg.LinAlgError:
-            k = next(k for k in range(K) if not _is_positive_definite(covariances[k]))
+            k = next(k for k in range(len(weights)) if not _is_positive_definite(covariances[k]))
             raise ValueError(
                 f"covariances[{k}] is not positive definite (its Cholesky factorisation "
                 f"failed). If it came from a fit, component {k} collapsed onto too few "
@@ -410,7 +423,7 @@ def _m_step(X, Xt, resp, reg_covar, covariance_type="full"):
         covariances[k] = centred @ centred.T / counts[k]
     covariances = _constrain(covariances, counts, covariance_type)
     covariances[:, np.arange(X.shape[1]), np.arange(X.shape[1])] += reg_covar
-    return GMMParams(counts / n_samples, means, covariances, covariance_type)  # π_k = N_k / N
+    return GMMParams._trusted(counts / n_samples, means, covariances, covariance_type)  # π_k = N_k / N
 
 
 def _constrain(scatter, counts, covariance_type):
@@ -768,23 +781,37 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 
 
 def save_figure(fig, path, dpi=110):
-    """Save ``fig`` as PNG with no Software/date metadata, so re-running rewrites the same bytes."""
+    """Save ``fig`` as PNG with no Software/date metadata, so that re-running rewrites the
+    same bytes; close it, and return the saved file as an image for a notebook to display.
+
+    Showing the file rather than the live figure means the notebook displays exactly the
+    picture in figures/, and matplotlib renders each figure once instead of twice.
+    """
     from pathlib import Path
+
+    import matplotlib.pyplot as plt
+    from IPython.display import Image
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return Image(filename=str(path))
 
 
-def plot_clusters(ax, X, labels, params=None, *, title="", reference=None, label_prefix="component"):
+def plot_clusters(ax, X, labels, params=None, *, title="", reference=None, label_prefix="component",
+                  names=None, legend_loc="below"):
     """Scatter 2-D points coloured by ``labels`` (PALETTE[k] for label k). With ``params``,
     draw each component's mean (✕) and its 1σ (solid) and 2σ (dashed) ellipses in the same
-    colour; with ``reference``, its 1σ ellipses in thin grey."""
+    colour; with ``reference``, its 1σ ellipses in thin grey. Label k is called
+    ``names[k]`` if given, else "{label_prefix} {k + 1}"; the legend goes below the axes or
+    at a matplotlib ``legend_loc`` inside them."""
     from matplotlib.lines import Line2D
 
     for k in np.unique(labels):
         members = labels == k
+        name = names[k] if names is not None else f"{label_prefix} {k + 1}"
         ax.scatter(*X[members].T, s=9, alpha=0.55, color=PALETTE[k], linewidths=0,
-                   label=f"{label_prefix} {k + 1} ({members.sum()} points)")
+                   label=f"{name} ({members.sum()} points)")
     handles = []
     if params is not None:
         for k in range(params.n_components):
@@ -804,8 +831,10 @@ def plot_clusters(ax, X, labels, params=None, *, title="", reference=None, label
            ylim=(X[:, 1].min() - pad[1], X[:, 1].max() + pad[1]))
     ax.set_aspect("equal", adjustable="box")
     points = ax.get_legend_handles_labels()
-    ax.legend(points[0] + handles, points[1] + [h.get_label() for h in handles], loc="upper center",
-              bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8, frameon=False, markerscale=1.8)
+    placement = (dict(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
+                 if legend_loc == "below" else dict(loc=legend_loc, framealpha=0.9))
+    ax.legend(points[0] + handles, points[1] + [h.get_label() for h in handles], fontsize=8,
+              markerscale=1.8, **placement)
 
 
 def plot_log_likelihood(ax, fit, tol):
@@ -862,3 +891,133 @@ def plot_lower_bound(values, log_lik, bound, current, m_step_value, xlabel):
     bottom.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def plot_restarts(final_log_likelihoods, iterations, best_fit, poor_fit, X):
+    """Notebook 02: the spread of EM's results over many starts, and two of them side by side.
+
+    ``final_log_likelihoods`` and ``iterations`` map a start method's name to arrays of
+    per-point final log-likelihoods and iteration counts; ``best_fit`` and ``poor_fit`` are
+    GMMFit results to draw over the points X.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4.6), gridspec_kw={"width_ratios": [1.1, 1.1, 1, 1]})
+    edges = np.histogram_bin_edges(np.concatenate(list(final_log_likelihoods.values())), bins=30)
+    for i, (name, values) in enumerate(final_log_likelihoods.items()):
+        axes[0].hist(values, bins=edges, alpha=0.6, color=PALETTE[i], label=name)
+        axes[1].hist(iterations[name], bins=np.arange(0, 205, 10), alpha=0.6, color=PALETTE[i], label=name)
+    axes[0].set(xlabel="final log-likelihood per point (nats)", ylabel="starts out of 100",
+                title="Where EM ends: one peak per local maximum")
+    axes[1].set(xlabel="iterations to convergence (cap 200)", ylabel="starts out of 100",
+                title="How long it takes")
+    for ax in axes[:2]:
+        ax.legend(fontsize=9)
+        ax.grid(alpha=0.3)
+    for ax, fit, name in ((axes[2], best_fit, "best"), (axes[3], poor_fit, "a poor")):
+        ax.scatter(*X.T, s=6, color="0.6", linewidths=0)
+        for k in range(fit.params.n_components):
+            draw_ellipse(ax, fit.params.means[k], fit.params.covariances[k], 1.5, color=PALETTE[k], lw=2)
+            ax.plot(*fit.params.means[k], marker="X", ms=9, color=PALETTE[k], mec="black")
+        ax.set(xlabel="$x_1$", ylabel="$x_2$",
+               title=f"{name} local maximum: {fit.log_likelihood / len(X):.3f} per point")
+        ax.set_aspect("equal", adjustable="datalim")
+    fig.tight_layout()
+    return fig
+
+
+def plot_singularity(sigmas, log_lik_by_reg, em_runs):
+    """Notebook 02: L along a path that shrinks one component onto a point (left) and what
+    EM does by itself (right). ``log_lik_by_reg`` maps reg_covar to L(σ) values; ``em_runs``
+    maps a label to (log-likelihoods, log10 det Σ) per iteration."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.4))
+    for i, (reg, values) in enumerate(log_lik_by_reg.items()):
+        axes[0].plot(sigmas, values, color=PALETTE[i], lw=2, label=f"reg_covar = {reg:g}")
+    axes[0].set(xscale="log", xlabel=r"$\sigma$ of the component sitting on one point",
+                ylabel=r"$\log p(X \mid \theta)$", title="Shrink a component onto a point: L → ∞")
+    axes[0].invert_xaxis()
+    for i, (label, (log_liks, log_dets)) in enumerate(em_runs.items()):
+        t = np.arange(len(log_liks))
+        for ax, values in ((axes[1], log_liks), (axes[2], log_dets)):
+            ax.plot(t, values, "o-", ms=4, color=PALETTE[i], label=label, zorder=3 - i)
+            if len(values) < max(len(run[0]) for run in em_runs.values()):  # this run broke off
+                ax.plot(t[-1], values[-1], "X", ms=13, color=PALETTE[i], mec="black", zorder=4,
+                        label=f"{label}: collapse, the next M-step fails")
+    axes[1].set(xlabel="iteration $t$", ylabel=r"$\log p(X \mid \theta_t)$", title="EM from a start near the point")
+    axes[2].set(xlabel="iteration $t$", ylabel=r"$\log_{10} \det \Sigma_3$", title="The covariance it collapses")
+    for ax, loc in zip(axes, ("upper left", "lower right", "center right")):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=9, loc=loc)
+    fig.tight_layout()
+    return fig
+
+
+def plot_information_criteria(n_components_range, scores, chosen):
+    """Notebook 02: BIC and AIC against K for each covariance type; ``scores[name][ct]`` is a
+    list over K, ``chosen[name]`` the (covariance_type, K) with the lowest score."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.6))
+    for ax, (name, by_type) in zip(axes, scores.items()):
+        for i, (ct, values) in enumerate(by_type.items()):
+            ax.plot(n_components_range, values, "o-", ms=4, color=PALETTE[i], label=ct)
+        ct, K = chosen[name]
+        ax.plot([K], [by_type[ct][list(n_components_range).index(K)]], "*", ms=20, color="black",
+                label=f"lowest {name}: K = {K}, {ct}", zorder=3)
+        ax.set(xlabel="number of components $K$", ylabel=f"{name} (lower is better)",
+               title=f"{name} = -2 log L + " + ("p log N" if name == "BIC" else "2p"))
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def animate_em(X, frames, params_history, log_likelihoods, path, *, fps=4, dpi=60):
+    """Write a GIF of EM: ellipses moving over the points (left) beside L(θ_t) (right).
+
+    One frame per iteration t in ``frames``, drawing θ_t = ``params_history[t]`` and
+    ``log_likelihoods[:t + 1]``. matplotlib.animation's PillowWriter writes the file, one
+    draw per frame (about 0.1 s each here, so keep to a few dozen frames).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import PillowWriter
+    from pathlib import Path
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 4.2), dpi=dpi, gridspec_kw={"width_ratios": [1, 1.15]})
+    left.scatter(*X.T, s=5, color="0.55", linewidths=0)
+    pad = 0.1 * np.ptp(X, axis=0)
+    left.set(xlabel="$x_1$", ylabel="$x_2$", xlim=(X[:, 0].min() - pad[0], X[:, 0].max() + pad[0]),
+             ylim=(X[:, 1].min() - pad[1], X[:, 1].max() + pad[1]))
+    left.set_aspect("equal", adjustable="box")
+    # The first M-step from a poor start gains far more than all the others: scale the axis
+    # to iterations 1.., and say where t = 0 lies.
+    low, high = np.min(log_likelihoods[1:]), np.max(log_likelihoods)
+    right.set(xlim=(-1, len(log_likelihoods)), ylim=(low - 0.12 * (high - low), high + 0.05 * (high - low)),
+              xlabel="iteration $t$", ylabel=r"$\log p(X \mid \theta_t)$", title="Log-likelihood")
+    if log_likelihoods[0] < low - 0.12 * (high - low):
+        right.annotate(f"t = 0: {log_likelihoods[0]:.0f} (below the axis)", xy=(0, low - 0.12 * (high - low)),
+                       xytext=(0.08, 0.1), textcoords="axes fraction", fontsize=9,
+                       arrowprops=dict(arrowstyle="->", color="0.3"))
+    for ax in (left, right):
+        ax.locator_params(nbins=5)  # fewer tick labels: text layout is most of each frame's cost
+    (curve,) = right.plot([], [], "o-", ms=3, color="black", lw=1.2)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    writer = PillowWriter(fps=fps)
+    with writer.saving(fig, path, dpi):
+        for t in frames:
+            params = params_history[t]
+            left.set_title(f"EM from a poor start: t = {t}")
+            curve.set_data(np.arange(t + 1), log_likelihoods[: t + 1])
+            drawn = []
+            for k in range(params.n_components):
+                for n_std, ls in ((1, "-"), (2, "--")):
+                    drawn.append(draw_ellipse(left, params.means[k], params.covariances[k], n_std,
+                                              color=PALETTE[k], lw=2, ls=ls))
+                drawn.extend(left.plot(*params.means[k], marker="X", ms=9, color=PALETTE[k], mec="black"))
+            writer.grab_frame()
+            for artist in drawn:
+                artist.remove()
+    plt.close(fig)
