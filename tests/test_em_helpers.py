@@ -447,3 +447,27 @@ def test_a_component_whose_responsibilities_vanish_stays_finite():
 def test_params_are_read_only():
     with pytest.raises(ValueError):
         P_OK.means[0, 0] = 5.0
+
+
+def test_a_point_far_from_every_component_gets_responsibilities_not_nan():
+    params = em.GMMParams([0.5, 0.5], [[0.0, 0.0], [1.0, 0.0]], [np.eye(2), np.eye(2)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        resp, log_lik = em.e_step([[60.0, 0.0]], params)  # every density underflows to 0.0
+    # log-odds of component 2 over 1: ((60 - 0)² - (60 - 1)²) / 2 = 59.5
+    assert resp[0, 1] / resp[0, 0] == pytest.approx(np.exp(59.5), rel=1e-9)
+    assert np.isfinite(log_lik) and log_lik < -1700
+
+
+def test_committed_data_is_what_the_committed_parameters_and_seed_produce():
+    import json
+    from pathlib import Path
+
+    data_dir = Path(__file__).resolve().parent.parent / "data"
+    spec = json.loads((data_dir / "true_parameters.json").read_text())
+    truth = em.GMMParams(spec["weights"], spec["means"], spec["covariances"])
+    X, labels = em.sample_gmm(truth, spec["n_samples"], seed=spec["seed"])
+    table = np.loadtxt(data_dir / "three_gaussians.csv", delimiter=",", skiprows=1)
+    assert (data_dir / "three_gaussians.csv").read_text().splitlines()[0] == "x1,x2,component"
+    np.testing.assert_allclose(table[:, :2], X, atol=1e-9)  # the CSV keeps 10 decimals
+    assert np.array_equal(table[:, 2].astype(int), labels)
