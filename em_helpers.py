@@ -905,8 +905,8 @@ def plot_restarts(final_log_likelihoods, iterations, best_fit, poor_fit, X):
     fig, axes = plt.subplots(1, 4, figsize=(18, 4.6), gridspec_kw={"width_ratios": [1.1, 1.1, 1, 1]})
     edges = np.histogram_bin_edges(np.concatenate(list(final_log_likelihoods.values())), bins=30)
     for i, (name, values) in enumerate(final_log_likelihoods.items()):
-        axes[0].hist(values, bins=edges, alpha=0.6, color=PALETTE[i], label=name)
-        axes[1].hist(iterations[name], bins=np.arange(0, 205, 10), alpha=0.6, color=PALETTE[i], label=name)
+        axes[0].hist(values, bins=edges, histtype="step", lw=2, color=PALETTE[i], label=name)
+        axes[1].hist(iterations[name], bins=np.arange(0, 205, 10), histtype="step", lw=2, color=PALETTE[i], label=name)
     axes[0].set(xlabel="final log-likelihood per point (nats)", ylabel="starts out of 100",
                 title="Where EM ends: one peak per local maximum")
     axes[1].set(xlabel="iterations to convergence (cap 200)", ylabel="starts out of 100",
@@ -917,10 +917,11 @@ def plot_restarts(final_log_likelihoods, iterations, best_fit, poor_fit, X):
     for ax, fit, name in ((axes[2], best_fit, "best"), (axes[3], poor_fit, "a poor")):
         ax.scatter(*X.T, s=6, color="0.6", linewidths=0)
         for k in range(fit.params.n_components):
-            draw_ellipse(ax, fit.params.means[k], fit.params.covariances[k], 1.5, color=PALETTE[k], lw=2)
+            draw_ellipse(ax, fit.params.means[k], fit.params.covariances[k], 1, color=PALETTE[k], lw=2)
+            draw_ellipse(ax, fit.params.means[k], fit.params.covariances[k], 2, color=PALETTE[k], lw=1.2, ls="--")
             ax.plot(*fit.params.means[k], marker="X", ms=9, color=PALETTE[k], mec="black")
         ax.set(xlabel="$x_1$", ylabel="$x_2$",
-               title=f"{name} local maximum: {fit.log_likelihood / len(X):.3f} per point")
+               title=f"{name} optimum: {fit.log_likelihood / len(X):.3f} per point (1σ, 2σ)")
         ax.set_aspect("equal", adjustable="datalim")
     fig.tight_layout()
     return fig
@@ -974,7 +975,7 @@ def plot_information_criteria(n_components_range, scores, chosen):
     return fig
 
 
-def animate_em(X, frames, params_history, log_likelihoods, path, *, fps=4, dpi=60):
+def animate_em(X, frames, params_history, log_likelihoods, path, *, fps=4, dpi=80):
     """Write a GIF of EM: ellipses moving over the points (left) beside L(θ_t) (right).
 
     One frame per iteration t in ``frames``, drawing θ_t = ``params_history[t]`` and
@@ -985,11 +986,14 @@ def animate_em(X, frames, params_history, log_likelihoods, path, *, fps=4, dpi=6
     from matplotlib.animation import PillowWriter
     from pathlib import Path
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9.5, 4.2), dpi=dpi, gridspec_kw={"width_ratios": [1, 1.15]})
-    left.scatter(*X.T, s=5, color="0.55", linewidths=0)
-    pad = 0.1 * np.ptp(X, axis=0)
-    left.set(xlabel="$x_1$", ylabel="$x_2$", xlim=(X[:, 0].min() - pad[0], X[:, 0].max() + pad[0]),
-             ylim=(X[:, 1].min() - pad[1], X[:, 1].max() + pad[1]))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8.4, 3.7), dpi=dpi, gridspec_kw={"width_ratios": [1, 1.15]})
+    left.scatter(*X.T, s=4, color="0.55", linewidths=0)
+    # room for the points and for every frame's 2σ ellipses
+    reach = [p.means + 2 * np.sqrt(np.linalg.eigvalsh(p.covariances)[:, -1:]) * s
+             for t in frames for p in [params_history[t]] for s in (-1, 1)]
+    low, high = np.min([X.min(axis=0), *np.min(reach, axis=1)], axis=0), np.max([X.max(axis=0), *np.max(reach, axis=1)], axis=0)
+    pad = 0.03 * (high - low)
+    left.set(xlabel="$x_1$", ylabel="$x_2$", xlim=(low[0] - pad[0], high[0] + pad[0]), ylim=(low[1] - pad[1], high[1] + pad[1]))
     left.set_aspect("equal", adjustable="box")
     # The first M-step from a poor start gains far more than all the others: scale the axis
     # to iterations 1.., and say where t = 0 lies.
