@@ -65,9 +65,7 @@ def run_scipy_loop(X, start):
     weights, means, covariances = start.weights.copy(), start.means.copy(), start.covariances.copy()
     n_samples, n_features = X.shape
     for _ in range(N_ITER):
-        dens = np.column_stack(
-            [w * multivariate_normal.pdf(X, m, c) for w, m, c in zip(weights, means, covariances)]
-        )
+        dens = np.column_stack([w * multivariate_normal.pdf(X, m, c) for w, m, c in zip(weights, means, covariances)])
         resp = dens / dens.sum(axis=1, keepdims=True)
         counts = resp.sum(axis=0)
         weights = counts / n_samples

@@ -85,7 +85,9 @@ def sklearn_from(X, start, n_iter, reg_covar):
 def test_fit_gmm_matches_sklearn_from_the_same_start(n_samples, n_features, n_components, reg_covar, covariance_type):
     X, _ = problem(n_samples + n_features, n_samples, n_features, n_components)
     start = em.init_params(X, n_components, seed=1, covariance_type=covariance_type)
-    fit = em.fit_gmm(X, n_components, init=start, max_iter=30, tol=0, reg_covar=reg_covar, covariance_type=covariance_type)
+    fit = em.fit_gmm(
+        X, n_components, init=start, max_iter=30, tol=0, reg_covar=reg_covar, covariance_type=covariance_type
+    )
     gm = sklearn_from(X, start, 30, reg_covar)
     assert fit.n_iter == gm.n_iter_ == 30
     assert_params_close(fit.params, params_from_sklearn(gm), rtol=1e-8)
@@ -413,7 +415,13 @@ def test_hard_input_gets_a_finite_answer_without_warnings(name, X, n_components)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # any RuntimeWarning (overflow, 0/0, log 0) fails
         fit = em.fit_gmm(X, n_components, seed=0, n_init=2)
-    for value in (fit.params.weights, fit.params.means, fit.params.covariances, fit.responsibilities, fit.log_likelihoods):
+    for value in (
+        fit.params.weights,
+        fit.params.means,
+        fit.params.covariances,
+        fit.responsibilities,
+        fit.log_likelihoods,
+    ):
         assert np.isfinite(value).all()
     assert np.diff(fit.log_likelihoods).min() >= -1e-6 * np.abs(fit.log_likelihoods).max()
 
@@ -422,7 +430,9 @@ def test_offset_data_gives_the_same_fit_as_centred_data():
     X, _ = problem(12, 400, 2, 2)
     start = em.init_params(X, 2, seed=0)
     a = em.fit_gmm(X, 2, init=start, max_iter=50, tol=0)
-    b = em.fit_gmm(X + 1e6, 2, init=em.GMMParams(start.weights, start.means + 1e6, start.covariances), max_iter=50, tol=0)
+    b = em.fit_gmm(
+        X + 1e6, 2, init=em.GMMParams(start.weights, start.means + 1e6, start.covariances), max_iter=50, tol=0
+    )
     np.testing.assert_allclose(b.params.means - 1e6, a.params.means, atol=1e-6)
     np.testing.assert_allclose(b.params.covariances, a.params.covariances, rtol=1e-6)
 

@@ -45,11 +45,23 @@ def test_requirements_pin_every_package_exactly():
 
 def test_environment_yml_matches_requirements_txt():
     pip, conda = pip_pins(), conda_pins()
-    assert set(pip) == set(conda), f"only in requirements.txt: {set(pip) - set(conda)}, only in environment.yml: {set(conda) - set(pip)}"
+    assert set(pip) == set(conda), (
+        f"only in requirements.txt: {set(pip) - set(conda)}, only in environment.yml: {set(conda) - set(pip)}"
+    )
     different = {name: (pip[name], conda[name]) for name in pip if pip[name] != conda[name]}
     assert not different, f"versions differ (pip, conda): {different}"
 
 
 def test_the_required_packages_are_pinned():
-    needed = {"numpy", "scipy", "matplotlib", "jupyterlab", "ipykernel", "nbval", "pytest", "hypothesis", "scikit-learn"}
+    needed = {
+        "numpy",
+        "scipy",
+        "matplotlib",
+        "jupyterlab",
+        "ipykernel",
+        "nbval",
+        "pytest",
+        "hypothesis",
+        "scikit-learn",
+    }
     assert needed <= set(pip_pins())
