@@ -6,7 +6,7 @@ STAMP  := $(VENV)/requirements.stamp
 # Jupyter kernels and tools resolve `python` and `jupyter` on PATH: make it the venv's.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv run test lab bench clean
+.PHONY: help venv run test lab html bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -26,10 +26,13 @@ test: $(STAMP)  ## unit tests of em_helpers and nbval over the notebooks
 	$(VENV)/bin/python -m pytest
 
 lab: $(STAMP)  ## start JupyterLab at the repository root
-	$(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR)
+	$(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root)
+
+html: $(STAMP)  ## export the notebooks, with their outputs, to build/html/
+	$(VENV)/bin/jupyter nbconvert --to html --output-dir build/html notebooks/*.ipynb
 
 bench: $(STAMP)  ## em_helpers against scikit-learn and a scipy.stats loop: time and memory
 	$(VENV)/bin/python tests/bench.py
 
 clean:  ## remove the virtual environment and caches
-	rm -rf $(VENV) .pytest_cache .hypothesis __pycache__ tests/__pycache__
+	rm -rf $(VENV) build .pytest_cache .hypothesis __pycache__ tests/__pycache__
