@@ -844,15 +844,25 @@ def plot_clusters(
 
 
 def plot_log_likelihood(ax, fit, tol):
-    """log p(X | θ_t) against iteration t, with the stopping point marked."""
+    """log p(X | θ_t) against iteration t, with the stopping point marked; an inset shows
+    the distance to the final value, L(θ_T) - L(θ_t), on a log scale (a straight line there
+    is EM's linear convergence)."""
     t = np.arange(len(fit.log_likelihoods))
     ax.plot(t, fit.log_likelihoods, "o-", ms=3.5, color="black", lw=1.2)
     ax.axvline(fit.n_iter, color=PALETTE[5], ls="--", lw=1.2)
+    if fit.n_iter >= 3:
+        inset = ax.inset_axes([0.42, 0.1, 0.5, 0.4])
+        remaining = fit.log_likelihoods[-1] - fit.log_likelihoods[:-1]
+        inset.semilogy(t[:-1], remaining, "o-", ms=2.5, color=PALETTE[0], lw=1)
+        inset.set_xlabel("$t$", fontsize=8, labelpad=1)
+        inset.set_title(r"$L(\theta_T) - L(\theta_t)$, log scale", fontsize=8)
+        inset.tick_params(labelsize=7)
+        inset.grid(alpha=0.3)
     status = "converged" if fit.converged else "stopped"
     ax.annotate(
         f"{status} at t = {fit.n_iter}\n(gain per point < {tol:g})",
         xy=(fit.n_iter, fit.log_likelihoods[-1]),
-        xytext=(0.55, 0.35),
+        xytext=(0.62, 0.7),
         textcoords="axes fraction",
         ha="center",
         fontsize=9,
