@@ -12,12 +12,15 @@ Numerics, in one place:
   far from every component cannot underflow to 0/0.
 * ``reg_covar`` is added to every covariance diagonal in the M-step and nowhere else.
 * Internally the hot arrays are laid out (K, N) and X as Xᵀ (D, N), so that every
-  reduction runs along the long, contiguous axis N and the only Python loop is over the
-  K components (``make bench`` measures what this buys against scikit-learn).
+  reduction runs along the long, contiguous axis N; the Python loops are over the K
+  components and, in the E-step, over cache-sized blocks of columns, never over points (``make bench`` measures what this buys against scikit-learn).
 * A component whose responsibilities vanish keeps N_k = Σ_i γ_ik + 10·eps (the floor
   scikit-learn uses): its weight becomes ~1e-16, its mean the γ-weighted mean of what it
   still holds (0 if it holds nothing at all) and its covariance ``reg_covar``·I plus what
   spread is left. It stays finite and can win points back; it is never silently dropped.
+* Σ_k = S_k + reg_covar·I has every eigenvalue >= reg_covar in exact arithmetic. If rounding
+  breaks that (a component spanning a point 1e8 away, cond(Σ_k) ~ 1e19), the M-step floors
+  that Σ_k's eigenvalues at reg_covar instead of failing; with reg_covar = 0 it raises.
 """
 
 from __future__ import annotations
@@ -62,6 +65,9 @@ __all__ = [
 # The covariance models, with scikit-learn's names (see m_step).
 COVARIANCE_TYPES = ("full", "diag", "spherical", "tied")
 _LOG_2PI = np.log(2.0 * np.pi)
+# Largest |value| accepted in X and in means (covariances: its square): squared distances
+# must stay far from float64's overflow at 1.8e308.
+_MAX_ABS = 1e100
 # Floor added to every effective count N_k, as scikit-learn does, so that a component
 # that no point claims still has a finite mean and covariance.
 _COUNT_FLOOR = 10.0 * np.finfo(np.float64).eps
@@ -110,9 +116,15 @@ class GMMParams:
                 f"weights must be ({K},) and covariances ({K}, {D}, {D}); got "
                 f"{weights.shape} and {covariances.shape}."
             )
-        for name, arr in (("weights", weights), ("means", means), ("covariances", covariances)):
+        for name, arr, bound in (
+            ("weights", weights, np.inf),
+            ("means", means, _MAX_ABS),
+            ("covariances", covariances, _MAX_ABS**2),
+        ):
             if not np.isfinite(arr).all():
                 raise ValueError(f"GMMParams {name} contain NaN or inf.")
+            if np.abs(arr).max() > bound:
+                raise ValueError(f"GMMParams {name} have values beyond ±{bound:g}: rescale the data and parameters.")
         if (weights < 0).any() or abs(weights.sum() - 1.0) > 1e-6:
             raise ValueError(
                 "weights must be a probability vector (non-negative, summing to 1); got "
@@ -126,30 +138,38 @@ class GMMParams:
         self._freeze(weights, means, covariances)
 
     @classmethod
-    def _trusted(cls, weights, means, covariances, covariance_type):
+    def _trusted(cls, weights, means, covariances, covariance_type, reg_covar):
         """For the M-step's output, correct by construction: skip all checks but the
-        Cholesky factorisation, which the E-step needs anyway (0.50 -> 0.45 ms per
-        iteration at N = 500, K = 4, measured)."""
+        factorisation, which the E-step needs anyway (0.50 -> 0.45 ms per iteration at
+        N = 500, K = 4, measured).
+
+        Σ_k = S_k + reg_covar·I with S_k ⪰ 0, so in exact arithmetic every eigenvalue is at
+        least reg_covar. When a component stretches over 1e8 with 1e-3 across it, rounding
+        of order eps·‖S_k‖ exceeds reg_covar and Cholesky fails on a valid Σ_k; then (and
+        only then) its eigenvalues are floored at reg_covar, the bound they have exactly.
+        """
         params = object.__new__(cls)
         object.__setattr__(params, "covariance_type", covariance_type)
-        params._freeze(weights, means, covariances)
+        params._freeze(weights, means, covariances, eigenvalue_floor=reg_covar)
         return params
 
-    def _freeze(self, weights, means, covariances):
+    def _freeze(self, weights, means, covariances, eigenvalue_floor=0.0):
+        """Store the arrays read-only, with a square root C_k of each Σ_k (Σ_k = C_k C_kᵀ),
+        its inverse and ½ log|Σ_k|, cached for the E-step and for sampling."""
         try:
-            chol = np.linalg.cholesky(covariances)  # all K at once: C_k with Σ_k = C_k C_kᵀ
+            root = np.linalg.cholesky(covariances)  # all K at once
+            root_inv = np.linalg.inv(root)
+            half_log_det = np.log(np.diagonal(root, axis1=1, axis2=2)).sum(axis=1)
         except np.linalg.LinAlgError:
-            k = next(k for k in range(len(weights)) if not _is_positive_definite(covariances[k]))
-            raise ValueError(
-                f"covariances[{k}] is not positive definite (its Cholesky factorisation "
-                f"failed). If it came from a fit, component {k} collapsed onto too few "
-                "points: increase reg_covar, decrease n_components, or scale the data."
-            ) from None
-        for name, arr in (("weights", weights), ("means", means), ("covariances", covariances)):
-            arr.setflags(write=False)
-            object.__setattr__(self, name, arr)
-        # C_k and C_k⁻¹, cached for the E-step and for sampling.
-        for name, arr in (("_cholesky", chol), ("_cholesky_inv", np.linalg.inv(chol))):
+            covariances, root, root_inv, half_log_det = _factor_each(covariances, eigenvalue_floor)
+        for name, arr in (
+            ("weights", weights),
+            ("means", means),
+            ("covariances", covariances),
+            ("_sqrt", root),
+            ("_sqrt_inv", root_inv),
+            ("_half_log_det", half_log_det),
+        ):
             arr.setflags(write=False)
             object.__setattr__(self, name, arr)
 
@@ -170,7 +190,7 @@ class GMMParams:
         with component k of ``reference`` (undoing label switching).
         """
         order = np.asarray(order)
-        if sorted(order.tolist()) != list(range(self.n_components)):
+        if order.dtype.kind not in "iu" or sorted(order.tolist()) != list(range(self.n_components)):
             raise ValueError(f"order must be a permutation of 0..{self.n_components - 1}; got {order}.")
         return GMMParams(self.weights[order], self.means[order], self.covariances[order], self.covariance_type)
 
@@ -215,12 +235,32 @@ class GMMFit:
 # --------------------------------------------------------------------------- input checks
 
 
-def _is_positive_definite(matrix):
-    try:
-        np.linalg.cholesky(matrix)
-    except np.linalg.LinAlgError:
-        return False
-    return True
+def _factor_each(covariances, eigenvalue_floor):
+    """Factor each Σ_k: Cholesky where it succeeds; else, with a positive floor, from its
+    eigenvalues floored there (C_k = V √Λ); else a clear error."""
+    covariances = covariances.copy()
+    root, root_inv = np.empty_like(covariances), np.empty_like(covariances)
+    half_log_det = np.empty(len(covariances))
+    for k, sigma in enumerate(covariances):
+        try:
+            root[k] = np.linalg.cholesky(sigma)
+            root_inv[k] = np.linalg.inv(root[k])
+            half_log_det[k] = np.log(np.diag(root[k])).sum()
+            continue
+        except np.linalg.LinAlgError:
+            if eigenvalue_floor <= 0:
+                raise ValueError(
+                    f"covariances[{k}] is not positive definite (its Cholesky factorisation "
+                    f"failed). If it came from a fit, component {k} collapsed onto too few "
+                    "points: increase reg_covar, decrease n_components, or scale the data."
+                ) from None
+        eigenvalues, vectors = np.linalg.eigh(sigma)
+        eigenvalues = np.maximum(eigenvalues, eigenvalue_floor)
+        covariances[k] = (vectors * eigenvalues) @ vectors.T
+        root[k] = vectors * np.sqrt(eigenvalues)
+        root_inv[k] = vectors.T / np.sqrt(eigenvalues)[:, None]
+        half_log_det[k] = 0.5 * np.log(eigenvalues).sum()
+    return covariances, root, root_inv, half_log_det
 
 
 def _check_covariance_structure(covariances, covariance_type):
@@ -266,6 +306,11 @@ def _check_X(X):
             f"X contains {np.isnan(arr).sum()} NaN and {np.isinf(arr).sum()} inf values "
             f"(in {bad_rows.size} rows, the first is row {bad_rows[0]}); EM needs finite "
             "numbers: drop or impute those rows first."
+        )
+    if np.abs(arr).max() > _MAX_ABS:
+        raise ValueError(
+            f"X has values up to {np.abs(arr).max():.3g}; beyond ±{_MAX_ABS:g} their squares leave no "
+            "headroom in float64: rescale X (divide by its standard deviation, say) first."
         )
     return np.ascontiguousarray(arr)
 
@@ -324,13 +369,11 @@ def _log_weighted_densities(Xt, params, out=None):
     K = params.n_components
     if out is None:
         out = np.empty((K, N))
-    C_inv = params._cholesky_inv
+    C_inv = params._sqrt_inv
     shift = np.einsum("kde,ke->kd", C_inv, params.means)[:, :, None]  # C_k⁻¹ μ_k
     with np.errstate(divide="ignore"):  # a weight of exactly 0 gives log π_k = -inf
         const = (
-            np.log(params.weights)
-            - 0.5 * D * _LOG_2PI
-            - np.log(np.diagonal(params._cholesky, axis1=1, axis2=2)).sum(axis=1)  # ½ log|Σ_k|
+            np.log(params.weights) - 0.5 * D * _LOG_2PI - params._half_log_det  # ½ log|Σ_k|
         )
     # Columns in blocks of ~32k numbers: the temporaries stay in cache, and each small
     # C_k⁻¹ @ block runs on one BLAS thread (OpenBLAS's threads cost more than they gain
@@ -354,7 +397,7 @@ def _normalize_in_place(log_prob):
     """Turn log π_k p(x_i | k), shape (K, N), into γ_ik in place; return Σ_i log p(x_i).
 
     log-sum-exp by hand, looping over the K rows: scipy.special.logsumexp along the short
-    axis of an (N, K) array is about 9x slower here (DESIGN.md, "Speed").
+    axis of an (N, K) array is about 9x slower (167 ms against 18 ms at N = 1e6, K = 3).
     """
     peak = log_prob[0].copy()
     for row in log_prob[1:]:
@@ -374,6 +417,7 @@ def _normalize_in_place(log_prob):
 def _e_step(Xt, params, out=None):
     resp = _log_weighted_densities(Xt, params, out)
     log_lik = _normalize_in_place(resp)
+    resp[params.weights == 0] = 0.0  # exactly, not the exp(-700) of the clamp
     return resp, log_lik
 
 
@@ -422,7 +466,7 @@ def _m_step(X, Xt, resp, reg_covar, covariance_type="full"):
         covariances[k] = centred @ centred.T / counts[k]
     covariances = _constrain(covariances, counts, covariance_type)
     covariances[:, np.arange(X.shape[1]), np.arange(X.shape[1])] += reg_covar
-    return GMMParams._trusted(counts / n_samples, means, covariances, covariance_type)  # π_k = N_k / N
+    return GMMParams._trusted(counts / n_samples, means, covariances, covariance_type, reg_covar)  # π_k = N_k / N
 
 
 def _constrain(scatter, counts, covariance_type):
@@ -490,7 +534,7 @@ def sample_gmm(params, n_samples, seed=None):
     """
     if not isinstance(params, GMMParams):
         raise TypeError(f"params must be a GMMParams; got {type(params).__name__}.")
-    if not isinstance(n_samples, numbers.Integral) or n_samples < 1:
+    if not isinstance(n_samples, numbers.Integral) or isinstance(n_samples, bool) or n_samples < 1:
         raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
     rng = np.random.default_rng(seed)
     labels = rng.choice(params.n_components, size=n_samples, p=params.weights)
@@ -498,7 +542,7 @@ def sample_gmm(params, n_samples, seed=None):
     for k in range(params.n_components):
         members = labels == k
         noise = rng.standard_normal((members.sum(), params.n_features))
-        X[members] = params.means[k] + noise @ params._cholesky[k].T  # μ + C z ~ N(μ, C Cᵀ)
+        X[members] = params.means[k] + noise @ params._sqrt[k].T  # μ + C z ~ N(μ, C Cᵀ)
     return X, labels
 
 
@@ -574,6 +618,8 @@ def init_params(X, n_components, *, method="kmeans++", seed=None, reg_covar=1e-6
     _check_n_components(n_components, X.shape[0])
     _check_reg_covar(reg_covar)
     _check_covariance_type(covariance_type)
+    if method not in ("kmeans++", "random"):
+        raise ValueError(f'method must be "kmeans++" or "random"; got {method!r}.')
     Xt = np.ascontiguousarray(X.T)
     rng = np.random.default_rng(seed)
     return _init_params(X, Xt, n_components, method, rng, reg_covar, covariance_type)
@@ -650,6 +696,11 @@ def fit_gmm(
     Xt = np.ascontiguousarray(X.T)
     if isinstance(init, GMMParams):
         _check_params_match(init, X.shape[1], n_components)
+        if init.covariance_type != covariance_type:
+            raise ValueError(
+                f'init is a "{init.covariance_type}" GMMParams but covariance_type="{covariance_type}": '
+                "build the start for the model you fit."
+            )
         return _run_em(X, Xt, init, max_iter, tol, reg_covar, covariance_type)
     if isinstance(init, str) and init not in ("kmeans++", "random"):
         raise ValueError(f'init must be "kmeans++", "random" or a GMMParams; got {init!r}.')
@@ -685,7 +736,14 @@ def match_components(estimate, reference):
         ``estimate.permute(order)`` is aligned with ``reference`` and
         ``responsibilities[:, order]`` has its columns in the reference's order.
     """
-    _check_params_match(estimate, reference.n_features, reference.n_components)
+    for name, p in (("estimate", estimate), ("reference", reference)):
+        if not isinstance(p, GMMParams):
+            raise TypeError(f"{name} must be a GMMParams; got {type(p).__name__}.")
+    if (estimate.n_components, estimate.n_features) != (reference.n_components, reference.n_features):
+        raise ValueError(
+            f"estimate has K={estimate.n_components}, D={estimate.n_features} but reference has "
+            f"K={reference.n_components}, D={reference.n_features}; they must agree."
+        )
     diff = reference.means[:, None, :] - estimate.means[None, :, :]
     _, order = linear_sum_assignment(np.einsum("jkd,jkd->jk", diff, diff))
     return order
@@ -723,7 +781,8 @@ def expected_complete_log_likelihood(X, params, responsibilities) -> float:
     if resp.shape[0] != params.n_components:
         raise ValueError(f"responsibilities have {resp.shape[0]} columns but params have K={params.n_components}.")
     log_prob = _log_weighted_densities(np.ascontiguousarray(X.T), params)
-    return float(np.where(resp > 0, resp * log_prob, 0.0).sum())  # 0·log 0 = 0
+    held = resp > 0  # terms with γ_ik = 0 are 0, even where log π_k = -inf
+    return float((resp[held] * log_prob[held]).sum())
 
 
 def responsibility_entropy(responsibilities) -> float:
@@ -755,7 +814,11 @@ def ellipse_geometry(covariance, n_std=1.0):
     covariance = np.asarray(covariance, dtype=np.float64)
     if covariance.shape != (2, 2):
         raise ValueError(f"ellipse_geometry needs a 2x2 covariance; got shape {covariance.shape}.")
+    if not n_std > 0:
+        raise ValueError(f"n_std must be positive; got {n_std!r}.")
     eigenvalues, eigenvectors = np.linalg.eigh(covariance)  # ascending
+    if eigenvalues[0] <= 0:
+        raise ValueError(f"the covariance must be positive definite; its eigenvalues are {eigenvalues}.")
     width, height = 2.0 * n_std * np.sqrt(eigenvalues[::-1])
     angle = np.degrees(np.arctan2(eigenvectors[1, 1], eigenvectors[0, 1]))
     return float(width), float(height), float(angle)
