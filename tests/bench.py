@@ -100,7 +100,7 @@ def main():
     rows, ok = [], True
     for n_samples, n_features, n_components in SIZES:
         X, start = make_problem(n_samples, n_features, n_components)
-        repeats = 15 if n_samples < 10_000 else 3
+        repeats = 50 if n_samples < 10_000 else 3
         results = {name: fn(X, start) for name, fn in runners.items()}  # also warms up
         seconds = {name: best_time(fn, X, start, repeats) for name, fn in runners.items()}
         memory = {name: peak_memory(fn, X, start) for name, fn in runners.items()}
