@@ -658,7 +658,10 @@ def fit_gmm(
 
     Each iteration is one M-step (from the current γ) followed by one E-step (new γ and
     log p(X | θ_t)). The loop stops when the gain in mean log-likelihood per point,
-    (L(θ_t) - L(θ_{t-1})) / N, falls below ``tol``, or after ``max_iter`` M-steps.
+    (L(θ_t) - L(θ_{t-1})) / N, falls below ``tol``, or after ``max_iter`` M-steps. A
+    negative gain counts as below ``tol`` too: with reg_covar = 0 it cannot happen beyond
+    rounding, and with reg_covar > 0 the M-step is not an exact maximiser, so a tiny drop
+    means the same as a tiny gain, that EM has stopped moving.
 
     Parameters
     ----------
