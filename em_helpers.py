@@ -13,7 +13,8 @@ Numerics, in one place:
 * ``reg_covar`` is added to every covariance diagonal in the M-step and nowhere else.
 * Internally the hot arrays are laid out (K, N) and X as Xᵀ (D, N), so that every
   reduction runs along the long, contiguous axis N; the Python loops are over the K
-  components and, in the E-step, over cache-sized blocks of columns, never over points (``make bench`` measures what this buys against scikit-learn).
+  components and, in the E-step, over cache-sized blocks of columns, never over points
+  (``make bench`` measures what this buys against scikit-learn).
 * A component whose responsibilities vanish keeps N_k = Σ_i γ_ik + 10·eps (the floor
   scikit-learn uses): its weight becomes ~1e-16, its mean the γ-weighted mean of what it
   still holds (0 if it holds nothing at all) and its covariance ``reg_covar``·I plus what
@@ -64,6 +65,8 @@ __all__ = [
 
 # The covariance models, with scikit-learn's names (see m_step).
 COVARIANCE_TYPES = ("full", "diag", "spherical", "tied")
+# How init_params and fit_gmm may choose the K seed points.
+_START_METHODS = ("kmeans++", "random")
 _LOG_2PI = np.log(2.0 * np.pi)
 # Largest |value| accepted in X and in means (covariances: its square): squared distances
 # must stay far from float64's overflow at 1.8e308.
@@ -362,8 +365,9 @@ def _check_responsibilities(responsibilities, n_samples):
 def _log_weighted_densities(Xt, params, out=None):
     """log π_k + log N(x_i | μ_k, Σ_k), laid out (K, N) (written into ``out`` if given).
 
-    With Σ_k = C_k C_kᵀ (Cholesky): (x - μ)ᵀ Σ_k⁻¹ (x - μ) = ‖C_k⁻¹ (x - μ)‖² and
-    log |Σ_k| = 2 Σ_d log (C_k)_dd, so neither Σ_k⁻¹ nor |Σ_k| is ever formed.
+    With Σ_k = C_k C_kᵀ (C_k the Cholesky factor, cached in GMMParams with its inverse and
+    ½ log|Σ_k| = Σ_d log (C_k)_dd): (x - μ)ᵀ Σ_k⁻¹ (x - μ) = ‖C_k⁻¹ (x - μ)‖², so neither
+    Σ_k⁻¹ nor |Σ_k| is ever formed.
     """
     D, N = Xt.shape
     K = params.n_components
@@ -574,10 +578,8 @@ def _init_params(X, Xt, n_components, method, rng, reg_covar, covariance_type="f
     n_samples = X.shape[0]
     if method == "kmeans++":
         seeds = _kmeans_plusplus(Xt, n_components, rng)
-    elif method == "random":
+    else:  # "random": both public callers have checked method against _START_METHODS
         seeds = rng.choice(n_samples, size=n_components, replace=False)
-    else:
-        raise ValueError(f'init must be "kmeans++", "random" or a GMMParams; got {method!r}.')
     # Hard-assign every point to its nearest seed, then one M-step from those labels.
     labels = np.zeros(n_samples, dtype=np.intp)
     best = _squared_distances(Xt, Xt[:, seeds[0]])
@@ -618,7 +620,7 @@ def init_params(X, n_components, *, method="kmeans++", seed=None, reg_covar=1e-6
     _check_n_components(n_components, X.shape[0])
     _check_reg_covar(reg_covar)
     _check_covariance_type(covariance_type)
-    if method not in ("kmeans++", "random"):
+    if method not in _START_METHODS:
         raise ValueError(f'method must be "kmeans++" or "random"; got {method!r}.')
     Xt = np.ascontiguousarray(X.T)
     rng = np.random.default_rng(seed)
@@ -705,7 +707,7 @@ def fit_gmm(
                 "build the start for the model you fit."
             )
         return _run_em(X, Xt, init, max_iter, tol, reg_covar, covariance_type)
-    if isinstance(init, str) and init not in ("kmeans++", "random"):
+    if isinstance(init, str) and init not in _START_METHODS:
         raise ValueError(f'init must be "kmeans++", "random" or a GMMParams; got {init!r}.')
     if not isinstance(init, str):
         raise TypeError(f'init must be "kmeans++", "random" or a GMMParams; got {type(init).__name__}.')
