@@ -6,7 +6,7 @@ STAMP  := $(VENV)/requirements.stamp
 # Jupyter kernels and tools resolve `python` and `jupyter` on PATH: make it the venv's.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv run test lab html bench clean
+.PHONY: help venv run test lint lab html bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -22,8 +22,12 @@ venv: $(STAMP)  ## create .venv from requirements.txt (when missing or changed)
 run: $(STAMP)  ## execute every notebook in place; rewrites data/ and figures/
 	$(VENV)/bin/python tests/run_notebooks.py
 
-test: $(STAMP)  ## unit tests of em_helpers and nbval over the notebooks
+test: lint  ## ruff, then the unit tests and nbval over the notebooks
 	$(VENV)/bin/python -m pytest
+
+lint: $(STAMP)  ## ruff check and ruff format --check over the modules, tests and notebooks
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 lab: $(STAMP)  ## start JupyterLab at the repository root
 	$(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root)

@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import em_helpers as em  # noqa: E402
+import em_helpers as em
 
 SIZES = [(500, 2, 3), (200_000, 8, 6), (1_000_000, 2, 3)]
 N_ITER = 20
@@ -65,7 +65,9 @@ def run_scipy_loop(X, start):
     weights, means, covariances = start.weights.copy(), start.means.copy(), start.covariances.copy()
     n_samples, n_features = X.shape
     for _ in range(N_ITER):
-        dens = np.column_stack([w * multivariate_normal.pdf(X, m, c) for w, m, c in zip(weights, means, covariances)])
+        dens = np.column_stack(
+            [w * multivariate_normal.pdf(X, m, c) for w, m, c in zip(weights, means, covariances, strict=True)]
+        )
         resp = dens / dens.sum(axis=1, keepdims=True)
         counts = resp.sum(axis=0)
         weights = counts / n_samples

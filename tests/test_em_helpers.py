@@ -342,18 +342,6 @@ def test_ellipse_geometry_traces_the_n_std_contour():
     assert em.ellipse_geometry(np.diag([4.0, 1.0]), 2)[:2] == pytest.approx((8.0, 4.0))
 
 
-def test_draw_ellipse_adds_the_patch():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots()
-    patch = em.draw_ellipse(ax, [1.0, 2.0], np.diag([4.0, 1.0]), n_std=1, color="k")
-    assert patch in ax.patches and patch.center == (1.0, 2.0) and patch.width == pytest.approx(4.0)
-    plt.close(fig)
-
-
 # --------------------------------------------------------------------------- bad input: clear errors
 
 X_OK = np.random.default_rng(0).normal(size=(20, 2))

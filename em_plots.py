@@ -1,0 +1,372 @@
+"""Every figure of the tutorial, built from small pieces that take an ``ax``.
+
+The EM core (``em_helpers``) never imports this module, so reading or testing the
+numerics never loads matplotlib. The pieces (``draw_ellipse``, ``plot_clusters``,
+``plot_log_likelihood``) are composed into each notebook's figures below them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from em_helpers import ellipse_geometry
+
+
+def draw_ellipse(ax, mean, covariance, n_std=1.0, **kwargs):
+    """Draw the n_std-standard-deviation ellipse of N(mean, covariance) on ``ax``.
+
+    Keyword arguments go to matplotlib.patches.Ellipse (default: no fill). Returns the patch.
+    """
+    from matplotlib.patches import Ellipse
+
+    width, height, angle = ellipse_geometry(covariance, n_std)
+    kwargs.setdefault("fill", False)
+    patch = Ellipse(tuple(np.asarray(mean, dtype=float)), width, height, angle=angle, **kwargs)
+    ax.add_patch(patch)
+    return patch
+
+
+# Okabe-Ito: distinguishable with every common form of colour blindness.
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+
+
+def save_figure(fig, path, dpi=110):
+    """Save ``fig`` as PNG with no Software/date metadata, so that re-running rewrites the
+    same bytes; close it, and return the saved file as an image for a notebook to display.
+
+    Showing the file rather than the live figure means the notebook displays exactly the
+    picture in figures/, and matplotlib renders each figure once instead of twice.
+    """
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+    from IPython.display import Image
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return Image(filename=str(path))
+
+
+def plot_clusters(
+    ax, X, labels, params=None, *, title="", reference=None, label_prefix="component", names=None, legend_loc="below"
+):
+    """Scatter 2-D points coloured by ``labels`` (PALETTE[k] for label k). With ``params``,
+    draw each component's mean (✕) and its 1σ (solid) and 2σ (dashed) ellipses in the same
+    colour; with ``reference``, its 1σ ellipses in thin grey. Label k is called
+    ``names[k]`` if given, else "{label_prefix} {k + 1}"; the legend goes below the axes or
+    at a matplotlib ``legend_loc`` inside them."""
+    from matplotlib.lines import Line2D
+
+    for k in np.unique(labels):
+        members = labels == k
+        name = names[k] if names is not None else f"{label_prefix} {k + 1}"
+        ax.scatter(
+            *X[members].T, s=9, alpha=0.55, color=PALETTE[k], linewidths=0, label=f"{name} ({members.sum()} points)"
+        )
+    handles = []
+    if params is not None:
+        for k in range(params.n_components):
+            draw_ellipse(ax, params.means[k], params.covariances[k], 1, color=PALETTE[k], lw=2.0)
+            draw_ellipse(ax, params.means[k], params.covariances[k], 2, color=PALETTE[k], lw=1.2, ls="--")
+            ax.plot(*params.means[k], marker="X", ms=11, color=PALETTE[k], mec="black", mew=1.0)
+        handles += [
+            Line2D([], [], color="0.2", lw=2.0, label="fitted 1σ ellipse"),
+            Line2D([], [], color="0.2", lw=1.2, ls="--", label="fitted 2σ ellipse"),
+            Line2D([], [], color="0.2", marker="X", ls="", ms=5, label="fitted mean"),
+        ]
+    if reference is not None:
+        for k in range(reference.n_components):
+            draw_ellipse(ax, reference.means[k], reference.covariances[k], 1, color="0.45", lw=0.9)
+        handles.append(Line2D([], [], color="0.45", lw=0.9, label="true 1σ ellipse"))
+    ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title)
+    pad = 0.06 * np.ptp(X, axis=0)
+    ax.set(xlim=(X[:, 0].min() - pad[0], X[:, 0].max() + pad[0]), ylim=(X[:, 1].min() - pad[1], X[:, 1].max() + pad[1]))
+    ax.set_aspect("equal", adjustable="box")
+    points = ax.get_legend_handles_labels()
+    placement = (
+        dict(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
+        if legend_loc == "below"
+        else dict(loc=legend_loc, framealpha=0.9)
+    )
+    ax.legend(
+        points[0] + handles, points[1] + [h.get_label() for h in handles], fontsize=8, markerscale=1.8, **placement
+    )
+
+
+def plot_log_likelihood(ax, fit, tol):
+    """log p(X | θ_t) against iteration t, with the stopping point marked; an inset shows
+    the distance to the final value, L(θ_T) - L(θ_t), on a log scale (a straight line there
+    is EM's linear convergence)."""
+    t = np.arange(len(fit.log_likelihoods))
+    ax.plot(t, fit.log_likelihoods, "o-", ms=3.5, color="black", lw=1.2)
+    ax.axvline(fit.n_iter, color=PALETTE[5], ls="--", lw=1.2)
+    if fit.n_iter >= 3:
+        inset = ax.inset_axes([0.42, 0.1, 0.5, 0.4])
+        remaining = fit.log_likelihoods[-1] - fit.log_likelihoods[:-1]
+        inset.semilogy(t[:-1], remaining, "o-", ms=2.5, color=PALETTE[0], lw=1)
+        inset.set_xlabel("$t$", fontsize=8, labelpad=1)
+        inset.set_title(r"$L(\theta_T) - L(\theta_t)$, log scale", fontsize=8)
+        inset.tick_params(labelsize=7)
+        inset.grid(alpha=0.3)
+    status = "converged" if fit.converged else "stopped"
+    ax.annotate(
+        f"{status} at t = {fit.n_iter}\n(gain per point < {tol:g})",
+        xy=(fit.n_iter, fit.log_likelihoods[-1]),
+        xytext=(0.62, 0.7),
+        textcoords="axes fraction",
+        ha="center",
+        fontsize=9,
+        arrowprops=dict(arrowstyle="->", color=PALETTE[5]),
+    )
+    ax.set(xlabel="iteration $t$", ylabel=r"$\log p(X \mid \theta_t)$", title="Log-likelihood per iteration")
+    ax.grid(alpha=0.3)
+
+
+def plot_three_panel(X, labels, fit, order, truth, tol):
+    """Truth | fit with ellipses (fitted component ``order[k]`` drawn in true colour k) | history."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.6), gridspec_kw={"width_ratios": [1, 1, 1.1]})
+    plot_clusters(axes[0], X, labels, title="True components (hidden from EM)")
+    aligned = fit.params.permute(order)
+    fitted_labels = np.argmax(fit.responsibilities[:, order], axis=1)  # column k = true component k
+    plot_clusters(
+        axes[1],
+        X,
+        fitted_labels,
+        aligned,
+        reference=truth,
+        label_prefix="fitted",
+        title="EM fit, colored as the true component it matches",
+    )
+    plot_log_likelihood(axes[2], fit, tol)
+    fig.tight_layout()
+    return fig
+
+
+def plot_lower_bound(values, log_lik, bound, current, m_step_value, xlabel):
+    """Top: L(θ) and the lower bound F(γ_t, θ) = Q(θ | θ_t) + H(γ_t) along a one-parameter
+    path through θ_t; bottom: the gap L - F = KL(γ_t ‖ p(Z | X, θ)) >= 0."""
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 6.2), sharex=True, gridspec_kw={"height_ratios": [2.2, 1]})
+    top.plot(values, log_lik, color="black", lw=2, label=r"$L(\theta) = \log p(X \mid \theta)$")
+    top.plot(
+        values,
+        bound,
+        color=PALETTE[0],
+        lw=2,
+        ls="--",
+        label=r"lower bound $F(\gamma_t, \theta) = Q(\theta \mid \theta_t) + H(\gamma_t)$",
+    )
+    for x, name, color in (
+        (current, r"$\theta_t$: bound touches", PALETTE[5]),
+        (m_step_value, r"M-step's $\mu_1$: the bound's peak", PALETTE[2]),
+    ):
+        for ax in (top, bottom):
+            ax.axvline(x, color=color, lw=1.2, ls=":")
+        top.plot([x], [np.interp(x, values, bound)], "o", color=color, label=name, zorder=3)
+    top.plot(
+        [m_step_value],
+        [np.interp(m_step_value, values, log_lik)],
+        "^",
+        ms=8,
+        color=PALETTE[2],
+        label=r"$L$ at the M-step's $\mu_1$ (rest at $\theta_t$)",
+        zorder=3,
+    )
+    top.set(ylabel="log-likelihood (nats)", title="EM climbs because the bound it maximises touches L at $\\theta_t$")
+    top.set_ylim(np.min(log_lik) - 0.15 * np.ptp(log_lik), np.max(log_lik) + 0.1 * np.ptp(log_lik))
+    top.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=9, frameon=False)
+    top.grid(alpha=0.3)
+    bottom.plot(values, np.asarray(log_lik) - np.asarray(bound), color=PALETTE[3], lw=2)
+    bottom.set(xlabel=xlabel, ylabel=r"gap = KL $\geq 0$")
+    bottom.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_restarts(final_log_likelihoods, iterations, best_fit, poor_fit, X):
+    """Notebook 02: the spread of EM's results over many starts, and two of them side by side.
+
+    ``final_log_likelihoods`` and ``iterations`` map a start method's name to arrays of
+    per-point final log-likelihoods and iteration counts; ``best_fit`` and ``poor_fit`` are
+    GMMFit results to draw over the points X.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4.6), gridspec_kw={"width_ratios": [1.1, 1.1, 1, 1]})
+    edges = np.histogram_bin_edges(np.concatenate(list(final_log_likelihoods.values())), bins=30)
+    for i, (name, values) in enumerate(final_log_likelihoods.items()):
+        axes[0].hist(values, bins=edges, histtype="step", lw=2, color=PALETTE[i], label=name)
+        axes[1].hist(iterations[name], bins=np.arange(0, 205, 10), histtype="step", lw=2, color=PALETTE[i], label=name)
+    axes[0].set(
+        xlabel="final log-likelihood per point (nats)",
+        ylabel="starts out of 100",
+        title="Where EM ends: one peak per local maximum",
+    )
+    axes[1].set(xlabel="iterations to convergence (cap 200)", ylabel="starts out of 100", title="How long it takes")
+    for ax in axes[:2]:
+        ax.legend(fontsize=9)
+        ax.grid(alpha=0.3)
+    for ax, fit, name in ((axes[2], best_fit, "best"), (axes[3], poor_fit, "a poor")):
+        ax.scatter(*X.T, s=6, color="0.6", linewidths=0)
+        for k in range(fit.params.n_components):
+            draw_ellipse(ax, fit.params.means[k], fit.params.covariances[k], 1, color=PALETTE[k], lw=2)
+            draw_ellipse(ax, fit.params.means[k], fit.params.covariances[k], 2, color=PALETTE[k], lw=1.2, ls="--")
+            ax.plot(*fit.params.means[k], marker="X", ms=9, color=PALETTE[k], mec="black")
+        ax.set(
+            xlabel="$x_1$",
+            ylabel="$x_2$",
+            title=f"{name} optimum: {fit.log_likelihood / len(X):.3f} per point (1σ, 2σ)",
+        )
+        ax.set_aspect("equal", adjustable="datalim")
+    fig.tight_layout()
+    return fig
+
+
+def plot_singularity(sigmas, log_lik_by_reg, em_runs):
+    """Notebook 02: L along a path that shrinks one component onto a point (left) and what
+    EM does by itself (right). ``log_lik_by_reg`` maps reg_covar to L(σ) values; ``em_runs``
+    maps a label to (log-likelihoods, log10 det Σ) per iteration."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.4))
+    for i, (reg, values) in enumerate(log_lik_by_reg.items()):
+        axes[0].plot(sigmas, values, color=PALETTE[i], lw=2, label=f"reg_covar = {reg:g}")
+    axes[0].set(
+        xscale="log",
+        xlabel=r"$\sigma$ of the component sitting on one point",
+        ylabel=r"$\log p(X \mid \theta)$",
+        title="Shrink a component onto a point: L → ∞",
+    )
+    axes[0].invert_xaxis()
+    for i, (label, (log_liks, log_dets)) in enumerate(em_runs.items()):
+        t = np.arange(len(log_liks))
+        for ax, values in ((axes[1], log_liks), (axes[2], log_dets)):
+            ax.plot(t, values, "o-", ms=4, color=PALETTE[i], label=label, zorder=3 - i)
+            if len(values) < max(len(run[0]) for run in em_runs.values()):  # this run broke off
+                ax.plot(
+                    t[-1],
+                    values[-1],
+                    "X",
+                    ms=13,
+                    color=PALETTE[i],
+                    mec="black",
+                    zorder=4,
+                    label=f"{label}: collapse, the next M-step fails",
+                )
+    axes[1].set(xlabel="iteration $t$", ylabel=r"$\log p(X \mid \theta_t)$", title="EM from a start near the point")
+    axes[2].set(xlabel="iteration $t$", ylabel=r"$\log_{10} \det \Sigma_3$", title="The covariance it collapses")
+    for ax, loc in zip(axes, ("upper left", "lower right", "center right"), strict=True):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=9, loc=loc)
+    fig.tight_layout()
+    return fig
+
+
+def plot_information_criteria(n_components_range, scores, chosen):
+    """Notebook 02: BIC and AIC against K for each covariance type; ``scores[name][ct]`` is a
+    list over K, ``chosen[name]`` the (covariance_type, K) with the lowest score."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.6))
+    for ax, (name, by_type) in zip(axes, scores.items(), strict=True):
+        for i, (ct, values) in enumerate(by_type.items()):
+            ax.plot(n_components_range, values, "o-", ms=4, color=PALETTE[i], label=ct)
+        ct, K = chosen[name]
+        ax.plot(
+            [K],
+            [by_type[ct][list(n_components_range).index(K)]],
+            "*",
+            ms=20,
+            color="black",
+            label=f"lowest {name}: K = {K}, {ct}",
+            zorder=3,
+        )
+        ax.set(
+            xlabel="number of components $K$",
+            ylabel=f"{name} (lower is better)",
+            title=f"{name} = -2 log L + " + ("p log N" if name == "BIC" else "2p"),
+        )
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def animate_em(X, frames, params_history, log_likelihoods, path, *, fps=4, dpi=80):
+    """Write a GIF of EM: ellipses moving over the points (left) beside L(θ_t) (right).
+
+    One frame per iteration t in ``frames``, drawing θ_t = ``params_history[t]`` and
+    ``log_likelihoods[:t + 1]``. matplotlib.animation's PillowWriter writes the file, one
+    draw per frame (about 0.1 s each here, so keep to a few dozen frames).
+    """
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+    from matplotlib.animation import PillowWriter
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8.4, 3.7), dpi=dpi, gridspec_kw={"width_ratios": [1, 1.15]})
+    left.scatter(*X.T, s=4, color="0.55", linewidths=0)
+    # room for the points and for every frame's 2σ ellipses
+    reach = [
+        p.means + 2 * np.sqrt(np.linalg.eigvalsh(p.covariances)[:, -1:]) * s
+        for t in frames
+        for p in [params_history[t]]
+        for s in (-1, 1)
+    ]
+    low, high = (
+        np.min([X.min(axis=0), *np.min(reach, axis=1)], axis=0),
+        np.max([X.max(axis=0), *np.max(reach, axis=1)], axis=0),
+    )
+    pad = 0.03 * (high - low)
+    left.set(
+        xlabel="$x_1$",
+        ylabel="$x_2$",
+        xlim=(low[0] - pad[0], high[0] + pad[0]),
+        ylim=(low[1] - pad[1], high[1] + pad[1]),
+    )
+    left.set_aspect("equal", adjustable="box")
+    # The first M-step from a poor start gains far more than all the others: scale the axis
+    # to iterations 1.., and say where t = 0 lies.
+    low, high = np.min(log_likelihoods[1:]), np.max(log_likelihoods)
+    right.set(
+        xlim=(-1, len(log_likelihoods)),
+        ylim=(low - 0.12 * (high - low), high + 0.05 * (high - low)),
+        xlabel="iteration $t$",
+        ylabel=r"$\log p(X \mid \theta_t)$",
+        title="Log-likelihood",
+    )
+    if log_likelihoods[0] < low - 0.12 * (high - low):
+        right.annotate(
+            f"t = 0: {log_likelihoods[0]:.0f} (below the axis)",
+            xy=(0, low - 0.12 * (high - low)),
+            xytext=(0.08, 0.1),
+            textcoords="axes fraction",
+            fontsize=9,
+            arrowprops=dict(arrowstyle="->", color="0.3"),
+        )
+    for ax in (left, right):
+        ax.locator_params(nbins=5)  # fewer tick labels: text layout is most of each frame's cost
+    (curve,) = right.plot([], [], "o-", ms=3, color="black", lw=1.2)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    writer = PillowWriter(fps=fps)
+    with writer.saving(fig, path, dpi):
+        for t in frames:
+            params = params_history[t]
+            left.set_title(f"EM from a poor start: t = {t}")
+            curve.set_data(np.arange(t + 1), log_likelihoods[: t + 1])
+            drawn = []
+            for k in range(params.n_components):
+                for n_std, ls in ((1, "-"), (2, "--")):
+                    drawn.append(
+                        draw_ellipse(left, params.means[k], params.covariances[k], n_std, color=PALETTE[k], lw=2, ls=ls)
+                    )
+                drawn.extend(left.plot(*params.means[k], marker="X", ms=9, color=PALETTE[k], mec="black"))
+            writer.grab_frame()
+            for artist in drawn:
+                artist.remove()
+    plt.close(fig)
