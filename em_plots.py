@@ -370,3 +370,11 @@ def animate_em(X, frames, params_history, log_likelihoods, path, *, fps=4, dpi=8
             for artist in drawn:
                 artist.remove()
     plt.close(fig)
+
+
+# --------------------------------------------------------------------------- notebook 03: EM at scale
+# (figures of notebook 03 go here)
+
+
+# --------------------------------------------------------------------------- notebook 04: Bayesian EM
+# (figures of notebook 04 go here)
