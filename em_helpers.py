@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -68,6 +69,22 @@ _COUNT_FLOOR = 10.0 * np.finfo(np.float64).eps
 # --------------------------------------------------------------------------- parameters
 
 
+class CholeskyFactors(NamedTuple):
+    """Σ_k = C_k C_kᵀ for every k, cached in ``GMMParams.cholesky``.
+
+    lower : ndarray of shape (n_components, n_features, n_features)
+        C_k, lower triangular (or V_k √Λ_k when eigenvalues had to be floored, see m_step).
+    lower_inv : ndarray of shape (n_components, n_features, n_features)
+        C_k⁻¹: (x - μ_k)ᵀ Σ_k⁻¹ (x - μ_k) = ‖C_k⁻¹ (x - μ_k)‖².
+    half_log_det : ndarray of shape (n_components,)
+        ½ log|Σ_k| = Σ_d log (C_k)_dd.
+    """
+
+    lower: np.ndarray
+    lower_inv: np.ndarray
+    half_log_det: np.ndarray
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class GMMParams:
     """Parameters θ = (π, μ, Σ) of a Gaussian mixture; validated and read-only.
@@ -90,6 +107,8 @@ class GMMParams:
     means: np.ndarray
     covariances: np.ndarray
     covariance_type: str = "full"
+    # Σ_k = C_k C_kᵀ, factored once on construction: the E-step and sampling read it here.
+    cholesky: CholeskyFactors = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         weights = _as_float_array(self.weights, "weights")
@@ -146,24 +165,19 @@ class GMMParams:
         return params
 
     def _freeze(self, weights, means, covariances, eigenvalue_floor=0.0):
-        """Store the arrays read-only, with a square root C_k of each Σ_k (Σ_k = C_k C_kᵀ),
-        its inverse and ½ log|Σ_k|, cached for the E-step and for sampling."""
+        """Store the arrays read-only, with the Cholesky factors of each Σ_k."""
         try:
-            root = np.linalg.cholesky(covariances)  # all K at once
-            root_inv = np.linalg.inv(root)
-            half_log_det = np.log(np.diagonal(root, axis1=1, axis2=2)).sum(axis=1)
+            lower = np.linalg.cholesky(covariances)  # all K at once
+            factors = CholeskyFactors(
+                lower, np.linalg.inv(lower), np.log(np.diagonal(lower, axis1=1, axis2=2)).sum(axis=1)
+            )
         except np.linalg.LinAlgError:
-            covariances, root, root_inv, half_log_det = _factor_each(covariances, eigenvalue_floor)
-        for name, arr in (
-            ("weights", weights),
-            ("means", means),
-            ("covariances", covariances),
-            ("_sqrt", root),
-            ("_sqrt_inv", root_inv),
-            ("_half_log_det", half_log_det),
-        ):
+            covariances, factors = _factor_each(covariances, eigenvalue_floor)
+        for arr in (weights, means, covariances, *factors):
             arr.setflags(write=False)
-            object.__setattr__(self, name, arr)
+        for name, value in (("weights", weights), ("means", means), ("covariances", covariances)):
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "cholesky", factors)
 
     @property
     def n_components(self) -> int:
@@ -210,6 +224,13 @@ class GMMFit:
         Number of M-steps done.
     converged : bool
         Whether the gain in mean log-likelihood per point fell below ``tol``.
+    tol : float
+        The stopping threshold the fit used (gain in log-likelihood per point).
+    stop_reason : {"converged", "max_iter"}
+        Why the loop ended: the gain per point fell below ``tol``, or ``max_iter`` M-steps
+        were done (always so with ``tol=0``).
+    params_history : tuple of GMMParams or None
+        θ_0 .. θ_T when the fit was asked for them (``keep_params=True``), else None.
     """
 
     params: GMMParams
@@ -217,6 +238,13 @@ class GMMFit:
     log_likelihoods: np.ndarray
     n_iter: int
     converged: bool
+    tol: float = 0.0
+    params_history: tuple | None = dataclasses.field(default=None, repr=False)
+
+    @property
+    def stop_reason(self) -> str:
+        """ "converged" or "max_iter"."""
+        return "converged" if self.converged else "max_iter"
 
     @property
     def log_likelihood(self) -> float:
@@ -252,7 +280,7 @@ def _factor_each(covariances, eigenvalue_floor):
         root[k] = vectors * np.sqrt(eigenvalues)
         root_inv[k] = vectors.T / np.sqrt(eigenvalues)[:, None]
         half_log_det[k] = 0.5 * np.log(eigenvalues).sum()
-    return covariances, root, root_inv, half_log_det
+    return covariances, CholeskyFactors(root, root_inv, half_log_det)
 
 
 def _check_covariance_structure(covariances, covariance_type):
@@ -307,9 +335,16 @@ def _check_X(X):
     return np.ascontiguousarray(arr)
 
 
+def _check_int(value, name, low):
+    """An integer (not a bool, not a float like 2.0) >= low (if given), or a TypeError/ValueError saying so."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer; got {value!r}.")
+    if low is not None and value < low:
+        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
+
+
 def _check_n_components(n_components, n_samples):
-    if not isinstance(n_components, numbers.Integral) or isinstance(n_components, bool):
-        raise TypeError(f"n_components must be an integer; got {n_components!r}.")
+    _check_int(n_components, "n_components", None)
     if not 1 <= n_components <= n_samples:
         raise ValueError(f"n_components must be between 1 and the number of points N={n_samples}; got {n_components}.")
 
@@ -362,11 +397,11 @@ def _log_weighted_densities(Xt, params, out=None):
     K = params.n_components
     if out is None:
         out = np.empty((K, N))
-    C_inv = params._sqrt_inv
+    C_inv = params.cholesky.lower_inv
     shift = np.einsum("kde,ke->kd", C_inv, params.means)[:, :, None]  # C_k⁻¹ μ_k
     with np.errstate(divide="ignore"):  # a weight of exactly 0 gives log π_k = -inf
         const = (
-            np.log(params.weights) - 0.5 * D * _LOG_2PI - params._half_log_det  # ½ log|Σ_k|
+            np.log(params.weights) - 0.5 * D * _LOG_2PI - params.cholesky.half_log_det  # ½ log|Σ_k|
         )
     # Columns in blocks of ~32k numbers: the temporaries stay in cache, and each small
     # C_k⁻¹ @ block runs on one BLAS thread (OpenBLAS's threads cost more than they gain
@@ -440,26 +475,195 @@ def log_likelihood(X, params) -> float:
     return e_step(X, params)[1]
 
 
+# --------------------------------------------------------------------------- sufficient statistics
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class SufficientStatistics:
+    """What the M-step needs from the data: per component, N_k and the first two moments
+    of the points it holds, taken about a fixed shift c_k.
+
+    They add across chunks of the data (``+``), so the same M-step serves EM in memory,
+    over a file in chunks, on a cluster and on a stream. Moments about a shift near the
+    data, not about the origin: Σ γ x xᵀ - N μ μᵀ would lose every digit to cancellation
+    for data offset by 1e6 (the variance 1 sits in the 12th digit of 1e12).
+
+    Attributes
+    ----------
+    counts : ndarray of shape (n_components,)
+        N_k = Σ_i γ_ik.
+    shift : ndarray of shape (n_components, n_features)
+        c_k, the point component k's moments are taken about.
+    first : ndarray of shape (n_components, n_features)
+        Σ_i γ_ik (x_i - c_k).
+    second : ndarray of shape (n_components, n_features, n_features)
+        Σ_i γ_ik (x_i - c_k)(x_i - c_k)ᵀ.
+    n_samples : float
+        N, the number of points summarised (a float, so that running averages work).
+    """
+
+    counts: np.ndarray
+    shift: np.ndarray
+    first: np.ndarray
+    second: np.ndarray
+    n_samples: float
+
+    def __add__(self, other):
+        """The statistics of both sets of points, about ``self.shift``."""
+        if not isinstance(other, SufficientStatistics):
+            return NotImplemented
+        if other.shift.shape != self.shift.shape:
+            raise ValueError(
+                f"cannot add statistics of K, D = {other.shift.shape} to statistics of K, D = {self.shift.shape}."
+            )
+        other = other.recentred(self.shift)
+        return SufficientStatistics(
+            self.counts + other.counts,
+            self.shift,
+            self.first + other.first,
+            self.second + other.second,
+            self.n_samples + other.n_samples,
+        )
+
+    def scaled(self, factor):
+        """Every sum times ``factor`` (the shift stays): a step of a running average."""
+        return SufficientStatistics(
+            self.counts * factor, self.shift, self.first * factor, self.second * factor, self.n_samples * factor
+        )
+
+    def recentred(self, shift):
+        """The same statistics about another shift c'_k, exactly: with δ_k = c_k - c'_k,
+        x - c' = (x - c) + δ, so Σγ(x - c') = first + N_k δ and
+        Σγ(x - c')(x - c')ᵀ = second + first δᵀ + δ firstᵀ + N_k δ δᵀ."""
+        shift = np.asarray(shift, dtype=np.float64)
+        if shift.shape != self.shift.shape:
+            raise ValueError(f"shift must have shape {self.shift.shape}; got {shift.shape}.")
+        if np.array_equal(shift, self.shift):
+            return self
+        delta = self.shift - shift
+        cross = self.first[:, :, None] * delta[:, None, :]
+        second = self.second + cross + cross.transpose(0, 2, 1) + _outer(delta, self.counts)
+        return SufficientStatistics(
+            self.counts, shift, self.first + self.counts[:, None] * delta, second, self.n_samples
+        )
+
+    def means(self):
+        """μ_k = c_k + Σ_i γ_ik (x_i - c_k) / N_k, shape (n_components, n_features)."""
+        return self.shift + self.first / (self.counts + _COUNT_FLOOR)[:, None]
+
+
+def _outer(vectors, weights):
+    """w_k v_k v_kᵀ for each row v_k of ``vectors`` (K, D): shape (K, D, D)."""
+    return weights[:, None, None] * vectors[:, :, None] * vectors[:, None, :]
+
+
+def _weighted_means(Xt, resp):
+    """Σ_i γ_ik x_i / N_k, shape (K, D), from Xᵀ (D, N) and γ laid out (K, N)."""
+    return (Xt @ resp.T).T / (resp.sum(axis=1) + _COUNT_FLOOR)[:, None]
+
+
+def _sufficient_statistics(Xt, resp, shift):
+    """Sufficient statistics from Xᵀ (D, N) and γ laid out (K, N), about ``shift`` (K, D)."""
+    K, D = resp.shape[0], Xt.shape[0]
+    first, second = np.empty((K, D)), np.empty((K, D, D))
+    centred, sqrt_resp = np.empty(Xt.shape), np.empty(Xt.shape[1])  # reused: no page faults
+    for k in range(K):
+        np.subtract(Xt, shift[k][:, None], out=centred)  # x_i - c_k, exact for data far from 0
+        first[k] = centred @ resp[k]
+        # Σ_i γ_ik (x_i - c_k)(x_i - c_k)ᵀ = A Aᵀ with A = (x_i - c_k) √γ_ik: exactly symmetric
+        # (NumPy computes A Aᵀ with one symmetric rank-k update).
+        centred *= np.sqrt(resp[k], out=sqrt_resp)
+        second[k] = centred @ centred.T
+    return SufficientStatistics(resp.sum(axis=1), np.array(shift, dtype=np.float64), first, second, Xt.shape[1])
+
+
+def sufficient_statistics(X, responsibilities, *, shift=None):
+    """The M-step's sufficient statistics of X under responsibilities γ.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features) or (n_samples,)
+    responsibilities : array-like of shape (n_samples, n_components)
+    shift : array-like of shape (n_components, n_features), optional
+        The points c_k the moments are taken about. Default: the γ-weighted means of X,
+        the most accurate choice for one chunk. Chunks of one dataset may use any shift
+        near the data (EM over chunks uses the current means); ``+`` re-centres.
+
+    Returns
+    -------
+    SufficientStatistics
+        Statistics of different chunks add: ``sufficient_statistics(X1, γ1) +
+        sufficient_statistics(X2, γ2)`` are those of the stacked data.
+    """
+    X = _check_X(X)
+    resp = _check_responsibilities(responsibilities, X.shape[0])
+    Xt = np.ascontiguousarray(X.T)
+    if shift is None:
+        shift = _weighted_means(Xt, resp)
+    shift = _as_float_array(shift, "shift")
+    if shift.shape != (resp.shape[0], X.shape[1]) or not np.isfinite(shift).all():
+        raise ValueError(f"shift must be finite with shape (K, D) = {(resp.shape[0], X.shape[1])}; got {shift.shape}.")
+    return _sufficient_statistics(Xt, resp, shift)
+
+
 # --------------------------------------------------------------------------- the M-step
 
 
-def _m_step(X, Xt, resp, reg_covar, covariance_type="full"):
-    """Weighted maximum likelihood from responsibilities laid out (K, N)."""
-    n_samples = X.shape[0]
-    counts = resp.sum(axis=1) + _COUNT_FLOOR  # N_k
-    means = (resp @ X) / counts[:, None]  # μ_k = Σ_i γ_ik x_i / N_k
-    covariances = np.empty((resp.shape[0], X.shape[1], X.shape[1]))
-    centred, sqrt_resp = np.empty(Xt.shape), np.empty(n_samples)  # reused: no page faults
-    for k in range(resp.shape[0]):
-        # Σ_k = Σ_i γ_ik (x_i - μ_k)(x_i - μ_k)ᵀ / N_k, written as A Aᵀ with
-        # A = (x_i - μ_k) √γ_ik: centred first (exact for data far from 0) and exactly
-        # symmetric (NumPy computes A Aᵀ with one symmetric rank-k update).
-        np.subtract(Xt, means[k][:, None], out=centred)
-        centred *= np.sqrt(resp[k], out=sqrt_resp)
-        covariances[k] = centred @ centred.T / counts[k]
-    covariances = _constrain(covariances, counts, covariance_type)
-    covariances[:, np.arange(X.shape[1]), np.arange(X.shape[1])] += reg_covar
-    return GMMParams._trusted(counts / n_samples, means, covariances, covariance_type, reg_covar)  # π_k = N_k / N
+def _m_step_from_statistics(stats, reg_covar, covariance_type):
+    """π_k, μ_k, Σ_k from sufficient statistics (see m_step for the formulas)."""
+    counts = stats.counts + _COUNT_FLOOR  # N_k
+    offset = stats.first / counts[:, None]  # μ_k - c_k
+    # Σγ(x - μ)(x - μ)ᵀ with x - μ = (x - c) - (μ - c): second - first oᵀ - o firstᵀ + N_k o oᵀ
+    cross = stats.first[:, :, None] * offset[:, None, :]
+    scatter = stats.second - cross - cross.transpose(0, 2, 1) + _outer(offset, stats.counts)
+    covariances = _constrain(scatter / counts[:, None, None], counts, covariance_type)
+    D = covariances.shape[1]
+    covariances[:, np.arange(D), np.arange(D)] += reg_covar
+    params = GMMParams._trusted(
+        counts / stats.n_samples, stats.shift + offset, covariances, covariance_type, reg_covar
+    )  # π_k = N_k / N
+    if reg_covar == 0:  # a positive reg_covar, however small, is the floor the user chose
+        _check_resolved(params, stats)
+    return params
+
+
+def _m_step(Xt, resp, reg_covar, covariance_type="full"):
+    """The M-step from Xᵀ (D, N) and γ laid out (K, N): statistics about the new means."""
+    stats = _sufficient_statistics(Xt, resp, _weighted_means(Xt, resp))
+    return _m_step_from_statistics(stats, reg_covar, covariance_type)
+
+
+def _data_covariance(stats):
+    """The covariance of all N points, (D, D), from the statistics (Σ_k γ_ik = 1 for each i)."""
+    mean = (stats.counts @ stats.shift + stats.first.sum(axis=0)) / stats.counts.sum()
+    about_mean = stats.recentred(np.broadcast_to(mean, stats.shift.shape))
+    return about_mean.second.sum(axis=0) / stats.counts.sum()
+
+
+def _check_resolved(params, stats):
+    """Raise when a component has collapsed below what float64 resolves.
+
+    Collapsed means: along some direction u, Σ_k's variance uᵀΣ_k u is below eps (2.2e-16)
+    times the data's variance uᵀ S u there, i.e. the component is narrower than 1.5e-8 of
+    the data's spread. Every other point then lies more than 1/√eps = 6.7e7 of its standard
+    deviations away, where γ_ik = exp(-d²/2) < exp(-2e15) is not a float64 number, so Σ_k is
+    set by rounding alone and log p(X | θ) can go down (it did: a variance of 1e-28 next to
+    data of variance 10 lost 2.6e-4 of L). Checked for the exact step (reg_covar = 0) only:
+    with reg_covar > 0 such a component is held at reg_covar·I, well defined and finite.
+    """
+    # Cheap screen first: λ_min(Σ_k) >= 1 / ‖C_k⁻¹‖²_F, and uᵀ S u <= tr(S).
+    data_cov = _data_covariance(stats)
+    lower_bound = 1.0 / np.einsum("kde,kde->k", params.cholesky.lower_inv, params.cholesky.lower_inv)
+    eps = np.finfo(np.float64).eps
+    for k in np.flatnonzero(lower_bound < eps * np.trace(data_cov)):
+        eigenvalues, vectors = np.linalg.eigh(params.covariances[k])
+        spread = np.einsum("dj,de,ej->j", vectors, data_cov, vectors)  # uᵀ S u per eigenvector u
+        if (eigenvalues < eps * spread).any() and params.weights[k] > 0:
+            raise ValueError(
+                f"component {k} collapsed onto too few points (its variance along one direction is "
+                f"{eigenvalues.min():.3g}, below float64's resolution of the data's spread there): "
+                "increase reg_covar, decrease n_components, or scale the data."
+            )
 
 
 def _constrain(scatter, counts, covariance_type):
@@ -479,11 +683,36 @@ def _constrain(scatter, counts, covariance_type):
     return np.repeat(pooled[None], len(counts), axis=0)
 
 
+def m_step_from_statistics(stats, *, reg_covar=1e-6, covariance_type="full"):
+    """M-step from sufficient statistics: the same π_k, μ_k, Σ_k as ``m_step``.
+
+    With o_k = first_k / N_k: μ_k = c_k + o_k, π_k = N_k / N and
+    Σ_k = (second_k - first_k o_kᵀ - o_k first_kᵀ + N_k o_k o_kᵀ) / N_k + reg_covar·I.
+
+    Parameters
+    ----------
+    stats : SufficientStatistics
+        Of one chunk, or summed over many.
+    reg_covar : float, default 1e-6
+    covariance_type : {"full", "diag", "spherical", "tied"}, default "full"
+
+    Returns
+    -------
+    GMMParams
+    """
+    if not isinstance(stats, SufficientStatistics):
+        raise TypeError(f"stats must be a SufficientStatistics; got {type(stats).__name__}.")
+    _check_reg_covar(reg_covar)
+    _check_covariance_type(covariance_type)
+    return _m_step_from_statistics(stats, reg_covar, covariance_type)
+
+
 def m_step(X, responsibilities, *, reg_covar=1e-6, covariance_type="full"):
     """M-step: the weighted maximum-likelihood parameters given responsibilities.
 
     π_k = N_k / N, μ_k = Σ_i γ_ik x_i / N_k, Σ_k = Σ_i γ_ik (x_i - μ_k)(x_i - μ_k)ᵀ / N_k
-    + reg_covar·I, with N_k = Σ_i γ_ik (+ 10·eps, see the module docstring).
+    + reg_covar·I, with N_k = Σ_i γ_ik (+ 10·eps, see the module docstring). It is
+    ``m_step_from_statistics(sufficient_statistics(X, responsibilities))``.
 
     Parameters
     ----------
@@ -504,7 +733,7 @@ def m_step(X, responsibilities, *, reg_covar=1e-6, covariance_type="full"):
     _check_reg_covar(reg_covar)
     _check_covariance_type(covariance_type)
     resp = _check_responsibilities(responsibilities, X.shape[0])
-    return _m_step(X, np.ascontiguousarray(X.T), resp, reg_covar, covariance_type)
+    return _m_step(np.ascontiguousarray(X.T), resp, reg_covar, covariance_type)
 
 
 # --------------------------------------------------------------------------- sampling
@@ -527,15 +756,14 @@ def sample_gmm(params, n_samples, seed=None):
     """
     if not isinstance(params, GMMParams):
         raise TypeError(f"params must be a GMMParams; got {type(params).__name__}.")
-    if not isinstance(n_samples, numbers.Integral) or isinstance(n_samples, bool) or n_samples < 1:
-        raise ValueError(f"n_samples must be a positive integer; got {n_samples!r}.")
+    _check_int(n_samples, "n_samples", 1)
     rng = np.random.default_rng(seed)
     labels = rng.choice(params.n_components, size=n_samples, p=params.weights)
     X = np.empty((n_samples, params.n_features))
     for k in range(params.n_components):
         members = labels == k
         noise = rng.standard_normal((members.sum(), params.n_features))
-        X[members] = params.means[k] + noise @ params._sqrt[k].T  # μ + C z ~ N(μ, C Cᵀ)
+        X[members] = params.means[k] + noise @ params.cholesky.lower[k].T  # μ + C z ~ N(μ, C Cᵀ)
     return X, labels
 
 
@@ -580,7 +808,7 @@ def _init_params(X, Xt, n_components, method, rng, reg_covar, covariance_type="f
     labels[seeds] = np.arange(n_components)  # each seed owns itself, even among duplicates
     resp = np.zeros((n_components, n_samples))
     resp[labels, np.arange(n_samples)] = 1.0
-    return _m_step(X, Xt, resp, reg_covar, covariance_type)
+    return _m_step(Xt, resp, reg_covar, covariance_type)
 
 
 def init_params(X, n_components, *, method="kmeans++", seed=None, reg_covar=1e-6, covariance_type="full"):
@@ -619,18 +847,22 @@ def init_params(X, n_components, *, method="kmeans++", seed=None, reg_covar=1e-6
 # --------------------------------------------------------------------------- the EM loop
 
 
-def _run_em(X, Xt, params, max_iter, tol, reg_covar, covariance_type):
+def _run_em(Xt, params, max_iter, tol, reg_covar, covariance_type, keep_params=False):
+    """EM from θ_0 = ``params``: M-step, E-step, until the gain per point is below tol."""
     resp, log_lik = _e_step(Xt, params)
-    history = [log_lik]
+    history, kept = [log_lik], [params]
     converged = False
     for _ in range(max_iter):
-        params = _m_step(X, Xt, resp, reg_covar, covariance_type)
+        params = _m_step(Xt, resp, reg_covar, covariance_type)
         resp, log_lik = _e_step(Xt, params, out=resp)  # γ_t is spent: reuse its memory
         history.append(log_lik)
-        if tol > 0 and (history[-1] - history[-2]) / X.shape[0] < tol:
+        if keep_params:
+            kept.append(params)
+        if tol > 0 and (history[-1] - history[-2]) / Xt.shape[1] < tol:
             converged = True
             break
-    return GMMFit(params, resp.T, np.array(history), len(history) - 1, converged)
+    trace = tuple(kept) if keep_params else None
+    return GMMFit(params, resp.T, np.array(history), len(history) - 1, converged, float(tol), trace)
 
 
 def fit_gmm(
@@ -644,50 +876,65 @@ def fit_gmm(
     reg_covar=1e-6,
     covariance_type="full",
     seed=None,
+    keep_params=False,
 ):
     """Fit a Gaussian mixture with K = ``n_components`` components by EM.
 
-    Each iteration is one M-step (from the current γ) followed by one E-step (new γ and
-    log p(X | θ_t)). The loop stops when the gain in mean log-likelihood per point,
-    (L(θ_t) - L(θ_{t-1})) / N, falls below ``tol``, or after ``max_iter`` M-steps. A
-    negative gain counts as below ``tol`` too: with reg_covar = 0 it cannot happen beyond
-    rounding, and with reg_covar > 0 the M-step is not an exact maximiser, so a tiny drop
-    means the same as a tiny gain, that EM has stopped moving.
+    Each iteration is one M-step (from the current γ) then one E-step (new γ, L(θ_t)). The
+    loop stops when the gain per point, (L(θ_t) - L(θ_{t-1})) / N, falls below ``tol`` (a
+    negative gain too: with reg_covar > 0 the M-step is not an exact maximiser, and a tiny
+    drop means what a tiny gain means, that EM has stopped moving), or after ``max_iter``.
 
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features) or (n_samples,)
     n_components : int
     init : {"kmeans++", "random"} or GMMParams
-        How θ_0 is chosen (see ``init_params``); a GMMParams is used exactly as given,
-        and then ``n_init`` is ignored.
+        How θ_0 is chosen (see ``init_params``); a GMMParams is used as given (no n_init).
     n_init : int, default 1
         Number of starts; the fit with the highest final log-likelihood is returned.
     max_iter : int, default 200
     tol : float, default 1e-6
         0 runs all ``max_iter`` iterations.
     reg_covar : float, default 1e-6
+        Added to each covariance diagonal in the M-step. With 0 (the exact step), a
+        component that collapses onto too few points raises a ValueError naming the fix.
     covariance_type : {"full", "diag", "spherical", "tied"}, default "full"
         The covariance model (see ``m_step``), with scikit-learn's names and definitions.
     seed : int, numpy.random.Generator or None
         The same seed gives the same result.
+    keep_params : bool, default False
+        Also return θ_0 .. θ_T as ``params_history`` (K·D² numbers per iteration).
 
     Returns
     -------
     GMMFit
-        ``params``, ``responsibilities`` (N, K), ``log_likelihoods`` (n_iter + 1,),
-        ``n_iter``, ``converged``.
     """
     X = _check_X(X)
+    _check_fit_arguments(X, n_components, init, n_init, max_iter, tol, reg_covar, covariance_type)
+    Xt = np.ascontiguousarray(X.T)
+    run = dict(max_iter=max_iter, tol=tol, reg_covar=reg_covar, covariance_type=covariance_type)
+    if isinstance(init, GMMParams):
+        return _run_em(Xt, init, keep_params=keep_params, **run)
+    rng = np.random.default_rng(seed)
+    best = None
+    for _ in range(n_init):
+        start = _init_params(X, Xt, n_components, init, rng, reg_covar, covariance_type)
+        fit = _run_em(Xt, start, keep_params=keep_params, **run)
+        if best is None or fit.log_likelihood > best.log_likelihood:
+            best = fit
+    return best
+
+
+def _check_fit_arguments(X, n_components, init, n_init, max_iter, tol, reg_covar, covariance_type):
+    """fit_gmm's arguments, each with an error that says what was expected."""
     _check_n_components(n_components, X.shape[0])
     _check_reg_covar(reg_covar)
     _check_covariance_type(covariance_type)
-    for name, value, low in (("n_init", n_init, 1), ("max_iter", max_iter, 0)):
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
+    _check_int(n_init, "n_init", 1)
+    _check_int(max_iter, "max_iter", 0)
     if not isinstance(tol, numbers.Real) or not tol >= 0:
         raise ValueError(f"tol must be a number >= 0; got {tol!r}.")
-    Xt = np.ascontiguousarray(X.T)
     if isinstance(init, GMMParams):
         _check_params_match(init, X.shape[1], n_components)
         if init.covariance_type != covariance_type:
@@ -695,19 +942,10 @@ def fit_gmm(
                 f'init is a "{init.covariance_type}" GMMParams but covariance_type="{covariance_type}": '
                 "build the start for the model you fit."
             )
-        return _run_em(X, Xt, init, max_iter, tol, reg_covar, covariance_type)
-    if isinstance(init, str) and init not in _START_METHODS:
-        raise ValueError(f'init must be "kmeans++", "random" or a GMMParams; got {init!r}.')
-    if not isinstance(init, str):
+    elif not isinstance(init, str):
         raise TypeError(f'init must be "kmeans++", "random" or a GMMParams; got {type(init).__name__}.')
-    rng = np.random.default_rng(seed)
-    best = None
-    for _ in range(n_init):
-        start = _init_params(X, Xt, n_components, init, rng, reg_covar, covariance_type)
-        fit = _run_em(X, Xt, start, max_iter, tol, reg_covar, covariance_type)
-        if best is None or fit.log_likelihood > best.log_likelihood:
-            best = fit
-    return best
+    elif init not in _START_METHODS:
+        raise ValueError(f'init must be "kmeans++", "random" or a GMMParams; got {init!r}.')
 
 
 # --------------------------------------------------------------------------- after the fit
@@ -760,6 +998,7 @@ def bic(X, params) -> float:
 
 def aic(X, params) -> float:
     """Akaike information criterion, -2 log p(X | θ) + 2p: lower is better."""
+    X = _check_X(X)
     return -2.0 * log_likelihood(X, params) + 2.0 * n_parameters(params)
 
 
@@ -781,7 +1020,8 @@ def expected_complete_log_likelihood(X, params, responsibilities) -> float:
 
 def responsibility_entropy(responsibilities) -> float:
     """H(γ) = -Σ_i Σ_k γ_ik log γ_ik (with 0 log 0 = 0), in nats."""
-    resp = np.asarray(responsibilities, dtype=np.float64)
+    resp = _as_float_array(responsibilities, "responsibilities")
+    _check_responsibilities(resp, resp.shape[0] if resp.ndim else 0)
     return float(entr(resp).sum())
 
 

@@ -94,7 +94,7 @@ def plot_clusters(
     )
 
 
-def plot_log_likelihood(ax, fit, tol):
+def plot_log_likelihood(ax, fit):
     """log p(X | θ_t) against iteration t, with the stopping point marked; an inset shows
     the distance to the final value, L(θ_T) - L(θ_t), on a log scale (a straight line there
     is EM's linear convergence)."""
@@ -109,9 +109,9 @@ def plot_log_likelihood(ax, fit, tol):
         inset.set_title(r"$L(\theta_T) - L(\theta_t)$, log scale", fontsize=8)
         inset.tick_params(labelsize=7)
         inset.grid(alpha=0.3)
-    status = "converged" if fit.converged else "stopped"
+    why = f"gain per point < {fit.tol:g}" if fit.stop_reason == "converged" else "max_iter reached"
     ax.annotate(
-        f"{status} at t = {fit.n_iter}\n(gain per point < {tol:g})",
+        f"{'converged' if fit.converged else 'stopped'} at t = {fit.n_iter}\n({why})",
         xy=(fit.n_iter, fit.log_likelihoods[-1]),
         xytext=(0.62, 0.7),
         textcoords="axes fraction",
@@ -123,7 +123,7 @@ def plot_log_likelihood(ax, fit, tol):
     ax.grid(alpha=0.3)
 
 
-def plot_three_panel(X, labels, fit, order, truth, tol):
+def plot_three_panel(X, labels, fit, order, truth):
     """Truth | fit with ellipses (fitted component ``order[k]`` drawn in true colour k) | history."""
     import matplotlib.pyplot as plt
 
@@ -140,7 +140,7 @@ def plot_three_panel(X, labels, fit, order, truth, tol):
         label_prefix="fitted",
         title="EM fit, colored as the true component it matches",
     )
-    plot_log_likelihood(axes[2], fit, tol)
+    plot_log_likelihood(axes[2], fit)
     fig.tight_layout()
     return fig
 
