@@ -11,6 +11,9 @@ Numerics, in one place:
   (Σ_k = C_k C_kᵀ), and responsibilities are normalised with a log-sum-exp, so a point
   far from every component cannot underflow to 0/0.
 * ``reg_covar`` is added to every covariance diagonal in the M-step and nowhere else.
+* The M-step reads the data only through sufficient statistics (N_k and the first two
+  moments of each component, taken about a fixed shift c_k near the data, never about the
+  origin), so the same M-step serves data in memory, in chunks, on a cluster or a stream.
 * Internally the hot arrays are laid out (K, N) and X as Xᵀ (D, N), so that every
   reduction runs along the long, contiguous axis N; the Python loops are over the K
   components and, in the E-step, over cache-sized blocks of columns, never over points
@@ -111,6 +114,7 @@ class GMMParams:
     cholesky: CholeskyFactors = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
+        """Validate shapes, finiteness, the probability vector, symmetry and structure; factor."""
         weights = _as_float_array(self.weights, "weights")
         means = _as_float_array(self.means, "means")
         covariances = _as_float_array(self.covariances, "covariances")
@@ -284,6 +288,7 @@ def _factor_each(covariances, eigenvalue_floor):
 
 
 def _check_covariance_structure(covariances, covariance_type):
+    """Covariances (K, D, D) must have the form their covariance_type says (diagonal, σ²I, shared)."""
     _check_covariance_type(covariance_type)
     D = covariances.shape[1]
     scale = np.abs(covariances).max() + np.finfo(float).tiny
@@ -298,6 +303,7 @@ def _check_covariance_structure(covariances, covariance_type):
 
 
 def _as_float_array(values, name):
+    """``values`` as a float64 array, or a ValueError (ragged) / TypeError (not real numbers)."""
     try:
         arr = np.array(values)
     except ValueError as err:  # ragged nested lists
@@ -344,22 +350,26 @@ def _check_int(value, name, low):
 
 
 def _check_n_components(n_components, n_samples):
+    """K must be an integer in 1..N."""
     _check_int(n_components, "n_components", None)
     if not 1 <= n_components <= n_samples:
         raise ValueError(f"n_components must be between 1 and the number of points N={n_samples}; got {n_components}.")
 
 
 def _check_covariance_type(covariance_type):
+    """One of COVARIANCE_TYPES."""
     if covariance_type not in COVARIANCE_TYPES:
         raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}; got {covariance_type!r}.")
 
 
 def _check_reg_covar(reg_covar):
+    """A finite real number >= 0."""
     if not isinstance(reg_covar, numbers.Real) or not np.isfinite(reg_covar) or reg_covar < 0:
         raise ValueError(f"reg_covar must be a finite number >= 0; got {reg_covar!r}.")
 
 
 def _check_params_match(params, n_features, n_components=None):
+    """A GMMParams with D = n_features (and K = n_components when given)."""
     if not isinstance(params, GMMParams):
         raise TypeError(f"params must be a GMMParams; got {type(params).__name__}.")
     if params.n_features != n_features:
@@ -369,6 +379,7 @@ def _check_params_match(params, n_features, n_components=None):
 
 
 def _check_responsibilities(responsibilities, n_samples):
+    """γ as (N, K), finite, non-negative, rows summing to 1; returned laid out (K, N)."""
     resp = _as_float_array(responsibilities, "responsibilities")
     if resp.ndim != 2 or resp.shape[0] != n_samples or resp.shape[1] == 0:
         raise ValueError(
@@ -443,6 +454,7 @@ def _normalize_in_place(log_prob):
 
 
 def _e_step(Xt, params, out=None):
+    """γ laid out (K, N) and log p(X | θ) from Xᵀ (D, N); zero-weight components get γ = 0 exactly."""
     resp = _log_weighted_densities(Xt, params, out)
     log_lik = _normalize_in_place(resp)
     resp[params.weights == 0] = 0.0  # exactly, not the exp(-700) of the clamp
@@ -771,6 +783,7 @@ def sample_gmm(params, n_samples, seed=None):
 
 
 def _squared_distances(Xt, center):
+    """‖x_i - center‖² for every column of Xᵀ (D, N): shape (N,)."""
     diff = Xt - center[:, None]
     return np.einsum("dn,dn->n", diff, diff)
 
@@ -792,6 +805,7 @@ def _kmeans_plusplus(Xt, n_components, rng):
 
 
 def _init_params(X, Xt, n_components, method, rng, reg_covar, covariance_type="full"):
+    """θ_0: K seed points (k-means++ or uniform), every point to its nearest seed, one M-step."""
     n_samples = X.shape[0]
     if method == "kmeans++":
         seeds = _kmeans_plusplus(Xt, n_components, rng)
