@@ -1,0 +1,424 @@
+"""Variational Bayes for Gaussian mixtures, matching scikit-learn's BayesianGaussianMixture.
+
+Notebook 04 derives it from notebook 01's lower bound F(q, θ): q now covers the parameters
+too, q(Z) q(π) Π_k q(μ_k, Λ_k) (mean field), and coordinate ascent alternates
+
+* an E-step: γ_ik ∝ exp(E[log π_k] + E[log N(x_i | μ_k, Λ_k⁻¹)]), the expectations under the
+  current q(π, μ, Λ);
+* an M-step: the conjugate posterior updates of q(π) (Dirichlet, or the stick-breaking Beta
+  factors of a truncated Dirichlet process), q(μ_k | Λ_k) (Gaussian) and q(Λ_k) (Wishart),
+  from the same statistics as EM's M-step: N_k, the γ-weighted means x̄_k and scatters S_k.
+
+The priors take scikit-learn's names, defaults and meanings (Bishop 2006, §10.2), and so do
+the update order and the lower bound (the ELBO up to an additive constant that depends on
+the prior alone), so that from the same initial responsibilities and the same number of
+iterations every posterior quantity equals scikit-learn's to rounding (tested to 1e-8).
+MAP-EM with a conjugate prior, the other Bayesian variant, lives in em_helpers (``fit_gmm``'s
+``prior``), because it is an M-step of the ordinary EM loop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import numbers
+
+import numpy as np
+from scipy.special import betaln, digamma, entr, gammaln
+
+import em_helpers as em
+
+__all__ = ["WEIGHT_PRIOR_TYPES", "BayesianGMMFit", "VariationalPosterior", "VariationalPrior", "fit_bayesian_gmm"]
+
+# The two priors on the weights, with scikit-learn's names.
+WEIGHT_PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class VariationalPrior:
+    """The prior's hyperparameters, resolved for the data (scikit-learn's defaults filled in).
+
+    Attributes
+    ----------
+    weight_concentration : float
+        α_0 (Dirichlet) or the Dirichlet process's concentration; default 1 / K.
+    mean_precision : float
+        β_0: μ_k | Λ_k ~ N(m_0, (β_0 Λ_k)⁻¹); default 1.
+    mean : ndarray of shape (n_features,)
+        m_0; default the data mean.
+    degrees_of_freedom : float
+        ν_0 of the Wishart prior on Λ_k; default D.
+    covariance : ndarray of shape (n_features, n_features)
+        Ψ_0 = W_0⁻¹, the Wishart's inverse scale, in full form: the data covariance
+        ("full", "tied"), its diagonal ("diag") or its mean variance times I ("spherical").
+    """
+
+    weight_concentration: float
+    mean_precision: float
+    mean: np.ndarray
+    degrees_of_freedom: float
+    covariance: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class VariationalPosterior:
+    """The factors of q(π, μ, Λ), scikit-learn's fitted attributes of the same names.
+
+    Attributes
+    ----------
+    weight_concentration : ndarray of shape (n_components,) or (2, n_components)
+        α_k of q(π) = Dir(α) ("dirichlet_distribution"), or the Beta(a_k, b_k) factors of the
+        stick-breaking weights ("dirichlet_process"), rows a and b.
+    mean_precision : ndarray of shape (n_components,)
+        β_k: q(μ_k | Λ_k) = N(m_k, (β_k Λ_k)⁻¹).
+    means : ndarray of shape (n_components, n_features)
+        m_k.
+    degrees_of_freedom : ndarray of shape (n_components,)
+        ν_k of q(Λ_k) = Wishart(W_k, ν_k) (one shared value for "tied").
+    covariances : ndarray of shape (n_components, n_features, n_features)
+        (ν_k W_k)⁻¹ = E[Λ_k]⁻¹, in full form.
+    """
+
+    weight_concentration: np.ndarray
+    mean_precision: np.ndarray
+    means: np.ndarray
+    degrees_of_freedom: np.ndarray
+    covariances: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class BayesianGMMFit:
+    """What ``fit_bayesian_gmm`` returns.
+
+    Attributes
+    ----------
+    params : GMMParams
+        Expected weights E[π_k] (normalised), means m_k and covariances E[Λ_k]⁻¹:
+        scikit-learn's ``weights_``, ``means_`` and ``covariances_``.
+    posterior : VariationalPosterior
+    prior : VariationalPrior
+    responsibilities : ndarray of shape (n_samples, n_components)
+        γ_ik under the final posterior.
+    elbos : ndarray of shape (n_iter,)
+        The lower bound after each iteration, up to a constant that depends on the prior
+        only (scikit-learn's ``lower_bounds_``); never decreases.
+    n_iter : int
+    converged : bool
+        Whether the ELBO's gain per point fell below ``tol``.
+    """
+
+    params: em.GMMParams
+    posterior: VariationalPosterior
+    prior: VariationalPrior
+    responsibilities: np.ndarray
+    elbos: np.ndarray
+    n_iter: int
+    converged: bool
+
+    @property
+    def elbo(self) -> float:
+        """The final ELBO (up to the prior's constant)."""
+        return float(self.elbos[-1])
+
+
+# --------------------------------------------------------------------------- checks and defaults
+
+
+def _positive_or_default(value, default, name):
+    if value is None:
+        return float(default)
+    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a positive number or None (scikit-learn's default); got {value!r}.")
+    return float(value)
+
+
+def _covariance_prior(X, covariance_prior, covariance_type):
+    """Ψ_0 in full form, from the user's value or scikit-learn's default."""
+    D = X.shape[1]
+    variances = np.var(X, axis=0, ddof=1) if X.shape[0] > 1 else np.ones(D)
+    if covariance_prior is None:
+        if covariance_type in ("full", "tied"):
+            return np.atleast_2d(np.cov(X.T)) if X.shape[0] > 1 else np.eye(D)
+        return np.diag(variances) if covariance_type == "diag" else variances.mean() * np.eye(D)
+    value = np.asarray(covariance_prior, dtype=np.float64)
+    expected = {"full": (D, D), "tied": (D, D), "diag": (D,), "spherical": ()}[covariance_type]
+    if value.shape != expected or not np.isfinite(value).all():
+        raise ValueError(
+            f'covariance_prior for covariance_type="{covariance_type}" must be finite with shape {expected}; '
+            f"got shape {value.shape}."
+        )
+    if covariance_type in ("full", "tied"):
+        if np.abs(value - value.T).max() > 1e-10 * np.abs(value).max() or np.linalg.eigvalsh(value)[0] <= 0:
+            raise ValueError("covariance_prior must be symmetric positive definite.")
+        return value
+    if (value <= 0).any():
+        raise ValueError("covariance_prior must be positive.")
+    return np.diag(value) if covariance_type == "diag" else float(value) * np.eye(D)
+
+
+def _resolve_prior(X, n_components, covariance_type, priors):
+    (weight_concentration, mean_precision, mean, degrees_of_freedom, covariance) = priors
+    D = X.shape[1]
+    if mean is None:
+        mean = X.mean(axis=0)
+    mean = np.asarray(mean, dtype=np.float64)
+    if mean.shape != (D,) or not np.isfinite(mean).all():
+        raise ValueError(f"mean_prior must be a finite array of shape ({D},); got shape {mean.shape}.")
+    dof = _positive_or_default(degrees_of_freedom, D, "degrees_of_freedom_prior")
+    if dof <= D - 1:
+        raise ValueError(f"degrees_of_freedom_prior must be greater than D - 1 = {D - 1}; got {dof:g}.")
+    return VariationalPrior(
+        _positive_or_default(weight_concentration, 1.0 / n_components, "weight_concentration_prior"),
+        _positive_or_default(mean_precision, 1.0, "mean_precision_prior"),
+        mean,
+        dof,
+        _covariance_prior(X, covariance, covariance_type),
+    )
+
+
+# --------------------------------------------------------------------------- the statistics
+
+
+def _statistics(X, Xt, resp):
+    """N_k (+ the 10·eps floor, as EM's M-step), x̄_k and the full scatters S_k, from γ laid
+    out (K, N): shapes (K,), (K, D), (K, D, D)."""
+    counts = resp.sum(axis=1) + em._COUNT_FLOOR
+    means = (resp @ X) / counts[:, None]
+    scatter = np.empty((len(counts), X.shape[1], X.shape[1]))
+    centred = np.empty(Xt.shape)
+    for k in range(len(counts)):
+        np.subtract(Xt, means[k][:, None], out=centred)
+        centred *= np.sqrt(resp[k])
+        scatter[k] = centred @ centred.T / counts[k]
+    return counts, means, scatter
+
+
+# --------------------------------------------------------------------------- the M-step
+
+
+def _weight_posterior(counts, prior, weight_prior_type):
+    """q(π): α_0 + N_k (Dirichlet); or the sticks' Beta(1 + N_k, α_0 + Σ_{j>k} N_j) (process)."""
+    if weight_prior_type == "dirichlet_distribution":
+        return prior.weight_concentration + counts
+    beyond = np.hstack((np.cumsum(counts[::-1])[-2::-1], 0.0))  # Σ_{j>k} N_j
+    return np.vstack((1.0 + counts, prior.weight_concentration + beyond))
+
+
+def _posterior(counts, means, scatter, prior, weight_prior_type, covariance_type, reg_covar):
+    """The conjugate updates (Bishop eqs. 10.58-10.63, scikit-learn's form and order):
+    β_k = β_0 + N_k, m_k = (β_0 m_0 + N_k x̄_k) / β_k, ν_k = ν_0 + N_k and
+    ν_k E[Λ_k]⁻¹ = Ψ_0 + N_k (S_k + β_0/β_k (x̄_k - m_0)(x̄_k - m_0)ᵀ), each term reduced to
+    the covariance model; "tied" pools them and counts N/K per component."""
+    K, D = means.shape
+    beta = prior.mean_precision + counts
+    m = (prior.mean_precision * prior.mean + counts[:, None] * means) / beta[:, None]
+    diff = means - prior.mean
+    spread = scatter + (prior.mean_precision / beta)[:, None, None] * np.einsum("kd,ke->kde", diff, diff)
+    spread = em._constrain(spread, counts, covariance_type)
+    spread[:, np.arange(D), np.arange(D)] += reg_covar  # where scikit-learn adds it: to S_k
+    n_eff = np.full(K, counts.sum() / K) if covariance_type == "tied" else counts
+    dof = prior.degrees_of_freedom + n_eff
+    covariances = (prior.covariance + n_eff[:, None, None] * spread) / dof[:, None, None]
+    return VariationalPosterior(_weight_posterior(counts, prior, weight_prior_type), beta, m, dof, covariances)
+
+
+def _expected_weights(posterior):
+    """E[π_k], normalised: scikit-learn's ``weights_``."""
+    conc = posterior.weight_concentration
+    if conc.ndim == 1:
+        return conc / conc.sum()
+    stick = conc[0] / conc.sum(axis=0)
+    rest = conc[1] / conc.sum(axis=0)
+    weights = stick * np.hstack((1.0, np.cumprod(rest[:-1])))
+    return weights / weights.sum()
+
+
+# --------------------------------------------------------------------------- the E-step
+
+
+def _expected_log_weights(conc):
+    """E[log π_k] under the Dirichlet, or under the stick-breaking Betas."""
+    if conc.ndim == 1:
+        return digamma(conc) - digamma(conc.sum())
+    digamma_sum = digamma(conc.sum(axis=0))
+    log_stick, log_rest = digamma(conc[0]) - digamma_sum, digamma(conc[1]) - digamma_sum
+    return log_stick + np.hstack((0.0, np.cumsum(log_rest)[:-1]))
+
+
+def _e_step(Xt, posterior, gaussians):
+    """γ laid out (K, N) from log ρ_ik = E[log π_k] + E[log N(x_i | μ_k, Λ_k⁻¹)], where
+    E[log N(x | μ_k, Λ_k⁻¹)] = log N(x | m_k, (ν_k W_k)⁻¹) + ½ (E[log|Λ_k|] - log|ν_k W_k| - D/β_k)
+    (Bishop eq. 10.64-10.65); the first term is EM's E-step on ``gaussians``, and
+    E[log|Λ_k|] - log|ν_k W_k| = Σ_d ψ((ν_k - d)/2) + D log 2 - D log ν_k."""
+    D, K = Xt.shape[0], len(posterior.mean_precision)
+    nu = posterior.degrees_of_freedom
+    log_lambda = D * np.log(2.0) + digamma(0.5 * (nu - np.arange(D)[:, None])).sum(axis=0)
+    const = (
+        _expected_log_weights(posterior.weight_concentration)
+        + np.log(K)  # removes the log(1/K) of the uniform weights inside ``gaussians``
+        - 0.5 * D * np.log(nu)
+        + 0.5 * (log_lambda - D / posterior.mean_precision)
+    )
+    log_prob = em._log_weighted_densities(Xt, gaussians)
+    log_prob += const[:, None]
+    em._normalize_in_place(log_prob)
+    return log_prob
+
+
+def _gaussians(posterior, covariance_type):
+    """N(m_k, E[Λ_k]⁻¹) with uniform weights, factorised once for the E-step and the ELBO."""
+    K = len(posterior.mean_precision)
+    return em.GMMParams._trusted(
+        np.full(K, 1.0 / K), posterior.means, posterior.covariances, covariance_type, 0.0
+    )
+
+
+def _elbo(resp, posterior, gaussians):
+    """scikit-learn's lower bound: H(γ) - Σ_k log B(W_k, ν_k) - log C(α) - (D/2) Σ_k log β_k,
+    with B the Wishart and C the Dirichlet (or Beta) normalisers; the other terms of the ELBO
+    cancel after the M-step or depend on the prior alone."""
+    D = posterior.means.shape[1]
+    nu = posterior.degrees_of_freedom
+    log_det_precision_chol = -gaussians._half_log_det - 0.5 * D * np.log(nu)  # ½ log|W_k|
+    log_wishart = -(
+        nu * log_det_precision_chol
+        + nu * D * 0.5 * np.log(2.0)
+        + gammaln(0.5 * (nu - np.arange(D)[:, None])).sum(axis=0)
+    )
+    conc = posterior.weight_concentration
+    if conc.ndim == 1:
+        log_norm_weight = gammaln(conc.sum()) - gammaln(conc).sum()
+    else:
+        log_norm_weight = -betaln(conc[0], conc[1]).sum()
+    return float(
+        entr(resp).sum() - log_wishart.sum() - log_norm_weight - 0.5 * D * np.log(posterior.mean_precision).sum()
+    )
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def _run_vb(X, Xt, resp, prior, settings):
+    weight_prior_type, covariance_type, max_iter, tol, reg_covar = settings
+    update = (prior, weight_prior_type, covariance_type, reg_covar)
+    posterior = _posterior(*_statistics(X, Xt, resp), *update)  # scikit-learn's initialisation
+    gaussians = _gaussians(posterior, covariance_type)
+    elbos, converged = [], False
+    for _ in range(max_iter):
+        resp = _e_step(Xt, posterior, gaussians)
+        posterior = _posterior(*_statistics(X, Xt, resp), *update)
+        gaussians = _gaussians(posterior, covariance_type)
+        elbos.append(_elbo(resp, posterior, gaussians))
+        if tol > 0 and len(elbos) > 1 and (elbos[-1] - elbos[-2]) / X.shape[0] < tol:
+            converged = True
+            break
+    resp = _e_step(Xt, posterior, gaussians)  # γ under the final posterior, as scikit-learn
+    params = em.GMMParams._trusted(
+        _expected_weights(posterior), posterior.means, posterior.covariances, covariance_type, 0.0
+    )
+    return BayesianGMMFit(params, posterior, prior, resp.T, np.array(elbos), len(elbos), converged)
+
+
+def _start_responsibilities(X, Xt, n_components, method, rng):
+    """Hard γ (K, N) from K seeds (k-means++ or random points), each point to its nearest
+    seed: the start ``fit_gmm`` uses, before its M-step."""
+    n_samples = X.shape[0]
+    if method == "kmeans++":
+        seeds = em._kmeans_plusplus(Xt, n_components, rng)
+    else:
+        seeds = rng.choice(n_samples, size=n_components, replace=False)
+    distances = np.stack([em._squared_distances(Xt, Xt[:, s]) for s in seeds])
+    labels = np.argmin(distances, axis=0)
+    labels[seeds] = np.arange(n_components)
+    resp = np.zeros((n_components, n_samples))
+    resp[labels, np.arange(n_samples)] = 1.0
+    return resp
+
+
+def _check_settings(n_components, n_samples, covariance_type, weight_prior_type, n_init, max_iter, tol, reg_covar):
+    em._check_n_components(n_components, n_samples)
+    em._check_covariance_type(covariance_type)
+    em._check_reg_covar(reg_covar)
+    if weight_prior_type not in WEIGHT_PRIOR_TYPES:
+        raise ValueError(f"weight_concentration_prior_type must be one of {WEIGHT_PRIOR_TYPES}; got {weight_prior_type!r}.")
+    for name, value, low in (("n_init", n_init, 1), ("max_iter", max_iter, 1)):
+        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+            raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
+    if not isinstance(tol, numbers.Real) or not tol >= 0:
+        raise ValueError(f"tol must be a number >= 0; got {tol!r}.")
+
+
+def fit_bayesian_gmm(
+    X,
+    n_components,
+    *,
+    covariance_type="full",
+    weight_concentration_prior_type="dirichlet_process",
+    weight_concentration_prior=None,
+    mean_precision_prior=None,
+    mean_prior=None,
+    degrees_of_freedom_prior=None,
+    covariance_prior=None,
+    init="kmeans++",
+    n_init=1,
+    max_iter=200,
+    tol=1e-6,
+    reg_covar=1e-6,
+    seed=None,
+):
+    """Fit a Bayesian Gaussian mixture with at most K = ``n_components`` components by
+    variational Bayes (mean field), as scikit-learn's BayesianGaussianMixture does.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features) or (n_samples,)
+    n_components : int
+        K, an upper bound: components the data do not need get weights near 0.
+    covariance_type : {"full", "diag", "spherical", "tied"}, default "full"
+    weight_concentration_prior_type : {"dirichlet_process", "dirichlet_distribution"}
+        A truncated Dirichlet process (stick breaking: later components get less weight a
+        priori) or a symmetric Dirichlet distribution on π.
+    weight_concentration_prior : float, default 1 / K
+        The concentration α_0: small values favour few components.
+    mean_precision_prior : float, default 1
+        β_0: how strongly the means are held to ``mean_prior``.
+    mean_prior : array-like of shape (n_features,), default the data mean
+    degrees_of_freedom_prior : float, default D
+        ν_0 > D - 1.
+    covariance_prior : float or array-like, default from the data
+        Ψ_0: a (D, D) matrix ("full", "tied"), a (D,) vector ("diag") or a number
+        ("spherical"); default the data covariance, its diagonal, or its mean variance.
+    init : {"kmeans++", "random"} or array-like of shape (n_samples, n_components)
+        Seeds as in ``fit_gmm``, or responsibilities: the posterior is first set by one
+        M-step on them (scikit-learn's initialisation); then ``n_init`` is ignored.
+    n_init : int, default 1
+        Starts; the fit with the highest final ELBO is returned.
+    max_iter : int, default 200
+        E/M iterations after that first M-step.
+    tol : float, default 1e-6
+        Stop when the ELBO's gain per point falls below ``tol``; 0 runs ``max_iter``.
+    reg_covar : float, default 1e-6
+        Added to each S_k's diagonal, as scikit-learn does.
+    seed : int, numpy.random.Generator or None
+
+    Returns
+    -------
+    BayesianGMMFit
+    """
+    X = em._check_X(X)
+    settings = (weight_concentration_prior_type, covariance_type, max_iter, tol, reg_covar)
+    _check_settings(n_components, X.shape[0], covariance_type, weight_concentration_prior_type, n_init, max_iter, tol,
+                    reg_covar)  # fmt: skip
+    priors = (weight_concentration_prior, mean_precision_prior, mean_prior, degrees_of_freedom_prior, covariance_prior)
+    prior = _resolve_prior(X, n_components, covariance_type, priors)
+    Xt = np.ascontiguousarray(X.T)
+    if not isinstance(init, str):
+        resp = em._check_responsibilities(init, X.shape[0])
+        if resp.shape[0] != n_components:
+            raise ValueError(f"init has {resp.shape[0]} columns of responsibilities but n_components={n_components}.")
+        return _run_vb(X, Xt, resp, prior, settings)
+    if init not in em._START_METHODS:
+        raise ValueError(f'init must be "kmeans++", "random" or an (N, K) array of responsibilities; got {init!r}.')
+    rng = np.random.default_rng(seed)
+    fits = [_run_vb(X, Xt, _start_responsibilities(X, Xt, n_components, init, rng), prior, settings)
+            for _ in range(n_init)]  # fmt: skip
+    return max(fits, key=lambda fit: fit.elbo)
