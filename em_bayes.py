@@ -267,9 +267,7 @@ def _e_step(Xt, posterior, gaussians):
 def _gaussians(posterior, covariance_type):
     """N(m_k, E[Λ_k]⁻¹) with uniform weights, factorised once for the E-step and the ELBO."""
     K = len(posterior.mean_precision)
-    return em.GMMParams._trusted(
-        np.full(K, 1.0 / K), posterior.means, posterior.covariances, covariance_type, 0.0
-    )
+    return em.GMMParams._trusted(np.full(K, 1.0 / K), posterior.means, posterior.covariances, covariance_type, 0.0)
 
 
 def _elbo(resp, posterior, gaussians):
@@ -339,7 +337,9 @@ def _check_settings(n_components, n_samples, covariance_type, weight_prior_type,
     em._check_covariance_type(covariance_type)
     em._check_reg_covar(reg_covar)
     if weight_prior_type not in WEIGHT_PRIOR_TYPES:
-        raise ValueError(f"weight_concentration_prior_type must be one of {WEIGHT_PRIOR_TYPES}; got {weight_prior_type!r}.")
+        raise ValueError(
+            f"weight_concentration_prior_type must be one of {WEIGHT_PRIOR_TYPES}; got {weight_prior_type!r}."
+        )
     for name, value, low in (("n_init", n_init, 1), ("max_iter", max_iter, 1)):
         if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")

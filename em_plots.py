@@ -378,3 +378,97 @@ def animate_em(X, frames, params_history, log_likelihoods, path, *, fps=4, dpi=8
 
 # --------------------------------------------------------------------------- notebook 04: Bayesian EM
 # (figures of notebook 04 go here)
+
+
+def plot_map_singularity(runs):
+    """Notebook 04: notebook 02's singular example under three fits. ``runs`` maps a label
+    to (objective per iteration, smallest eigenvalue of Σ_3 per iteration, objective name);
+    a run shorter than the others broke off (its next M-step failed) and ends in an ✕."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.4))
+    longest = max(len(run[0]) for run in runs.values())
+    for i, (label, (objective, smallest, name)) in enumerate(runs.items()):
+        t = np.arange(len(objective))
+        axes[0].plot(t, objective, "o-", ms=3, color=PALETTE[i], label=f"{label}: {name}")
+        axes[1].semilogy(t, smallest, "o-", ms=3, color=PALETTE[i], label=label)
+        if len(objective) < longest:
+            for ax, values in ((axes[0], objective), (axes[1], smallest)):
+                ax.plot(t[-1], values[-1], "X", ms=12, color=PALETTE[i], mec="black", zorder=4)
+    axes[0].set(xlabel="iteration $t$", ylabel="objective EM climbs", title="What each fit climbs")
+    axes[1].set(
+        xlabel="iteration $t$",
+        ylabel=r"smallest eigenvalue of $\Sigma_3$",
+        title="The component on the lonely point (✕: collapse, the next M-step fails)",
+    )
+    for ax, loc in zip(axes, ("lower right", "center right"), strict=True):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=9, loc=loc)
+    fig.tight_layout()
+    return fig
+
+
+def plot_variational_fit(X, fit, threshold=0.01):
+    """Notebook 04: a variational fit with K = 10 — its ELBO per iteration (left), the expected
+    weights E[π_k] against the ``threshold`` (middle), and the points coloured by their most
+    responsible component with the ellipses of the components above it (right)."""
+    import matplotlib.pyplot as plt
+
+    from em_helpers import GMMParams
+
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8), gridspec_kw={"width_ratios": [1, 0.8, 1]})
+    t = np.arange(1, fit.n_iter + 1)
+    axes[0].plot(t, fit.elbos, "o-", ms=2.5, color="black", lw=1)
+    axes[0].set(xlabel="iteration $t$", ylabel="ELBO (up to a constant)", title="The ELBO never decreases")
+    weights = fit.params.weights
+    kept = np.flatnonzero(weights > threshold)
+    colours = ["0.6"] * len(weights)
+    for rank, k in enumerate(kept):
+        colours[k] = PALETTE[rank % len(PALETTE)]
+    axes[1].bar(np.arange(1, len(weights) + 1), weights, color=colours)
+    axes[1].axhline(threshold, color=PALETTE[5], ls="--", lw=1.2, label=f"{threshold:.0%}")
+    axes[1].set(xlabel="component $k$", ylabel=r"$E[\pi_k]$", yscale="log", title=f"{len(kept)} of {len(weights)} kept")
+    axes[1].set_xticks(np.arange(1, len(weights) + 1))
+    axes[1].legend(fontsize=9)
+    labels = np.searchsorted(kept, np.argmax(fit.responsibilities[:, kept], axis=1))
+    p = fit.params
+    shown = GMMParams(weights[kept] / weights[kept].sum(), p.means[kept], p.covariances[kept], p.covariance_type)
+    plot_clusters(axes[2], X, labels, shown, title="Points and the kept components", legend_loc="upper left")
+    for ax in axes[:2]:
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_model_choice(results, n_components_max):
+    """Notebook 04: choosing K three ways, one row per data set. ``results[name]`` holds
+    "K" (the range), "bic_ml" and "bic_map" (our BIC, lower is better, per K), "bic_mclust"
+    (mclust's reported BIC with its prior, per K: higher is better, drawn negated) and
+    "kept" (components above 1% weight in variational fits with K = ``n_components_max``,
+    one per seed)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(len(results), 2, figsize=(13, 4.2 * len(results)), squeeze=False)
+    for row, (name, r) in zip(axes, results.items(), strict=True):
+        K = np.asarray(r["K"])
+        for i, (key, label) in enumerate((("bic_ml", "maximum likelihood"), ("bic_map", "MAP, mclust's prior"))):
+            values = np.asarray(r[key])
+            row[0].plot(K, values, "o-", ms=4, color=PALETTE[i], label=label)
+            best = int(np.argmin(values))
+            row[0].plot(K[best], values[best], "*", ms=18, color=PALETTE[i], mec="black", zorder=3)
+        mclust = -np.asarray(r["bic_mclust"])
+        row[0].plot(K, mclust, "x", ms=9, mew=2, color="black", label="mclust with its prior (its starts), negated")
+        row[0].set(xlabel="number of components $K$", ylabel="BIC (lower is better)", title=f"{name}: BIC (★ lowest)")
+        counts = np.bincount(r["kept"], minlength=n_components_max + 1)
+        row[1].bar(np.arange(n_components_max + 1), counts, color=PALETTE[2])
+        row[1].set(
+            xlabel="components above 1% weight",
+            ylabel="seeds",
+            title=f"{name}: variational Bayes from K = {n_components_max}, {len(r['kept'])} seeds",
+            xticks=np.arange(n_components_max + 1),
+        )
+        for ax in row:
+            ax.grid(alpha=0.3)
+        row[0].legend(fontsize=9)
+    fig.tight_layout()
+    return fig
