@@ -276,7 +276,7 @@ def _elbo(resp, posterior, gaussians):
     cancel after the M-step or depend on the prior alone."""
     D = posterior.means.shape[1]
     nu = posterior.degrees_of_freedom
-    log_det_precision_chol = -gaussians._half_log_det - 0.5 * D * np.log(nu)  # ½ log|W_k|
+    log_det_precision_chol = -gaussians.cholesky.half_log_det - 0.5 * D * np.log(nu)  # ½ log|W_k|
     log_wishart = -(
         nu * log_det_precision_chol
         + nu * D * 0.5 * np.log(2.0)

@@ -35,20 +35,23 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.special import entr
+from scipy.special import entr, gammaln, multigammaln
 
 __all__ = [
     "COVARIANCE_TYPES",
+    "ConjugatePrior",
     "GMMFit",
     "GMMParams",
     "aic",
     "bic",
+    "default_prior",
     "e_step",
     "ellipse_geometry",
     "expected_complete_log_likelihood",
     "fit_gmm",
     "init_params",
     "log_likelihood",
+    "log_prior",
     "m_step",
     "match_components",
     "n_parameters",
@@ -235,6 +238,11 @@ class GMMFit:
         were done (always so with ``tol=0``).
     params_history : tuple of GMMParams or None
         θ_0 .. θ_T when the fit was asked for them (``keep_params=True``), else None.
+    log_posteriors : ndarray of shape (n_iter + 1,) or None
+        With a prior: log p(X | θ_t) + log p(θ_t), the objective MAP-EM climbs (never
+        decreasing; ``tol`` applies to it); None without one.
+    prior : ConjugatePrior or None
+        The prior the fit used (``"default"`` resolved for the data), or None.
     """
 
     params: GMMParams
@@ -244,6 +252,8 @@ class GMMFit:
     converged: bool
     tol: float = 0.0
     params_history: tuple | None = dataclasses.field(default=None, repr=False)
+    log_posteriors: np.ndarray | None = None
+    prior: ConjugatePrior | None = None
 
     @property
     def stop_reason(self) -> str:
@@ -748,6 +758,183 @@ def m_step(X, responsibilities, *, reg_covar=1e-6, covariance_type="full"):
     return _m_step(np.ascontiguousarray(X.T), resp, reg_covar, covariance_type)
 
 
+# --------------------------------------------------------------------------- MAP: the M-step with a prior
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ConjugatePrior:
+    """The conjugate prior of Fraley and Raftery (2007), R mclust's ``priorControl()``.
+
+    For each component, μ_k | Σ_k ~ N(mean, Σ_k / shrinkage) and Σ_k ~ inverse-Wishart
+    (degrees_of_freedom, scale), density ∝ |Σ_k|^{-(ν + D + 1)/2} exp(-½ tr(scale Σ_k⁻¹))
+    ("full"; "tied": one Σ shared by all). For "diag" and "spherical" each variance σ² has
+    an inverse-gamma prior, density ∝ (σ²)^{-(ν/2 + 1)} exp(-scale / (2σ²)), with a number
+    as scale. The weights π have a flat prior. ``default_prior`` builds mclust's default.
+
+    Parameters
+    ----------
+    shrinkage : float
+        κ_P >= 0: the prior on each mean is worth κ_P points at ``mean``; 0 leaves the
+        means unshrunk (a flat prior on them).
+    mean : array-like of shape (n_features,)
+        μ_P.
+    degrees_of_freedom : float
+        ν_P > 0 (mclust's default D + 2).
+    scale : float or array-like of shape (n_features, n_features)
+        Λ_P: a symmetric positive definite matrix ("full", "tied") or a positive number
+        ("diag", "spherical").
+    """
+
+    shrinkage: float
+    mean: np.ndarray
+    degrees_of_freedom: float
+    scale: np.ndarray | float
+
+    def __post_init__(self):
+        for name in ("shrinkage", "degrees_of_freedom"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
+                raise ValueError(f"ConjugatePrior {name} must be a finite number >= 0; got {value!r}.")
+        if self.degrees_of_freedom == 0:
+            raise ValueError("ConjugatePrior degrees_of_freedom must be positive (mclust's default is D + 2).")
+        mean = _as_float_array(self.mean, "ConjugatePrior mean")
+        scale = _as_float_array(self.scale, "ConjugatePrior scale")
+        if mean.ndim != 1 or not np.isfinite(mean).all() or not np.isfinite(scale).all():
+            raise ValueError(f"ConjugatePrior mean must be a finite vector (D,); got shape {mean.shape}.")
+        if scale.ndim == 0 and scale <= 0:
+            raise ValueError(f"ConjugatePrior scale must be positive; got {float(scale)!r}.")
+        if scale.ndim not in (0, 2) or (scale.ndim == 2 and scale.shape != (mean.size, mean.size)):
+            raise ValueError(f"ConjugatePrior scale must be a number or a (D, D) = {(mean.size,) * 2} matrix.")
+        if scale.ndim == 2 and (np.abs(scale - scale.T).max() > 1e-10 * np.abs(scale).max() or
+                                np.linalg.eigvalsh(scale)[0] <= 0):  # fmt: skip
+            raise ValueError("ConjugatePrior scale must be symmetric positive definite.")
+        object.__setattr__(self, "mean", mean)
+        object.__setattr__(self, "scale", float(scale) if scale.ndim == 0 else scale)
+
+    def __repr__(self):
+        scale = f"{self.scale:.4g}" if np.ndim(self.scale) == 0 else np.array2string(self.scale, precision=4)
+        return (
+            f"ConjugatePrior(shrinkage={self.shrinkage:g}, mean={np.array2string(self.mean, precision=4)}, "
+            f"degrees_of_freedom={self.degrees_of_freedom:g}, scale={scale})"
+        )
+
+
+def default_prior(X, n_components, covariance_type="full"):
+    """mclust's ``defaultPrior`` for the data, K and the covariance model: shrinkage 0.01,
+    the data mean, D + 2 degrees of freedom, and as scale the data covariance / K^(2/D)
+    ("full", "tied"; its diagonal if N <= D) or the mean variance / K^(2/D) ("diag",
+    "spherical"). Variances use N - 1, as R's ``var``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features) or (n_samples,)
+    n_components : int
+    covariance_type : {"full", "diag", "spherical", "tied"}, default "full"
+
+    Returns
+    -------
+    ConjugatePrior
+    """
+    X = _check_X(X)
+    _check_n_components(n_components, X.shape[0])
+    _check_covariance_type(covariance_type)
+    n_samples, D = X.shape
+    if n_samples < 2:
+        raise ValueError("default_prior needs at least 2 points to estimate the data's covariance.")
+    factor = (1.0 / n_components) ** (2.0 / D)
+    covariance = np.atleast_2d(np.cov(X.T))
+    if covariance_type in ("full", "tied"):
+        scale = factor * (covariance if n_samples > D else np.diag(np.diag(covariance)))
+    else:
+        scale = factor * np.trace(covariance) / D
+    return ConjugatePrior(0.01, X.mean(axis=0), D + 2.0, scale)
+
+
+def _resolve_prior(prior, X, n_components, covariance_type):
+    """None, or a ConjugatePrior checked against the data and the covariance model."""
+    if prior is None:
+        return None
+    if isinstance(prior, str) and prior == "default":
+        return default_prior(X, n_components, covariance_type)
+    if not isinstance(prior, ConjugatePrior):
+        raise TypeError(f'prior must be None, "default" or a ConjugatePrior; got {prior!r}.')
+    if prior.mean.size != X.shape[1]:
+        raise ValueError(f"the prior's mean has {prior.mean.size} values but X has D={X.shape[1]} columns.")
+    matrix = covariance_type in ("full", "tied")
+    if matrix != (np.ndim(prior.scale) == 2):
+        want = "a (D, D) matrix" if matrix else "a number"
+        raise ValueError(f'covariance_type="{covariance_type}" needs the prior\'s scale to be {want}.')
+    return prior
+
+
+def _map_m_step_from_statistics(stats, prior, reg_covar, covariance_type):
+    """The MAP M-step: the maximum of Q(θ | θ_t) + log p(θ) (Fraley and Raftery 2007, as
+    mclust's me() computes it). With x̄_k the γ-weighted mean, W_k the scatter about it,
+    d_k = x̄_k - μ_P and b = 1 if κ_P > 0 (the mean prior's ½ log|Σ_k|) else 0:
+    μ_k = (N_k x̄_k + κ_P μ_P) / (N_k + κ_P), and with M_k = W_k + κ_P N_k / (N_k + κ_P) d_k d_kᵀ
+    full Σ_k = (Λ_P + M_k) / (ν_P + N_k + D + 1 + b); tied Σ = (Λ_P + Σ_k M_k) / (ν_P + N + D + 1 + bK);
+    diag σ²_kd = (s_P + (M_k)_dd) / (ν_P + N_k + 2 + b); spherical σ²_k = (s_P + tr M_k) / (ν_P + N_k D + 2 + bD).
+    The prior is pseudo-observations added to the statistics; π_k = N_k / N as before."""
+    counts = stats.counts + _COUNT_FLOOR
+    offset = stats.first / counts[:, None]  # x̄_k - c_k
+    cross = stats.first[:, :, None] * offset[:, None, :]
+    scatter = stats.second - cross - cross.transpose(0, 2, 1) + _outer(offset, stats.counts)  # W_k
+    kappa, nu = prior.shrinkage, prior.degrees_of_freedom
+    diff = stats.shift + offset - prior.mean  # d_k
+    means = stats.shift + offset - (kappa / (counts + kappa))[:, None] * diff
+    spread = scatter + _outer(diff, kappa * counts / (counts + kappa))  # M_k
+    K, D = means.shape
+    b = 1.0 if kappa > 0 else 0.0
+    if covariance_type == "full":
+        covariances = (prior.scale + spread) / (nu + counts + D + 1 + b)[:, None, None]
+    elif covariance_type == "tied":
+        pooled = (prior.scale + spread.sum(axis=0)) / (nu + counts.sum() + D + 1 + b * K)
+        covariances = np.repeat(pooled[None], K, axis=0)
+    elif covariance_type == "diag":
+        covariances = (prior.scale + spread * np.eye(D)) / (nu + counts + 2 + b)[:, None, None] * np.eye(D)
+    else:  # spherical
+        variances = (prior.scale + np.trace(spread, axis1=1, axis2=2)) / (nu + counts * D + 2 + b * D)
+        covariances = variances[:, None, None] * np.eye(D)
+    covariances[:, np.arange(D), np.arange(D)] += reg_covar
+    return GMMParams._trusted(counts / stats.n_samples, means, covariances, covariance_type, reg_covar)
+
+
+def log_prior(params, prior) -> float:
+    """log p(θ) under a ConjugatePrior, normalised: Σ_k [log N(μ_k | μ_P, Σ_k / κ_P) +
+    log W⁻¹(Σ_k | ν_P, Λ_P)] ("full"; "tied" counts its one Σ once), or with inverse-gamma
+    densities per variance ("diag", "spherical"), plus log Γ(K), the flat density of π.
+    With κ_P = 0 the means' flat prior contributes 0. MAP-EM climbs L(θ) + log p(θ)."""
+    if not isinstance(params, GMMParams) or not isinstance(prior, ConjugatePrior):
+        raise TypeError("log_prior takes a GMMParams and a ConjugatePrior.")
+    K, D = params.n_components, params.n_features
+    kappa, nu = prior.shrinkage, prior.degrees_of_freedom
+    diff = params.means - prior.mean
+    total = gammaln(K)
+    if params.covariance_type in ("diag", "spherical"):
+        variances = np.diagonal(params.covariances, axis1=1, axis2=2)  # (K, D)
+        per_prior = variances if params.covariance_type == "diag" else variances[:, :1]  # σ_k² once
+        a, b = nu / 2, prior.scale / 2  # inverse gamma(a, b)
+        total += np.sum(a * np.log(b) - gammaln(a) - (a + 1) * np.log(per_prior) - b / per_prior)
+        if kappa > 0:
+            total += np.sum(-0.5 * np.log(2 * np.pi * variances / kappa) - 0.5 * kappa * diff**2 / variances)
+        return float(total)
+    inv, half_log_det = params.cholesky.lower_inv, params.cholesky.half_log_det
+    scale_root = np.linalg.cholesky(prior.scale)
+    trace = np.einsum("kde,ef->kdf", inv, scale_root)  # tr(Λ_P Σ_k⁻¹) = ‖C_k⁻¹ L_P‖²_F
+    log_iw = (
+        nu * np.log(np.diag(scale_root)).sum()
+        - 0.5 * nu * D * np.log(2.0)
+        - multigammaln(nu / 2, D)
+        - (nu + D + 1) * half_log_det
+        - 0.5 * np.einsum("kdf,kdf->k", trace, trace)
+    )
+    total += log_iw[0] if params.covariance_type == "tied" else log_iw.sum()
+    if kappa > 0:
+        whitened = np.einsum("kde,ke->kd", inv, diff)
+        total += np.sum(0.5 * D * np.log(kappa / (2 * np.pi)) - half_log_det - 0.5 * kappa * (whitened**2).sum(axis=1))
+    return float(total)
+
+
 # --------------------------------------------------------------------------- sampling
 
 
@@ -804,8 +991,9 @@ def _kmeans_plusplus(Xt, n_components, rng):
     return np.array(chosen)
 
 
-def _init_params(X, Xt, n_components, method, rng, reg_covar, covariance_type="full"):
-    """θ_0: K seed points (k-means++ or uniform), every point to its nearest seed, one M-step."""
+def _init_params(X, Xt, n_components, method, rng, reg_covar, covariance_type="full", prior=None):
+    """θ_0: K seed points (k-means++ or uniform), every point to its nearest seed, one M-step
+    (the MAP one with a prior)."""
     n_samples = X.shape[0]
     if method == "kmeans++":
         seeds = _kmeans_plusplus(Xt, n_components, rng)
@@ -822,7 +1010,7 @@ def _init_params(X, Xt, n_components, method, rng, reg_covar, covariance_type="f
     labels[seeds] = np.arange(n_components)  # each seed owns itself, even among duplicates
     resp = np.zeros((n_components, n_samples))
     resp[labels, np.arange(n_samples)] = 1.0
-    return _m_step(Xt, resp, reg_covar, covariance_type)
+    return _any_m_step(Xt, resp, reg_covar, covariance_type, prior)
 
 
 def init_params(X, n_components, *, method="kmeans++", seed=None, reg_covar=1e-6, covariance_type="full"):
@@ -861,22 +1049,35 @@ def init_params(X, n_components, *, method="kmeans++", seed=None, reg_covar=1e-6
 # --------------------------------------------------------------------------- the EM loop
 
 
-def _run_em(Xt, params, max_iter, tol, reg_covar, covariance_type, keep_params=False):
-    """EM from θ_0 = ``params``: M-step, E-step, until the gain per point is below tol."""
+def _any_m_step(Xt, resp, reg_covar, covariance_type, prior):
+    """The maximum-likelihood M-step, or with a prior the MAP one, from γ laid out (K, N)."""
+    if prior is None:
+        return _m_step(Xt, resp, reg_covar, covariance_type)
+    stats = _sufficient_statistics(Xt, resp, _weighted_means(Xt, resp))
+    return _map_m_step_from_statistics(stats, prior, reg_covar, covariance_type)
+
+
+def _run_em(Xt, params, max_iter, tol, reg_covar, covariance_type, keep_params=False, prior=None):
+    """EM from θ_0 = ``params``: M-step, E-step, until the gain per point in the objective
+    (L(θ), or L(θ) + log p(θ) with a prior) is below tol."""
     resp, log_lik = _e_step(Xt, params)
     history, kept = [log_lik], [params]
+    objective = [log_lik + log_prior(params, prior)] if prior is not None else history
     converged = False
     for _ in range(max_iter):
-        params = _m_step(Xt, resp, reg_covar, covariance_type)
+        params = _any_m_step(Xt, resp, reg_covar, covariance_type, prior)
         resp, log_lik = _e_step(Xt, params, out=resp)  # γ_t is spent: reuse its memory
         history.append(log_lik)
+        if prior is not None:
+            objective.append(log_lik + log_prior(params, prior))
         if keep_params:
             kept.append(params)
-        if tol > 0 and (history[-1] - history[-2]) / Xt.shape[1] < tol:
+        if tol > 0 and (objective[-1] - objective[-2]) / Xt.shape[1] < tol:
             converged = True
             break
     trace = tuple(kept) if keep_params else None
-    return GMMFit(params, resp.T, np.array(history), len(history) - 1, converged, float(tol), trace)
+    posteriors = np.array(objective) if prior is not None else None
+    return GMMFit(params, resp.T, np.array(history), len(history) - 1, converged, float(tol), trace, posteriors, prior)
 
 
 def fit_gmm(
@@ -891,8 +1092,10 @@ def fit_gmm(
     covariance_type="full",
     seed=None,
     keep_params=False,
+    prior=None,
 ):
-    """Fit a Gaussian mixture with K = ``n_components`` components by EM.
+    """Fit a Gaussian mixture with K = ``n_components`` components by EM, or by MAP-EM
+    with a ``prior``.
 
     Each iteration is one M-step (from the current γ) then one E-step (new γ, L(θ_t)). The
     loop stops when the gain per point, (L(θ_t) - L(θ_{t-1})) / N, falls below ``tol`` (a
@@ -903,10 +1106,13 @@ def fit_gmm(
     ----------
     X : array-like of shape (n_samples, n_features) or (n_samples,)
     n_components : int
-    init : {"kmeans++", "random"} or GMMParams
-        How θ_0 is chosen (see ``init_params``); a GMMParams is used as given (no n_init).
+    init : {"kmeans++", "random"}, GMMParams or array-like of shape (n_samples, n_components)
+        How θ_0 is chosen (see ``init_params``); a GMMParams is used as given, and
+        responsibilities give θ_0 by one M-step from them (with the prior, if any); with
+        either, ``n_init`` is ignored.
     n_init : int, default 1
-        Number of starts; the fit with the highest final log-likelihood is returned.
+        Number of starts; the fit with the highest final objective (L, or L + log p(θ)
+        with a prior) is returned.
     max_iter : int, default 200
     tol : float, default 1e-6
         0 runs all ``max_iter`` iterations.
@@ -919,6 +1125,11 @@ def fit_gmm(
         The same seed gives the same result.
     keep_params : bool, default False
         Also return θ_0 .. θ_T as ``params_history`` (K·D² numbers per iteration).
+    prior : None, "default" or ConjugatePrior
+        None: maximum likelihood. Otherwise MAP-EM, climbing L(θ) + log p(θ) (recorded as
+        ``log_posteriors``) with a conjugate prior: "default" is mclust's for the data, K and
+        covariance model (see ``default_prior``). The prior bounds every covariance away from
+        0, so reg_covar=0 is safe and gives mclust's fit; a positive reg_covar is still added.
 
     Returns
     -------
@@ -926,18 +1137,22 @@ def fit_gmm(
     """
     X = _check_X(X)
     _check_fit_arguments(X, n_components, init, n_init, max_iter, tol, reg_covar, covariance_type)
+    prior = _resolve_prior(prior, X, n_components, covariance_type)
     Xt = np.ascontiguousarray(X.T)
     run = dict(max_iter=max_iter, tol=tol, reg_covar=reg_covar, covariance_type=covariance_type)
+    run.update(keep_params=keep_params, prior=prior)
     if isinstance(init, GMMParams):
-        return _run_em(Xt, init, keep_params=keep_params, **run)
+        return _run_em(Xt, init, **run)
+    if not isinstance(init, str):  # responsibilities: θ_0 is one M-step from them
+        resp = _check_responsibilities(init, X.shape[0])
+        if resp.shape[0] != n_components:
+            raise ValueError(f"init has {resp.shape[0]} columns of responsibilities but n_components={n_components}.")
+        return _run_em(Xt, _any_m_step(Xt, resp, reg_covar, covariance_type, prior), **run)
     rng = np.random.default_rng(seed)
-    best = None
-    for _ in range(n_init):
-        start = _init_params(X, Xt, n_components, init, rng, reg_covar, covariance_type)
-        fit = _run_em(Xt, start, keep_params=keep_params, **run)
-        if best is None or fit.log_likelihood > best.log_likelihood:
-            best = fit
-    return best
+    fits = [_run_em(Xt, _init_params(X, Xt, n_components, init, rng, reg_covar, covariance_type, prior), **run)
+            for _ in range(n_init)]  # fmt: skip
+    # the first of the best: the highest final L, or L + log p(θ) with a prior
+    return max(fits, key=lambda fit: fit.log_likelihood if prior is None else fit.log_posteriors[-1])
 
 
 def _check_fit_arguments(X, n_components, init, n_init, max_iter, tol, reg_covar, covariance_type):
@@ -956,10 +1171,13 @@ def _check_fit_arguments(X, n_components, init, n_init, max_iter, tol, reg_covar
                 f'init is a "{init.covariance_type}" GMMParams but covariance_type="{covariance_type}": '
                 "build the start for the model you fit."
             )
-    elif not isinstance(init, str):
-        raise TypeError(f'init must be "kmeans++", "random" or a GMMParams; got {type(init).__name__}.')
-    elif init not in _START_METHODS:
-        raise ValueError(f'init must be "kmeans++", "random" or a GMMParams; got {init!r}.')
+    elif isinstance(init, str) and init not in _START_METHODS:
+        raise ValueError(f'init must be "kmeans++", "random", a GMMParams or responsibilities; got {init!r}.')
+    elif not isinstance(init, (str, np.ndarray, list, tuple)):
+        raise TypeError(
+            f'init must be "kmeans++", "random", a GMMParams or an (N, K) array of responsibilities; '
+            f"got {type(init).__name__}."
+        )
 
 
 # --------------------------------------------------------------------------- after the fit
