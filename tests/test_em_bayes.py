@@ -185,3 +185,187 @@ def test_r_iris_is_scikit_learn_iris():
                          capture_output=True, text=True, check=True)  # fmt: skip
     r_iris = np.loadtxt(out.stdout.splitlines(), delimiter=",", skiprows=1)
     np.testing.assert_array_equal(r_iris, load_iris().data)
+
+
+# --------------------------------------------------------------------------- MAP-EM
+
+
+def _mclust_stored():
+    return json.loads((ROOT / "data" / "mclust_reference.json").read_text())
+
+
+def _datasets():
+    return {"three_gaussians": THREE, "iris": load_iris().data}
+
+
+def _our_map_fits(reference, **kwargs):
+    """Our MAP fit of every stored mclust model, from mclust's own starting partition."""
+    for name, X in _datasets().items():
+        one_hot = np.eye(3)[np.array(reference[name]["start_labels"]) - 1]
+        for ct, r in reference[name]["fits"].items():
+            yield name, ct, r, em.fit_gmm(X, 3, init=one_hot, prior="default", reg_covar=0.0, covariance_type=ct,
+                                          **kwargs)  # fmt: skip
+
+
+def test_map_fit_equals_stored_mclust_path_iteration_for_iteration():
+    """mclust counts the M-step from its start as iteration 1; we count it as θ_0."""
+    stored = _mclust_stored()
+    for name, X in _datasets().items():
+        one_hot = np.eye(3)[np.array(stored[name]["start_labels"]) - 1]
+        for ct, r in stored[name]["fits"].items():
+            fit = em.fit_gmm(X, 3, init=one_hot, prior="default", reg_covar=0.0, covariance_type=ct,
+                             tol=0, max_iter=r["n_iter"] - 1)  # fmt: skip
+            assert abs(fit.log_likelihood - r["log_likelihood"]) < 1e-8, (name, ct)
+            np.testing.assert_allclose(fit.params.weights, r["weights"], atol=1e-8, err_msg=f"{name} {ct}")
+            np.testing.assert_allclose(fit.params.means, r["means"], atol=1e-8, err_msg=f"{name} {ct}")
+            np.testing.assert_allclose(fit.params.covariances, r["covariances"], atol=1e-8, err_msg=f"{name} {ct}")
+            p = em.n_parameters(fit.params)
+            assert p == r["df"] and abs(2 * fit.log_likelihood - p * np.log(len(X)) - r["bic"]) < 1e-7
+
+
+def test_converged_map_log_likelihood_equals_stored_mclust_to_1e_4():
+    for name, ct, r, fit in _our_map_fits(_mclust_stored(), tol=1e-12, max_iter=3000):
+        assert fit.converged, (name, ct)
+        assert abs(fit.log_likelihood - r["log_likelihood"]) < 1e-4, (name, ct, fit.log_likelihood)
+
+
+@needs_mclust
+def test_converged_map_log_likelihood_equals_mclust_run_now_to_1e_4(mclust_printed):
+    for name, ct, r, fit in _our_map_fits(mclust_printed, tol=1e-12, max_iter=3000):
+        assert abs(fit.log_likelihood - r["log_likelihood"]) < 1e-4, (name, ct, fit.log_likelihood)
+
+
+@needs_mclust
+def test_default_prior_equals_mclust_default_prior():
+    models = {"full": "VVV", "diag": "VVI", "tied": "EEE", "spherical": "VII"}
+    script = (
+        "suppressPackageStartupMessages(library(mclust)); X <- as.matrix(iris[, 1:4]);"
+        "for (m in c('VVV', 'VVI', 'EEE', 'VII')) { p <- defaultPrior(X, G = 3, modelName = m);"
+        "cat(m, p$shrinkage, p$mean, p$dof, p$scale, '\\n', sep = ' ') }"
+    )
+    out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, check=True).stdout
+    rows = {line.split()[0]: np.array(line.split()[1:], dtype=float) for line in out.strip().splitlines()}
+    for ct, model in models.items():
+        prior = em.default_prior(load_iris().data, 3, ct)
+        ours = np.r_[prior.shrinkage, prior.mean, prior.degrees_of_freedom, np.ravel(prior.scale)]
+        np.testing.assert_allclose(ours, rows[model], rtol=1e-6, err_msg=ct)  # R prints 7 digits
+
+
+def _singular_example():
+    """Notebook 02's 31 points and the start that collapses onto the lonely point."""
+    rng = np.random.default_rng(1)
+    X = np.r_[rng.normal([0, 0], 0.8, (15, 2)), rng.normal([4, 0], 0.8, (15, 2)), [[2.0, 2.5]]]
+    start = em.GMMParams(
+        [0.45, 0.45, 0.1], [[0, 0], [4, 0], X[-1]], [0.6 * np.eye(2), 0.6 * np.eye(2), 0.5 * np.eye(2)]
+    )
+    return X, start
+
+
+@pytest.mark.parametrize("covariance_type", em.COVARIANCE_TYPES)
+def test_log_posterior_never_decreases(covariance_type):
+    X_small, start = _singular_example()
+    problems = [(THREE, 6, seed) for seed in range(4)] + [(load_iris().data, 5, seed) for seed in range(4)]
+    drops = []
+    for X, K, seed in problems:
+        fit = em.fit_gmm(X, K, init="random", prior="default", reg_covar=0.0, covariance_type=covariance_type,
+                         tol=0, max_iter=80, seed=seed)  # fmt: skip
+        if (np.diff(fit.log_posteriors) < -1e-10 * np.abs(fit.log_posteriors[1:])).any():
+            drops.append((K, seed, float(np.diff(fit.log_posteriors).min())))
+    if covariance_type == "full":
+        fit = em.fit_gmm(X_small, 3, init=start, prior="default", reg_covar=0.0, tol=0, max_iter=100)
+        assert np.diff(fit.log_posteriors).min() > -1e-10 * np.abs(fit.log_posteriors).max()
+    assert not drops, f"log p(X | θ) + log p(θ) decreased (K, seed, change): {drops}"
+
+
+def test_prior_bounds_the_singular_example_where_maximum_likelihood_collapses():
+    X, start = _singular_example()
+    with pytest.raises(ValueError, match="collapsed"):
+        em.fit_gmm(X, 3, init=start, reg_covar=0.0)
+    fit = em.fit_gmm(X, 3, init=start, prior="default", reg_covar=0.0, max_iter=500)
+    prior = fit.prior
+    # every eigenvalue of Σ_k is at least λ_min(Λ_P) / (N + ν_P + D + 2), whatever the data
+    floor = np.linalg.eigvalsh(prior.scale)[0] / (len(X) + prior.degrees_of_freedom + 2 + 2)
+    assert fit.converged and np.linalg.eigvalsh(fit.params.covariances).min() >= floor
+
+
+@pytest.mark.parametrize("covariance_type", em.COVARIANCE_TYPES)
+def test_map_m_step_maximises_q_plus_log_prior(covariance_type):
+    """Nudging the MAP M-step's output within its model lowers Q(θ | θ_t) + log p(θ)."""
+    rng = np.random.default_rng(5)
+    resp = rng.dirichlet(np.ones(3), size=len(THREE))
+    fit = em.fit_gmm(THREE, 3, init=resp, prior="default", reg_covar=0.0, covariance_type=covariance_type, max_iter=0)
+    best, prior = fit.params, fit.prior
+
+    def objective(params):
+        return em.expected_complete_log_likelihood(THREE, params, resp) + em.log_prior(params, prior)
+
+    top = objective(best)
+    for _ in range(10):
+        means = best.means + 1e-3 * rng.standard_normal(best.means.shape)
+        factor = np.exp(1e-3 * rng.standard_normal(1 if covariance_type == "tied" else (3, 1, 1)))
+        nudged = em.GMMParams(best.weights, means, best.covariances * factor, covariance_type)
+        assert objective(nudged) < top
+
+
+def test_log_prior_is_the_normalised_density_scipy_computes():
+    from scipy import stats
+
+    rng = np.random.default_rng(2)
+    prior = em.ConjugatePrior(0.5, [1.0, -1.0], 4.0, np.array([[2.0, 0.3], [0.3, 1.0]]))
+    params = em.init_params(THREE, 3, seed=0)
+    expected = np.log(2.0)  # flat Dirichlet on 3 weights: density Γ(3) = 2
+    for mean, cov in zip(params.means, params.covariances, strict=True):
+        expected += stats.multivariate_normal(prior.mean, cov / prior.shrinkage).logpdf(mean)
+        expected += stats.invwishart(df=prior.degrees_of_freedom, scale=prior.scale).logpdf(cov)
+    assert em.log_prior(params, prior) == pytest.approx(expected, rel=1e-12)
+    diag = em.init_params(THREE, 3, seed=int(rng.integers(100)), covariance_type="diag")
+    scalar = em.ConjugatePrior(0.5, [1.0, -1.0], 4.0, 1.5)
+    expected = np.log(2.0)
+    for mean, var in zip(diag.means, np.diagonal(diag.covariances, axis1=1, axis2=2), strict=True):
+        expected += stats.norm(prior.mean, np.sqrt(var / 0.5)).logpdf(mean).sum()
+        expected += stats.invgamma(a=2.0, scale=0.75).logpdf(var).sum()
+    assert em.log_prior(diag, scalar) == pytest.approx(expected, rel=1e-12)
+
+
+def test_responsibilities_as_init_are_one_m_step_then_em():
+    rng = np.random.default_rng(4)
+    resp = rng.dirichlet(np.ones(3), size=len(THREE))
+    from_resp = em.fit_gmm(THREE, 3, init=resp, max_iter=20, tol=0)
+    from_params = em.fit_gmm(THREE, 3, init=em.m_step(THREE, resp), max_iter=20, tol=0)
+    np.testing.assert_array_equal(from_resp.log_likelihoods, from_params.log_likelihoods)
+    np.testing.assert_array_equal(from_resp.params.covariances, from_params.params.covariances)
+    assert from_resp.log_posteriors is None and from_resp.prior is None
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        ({"prior": "flat"}, TypeError, 'prior must be None, "default" or a ConjugatePrior'),
+        ({"prior": em.ConjugatePrior(0.01, [0.0, 0.0, 0.0], 5.0, 1.0)}, ValueError, "has 3 values but X has D=2"),
+        ({"prior": em.ConjugatePrior(0.01, [0.0, 0.0], 4.0, 1.0)}, ValueError, r"scale to be a \(D, D\)"),
+        ({"prior": em.ConjugatePrior(0.01, [0.0, 0.0], 4.0, np.eye(2)), "covariance_type": "diag"}, ValueError,
+         "needs the prior's scale to be a number"),
+        ({"init": np.full((500, 2), 0.5)}, ValueError, "2 columns of responsibilities but n_components=3"),
+        ({"init": np.full((500, 3), 0.5)}, ValueError, "each row of responsibilities must sum to 1"),
+        ({"init": {"means": 0}}, TypeError, r"or an \(N, K\) array of responsibilities"),
+    ],
+)  # fmt: skip
+def test_map_bad_input_gets_a_clear_error(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        em.fit_gmm(THREE, 3, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((-1.0, [0.0], 3.0, 1.0), "shrinkage must be a finite number >= 0"),
+        ((0.01, [0.0], 0.0, 1.0), "degrees_of_freedom must be positive"),
+        ((0.01, [[0.0]], 3.0, 1.0), "mean must be a finite vector"),
+        ((0.01, [0.0, 0.0], 3.0, -1.0), "scale must be positive"),
+        ((0.01, [0.0, 0.0], 3.0, np.eye(3)), r"scale must be a number or a \(D, D\)"),
+        ((0.01, [0.0, 0.0], 3.0, -np.eye(2)), "symmetric positive definite"),
+    ],
+)
+def test_conjugate_prior_checks_its_fields(args, message):
+    with pytest.raises(ValueError, match=message):
+        em.ConjugatePrior(*args)
