@@ -382,17 +382,17 @@ def animate_em(X, frames, params_history, log_likelihoods, path, *, fps=4, dpi=8
 
 def plot_map_singularity(runs):
     """Notebook 04: notebook 02's singular example under three fits. ``runs`` maps a label
-    to (objective per iteration, smallest eigenvalue of Σ_3 per iteration, objective name);
-    a run shorter than the others broke off (its next M-step failed) and ends in an ✕."""
+    to (objective per iteration, smallest eigenvalue of Σ_3 per iteration, objective name,
+    failed); a failed run (its next M-step could not be taken) ends in an ✕."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.4))
-    longest = max(len(run[0]) for run in runs.values())
-    for i, (label, (objective, smallest, name)) in enumerate(runs.items()):
+    for i, (label, (objective, smallest, name, failed)) in enumerate(runs.items()):
         t = np.arange(len(objective))
         axes[0].plot(t, objective, "o-", ms=3, color=PALETTE[i], label=f"{label}: {name}")
         axes[1].semilogy(t, smallest, "o-", ms=3, color=PALETTE[i], label=label)
-        if len(objective) < longest:
+        if failed:
             for ax, values in ((axes[0], objective), (axes[1], smallest)):
                 ax.plot(t[-1], values[-1], "X", ms=12, color=PALETTE[i], mec="black", zorder=4)
     axes[0].set(xlabel="iteration $t$", ylabel="objective EM climbs", title="What each fit climbs")
@@ -402,6 +402,7 @@ def plot_map_singularity(runs):
         title="The component on the lonely point (✕: collapse, the next M-step fails)",
     )
     for ax, loc in zip(axes, ("lower right", "center right"), strict=True):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=9, loc=loc)
     fig.tight_layout()
@@ -430,10 +431,10 @@ def plot_variational_fit(X, fit, threshold=0.01):
     axes[1].set(xlabel="component $k$", ylabel=r"$E[\pi_k]$", yscale="log", title=f"{len(kept)} of {len(weights)} kept")
     axes[1].set_xticks(np.arange(1, len(weights) + 1))
     axes[1].legend(fontsize=9)
-    labels = np.searchsorted(kept, np.argmax(fit.responsibilities[:, kept], axis=1))
+    labels = np.argmax(fit.responsibilities[:, kept], axis=1)  # 0 .. len(kept) - 1
     p = fit.params
     shown = GMMParams(weights[kept] / weights[kept].sum(), p.means[kept], p.covariances[kept], p.covariance_type)
-    plot_clusters(axes[2], X, labels, shown, title="Points and the kept components", legend_loc="upper left")
+    plot_clusters(axes[2], X, labels, shown, title="Points and the kept components")
     for ax in axes[:2]:
         ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -447,6 +448,7 @@ def plot_model_choice(results, n_components_max):
     "kept" (components above 1% weight in variational fits with K = ``n_components_max``,
     one per seed)."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, axes = plt.subplots(len(results), 2, figsize=(13, 4.2 * len(results)), squeeze=False)
     for row, (name, r) in zip(axes, results.items(), strict=True):
@@ -461,6 +463,7 @@ def plot_model_choice(results, n_components_max):
         row[0].set(xlabel="number of components $K$", ylabel="BIC (lower is better)", title=f"{name}: BIC (★ lowest)")
         counts = np.bincount(r["kept"], minlength=n_components_max + 1)
         row[1].bar(np.arange(n_components_max + 1), counts, color=PALETTE[2])
+        row[1].yaxis.set_major_locator(MaxNLocator(integer=True))
         row[1].set(
             xlabel="components above 1% weight",
             ylabel="seeds",
