@@ -178,18 +178,12 @@ def _resolve_prior(X, n_components, covariance_type, priors):
 # --------------------------------------------------------------------------- the statistics
 
 
-def _statistics(X, Xt, resp):
-    """N_k (+ the 10·eps floor, as EM's M-step), x̄_k and the full scatters S_k, from γ laid
-    out (K, N): shapes (K,), (K, D), (K, D, D)."""
-    counts = resp.sum(axis=1) + em._COUNT_FLOOR
-    means = (resp @ X) / counts[:, None]
-    scatter = np.empty((len(counts), X.shape[1], X.shape[1]))
-    centred = np.empty(Xt.shape)
-    for k in range(len(counts)):
-        np.subtract(Xt, means[k][:, None], out=centred)
-        centred *= np.sqrt(resp[k])
-        scatter[k] = centred @ centred.T / counts[k]
-    return counts, means, scatter
+def _statistics(Xt, resp):
+    """N_k (+ the 10·eps floor, as EM's M-step), x̄_k and S_k = W_k / N_k, from EM's sufficient
+    statistics of γ laid out (K, N): shapes (K,), (K, D), (K, D, D)."""
+    stats = em._sufficient_statistics(Xt, resp, em._weighted_means(Xt, resp))
+    counts, offset, scatter = em._scatter(stats)
+    return counts, stats.shift + offset, scatter / counts[:, None, None]
 
 
 # --------------------------------------------------------------------------- the M-step
@@ -295,18 +289,18 @@ def _elbo(resp, posterior, gaussians):
 # --------------------------------------------------------------------------- the loop
 
 
-def _run_vb(X, Xt, resp, prior, settings):
+def _run_vb(Xt, resp, prior, settings):
     weight_prior_type, covariance_type, max_iter, tol, reg_covar = settings
     update = (prior, weight_prior_type, covariance_type, reg_covar)
-    posterior = _posterior(*_statistics(X, Xt, resp), *update)  # scikit-learn's initialisation
+    posterior = _posterior(*_statistics(Xt, resp), *update)  # scikit-learn's initialisation
     gaussians = _gaussians(posterior, covariance_type)
     elbos, converged = [], False
     for _ in range(max_iter):
         resp = _e_step(Xt, posterior, gaussians)
-        posterior = _posterior(*_statistics(X, Xt, resp), *update)
+        posterior = _posterior(*_statistics(Xt, resp), *update)
         gaussians = _gaussians(posterior, covariance_type)
         elbos.append(_elbo(resp, posterior, gaussians))
-        if tol > 0 and len(elbos) > 1 and (elbos[-1] - elbos[-2]) / X.shape[0] < tol:
+        if tol > 0 and len(elbos) > 1 and (elbos[-1] - elbos[-2]) / Xt.shape[1] < tol:
             converged = True
             break
     resp = _e_step(Xt, posterior, gaussians)  # γ under the final posterior, as scikit-learn
@@ -316,10 +310,10 @@ def _run_vb(X, Xt, resp, prior, settings):
     return BayesianGMMFit(params, posterior, prior, resp.T, np.array(elbos), len(elbos), converged)
 
 
-def _start_responsibilities(X, Xt, n_components, method, rng):
+def _start_responsibilities(Xt, n_components, method, rng):
     """Hard γ (K, N) from K seeds (k-means++ or random points), each point to its nearest
     seed: the start ``fit_gmm`` uses, before its M-step."""
-    n_samples = X.shape[0]
+    n_samples = Xt.shape[1]
     if method == "kmeans++":
         seeds = em._kmeans_plusplus(Xt, n_components, rng)
     else:
@@ -332,19 +326,33 @@ def _start_responsibilities(X, Xt, n_components, method, rng):
     return resp
 
 
-def _check_settings(n_components, n_samples, covariance_type, weight_prior_type, n_init, max_iter, tol, reg_covar):
-    em._check_n_components(n_components, n_samples)
+def _prepare(X, n_components, init, n_init, priors, settings):
+    """Check every argument (errors that say what was expected); return Xᵀ (D, N) and the
+    prior resolved for the data."""
+    X = em._check_X(X)
+    weight_prior_type, covariance_type, max_iter, tol, reg_covar = settings
+    if isinstance(init, str) and init not in em._START_METHODS:
+        raise ValueError(f'init must be "kmeans++", "random" or an (N, K) array of responsibilities; got {init!r}.')
+    em._check_n_components(n_components, X.shape[0])
     em._check_covariance_type(covariance_type)
     em._check_reg_covar(reg_covar)
     if weight_prior_type not in WEIGHT_PRIOR_TYPES:
         raise ValueError(
             f"weight_concentration_prior_type must be one of {WEIGHT_PRIOR_TYPES}; got {weight_prior_type!r}."
         )
-    for name, value, low in (("n_init", n_init, 1), ("max_iter", max_iter, 1)):
-        if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
+    em._check_int(n_init, "n_init", 1)
+    em._check_int(max_iter, "max_iter", 1)
     if not isinstance(tol, numbers.Real) or not tol >= 0:
         raise ValueError(f"tol must be a number >= 0; got {tol!r}.")
+    return np.ascontiguousarray(X.T), _resolve_prior(X, n_components, covariance_type, priors)
+
+
+def _given_responsibilities(init, n_samples, n_components):
+    """``init`` as responsibilities laid out (K, N), checked."""
+    resp = em._check_responsibilities(init, n_samples)
+    if resp.shape[0] != n_components:
+        raise ValueError(f"init has {resp.shape[0]} columns of responsibilities but n_components={n_components}.")
+    return resp
 
 
 def fit_bayesian_gmm(
@@ -375,27 +383,22 @@ def fit_bayesian_gmm(
         K, an upper bound: components the data do not need get weights near 0.
     covariance_type : {"full", "diag", "spherical", "tied"}, default "full"
     weight_concentration_prior_type : {"dirichlet_process", "dirichlet_distribution"}
-        A truncated Dirichlet process (stick breaking: later components get less weight a
-        priori) or a symmetric Dirichlet distribution on π.
-    weight_concentration_prior : float, default 1 / K
-        The concentration α_0: small values favour few components.
-    mean_precision_prior : float, default 1
-        β_0: how strongly the means are held to ``mean_prior``.
-    mean_prior : array-like of shape (n_features,), default the data mean
-    degrees_of_freedom_prior : float, default D
-        ν_0 > D - 1.
+        A truncated Dirichlet process (stick breaking) or a symmetric Dirichlet prior on π.
+    weight_concentration_prior, mean_precision_prior : float, default 1 / K and 1
+        α_0 (small values favour few components) and β_0 (how firmly μ_k is held to m_0).
+    mean_prior, degrees_of_freedom_prior : array-like of shape (n_features,) and float
+        m_0 (default the data mean) and ν_0 > D - 1 (default D).
     covariance_prior : float or array-like, default from the data
         Ψ_0: a (D, D) matrix ("full", "tied"), a (D,) vector ("diag") or a number
         ("spherical"); default the data covariance, its diagonal, or its mean variance.
     init : {"kmeans++", "random"} or array-like of shape (n_samples, n_components)
-        Seeds as in ``fit_gmm``, or responsibilities: the posterior is first set by one
-        M-step on them (scikit-learn's initialisation); then ``n_init`` is ignored.
+        Seeds as in ``fit_gmm``, or responsibilities: one M-step on them sets the posterior
+        (scikit-learn's initialisation), and ``n_init`` is ignored.
     n_init : int, default 1
         Starts; the fit with the highest final ELBO is returned.
-    max_iter : int, default 200
-        E/M iterations after that first M-step.
-    tol : float, default 1e-6
-        Stop when the ELBO's gain per point falls below ``tol``; 0 runs ``max_iter``.
+    max_iter, tol : int and float, default 200 and 1e-6
+        At most ``max_iter`` E/M iterations after that first M-step; stop when the ELBO's
+        gain per point falls below ``tol`` (0 runs them all).
     reg_covar : float, default 1e-6
         Added to each S_k's diagonal, as scikit-learn does.
     seed : int, numpy.random.Generator or None
@@ -404,21 +407,11 @@ def fit_bayesian_gmm(
     -------
     BayesianGMMFit
     """
-    X = em._check_X(X)
-    settings = (weight_concentration_prior_type, covariance_type, max_iter, tol, reg_covar)
-    _check_settings(n_components, X.shape[0], covariance_type, weight_concentration_prior_type, n_init, max_iter, tol,
-                    reg_covar)  # fmt: skip
     priors = (weight_concentration_prior, mean_precision_prior, mean_prior, degrees_of_freedom_prior, covariance_prior)
-    prior = _resolve_prior(X, n_components, covariance_type, priors)
-    Xt = np.ascontiguousarray(X.T)
+    settings = (weight_concentration_prior_type, covariance_type, max_iter, tol, reg_covar)
+    Xt, prior = _prepare(X, n_components, init, n_init, priors, settings)
     if not isinstance(init, str):
-        resp = em._check_responsibilities(init, X.shape[0])
-        if resp.shape[0] != n_components:
-            raise ValueError(f"init has {resp.shape[0]} columns of responsibilities but n_components={n_components}.")
-        return _run_vb(X, Xt, resp, prior, settings)
-    if init not in em._START_METHODS:
-        raise ValueError(f'init must be "kmeans++", "random" or an (N, K) array of responsibilities; got {init!r}.')
+        return _run_vb(Xt, _given_responsibilities(init, Xt.shape[1], n_components), prior, settings)
     rng = np.random.default_rng(seed)
-    fits = [_run_vb(X, Xt, _start_responsibilities(X, Xt, n_components, init, rng), prior, settings)
-            for _ in range(n_init)]  # fmt: skip
-    return max(fits, key=lambda fit: fit.elbo)
+    starts = (_start_responsibilities(Xt, n_components, init, rng) for _ in range(n_init))
+    return max((_run_vb(Xt, resp, prior, settings) for resp in starts), key=lambda fit: fit.elbo)

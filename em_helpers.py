@@ -14,6 +14,8 @@ Numerics, in one place:
 * The M-step reads the data only through sufficient statistics (N_k and the first two
   moments of each component, taken about a fixed shift c_k near the data, never about the
   origin), so the same M-step serves data in memory, in chunks, on a cluster or a stream.
+* MAP-EM (``fit_gmm(..., prior=...)``) is the same loop with the M-step of a conjugate
+  prior: its pseudo-observations are added to the sufficient statistics.
 * Internally the hot arrays are laid out (K, N) and X as Xᵀ (D, N), so that every
   reduction runs along the long, contiguous axis N; the Python loops are over the K
   components and, in the E-step, over cache-sized blocks of columns, never over points
@@ -230,7 +232,7 @@ class GMMFit:
     n_iter : int
         Number of M-steps done.
     converged : bool
-        Whether the gain in mean log-likelihood per point fell below ``tol``.
+        Whether the gain per point (in L, or with a prior in L + log p(θ)) fell below ``tol``.
     tol : float
         The stopping threshold the fit used (gain in log-likelihood per point).
     stop_reason : {"converged", "max_iter"}
@@ -264,6 +266,11 @@ class GMMFit:
     def log_likelihood(self) -> float:
         """log p(X | θ_T), the final log-likelihood."""
         return float(self.log_likelihoods[-1])
+
+    @property
+    def objective(self) -> float:
+        """What the fit climbed, at θ_T: L(θ_T), or with a prior L(θ_T) + log p(θ_T)."""
+        return self.log_likelihood if self.log_posteriors is None else float(self.log_posteriors[-1])
 
 
 # --------------------------------------------------------------------------- input checks
@@ -631,13 +638,19 @@ def sufficient_statistics(X, responsibilities, *, shift=None):
 # --------------------------------------------------------------------------- the M-step
 
 
+def _scatter(stats):
+    """N_k (+ the floor), o_k = x̄_k - c_k and the scatter W_k = Σ_i γ_ik (x_i - x̄_k)(x_i - x̄_k)ᵀ
+    about the γ-weighted mean x̄_k, from statistics about any shift c_k: shapes (K,), (K, D), (K, D, D)."""
+    counts = stats.counts + _COUNT_FLOOR  # N_k
+    offset = stats.first / counts[:, None]  # x̄_k - c_k
+    # Σγ(x - x̄)(x - x̄)ᵀ with x - x̄ = (x - c) - (x̄ - c): second - first oᵀ - o firstᵀ + N_k o oᵀ
+    cross = stats.first[:, :, None] * offset[:, None, :]
+    return counts, offset, stats.second - cross - cross.transpose(0, 2, 1) + _outer(offset, stats.counts)
+
+
 def _m_step_from_statistics(stats, reg_covar, covariance_type):
     """π_k, μ_k, Σ_k from sufficient statistics (see m_step for the formulas)."""
-    counts = stats.counts + _COUNT_FLOOR  # N_k
-    offset = stats.first / counts[:, None]  # μ_k - c_k
-    # Σγ(x - μ)(x - μ)ᵀ with x - μ = (x - c) - (μ - c): second - first oᵀ - o firstᵀ + N_k o oᵀ
-    cross = stats.first[:, :, None] * offset[:, None, :]
-    scatter = stats.second - cross - cross.transpose(0, 2, 1) + _outer(offset, stats.counts)
+    counts, offset, scatter = _scatter(stats)  # μ_k = c_k + o_k
     covariances = _constrain(scatter / counts[:, None, None], counts, covariance_type)
     D = covariances.shape[1]
     covariances[:, np.arange(D), np.arange(D)] += reg_covar
@@ -875,10 +888,7 @@ def _map_m_step_from_statistics(stats, prior, reg_covar, covariance_type):
     full Σ_k = (Λ_P + M_k) / (ν_P + N_k + D + 1 + b); tied Σ = (Λ_P + Σ_k M_k) / (ν_P + N + D + 1 + bK);
     diag σ²_kd = (s_P + (M_k)_dd) / (ν_P + N_k + 2 + b); spherical σ²_k = (s_P + tr M_k) / (ν_P + N_k D + 2 + bD).
     The prior is pseudo-observations added to the statistics; π_k = N_k / N as before."""
-    counts = stats.counts + _COUNT_FLOOR
-    offset = stats.first / counts[:, None]  # x̄_k - c_k
-    cross = stats.first[:, :, None] * offset[:, None, :]
-    scatter = stats.second - cross - cross.transpose(0, 2, 1) + _outer(offset, stats.counts)  # W_k
+    counts, offset, scatter = _scatter(stats)  # N_k, x̄_k - c_k, W_k
     kappa, nu = prior.shrinkage, prior.degrees_of_freedom
     diff = stats.shift + offset - prior.mean  # d_k
     means = stats.shift + offset - (kappa / (counts + kappa))[:, None] * diff
@@ -1094,8 +1104,7 @@ def fit_gmm(
     keep_params=False,
     prior=None,
 ):
-    """Fit a Gaussian mixture with K = ``n_components`` components by EM, or by MAP-EM
-    with a ``prior``.
+    """Fit a Gaussian mixture with K = ``n_components`` components by EM (MAP-EM with a prior).
 
     Each iteration is one M-step (from the current γ) then one E-step (new γ, L(θ_t)). The
     loop stops when the gain per point, (L(θ_t) - L(θ_{t-1})) / N, falls below ``tol`` (a
@@ -1107,12 +1116,10 @@ def fit_gmm(
     X : array-like of shape (n_samples, n_features) or (n_samples,)
     n_components : int
     init : {"kmeans++", "random"}, GMMParams or array-like of shape (n_samples, n_components)
-        How θ_0 is chosen (see ``init_params``); a GMMParams is used as given, and
-        responsibilities give θ_0 by one M-step from them (with the prior, if any); with
-        either, ``n_init`` is ignored.
+        How θ_0 is chosen (see ``init_params``); a GMMParams is used as given, responsibilities
+        by one M-step from them (with the prior, if any); then ``n_init`` is ignored.
     n_init : int, default 1
-        Number of starts; the fit with the highest final objective (L, or L + log p(θ)
-        with a prior) is returned.
+        Number of starts; the fit with the highest final objective is returned.
     max_iter : int, default 200
     tol : float, default 1e-6
         0 runs all ``max_iter`` iterations.
@@ -1126,37 +1133,38 @@ def fit_gmm(
     keep_params : bool, default False
         Also return θ_0 .. θ_T as ``params_history`` (K·D² numbers per iteration).
     prior : None, "default" or ConjugatePrior
-        None: maximum likelihood. Otherwise MAP-EM, climbing L(θ) + log p(θ) (recorded as
-        ``log_posteriors``) with a conjugate prior: "default" is mclust's for the data, K and
-        covariance model (see ``default_prior``). The prior bounds every covariance away from
-        0, so reg_covar=0 is safe and gives mclust's fit; a positive reg_covar is still added.
+        MAP-EM with this prior ("default": mclust's, see ``default_prior``), climbing L(θ) +
+        log p(θ) (``log_posteriors``; ``tol`` applies to it). reg_covar=0 is then safe.
 
     Returns
     -------
     GMMFit
     """
     X = _check_X(X)
-    _check_fit_arguments(X, n_components, init, n_init, max_iter, tol, reg_covar, covariance_type)
-    prior = _resolve_prior(prior, X, n_components, covariance_type)
+    prior = _check_fit_arguments(X, n_components, init, n_init, max_iter, tol, reg_covar, covariance_type, prior)
     Xt = np.ascontiguousarray(X.T)
     run = dict(max_iter=max_iter, tol=tol, reg_covar=reg_covar, covariance_type=covariance_type)
     run.update(keep_params=keep_params, prior=prior)
-    if isinstance(init, GMMParams):
-        return _run_em(Xt, init, **run)
-    if not isinstance(init, str):  # responsibilities: θ_0 is one M-step from them
-        resp = _check_responsibilities(init, X.shape[0])
-        if resp.shape[0] != n_components:
-            raise ValueError(f"init has {resp.shape[0]} columns of responsibilities but n_components={n_components}.")
-        return _run_em(Xt, _any_m_step(Xt, resp, reg_covar, covariance_type, prior), **run)
+    if not isinstance(init, str):
+        return _run_em(Xt, _given_start(init, Xt, n_components, reg_covar, covariance_type, prior), **run)
     rng = np.random.default_rng(seed)
-    fits = [_run_em(Xt, _init_params(X, Xt, n_components, init, rng, reg_covar, covariance_type, prior), **run)
-            for _ in range(n_init)]  # fmt: skip
-    # the first of the best: the highest final L, or L + log p(θ) with a prior
-    return max(fits, key=lambda fit: fit.log_likelihood if prior is None else fit.log_posteriors[-1])
+    starts = (_init_params(X, Xt, n_components, init, rng, reg_covar, covariance_type, prior) for _ in range(n_init))
+    return max((_run_em(Xt, start, **run) for start in starts), key=lambda fit: fit.objective)  # the first best
 
 
-def _check_fit_arguments(X, n_components, init, n_init, max_iter, tol, reg_covar, covariance_type):
-    """fit_gmm's arguments, each with an error that says what was expected."""
+def _given_start(init, Xt, n_components, reg_covar, covariance_type, prior):
+    """θ_0 from a GMMParams (as given) or from responsibilities (one M-step from them)."""
+    if isinstance(init, GMMParams):
+        return init
+    resp = _check_responsibilities(init, Xt.shape[1])
+    if resp.shape[0] != n_components:
+        raise ValueError(f"init has {resp.shape[0]} columns of responsibilities but n_components={n_components}.")
+    return _any_m_step(Xt, resp, reg_covar, covariance_type, prior)
+
+
+def _check_fit_arguments(X, n_components, init, n_init, max_iter, tol, reg_covar, covariance_type, prior):
+    """fit_gmm's arguments, each with an error that says what was expected; returns the prior
+    resolved for the data (None, or a ConjugatePrior)."""
     _check_n_components(n_components, X.shape[0])
     _check_reg_covar(reg_covar)
     _check_covariance_type(covariance_type)
@@ -1178,6 +1186,7 @@ def _check_fit_arguments(X, n_components, init, n_init, max_iter, tol, reg_covar
             f'init must be "kmeans++", "random", a GMMParams or an (N, K) array of responsibilities; '
             f"got {type(init).__name__}."
         )
+    return _resolve_prior(prior, X, n_components, covariance_type)
 
 
 # --------------------------------------------------------------------------- after the fit

@@ -109,7 +109,7 @@ def _starts(n_init, n_components, seed):
     """The responsibilities fit_bayesian_gmm starts from, drawn from the same generator."""
     rng = np.random.default_rng(seed)
     Xt = np.ascontiguousarray(THREE.T)
-    return [eb._start_responsibilities(THREE, Xt, n_components, "kmeans++", rng).T for _ in range(n_init)]
+    return [eb._start_responsibilities(Xt, n_components, "kmeans++", rng).T for _ in range(n_init)]
 
 
 @pytest.mark.parametrize(
