@@ -30,12 +30,15 @@ def draw_ellipse(ax, mean, covariance, n_std=1.0, **kwargs):
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 
 
-def save_figure(fig, path, dpi=110):
+def save_figure(fig, path, dpi=110, *, alt=None):
     """Save ``fig`` as PNG with no Software/date metadata, so that re-running rewrites the
     same bytes; close it, and return the saved file as an image for a notebook to display.
 
     Showing the file rather than the live figure means the notebook displays exactly the
-    picture in figures/, and matplotlib renders each figure once instead of twice.
+    picture in figures/, and matplotlib renders each figure once instead of twice. ``alt``,
+    a sentence saying what the figure shows, is stored as the output's ``alt`` metadata
+    (Jupyter's place for it: IPython.display.Image writes it, and nbconvert's classic HTML
+    template turns it into the <img> alt attribute).
     """
     from pathlib import Path
 
@@ -45,17 +48,28 @@ def save_figure(fig, path, dpi=110):
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
-    return Image(filename=str(path))
+    return Image(filename=str(path), alt=alt)
 
 
 def plot_clusters(
-    ax, X, labels, params=None, *, title="", reference=None, label_prefix="component", names=None, legend_loc="below"
+    ax,
+    X,
+    labels,
+    params=None,
+    *,
+    title="",
+    reference=None,
+    label_prefix="component",
+    names=None,
+    legend_loc="below",
+    params_name="fitted",
 ):
     """Scatter 2-D points coloured by ``labels`` (PALETTE[k] for label k). With ``params``,
     draw each component's mean (✕) and its 1σ (solid) and 2σ (dashed) ellipses in the same
     colour; with ``reference``, its 1σ ellipses in thin grey. Label k is called
-    ``names[k]`` if given, else "{label_prefix} {k + 1}"; the legend goes below the axes or
-    at a matplotlib ``legend_loc`` inside them."""
+    ``names[k]`` if given, else "{label_prefix} {k + 1}"; the legend calls ``params``'
+    ellipses "{params_name} 1σ ellipse" and goes below the axes or at a matplotlib
+    ``legend_loc`` inside them."""
     from matplotlib.lines import Line2D
 
     for k in np.unique(labels):
@@ -71,9 +85,9 @@ def plot_clusters(
             draw_ellipse(ax, params.means[k], params.covariances[k], 2, color=PALETTE[k], lw=1.2, ls="--")
             ax.plot(*params.means[k], marker="X", ms=11, color=PALETTE[k], mec="black", mew=1.0)
         handles += [
-            Line2D([], [], color="0.2", lw=2.0, label="fitted 1σ ellipse"),
-            Line2D([], [], color="0.2", lw=1.2, ls="--", label="fitted 2σ ellipse"),
-            Line2D([], [], color="0.2", marker="X", ls="", ms=5, label="fitted mean"),
+            Line2D([], [], color="0.2", lw=2.0, label=f"{params_name} 1σ ellipse"),
+            Line2D([], [], color="0.2", lw=1.2, ls="--", label=f"{params_name} 2σ ellipse"),
+            Line2D([], [], color="0.2", marker="X", ls="", ms=5, label=f"{params_name} mean"),
         ]
     if reference is not None:
         for k in range(reference.n_components):
@@ -105,9 +119,9 @@ def plot_log_likelihood(ax, fit):
         inset = ax.inset_axes([0.42, 0.1, 0.5, 0.4])
         remaining = fit.log_likelihoods[-1] - fit.log_likelihoods[:-1]
         inset.semilogy(t[:-1], remaining, "o-", ms=2.5, color=PALETTE[0], lw=1)
-        inset.set_xlabel("$t$", fontsize=8, labelpad=1)
-        inset.set_title(r"$L(\theta_T) - L(\theta_t)$, log scale", fontsize=8)
-        inset.tick_params(labelsize=7)
+        inset.set_xlabel("$t$", fontsize=10, labelpad=1)
+        inset.set_title(r"$L(\theta_T) - L(\theta_t)$, log scale", fontsize=10.5)
+        inset.tick_params(labelsize=9)
         inset.grid(alpha=0.3)
     why = f"gain per point < {fit.tol:g}" if fit.stop_reason == "converged" else "max_iter reached"
     ax.annotate(
@@ -143,6 +157,37 @@ def plot_three_panel(X, labels, fit, order, truth):
     plot_log_likelihood(axes[2], fit)
     fig.tight_layout()
     return fig
+
+
+def plot_soft_assignments(ax, X, responsibilities, params=None, *, ambiguous_below=0.9, title=""):
+    """Scatter 2-D points, each coloured by the mix of the component colours weighted by its
+    responsibilities: the colour of row i is Σ_k γ_ik · PALETTE[k], so a point that is 60/40
+    between two components is drawn in a 60/40 blend. Points whose largest γ_ik is below
+    ``ambiguous_below`` are ringed in black. With ``params`` (aligned with the columns of
+    ``responsibilities``), each component's 1σ ellipse is drawn in its colour.
+
+    X : (n_samples, 2); responsibilities : (n_samples, n_components). Returns the number of
+    ringed points.
+    """
+    from matplotlib.colors import to_rgb
+    from matplotlib.lines import Line2D
+
+    gamma = np.asarray(responsibilities, dtype=float)
+    colours = gamma @ np.array([to_rgb(c) for c in PALETTE[: gamma.shape[1]]])  # (N, 3)
+    ambiguous = gamma.max(axis=1) < ambiguous_below
+    ax.scatter(*X[~ambiguous].T, s=10, c=colours[~ambiguous], linewidths=0)
+    ax.scatter(*X[ambiguous].T, s=34, c=colours[ambiguous], edgecolors="black", linewidths=0.9, zorder=3)
+    handles = [
+        Line2D([], [], ls="", marker="o", ms=6, mfc="white", mec="black", label=f"largest γ below {ambiguous_below:g}")
+    ]
+    if params is not None:
+        for k in range(params.n_components):
+            draw_ellipse(ax, params.means[k], params.covariances[k], 1, color=PALETTE[k], lw=1.6)
+        handles.append(Line2D([], [], color="0.2", lw=1.6, label="1σ ellipse"))
+    ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title)
+    ax.set_aspect("equal", adjustable="box")
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False, fontsize=9)
+    return int(ambiguous.sum())
 
 
 def plot_lower_bound(values, log_lik, bound, current, m_step_value, xlabel):
@@ -187,54 +232,168 @@ def plot_lower_bound(values, log_lik, bound, current, m_step_value, xlabel):
     return fig
 
 
-def plot_restarts(final_log_likelihoods, iterations, best_fit, poor_fit, X):
-    """Notebook 02: the spread of EM's results over many starts, and two of them side by side.
+def _draw_components(ax, params, colours, *, n_stds=(1, 2)):
+    """Ellipses (1σ solid, 2σ dashed) and means (✕) of ``params``, component k in ``colours[k]``."""
+    for k in range(params.n_components):
+        for n_std, ls, lw in ((1, "-", 2.0), (2, "--", 1.2)):
+            if n_std in n_stds:
+                draw_ellipse(ax, params.means[k], params.covariances[k], n_std, color=colours[k], lw=lw, ls=ls)
+        ax.plot(*params.means[k], marker="X", ms=9, color=colours[k], mec="black", zorder=4)
 
-    ``final_log_likelihoods`` and ``iterations`` map a start method's name to arrays of
-    per-point final log-likelihoods and iteration counts; ``best_fit`` and ``poor_fit`` are
-    GMMFit results to draw over the points X.
+
+def plot_restarts(final_log_likelihoods, iterations, best_fit, poor_fit, X, poor_name="a poor start"):
+    """Notebook 02: the spread of EM's results over many starts, and why a start can fail.
+
+    Top: histograms over starts (one line style per start method) of the final
+    log-likelihood per point and of the iterations taken. Bottom: the poor run's start θ_0
+    and the paths its means take; the optimum it reaches; the best optimum. The poor fit's
+    components are matched to the best fit's (``match_components``) and drawn in the same
+    colours. ``final_log_likelihoods`` and ``iterations`` map a start method's name to arrays
+    over starts; ``best_fit`` is a GMMFit, ``poor_fit`` one made with ``keep_params=True``;
+    X is (n_samples, 2).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    from em_helpers import match_components
+
+    fig, axes = plt.subplot_mosaic(
+        [["final"] * 3 + ["iters"] * 3, ["start"] * 2 + ["poor"] * 2 + ["best"] * 2],
+        figsize=(16, 10),
+        gridspec_kw={"height_ratios": [1, 1.35]},
+    )
+    edges = np.histogram_bin_edges(np.concatenate(list(final_log_likelihoods.values())), bins=30)
+    method_styles = (("black", "-"), ("0.5", "--"), ("0.3", ":"))
+    for (name, values), (colour, ls) in zip(final_log_likelihoods.items(), method_styles, strict=False):
+        axes["final"].hist(values, bins=edges, histtype="step", lw=2, color=colour, ls=ls, label=name)
+        axes["iters"].hist(
+            iterations[name], bins=np.arange(0, 205, 10), histtype="step", lw=2, color=colour, ls=ls, label=name
+        )
+    axes["final"].set(
+        xlabel="final log-likelihood per point (nats)",
+        ylabel="number of starts",
+        title="Where EM ends: one spike per local maximum",
+    )
+    axes["iters"].set(
+        xlabel="iterations to convergence (cap 200)", ylabel="number of starts", title="How long it takes"
+    )
+    for key in ("final", "iters"):
+        axes[key].legend(title="start method", fontsize=9)
+        axes[key].grid(alpha=0.3)
+
+    order = match_components(poor_fit.params, best_fit.params)  # poor component order[k] ~ best component k
+    colours = [None] * best_fit.params.n_components
+    for k, j in enumerate(order):
+        colours[j] = PALETTE[k]  # poor component j drawn in the colour of the best component it matches
+    history = poor_fit.params_history
+    n = len(X)
+    panels = (
+        ("start", history[0], colours, f"{poor_name}: θ_0 and the paths of its means"),
+        ("poor", poor_fit.params, colours, f"where it ends: {poor_fit.log_likelihood / n:.3f} per point"),
+        ("best", best_fit.params, PALETTE, f"best optimum: {best_fit.log_likelihood / n:.3f} per point"),
+    )
+    for key, params, cols, title in panels:
+        ax = axes[key]
+        ax.scatter(*X.T, s=6, color="0.65", linewidths=0)
+        _draw_components(ax, params, cols, n_stds=(1,) if key == "start" else (1, 2))
+        ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title)
+        ax.set_aspect("equal", adjustable="datalim")
+    paths = np.array([p.means for p in history])  # (T + 1, K, 2)
+    for j in range(paths.shape[1]):
+        axes["start"].plot(*paths[:, j].T, "-", color=colours[j], lw=1.5, zorder=3)
+        axes["start"].plot(*paths[-1, j], "o", ms=7, mfc="white", mec=colours[j], mew=2, zorder=4)
+    # every panel shows the same region: the data's
+    pad = 0.05 * np.ptp(X, axis=0)
+    for key in ("start", "poor", "best"):
+        axes[key].set(xlim=(X[:, 0].min() - pad[0], X[:, 0].max() + pad[0]))
+        axes[key].set(ylim=(X[:, 1].min() - pad[1], X[:, 1].max() + pad[1]))
+        axes[key].set_aspect("equal", adjustable="box")
+    handles = [
+        Line2D([], [], color="0.2", lw=2.0, label="1σ ellipse"),
+        Line2D([], [], color="0.2", lw=1.2, ls="--", label="2σ ellipse"),
+        Line2D([], [], color="0.2", marker="X", ls="", ms=8, mec="black", label="mean (left: at the start)"),
+        Line2D([], [], color="0.2", marker="o", ls="-", ms=7, mfc="white", label="path of a mean, and where it ends"),
+    ]
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.legend(handles=handles, loc="lower center", ncol=4, frameon=False, fontsize=10)
+    return fig
+
+
+def plot_iris(X, species, cluster, by_species, fitted, names, *, jitter=0.03, seed=0):
+    """Notebook 02: iris in two measured features, coloured by species (top) and by the
+    matched EM component (bottom), with the flowers where the two differ circled.
+
+    X : (n_samples, 2) measurements in cm; ``species`` and ``cluster`` : (n_samples,) labels
+    0..K-1; ``by_species`` and ``fitted`` : GMMParams in those two features, aligned with
+    the labels. The measurements are rounded to 0.1 cm, so many flowers share a position:
+    each dot is moved by a uniform draw of at most ``jitter`` cm per axis (from a Generator
+    made from ``seed``) so that stacked flowers show; ellipses and circles use the true values.
     """
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 4, figsize=(18, 4.6), gridspec_kw={"width_ratios": [1.1, 1.1, 1, 1]})
-    edges = np.histogram_bin_edges(np.concatenate(list(final_log_likelihoods.values())), bins=30)
-    for i, (name, values) in enumerate(final_log_likelihoods.items()):
-        axes[0].hist(values, bins=edges, histtype="step", lw=2, color=PALETTE[i], label=name)
-        axes[1].hist(iterations[name], bins=np.arange(0, 205, 10), histtype="step", lw=2, color=PALETTE[i], label=name)
-    axes[0].set(
-        xlabel="final log-likelihood per point (nats)",
-        ylabel="starts out of 100",
-        title="Where EM ends: one peak per local maximum",
+    rng = np.random.default_rng(seed)
+    shown = X + rng.uniform(-jitter, jitter, X.shape)
+    fig, axes = plt.subplots(2, 1, figsize=(9, 8.5))
+    plot_clusters(
+        axes[0],
+        shown,
+        species,
+        by_species,
+        names=names,
+        params_name="species'",
+        title="Species, with each species' own Gaussian",
+        legend_loc="upper left",
     )
-    axes[1].set(xlabel="iterations to convergence (cap 200)", ylabel="starts out of 100", title="How long it takes")
-    for ax in axes[:2]:
-        ax.legend(fontsize=9)
-        ax.grid(alpha=0.3)
-    for ax, fit, name in ((axes[2], best_fit, "best"), (axes[3], poor_fit, "a poor")):
-        ax.scatter(*X.T, s=6, color="0.6", linewidths=0)
-        for k in range(fit.params.n_components):
-            draw_ellipse(ax, fit.params.means[k], fit.params.covariances[k], 1, color=PALETTE[k], lw=2)
-            draw_ellipse(ax, fit.params.means[k], fit.params.covariances[k], 2, color=PALETTE[k], lw=1.2, ls="--")
-            ax.plot(*fit.params.means[k], marker="X", ms=9, color=PALETTE[k], mec="black")
-        ax.set(
-            xlabel="$x_1$",
-            ylabel="$x_2$",
-            title=f"{name} optimum: {fit.log_likelihood / len(X):.3f} per point (1σ, 2σ)",
-        )
-        ax.set_aspect("equal", adjustable="datalim")
+    plot_clusters(
+        axes[1],
+        shown,
+        cluster,
+        fitted,
+        names=[f"component for {n}" for n in names],
+        params_name="EM",
+        legend_loc="upper left",
+        title="EM components, colored as the matched species",
+    )
+    disagree = cluster != species
+    for ax in axes:
+        ax.set(xlabel="petal length (cm)", ylabel="petal width (cm)")
+        ax.scatter(*X[disagree].T, s=120, facecolors="none", edgecolors="black", lw=1.2)
+    axes[1].annotate(
+        f"{disagree.sum()} flowers where component and species differ (circled);\n"
+        f"dots jittered by up to {jitter:g} cm: measurements are rounded to 0.1 cm",
+        xy=(0.99, 0.03),
+        xycoords="axes fraction",
+        ha="right",
+        fontsize=9,
+    )
     fig.tight_layout()
     return fig
 
 
+def _reg_covar_label(reg_covar):
+    """'0', '1e-6', '1e-3' for powers of ten; '%g' otherwise: one spelling for every panel."""
+    if reg_covar == 0:
+        return "0"
+    exponent = np.log10(reg_covar)
+    return f"1e{exponent:.0f}" if np.isclose(exponent, round(exponent)) else f"{reg_covar:g}"
+
+
 def plot_singularity(sigmas, log_lik_by_reg, em_runs):
     """Notebook 02: L along a path that shrinks one component onto a point (left) and what
-    EM does by itself (right). ``log_lik_by_reg`` maps reg_covar to L(σ) values; ``em_runs``
-    maps a label to (log-likelihoods, log10 det Σ) per iteration."""
-    import matplotlib.pyplot as plt
+    EM does by itself (middle: L(θ_t); right: log10 det Σ_3).
 
+    ``log_lik_by_reg`` maps reg_covar to L(σ) values over ``sigmas``; ``em_runs`` maps
+    reg_covar to (log-likelihoods, log10 det Σ_3) per iteration. Each reg_covar keeps one
+    colour in every panel; one legend below the panels names them all.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    regs = sorted({*log_lik_by_reg, *em_runs})
+    colour = {reg: PALETTE[i] for i, reg in enumerate(regs)}
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.4))
-    for i, (reg, values) in enumerate(log_lik_by_reg.items()):
-        axes[0].plot(sigmas, values, color=PALETTE[i], lw=2, label=f"reg_covar = {reg:g}")
+    for reg, values in log_lik_by_reg.items():
+        axes[0].plot(sigmas, values, color=colour[reg], lw=2)
     axes[0].set(
         xscale="log",
         xlabel=r"$\sigma$ of the component sitting on one point",
@@ -242,39 +401,45 @@ def plot_singularity(sigmas, log_lik_by_reg, em_runs):
         title="Shrink a component onto a point: L → ∞",
     )
     axes[0].invert_xaxis()
-    for i, (label, (log_liks, log_dets)) in enumerate(em_runs.items()):
+    longest = max(len(run[0]) for run in em_runs.values())
+    broke_off = False
+    for reg, (log_liks, log_dets) in em_runs.items():
         t = np.arange(len(log_liks))
         for ax, values in ((axes[1], log_liks), (axes[2], log_dets)):
-            ax.plot(t, values, "o-", ms=4, color=PALETTE[i], label=label, zorder=3 - i)
-            if len(values) < max(len(run[0]) for run in em_runs.values()):  # this run broke off
-                ax.plot(
-                    t[-1],
-                    values[-1],
-                    "X",
-                    ms=13,
-                    color=PALETTE[i],
-                    mec="black",
-                    zorder=4,
-                    label=f"{label}: collapse, the next M-step fails",
-                )
+            ax.plot(t, values, "o-", ms=4, color=colour[reg], zorder=3)
+            if len(values) < longest:  # this run broke off
+                ax.plot(t[-1], values[-1], "X", ms=13, color=colour[reg], mec="black", zorder=4)
+                broke_off = True
     axes[1].set(xlabel="iteration $t$", ylabel=r"$\log p(X \mid \theta_t)$", title="EM from a start near the point")
     axes[2].set(xlabel="iteration $t$", ylabel=r"$\log_{10} \det \Sigma_3$", title="The covariance it collapses")
-    for ax, loc in zip(axes, ("upper left", "lower right", "center right"), strict=True):
+    for ax in axes:
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=9, loc=loc)
-    fig.tight_layout()
+    handles = [Line2D([], [], color=colour[reg], lw=2, label=f"reg_covar = {_reg_covar_label(reg)}") for reg in regs]
+    if broke_off:
+        handles.append(
+            Line2D([], [], ls="", marker="X", ms=11, mfc="0.5", mec="black", label="collapse: the next M-step fails")
+        )
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False, fontsize=10)
     return fig
 
 
 def plot_information_criteria(n_components_range, scores, chosen):
     """Notebook 02: BIC and AIC against K for each covariance type; ``scores[name][ct]`` is a
-    list over K, ``chosen[name]`` the (covariance_type, K) with the lowest score."""
+    list over K, ``chosen[name]`` the (covariance_type, K) with the lowest score. Each
+    covariance type has its own colour, marker and line style, so curves that coincide
+    stay distinguishable."""
     import matplotlib.pyplot as plt
 
+    styles = (("o", "-"), ("s", "--"), ("^", "-."), ("D", ":"))
+    penalty = {"BIC": r"p \log N", "AIC": "2p"}
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.6))
     for ax, (name, by_type) in zip(axes, scores.items(), strict=True):
         for i, (ct, values) in enumerate(by_type.items()):
-            ax.plot(n_components_range, values, "o-", ms=4, color=PALETTE[i], label=ct)
+            marker, ls = styles[i % len(styles)]
+            ax.plot(
+                n_components_range, values, marker=marker, ls=ls, ms=6, mfc="none", mew=1.4, color=PALETTE[i], label=ct
+            )
         ct, K = chosen[name]
         ax.plot(
             [K],
@@ -288,7 +453,7 @@ def plot_information_criteria(n_components_range, scores, chosen):
         ax.set(
             xlabel="number of components $K$",
             ylabel=f"{name} (lower is better)",
-            title=f"{name} = -2 log L + " + ("p log N" if name == "BIC" else "2p"),
+            title=rf"{name} $= -2L(\hat\theta) + {penalty.get(name, 'penalty')}$",
         )
         ax.grid(alpha=0.3)
         ax.legend(fontsize=9)
