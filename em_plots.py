@@ -178,15 +178,19 @@ def plot_soft_assignments(ax, X, responsibilities, params=None, *, ambiguous_bel
     ax.scatter(*X[~ambiguous].T, s=10, c=colours[~ambiguous], linewidths=0)
     ax.scatter(*X[ambiguous].T, s=34, c=colours[ambiguous], edgecolors="black", linewidths=0.9, zorder=3)
     handles = [
-        Line2D([], [], ls="", marker="o", ms=6, mfc="white", mec="black", label=f"largest γ below {ambiguous_below:g}")
+        Line2D([], [], ls="", marker="o", ms=6, color=PALETTE[k], label=f"γ = 1 for component {k + 1}")
+        for k in range(gamma.shape[1])
     ]
+    handles.append(
+        Line2D([], [], ls="", marker="o", ms=6, mfc="white", mec="black", label=f"largest γ below {ambiguous_below:g}")
+    )
     if params is not None:
         for k in range(params.n_components):
             draw_ellipse(ax, params.means[k], params.covariances[k], 1, color=PALETTE[k], lw=1.6)
         handles.append(Line2D([], [], color="0.2", lw=1.6, label="1σ ellipse"))
     ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title)
     ax.set_aspect("equal", adjustable="box")
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False, fontsize=9)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False, fontsize=9)
     return int(ambiguous.sum())
 
 
