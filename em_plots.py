@@ -292,7 +292,7 @@ def plot_restarts(final_log_likelihoods, iterations, best_fit, poor_fit, X, poor
     history = poor_fit.params_history
     n = len(X)
     panels = (
-        ("start", history[0], colours, f"{poor_name}: θ_0 and the paths of its means"),
+        ("start", history[0], colours, f"{poor_name}: $\\theta_0$ and the paths of its means"),
         ("poor", poor_fit.params, colours, f"where it ends: {poor_fit.log_likelihood / n:.3f} per point"),
         ("best", best_fit.params, PALETTE, f"best optimum: {best_fit.log_likelihood / n:.3f} per point"),
     )
@@ -323,7 +323,7 @@ def plot_restarts(final_log_likelihoods, iterations, best_fit, poor_fit, X, poor
     return fig
 
 
-def plot_iris(X, species, cluster, by_species, fitted, names, *, jitter=0.03, seed=0):
+def plot_iris(X, species, cluster, by_species, fitted, names, *, jitter=0.04, seed=0):
     """Notebook 02: iris in two measured features, coloured by species (top) and by the
     matched EM component (bottom), with the flowers where the two differ circled.
 
