@@ -245,16 +245,48 @@ def _draw_components(ax, params, colours, *, n_stds=(1, 2)):
         ax.plot(*params.means[k], marker="X", ms=9, color=colours[k], mec="black", zorder=4)
 
 
+def plot_restart_histograms(ax_final, ax_iterations, final_log_likelihoods, iterations):
+    """Histograms over starts of the final log-likelihood per point (``ax_final``) and of the
+    iterations taken (``ax_iterations``), one grey line style per start method, so that colour
+    stays free for components. Both arguments map a start method's name to an array over starts."""
+    edges = np.histogram_bin_edges(np.concatenate(list(final_log_likelihoods.values())), bins=30)
+    method_styles = (("black", "-"), ("0.5", "--"), ("0.3", ":"))
+    for (name, values), (colour, ls) in zip(final_log_likelihoods.items(), method_styles, strict=False):
+        ax_final.hist(values, bins=edges, histtype="step", lw=2, color=colour, ls=ls, label=name)
+        ax_iterations.hist(
+            iterations[name], bins=np.arange(0, 205, 10), histtype="step", lw=2, color=colour, ls=ls, label=name
+        )
+    ax_final.set(
+        xlabel="final log-likelihood per point (nats)",
+        ylabel="number of starts",
+        title="Where EM ends: one spike per local maximum",
+    )
+    ax_iterations.set(
+        xlabel="iterations to convergence (cap 200)", ylabel="number of starts", title="How long it takes"
+    )
+    for ax in (ax_final, ax_iterations):
+        ax.legend(title="start method", fontsize=9)
+        ax.grid(alpha=0.3)
+
+
+def plot_mean_paths(ax, params_history, colours):
+    """The path each component's mean takes over θ_0 .. θ_T (a line in ``colours[k]``), ending
+    in an open circle."""
+    paths = np.array([p.means for p in params_history])  # (T + 1, K, 2)
+    for k in range(paths.shape[1]):
+        ax.plot(*paths[:, k].T, "-", color=colours[k], lw=1.5, zorder=3)
+        ax.plot(*paths[-1, k], "o", ms=7, mfc="white", mec=colours[k], mew=2, zorder=4)
+
+
 def plot_restarts(final_log_likelihoods, iterations, best_fit, poor_fit, X, poor_name="a poor start"):
     """Notebook 02: the spread of EM's results over many starts, and why a start can fail.
 
-    Top: histograms over starts (one line style per start method) of the final
-    log-likelihood per point and of the iterations taken. Bottom: the poor run's start θ_0
-    and the paths its means take; the optimum it reaches; the best optimum. The poor fit's
-    components are matched to the best fit's (``match_components``) and drawn in the same
-    colours. ``final_log_likelihoods`` and ``iterations`` map a start method's name to arrays
-    over starts; ``best_fit`` is a GMMFit, ``poor_fit`` one made with ``keep_params=True``;
-    X is (n_samples, 2).
+    Top: ``plot_restart_histograms``. Bottom: the poor run's start θ_0 and the paths its
+    means take; the optimum it reaches; the best optimum. The poor fit's components are
+    matched to the best fit's (``match_components``) and drawn in the same colours.
+    ``final_log_likelihoods`` and ``iterations`` map a start method's name to arrays over
+    starts; ``best_fit`` is a GMMFit, ``poor_fit`` one made with ``keep_params=True``; X is
+    (n_samples, 2).
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -266,52 +298,27 @@ def plot_restarts(final_log_likelihoods, iterations, best_fit, poor_fit, X, poor
         figsize=(16, 10),
         gridspec_kw={"height_ratios": [1, 1.35]},
     )
-    edges = np.histogram_bin_edges(np.concatenate(list(final_log_likelihoods.values())), bins=30)
-    method_styles = (("black", "-"), ("0.5", "--"), ("0.3", ":"))
-    for (name, values), (colour, ls) in zip(final_log_likelihoods.items(), method_styles, strict=False):
-        axes["final"].hist(values, bins=edges, histtype="step", lw=2, color=colour, ls=ls, label=name)
-        axes["iters"].hist(
-            iterations[name], bins=np.arange(0, 205, 10), histtype="step", lw=2, color=colour, ls=ls, label=name
-        )
-    axes["final"].set(
-        xlabel="final log-likelihood per point (nats)",
-        ylabel="number of starts",
-        title="Where EM ends: one spike per local maximum",
-    )
-    axes["iters"].set(
-        xlabel="iterations to convergence (cap 200)", ylabel="number of starts", title="How long it takes"
-    )
-    for key in ("final", "iters"):
-        axes[key].legend(title="start method", fontsize=9)
-        axes[key].grid(alpha=0.3)
-
+    plot_restart_histograms(axes["final"], axes["iters"], final_log_likelihoods, iterations)
     order = match_components(poor_fit.params, best_fit.params)  # poor component order[k] ~ best component k
     colours = [None] * best_fit.params.n_components
     for k, j in enumerate(order):
         colours[j] = PALETTE[k]  # poor component j drawn in the colour of the best component it matches
-    history = poor_fit.params_history
     n = len(X)
     panels = (
-        ("start", history[0], colours, f"{poor_name}: $\\theta_0$ and the paths of its means"),
+        ("start", poor_fit.params_history[0], colours, f"{poor_name}: $\\theta_0$ and the paths of its means"),
         ("poor", poor_fit.params, colours, f"where it ends: {poor_fit.log_likelihood / n:.3f} per point"),
         ("best", best_fit.params, PALETTE, f"best optimum: {best_fit.log_likelihood / n:.3f} per point"),
     )
+    pad = 0.05 * np.ptp(X, axis=0)  # every panel shows the same region: the data's
     for key, params, cols, title in panels:
         ax = axes[key]
         ax.scatter(*X.T, s=6, color="0.65", linewidths=0)
         _draw_components(ax, params, cols, n_stds=(1,) if key == "start" else (1, 2))
         ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title)
-        ax.set_aspect("equal", adjustable="datalim")
-    paths = np.array([p.means for p in history])  # (T + 1, K, 2)
-    for j in range(paths.shape[1]):
-        axes["start"].plot(*paths[:, j].T, "-", color=colours[j], lw=1.5, zorder=3)
-        axes["start"].plot(*paths[-1, j], "o", ms=7, mfc="white", mec=colours[j], mew=2, zorder=4)
-    # every panel shows the same region: the data's
-    pad = 0.05 * np.ptp(X, axis=0)
-    for key in ("start", "poor", "best"):
-        axes[key].set(xlim=(X[:, 0].min() - pad[0], X[:, 0].max() + pad[0]))
-        axes[key].set(ylim=(X[:, 1].min() - pad[1], X[:, 1].max() + pad[1]))
-        axes[key].set_aspect("equal", adjustable="box")
+        ax.set(xlim=(X[:, 0].min() - pad[0], X[:, 0].max() + pad[0]))
+        ax.set(ylim=(X[:, 1].min() - pad[1], X[:, 1].max() + pad[1]))
+        ax.set_aspect("equal", adjustable="box")
+    plot_mean_paths(axes["start"], poor_fit.params_history, colours)
     handles = [
         Line2D([], [], color="0.2", lw=2.0, label="1σ ellipse"),
         Line2D([], [], color="0.2", lw=1.2, ls="--", label="2σ ellipse"),
@@ -465,6 +472,41 @@ def plot_information_criteria(n_components_range, scores, chosen):
     return fig
 
 
+def _animation_limits(X, shown_params):
+    """Axis limits with room for the points and for every shown θ_t's 2σ ellipses."""
+    reach = [
+        p.means + 2 * np.sqrt(np.linalg.eigvalsh(p.covariances)[:, -1:]) * s for p in shown_params for s in (-1, 1)
+    ]
+    low, high = (
+        np.min([X.min(axis=0), *np.min(reach, axis=1)], axis=0),
+        np.max([X.max(axis=0), *np.max(reach, axis=1)], axis=0),
+    )
+    pad = 0.03 * (high - low)
+    return (low[0] - pad[0], high[0] + pad[0]), (low[1] - pad[1], high[1] + pad[1])
+
+
+def _log_likelihood_axis(ax, log_likelihoods):
+    """Axes for L(θ_t) against t. The first M-step from a poor start gains far more than all
+    the others: scale the axis to iterations 1.., and say where t = 0 lies."""
+    low, high = np.min(log_likelihoods[1:]), np.max(log_likelihoods)
+    ax.set(
+        xlim=(-1, len(log_likelihoods)),
+        ylim=(low - 0.12 * (high - low), high + 0.05 * (high - low)),
+        xlabel="iteration $t$",
+        ylabel=r"$\log p(X \mid \theta_t)$",
+        title="Log-likelihood",
+    )
+    if log_likelihoods[0] < low - 0.12 * (high - low):
+        ax.annotate(
+            f"t = 0: {log_likelihoods[0]:.0f} (below the axis)",
+            xy=(0, low - 0.12 * (high - low)),
+            xytext=(0.08, 0.1),
+            textcoords="axes fraction",
+            fontsize=9,
+            arrowprops=dict(arrowstyle="->", color="0.3"),
+        )
+
+
 def animate_em(X, frames, params_history, log_likelihoods, path, *, fps=4, dpi=80):
     """Write a GIF of EM: ellipses moving over the points (left) beside L(θ_t) (right).
 
@@ -479,44 +521,10 @@ def animate_em(X, frames, params_history, log_likelihoods, path, *, fps=4, dpi=8
 
     fig, (left, right) = plt.subplots(1, 2, figsize=(8.4, 3.7), dpi=dpi, gridspec_kw={"width_ratios": [1, 1.15]})
     left.scatter(*X.T, s=4, color="0.55", linewidths=0)
-    # room for the points and for every frame's 2σ ellipses
-    reach = [
-        p.means + 2 * np.sqrt(np.linalg.eigvalsh(p.covariances)[:, -1:]) * s
-        for t in frames
-        for p in [params_history[t]]
-        for s in (-1, 1)
-    ]
-    low, high = (
-        np.min([X.min(axis=0), *np.min(reach, axis=1)], axis=0),
-        np.max([X.max(axis=0), *np.max(reach, axis=1)], axis=0),
-    )
-    pad = 0.03 * (high - low)
-    left.set(
-        xlabel="$x_1$",
-        ylabel="$x_2$",
-        xlim=(low[0] - pad[0], high[0] + pad[0]),
-        ylim=(low[1] - pad[1], high[1] + pad[1]),
-    )
+    xlim, ylim = _animation_limits(X, [params_history[t] for t in frames])
+    left.set(xlabel="$x_1$", ylabel="$x_2$", xlim=xlim, ylim=ylim)
     left.set_aspect("equal", adjustable="box")
-    # The first M-step from a poor start gains far more than all the others: scale the axis
-    # to iterations 1.., and say where t = 0 lies.
-    low, high = np.min(log_likelihoods[1:]), np.max(log_likelihoods)
-    right.set(
-        xlim=(-1, len(log_likelihoods)),
-        ylim=(low - 0.12 * (high - low), high + 0.05 * (high - low)),
-        xlabel="iteration $t$",
-        ylabel=r"$\log p(X \mid \theta_t)$",
-        title="Log-likelihood",
-    )
-    if log_likelihoods[0] < low - 0.12 * (high - low):
-        right.annotate(
-            f"t = 0: {log_likelihoods[0]:.0f} (below the axis)",
-            xy=(0, low - 0.12 * (high - low)),
-            xytext=(0.08, 0.1),
-            textcoords="axes fraction",
-            fontsize=9,
-            arrowprops=dict(arrowstyle="->", color="0.3"),
-        )
+    _log_likelihood_axis(right, log_likelihoods)
     for ax in (left, right):
         ax.locator_params(nbins=5)  # fewer tick labels: text layout is most of each frame's cost
     (curve,) = right.plot([], [], "o-", ms=3, color="black", lw=1.2)

@@ -181,3 +181,27 @@ def test_iris_figure_jitters_only_the_dots_and_names_the_species_ellipses():
     circled = top.collections[-1].get_offsets()
     np.testing.assert_array_equal(circled, X[cluster != labels])
     plt.close(fig)
+
+
+def test_mean_paths_draw_one_line_per_component_from_theta_0_to_theta_T():
+    X = _two_blobs()
+    fit = em.fit_gmm(X, 2, seed=0, keep_params=True)
+    fig, ax = plt.subplots()
+    plots.plot_mean_paths(ax, fit.params_history, plots.PALETTE[:2])
+    paths = [line for line in ax.get_lines() if line.get_linestyle() == "-"]
+    assert len(paths) == 2 and all(len(line.get_xdata()) == fit.n_iter + 1 for line in paths)
+    np.testing.assert_allclose(paths[0].get_xydata()[-1], fit.params.means[0])
+    plt.close(fig)
+
+
+def test_animate_em_writes_one_gif_frame_per_requested_iteration(tmp_path):
+    from PIL import Image
+
+    X = _two_blobs()
+    corner = em.GMMParams([0.5, 0.5], [[-1.0, -1.0], [-0.5, -1.0]], [np.eye(2)] * 2)  # a slow start
+    fit = em.fit_gmm(X, 2, init=corner, keep_params=True)
+    frames = [0, 1, 2, fit.n_iter]
+    plots.animate_em(X, frames, fit.params_history, fit.log_likelihoods, tmp_path / "em.gif")
+    with Image.open(tmp_path / "em.gif") as gif:
+        assert gif.n_frames == len(frames)
+    assert not plt.get_fignums()
