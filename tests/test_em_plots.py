@@ -201,7 +201,8 @@ def test_animate_em_writes_one_gif_frame_per_requested_iteration(tmp_path):
     corner = em.GMMParams([0.5, 0.5], [[-1.0, -1.0], [-0.5, -1.0]], [np.eye(2)] * 2)  # a slow start
     fit = em.fit_gmm(X, 2, init=corner, keep_params=True)
     frames = [0, 1, 2, fit.n_iter]
+    open_before = set(plt.get_fignums())
     plots.animate_em(X, frames, fit.params_history, fit.log_likelihoods, tmp_path / "em.gif")
     with Image.open(tmp_path / "em.gif") as gif:
         assert gif.n_frames == len(frames)
-    assert not plt.get_fignums()
+    assert set(plt.get_fignums()) == open_before  # its figure closed
