@@ -152,7 +152,7 @@ def plot_three_panel(X, labels, fit, order, truth):
         aligned,
         reference=truth,
         label_prefix="fitted",
-        title="EM fit, colored as the true component it matches",
+        title="EM fit, coloured as the true component it matches",
     )
     plot_log_likelihood(axes[2], fit)
     fig.tight_layout()
