@@ -10,9 +10,10 @@ too, q(Z) q(π) Π_k q(μ_k, Λ_k) (mean field), and coordinate ascent alternate
   from the same statistics as EM's M-step: N_k, the γ-weighted means x̄_k and scatters S_k.
 
 The priors take scikit-learn's names, defaults and meanings (Bishop 2006, §10.2), and so do
-the update order and the lower bound (the ELBO up to an additive constant that depends on
-the prior alone), so that from the same initial responsibilities and the same number of
-iterations every posterior quantity equals scikit-learn's to rounding (tested to 1e-8).
+the update order and the lower bound (the ELBO up to an additive constant that does not
+depend on q, only on the data, the prior and K: tested against Bishop's eqs. 10.70-10.77),
+so that from the same initial responsibilities and the same number of iterations every
+posterior quantity equals scikit-learn's to rounding (tested to 1e-8).
 MAP-EM with a conjugate prior, the other Bayesian variant, lives in em_helpers (``fit_gmm``'s
 ``prior``), because it is an M-step of the ordinary EM loop.
 """
@@ -99,8 +100,8 @@ class BayesianGMMFit:
     responsibilities : ndarray of shape (n_samples, n_components)
         γ_ik under the final posterior.
     elbos : ndarray of shape (n_iter,)
-        The lower bound after each iteration, up to a constant that depends on the prior
-        only (scikit-learn's ``lower_bounds_``); never decreases.
+        The lower bound after each iteration, up to a constant that does not depend on q
+        (scikit-learn's ``lower_bounds_``); never decreases.
     n_iter : int
     converged : bool
         Whether the ELBO's gain per point fell below ``tol``.
@@ -116,7 +117,7 @@ class BayesianGMMFit:
 
     @property
     def elbo(self) -> float:
-        """The final ELBO (up to the prior's constant)."""
+        """The final ELBO (up to a constant that does not depend on q)."""
         return float(self.elbos[-1])
 
 
@@ -267,7 +268,7 @@ def _gaussians(posterior, covariance_type):
 def _elbo(resp, posterior, gaussians):
     """scikit-learn's lower bound: H(γ) - Σ_k log B(W_k, ν_k) - log C(α) - (D/2) Σ_k log β_k,
     with B the Wishart and C the Dirichlet (or Beta) normalisers; the other terms of the ELBO
-    cancel after the M-step or depend on the prior alone."""
+    cancel after the M-step or do not depend on q (the data, the prior and K fix them)."""
     D = posterior.means.shape[1]
     nu = posterior.degrees_of_freedom
     log_det_precision_chol = -gaussians.cholesky.half_log_det - 0.5 * D * np.log(nu)  # ½ log|W_k|

@@ -586,20 +586,29 @@ def plot_map_singularity(runs):
     return fig
 
 
-def plot_variational_fit(X, fit, threshold=0.01):
+def plot_variational_fit(X, fit, threshold=0.01, reference=None):
     """Notebook 04: a variational fit with K = 10 — its ELBO per iteration (left), the expected
     weights E[π_k] against the ``threshold`` (middle), and the points coloured by their most
-    responsible component with the ellipses of the components above it (right)."""
+    responsible component with the ellipses of the components above it (right). With a
+    ``reference`` GMMParams holding as many components as are kept, each kept component takes the
+    colour of the reference component it matches (``match_components``), whose 1σ ellipse is
+    drawn in grey; components keep their number k in both panels."""
     import matplotlib.pyplot as plt
 
-    from em_helpers import GMMParams
+    from em_helpers import GMMParams, match_components
 
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8), gridspec_kw={"width_ratios": [1, 0.8, 1]})
     t = np.arange(1, fit.n_iter + 1)
     axes[0].plot(t, fit.elbos, "o-", ms=2.5, color="black", lw=1)
     axes[0].set(xlabel="iteration $t$", ylabel="ELBO (up to a constant)", title="The ELBO never decreases")
-    weights = fit.params.weights
+    weights, p = fit.params.weights, fit.params
     kept = np.flatnonzero(weights > threshold)
+    shown = GMMParams(weights[kept] / weights[kept].sum(), p.means[kept], p.covariances[kept], p.covariance_type)
+    if reference is not None and reference.n_components == len(kept):
+        order = match_components(shown, reference)  # kept[order[j]] matches reference component j
+        kept, shown = kept[order], shown.permute(order)
+    else:
+        reference = None
     colours = ["0.6"] * len(weights)
     for rank, k in enumerate(kept):
         colours[k] = PALETTE[rank % len(PALETTE)]
@@ -609,9 +618,8 @@ def plot_variational_fit(X, fit, threshold=0.01):
     axes[1].set_xticks(np.arange(1, len(weights) + 1))
     axes[1].legend(fontsize=9)
     labels = np.argmax(fit.responsibilities[:, kept], axis=1)  # 0 .. len(kept) - 1
-    p = fit.params
-    shown = GMMParams(weights[kept] / weights[kept].sum(), p.means[kept], p.covariances[kept], p.covariance_type)
-    plot_clusters(axes[2], X, labels, shown, title="Points and the kept components")
+    names = [f"component {k + 1}" for k in kept]
+    plot_clusters(axes[2], X, labels, shown, title="Points and the kept components", reference=reference, names=names)
     for ax in axes[:2]:
         ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -632,14 +640,15 @@ def plot_model_choice(results, n_components_max):
         K = np.asarray(r["K"])
         for i, (key, label) in enumerate((("bic_ml", "maximum likelihood"), ("bic_map", "MAP, mclust's prior"))):
             values = np.asarray(r[key])
-            row[0].plot(K, values, "o-", ms=4, color=PALETTE[i], label=label)
+            colour = PALETTE[2 * i]  # maximum likelihood blue, MAP green, as in map_singularity.png
+            row[0].plot(K, values, "o-", ms=4, color=colour, label=label)
             best = int(np.argmin(values))
-            row[0].plot(K[best], values[best], "*", ms=18, color=PALETTE[i], mec="black", zorder=3)
+            row[0].plot(K[best], values[best], "*", ms=18, color=colour, mec="black", zorder=3)
         mclust = -np.asarray(r["bic_mclust"])
         row[0].plot(K, mclust, "x", ms=9, mew=2, color="black", label="mclust with its prior (its starts), negated")
         row[0].set(xlabel="number of components $K$", ylabel="BIC (lower is better)", title=f"{name}: BIC (★ lowest)")
         counts = np.bincount(r["kept"], minlength=n_components_max + 1)
-        row[1].bar(np.arange(n_components_max + 1), counts, color=PALETTE[2])
+        row[1].bar(np.arange(n_components_max + 1), counts, color=PALETTE[3])
         row[1].yaxis.set_major_locator(MaxNLocator(integer=True))
         row[1].set(
             xlabel="components above 1% weight",

@@ -90,6 +90,60 @@ def test_elbo_never_decreases(covariance_type):
     assert not drops, f"the ELBO decreased (seed, weight prior, change): {drops}"
 
 
+def _bishop_full_elbo(X, resp, posterior, prior, weight_prior):
+    """The whole ELBO of Bishop (2006) eqs. 10.70-10.77 ("full" covariances), with the entropies
+    of q(Λ_k), q(π) or q(v_k) from scipy rather than from em_bayes; resp laid out (K, N)."""
+    from scipy import stats
+    from scipy.special import digamma, gammaln, multigammaln
+
+    D = X.shape[1]
+    counts, means, scatter = eb._statistics(np.ascontiguousarray(X.T), resp)
+    beta, m, nu = posterior.mean_precision, posterior.means, posterior.degrees_of_freedom
+    W = np.linalg.inv(posterior.covariances * nu[:, None, None])  # Wishart scales W_k
+    e_logdet = np.array([digamma((n + 1 - np.arange(1, D + 1)) / 2).sum() + D * np.log(2) + np.linalg.slogdet(w)[1]
+                         for n, w in zip(nu, W, strict=True)])  # fmt: skip
+    e_log_pi = eb._expected_log_weights(posterior.weight_concentration)
+    b0, m0, nu0, psi0 = prior.mean_precision, prior.mean, prior.degrees_of_freedom, prior.covariance
+    log_norm_w0 = 0.5 * nu0 * np.linalg.slogdet(psi0)[1] - 0.5 * nu0 * D * np.log(2) - multigammaln(nu0 / 2, D)
+    total = (resp * e_log_pi[:, None]).sum() - (resp * np.log(np.maximum(resp, 1e-300))).sum()
+    for k in range(len(nu)):
+        d, dm = means[k] - m[k], m[k] - m0
+        total += 0.5 * counts[k] * (e_logdet[k] - D / beta[k] - nu[k] * np.trace(scatter[k] @ W[k])
+                                    - nu[k] * d @ W[k] @ d - D * np.log(2 * np.pi))  # fmt: skip
+        total += 0.5 * (D * np.log(b0 / (2 * np.pi)) + e_logdet[k] - D * b0 / beta[k] - b0 * nu[k] * dm @ W[k] @ dm)
+        total += log_norm_w0 + 0.5 * (nu0 - D - 1) * e_logdet[k] - 0.5 * nu[k] * np.trace(psi0 @ W[k])
+        total -= 0.5 * e_logdet[k] + 0.5 * D * np.log(beta[k] / (2 * np.pi)) - 0.5 * D
+        total += stats.wishart(df=nu[k], scale=W[k]).entropy()
+    conc, a0 = posterior.weight_concentration, prior.weight_concentration
+    if weight_prior == "dirichlet_distribution":
+        total += gammaln(a0 * len(conc)) - len(conc) * gammaln(a0) + (a0 - 1) * e_log_pi.sum()
+        total += stats.dirichlet(conc).entropy()
+    else:
+        e_log_rest = digamma(conc[1]) - digamma(conc.sum(axis=0))  # E[log(1 - v_k)]
+        total += np.sum(np.log(a0) + (a0 - 1) * e_log_rest)  # v_k ~ Beta(1, α_0)
+        total += sum(stats.beta(a, b).entropy() for a, b in conc.T)
+    return float(total)
+
+
+@pytest.mark.parametrize("weight_prior", eb.WEIGHT_PRIOR_TYPES)
+def test_elbo_is_bishops_whole_bound_up_to_a_constant(weight_prior):
+    # scikit-learn's lower bound keeps only some terms (its issue #8823 asks whether the rest cancel):
+    # along two runs from different starts, the whole bound minus ours must stay one constant.
+    X, K = THREE, 5
+    differences = []
+    for seed in (0, 1):
+        fit = eb.fit_bayesian_gmm(X, K, weight_concentration_prior_type=weight_prior, max_iter=1, seed=seed)
+        update = (fit.prior, weight_prior, "full", 0.0)
+        resp = np.random.default_rng(seed).dirichlet(np.ones(K), size=len(X)).T
+        posterior = eb._posterior(*eb._statistics(np.ascontiguousarray(X.T), resp), *update)
+        for _ in range(15):
+            resp = eb._e_step(np.ascontiguousarray(X.T), posterior, eb._gaussians(posterior, "full"))
+            posterior = eb._posterior(*eb._statistics(np.ascontiguousarray(X.T), resp), *update)
+            ours = eb._elbo(resp, posterior, eb._gaussians(posterior, "full"))
+            differences.append(_bishop_full_elbo(X, resp, posterior, fit.prior, weight_prior) - ours)
+    assert np.ptp(differences) < 1e-8 * abs(differences[0])
+
+
 def test_variational_fit_switches_off_the_components_it_does_not_need():
     kept = [int((eb.fit_bayesian_gmm(THREE, 10, seed=seed).params.weights > 0.01).sum()) for seed in range(5)]
     assert kept.count(3) >= 3, f"components above 1% weight per seed: {kept}"

@@ -37,6 +37,7 @@ def test_the_log_likelihood_label_says_why_the_fit_stopped():
 
 def test_notebook_04_figures_show_what_they_say():
     import em_bayes as eb
+    import em_helpers as em
 
     X = np.random.default_rng(1).normal(size=(300, 2)) + np.repeat([[0, 0], [6, 0], [0, 6]], 100, axis=0)
     fit = eb.fit_bayesian_gmm(X, 6, seed=0)
@@ -45,6 +46,16 @@ def test_notebook_04_figures_show_what_they_say():
     bars = fig.axes[1].patches
     assert len(bars) == 6 and sum(b.get_facecolor()[:3] != matplotlib.colors.to_rgb("0.6") for b in bars) == kept
     assert len(fig.axes[2].patches) == 2 * kept  # a 1σ and a 2σ ellipse per kept component
+    plt.close(fig)
+    truth = em.GMMParams(np.full(3, 1 / 3), [[6, 0], [0, 6], [0, 0]], np.repeat(np.eye(2)[None], 3, axis=0))
+    fig = plots.plot_variational_fit(X, fit, reference=truth)
+    for k in np.flatnonzero(fit.params.weights > 0.01):  # each kept bar in its true component's colour
+        j = np.argmin(((truth.means - fit.params.means[k]) ** 2).sum(axis=1))
+        assert fig.axes[1].patches[k].get_facecolor()[:3] == matplotlib.colors.to_rgb(plots.PALETTE[j])
+    assert len(fig.axes[2].patches) == 2 * kept + 3  # and the true 1σ ellipses
+    assert {t.get_text().split(" (")[0] for t in fig.axes[2].get_legend().get_texts()} >= {
+        f"component {k + 1}" for k in np.flatnonzero(fit.params.weights > 0.01)
+    }  # the legend names components as the bars number them
     plt.close(fig)
     runs = {"broke off": ([1.0, 2.0], [1.0, 1e-9], "L", True), "fine": ([0.5, 1.0, 1.5], [1.0, 0.5, 0.4], "L", False)}
     fig = plots.plot_map_singularity(runs)
