@@ -278,7 +278,24 @@ def plot_mean_paths(ax, params_history, colours):
         ax.plot(*paths[-1, k], "o", ms=7, mfc="white", mec=colours[k], mew=2, zorder=4)
 
 
-def plot_restarts(final_log_likelihoods, iterations, best_fit, poor_fit, X, poor_name="a poor start"):
+def plot_numbered_points(ax, points):
+    """Numbers 1..K in bold black on a white halo at ``points`` (K, 2), e.g. true means."""
+    import matplotlib.patheffects as pe
+
+    for k, point in enumerate(np.asarray(points, dtype=float), start=1):
+        ax.text(
+            *point,
+            str(k),
+            ha="center",
+            va="center",
+            fontsize=13,
+            fontweight="bold",
+            zorder=6,
+            path_effects=[pe.withStroke(linewidth=3, foreground="white")],
+        )
+
+
+def plot_restarts(final_log_likelihoods, iterations, best_fit, poor_fit, X, poor_name="a poor start", truth_means=None):
     """Notebook 02: the spread of EM's results over many starts, and why a start can fail.
 
     Top: ``plot_restart_histograms``. Bottom: the poor run's start θ_0 and the paths its
@@ -286,7 +303,8 @@ def plot_restarts(final_log_likelihoods, iterations, best_fit, poor_fit, X, poor
     matched to the best fit's (``match_components``) and drawn in the same colours.
     ``final_log_likelihoods`` and ``iterations`` map a start method's name to arrays over
     starts; ``best_fit`` is a GMMFit, ``poor_fit`` one made with ``keep_params=True``; X is
-    (n_samples, 2).
+    (n_samples, 2); ``truth_means`` (K, 2), if given, numbers the true means 1..K in the start
+    panel, so that the reader can see which true components the start covers.
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -325,8 +343,13 @@ def plot_restarts(final_log_likelihoods, iterations, best_fit, poor_fit, X, poor
         Line2D([], [], color="0.2", marker="X", ls="", ms=8, mec="black", label="mean (left: at the start)"),
         Line2D([], [], color="0.2", marker="o", ls="-", ms=7, mfc="white", label="path of a mean, and where it ends"),
     ]
+    if truth_means is not None:
+        plot_numbered_points(axes["start"], truth_means)
+        handles.append(
+            Line2D([], [], color="black", marker="$k$", ls="", ms=9, label="true mean of component k (left)")
+        )
     fig.tight_layout(rect=(0, 0.05, 1, 1))
-    fig.legend(handles=handles, loc="lower center", ncol=4, frameon=False, fontsize=10)
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False, fontsize=10)
     return fig
 
 

@@ -165,6 +165,20 @@ def test_restarts_draw_matched_components_in_the_same_colour():
     plt.close(fig)
 
 
+def test_restarts_number_the_true_means_in_the_start_panel_only():
+    X = _two_blobs(200)
+    best = em.fit_gmm(X, 2, seed=0, keep_params=True)
+    final = {"random": np.array([-2.0, -2.1])}
+    iterations = {"random": np.array([10, 20])}
+    truth = np.array([[0.0, 0.0], [4.0, 1.0]])
+    fig = plots.plot_restarts(final, iterations, best, best, X, poor_name="start", truth_means=truth)
+    texts = {ax.get_title().split(":")[0]: [(t.get_text(), t.get_position()) for t in ax.texts] for ax in fig.axes}
+    assert [(k, tuple(xy)) for k, xy in texts["start"]] == [("1", (0.0, 0.0)), ("2", (4.0, 1.0))]
+    assert texts["where it ends"] == [] and texts["best optimum"] == []
+    assert "true mean of component k (left)" in [t.get_text() for t in fig.legends[0].get_texts()]
+    plt.close(fig)
+
+
 def test_information_criteria_give_each_covariance_type_its_own_marker_and_style():
     scores = {
         name: {ct: list(np.arange(4.0) + i) for i, ct in enumerate(em.COVARIANCE_TYPES)} for name in ("BIC", "AIC")
