@@ -573,7 +573,107 @@ def animate_em(X, frames, params_history, log_likelihoods, path, *, fps=4, dpi=8
 
 
 # --------------------------------------------------------------------------- notebook 03: EM at scale
-# (figures of notebook 03 go here)
+
+
+def binned_trace(points_seen, trace, edges):
+    """Average an online fit's per-batch scores within bins of points seen.
+
+    Parameters
+    ----------
+    points_seen : ndarray of shape (n_batches,)
+        Points seen when each batch arrived (its x position).
+    trace : ndarray of shape (n_batches,)
+        Each batch's mean log-likelihood before it updated the model.
+    edges : ndarray of shape (n_bins + 1,)
+
+    Returns
+    -------
+    centres, means : ndarrays of shape (n_filled,)
+        Geometric bin centres and the mean score in every bin holding a batch.
+    """
+    which = np.digitize(points_seen, edges) - 1
+    filled = np.unique(which[(which >= 0) & (which < len(edges) - 1)])
+    means = np.array([trace[which == b].mean() for b in filled])
+    return np.sqrt(edges[filled] * edges[filled + 1]), means
+
+
+def draw_online_runs(ax, runs, edges):
+    """One line per online run: ``runs`` maps a label to (OnlineFit, line style dict); each
+    batch is placed at the points seen before it."""
+    for label, (fit, style) in runs.items():
+        seen = np.cumsum(fit.batch_sizes) - fit.batch_sizes
+        ax.plot(*binned_trace(np.maximum(seen, 1), fit.log_likelihood_trace, edges), label=label, **style)
+
+
+def plot_online_vs_batch(runs, batch_fit, n_samples, edges):
+    """Per-point log-likelihood against points seen (log scale): online runs (each batch scored
+    before it updates θ) and batch EM, whose pass t has read t·N points."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 5.2))
+    draw_online_runs(ax, runs, edges)
+    passes = np.arange(len(batch_fit.log_likelihoods)) + 1
+    ax.plot(
+        passes * n_samples,
+        batch_fit.log_likelihoods / n_samples,
+        "s-",
+        color="black",
+        ms=4,
+        lw=1,
+        label=f"batch EM: pass $t$ has read $t \\cdot N$ points (N = {n_samples:,})",
+    )
+    optimum = batch_fit.log_likelihoods[-1] / n_samples
+    ax.axhline(optimum, color="0.5", lw=0.8, ls=":", label="batch EM's optimum")
+    ax.set_xscale("log")
+    ax.set_ylim(optimum - 0.25, optimum + 0.05)
+    ax.set(
+        xlabel="points seen",
+        ylabel="mean log-likelihood per point",
+        title="Online EM reaches the batch optimum within one pass; batch EM needs many passes",
+    )
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    return fig
+
+
+def plot_online_drift(runs, edges, oracle):
+    """Per-point log-likelihood of each arriving batch on a drifting stream, for several κ;
+    ``oracle`` is the same score under the true, moving parameters."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4.6))
+    draw_online_runs(ax, runs, edges)
+    ax.axhline(oracle, color="black", lw=0.9, ls=":", label="the true (moving) mixture")
+    ax.set(
+        xlabel="points seen",
+        ylabel="mean log-likelihood per point (each batch before it updates)",
+        title="A drifting stream: smaller κ forgets faster and keeps up",
+    )
+    ax.set_ylim(oracle - 0.6, oracle + 0.1)
+    ax.legend(fontsize=8, loc="lower left")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_scaling(sizes, seconds, peaks):
+    """Time and peak memory against N, log-log: ``seconds`` and ``peaks`` (bytes) map a method's
+    name to one value per size."""
+    import matplotlib.pyplot as plt
+
+    fig, (ax_time, ax_mem) = plt.subplots(1, 2, figsize=(11, 4.4))
+    for k, name in enumerate(seconds):
+        style = dict(marker="o", ms=4, color=PALETTE[k], label=name)
+        ax_time.loglog(sizes, seconds[name], **style)
+        ax_mem.loglog(sizes, np.asarray(peaks[name]) / 2**20, **style)
+    ax_time.set(xlabel="points N", ylabel="seconds", title="Time (live, this machine)")
+    ax_mem.set(xlabel="points N", ylabel="peak memory allocated, MiB (tracemalloc)", title="Peak memory")
+    for ax in (ax_time, ax_mem):
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
 
 
 # --------------------------------------------------------------------------- notebook 04: Bayesian EM
