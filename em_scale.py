@@ -276,9 +276,8 @@ def _as_fit(params, history, tol, stop_reason):
         responsibilities=None,
         log_likelihoods=np.array(history),
         n_iter=max(len(history) - 1, 0),
-        converged=stop_reason == "converged",
-        tol=tol,
-        stop_reason=stop_reason,
+        converged=stop_reason == "converged",  # GMMFit.stop_reason follows from it
+        tol=float(tol),
     )
 
 

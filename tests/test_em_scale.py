@@ -227,9 +227,17 @@ def test_step_exponent_outside_half_to_one(kappa):
         es.fit_gmm_online(batches_of(TRUTH, 2, 50, seed=0), 3, step_exponent=kappa)
 
 
-@pytest.mark.parametrize("chunk_size", [0, -5, 2.5, True])
-def test_chunk_size_below_one(X, chunk_size):
-    with pytest.raises(ValueError, match="chunk_size must be an integer >= 1"):
+@pytest.mark.parametrize(
+    ("chunk_size", "error", "message"),
+    [
+        (0, ValueError, "chunk_size must be an integer >= 1; got 0"),
+        (-5, ValueError, "chunk_size must be an integer >= 1; got -5"),
+        (2.5, TypeError, "chunk_size must be an integer; got 2.5"),
+        (True, TypeError, "chunk_size must be an integer; got True"),
+    ],
+)
+def test_chunk_size_below_one_or_not_an_integer(X, chunk_size, error, message):
+    with pytest.raises(error, match=message):
         es.fit_gmm_chunked(X, 3, chunk_size=chunk_size)
 
 
