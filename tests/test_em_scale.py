@@ -199,8 +199,20 @@ def test_a_batch_with_other_columns_stops_the_stream_and_keeps_the_fit():
 def test_nan_in_a_batch_names_the_batch_and_the_points_consumed():
     batches = list(batches_of(TRUTH, 4, 100, seed=3))
     batches[2][17, 1] = np.nan
-    with pytest.raises(es.StreamError, match=r"batch 2 contains NaN or inf in 1 of its rows \(the first is row 17\)"):
+    with pytest.raises(
+        es.StreamError, match=r"batch 2 contains NaN or inf in 1 of its rows \(the first is row 17\)"
+    ) as err:
         es.fit_gmm_online(batches, 3, seed=3)
+    assert "200 points in 2 batches were consumed before it" in str(err.value)
+    assert err.value.points_consumed == 200 and err.value.fit.n_samples_seen == 200
+
+
+def test_a_start_for_another_covariance_model_is_refused():
+    start = em.init_params(next(batches_of(TRUTH, 1, 500, seed=5)), 3, seed=5, covariance_type="diag")
+    with pytest.raises(ValueError, match='init is a "diag" GMMParams but covariance_type="full"'):
+        es.fit_gmm_online(batches_of(TRUTH, 2, 500, seed=5), 3, init=start)
+    with pytest.raises(ValueError, match='init is a "diag" GMMParams but covariance_type="full"'):
+        es.fit_gmm_chunked(TRUTH.means, 3, init=start)
 
 
 @pytest.mark.parametrize("kind", ["numpy", "memmap", "dask"])
