@@ -231,3 +231,20 @@ def test_animate_em_writes_one_gif_frame_per_requested_iteration(tmp_path):
     with Image.open(tmp_path / "em.gif") as gif:
         assert gif.n_frames == len(frames)
     assert set(plt.get_fignums()) == open_before  # its figure closed
+
+
+def test_binned_trace_averages_the_batches_in_each_bin():
+    seen = np.array([1.0, 2.0, 5.0, 6.0, 50.0])
+    trace = np.array([-4.0, -2.0, -1.0, -3.0, -7.0])
+    centres, means = plots.binned_trace(seen, trace, np.array([0.0, 4.0, 10.0, 100.0]))
+    np.testing.assert_allclose(centres, [1.5, 5.5, 50.0])
+    np.testing.assert_allclose(means, [-3.0, -2.0, -7.0])
+
+
+def test_scaling_figure_has_labelled_log_axes():
+    sizes = [10, 100]
+    fig = plots.plot_scaling(sizes, {"a": [0.1, 1.0]}, {"a": [2**20, 2**21]})
+    for ax in fig.axes:
+        assert ax.get_xscale() == ax.get_yscale() == "log" and ax.get_xlabel() and ax.get_ylabel()
+    np.testing.assert_allclose(fig.axes[1].lines[0].get_ydata(), [1.0, 2.0])  # MiB
+    plt.close(fig)
