@@ -35,11 +35,11 @@ __all__ = ["INIT_SUBSAMPLE", "OnlineFit", "StreamError", "fit_gmm_chunked", "fit
 # The k-means++ start of fit_gmm_chunked runs on at most this many points, drawn uniformly
 # without replacement. A component of weight π_k then has about π_k·100,000 points in it
 # (100 even at π_k = 0.001), so the start's means lie within about σ_k/√(π_k·100,000) of
-# the same start computed on every point (0.3% of σ_k at π_k = 0.1); that is far below the
+# the same start computed on every point (1% of σ_k at π_k = 0.1); that is far below the
 # bias of a hard-assignment start, which EM removes in its first iterations anyway.
-# The start then costs K·100,000·D operations, ~20 ms, whatever N is. Notebook 03 measures
-# it on its mixture: the subsample's error in the start means is under 6% of the distance
-# EM's first iteration moves them.
+# The start then costs K·100,000·D operations, ~10 ms (measured), whatever N is. Notebook
+# 03 measures it on its mixture: the subsample's error in the start means is under 6% of
+# the distance EM's first iteration moves them.
 INIT_SUBSAMPLE = 100_000
 # Rows per chunk when the caller does not say: γ (K, chunk), Xᵀ (D, chunk) and the E-step's
 # temporaries then stay in cache. A pass over 2,000,000 points (D = 2, K = 3) took 0.07 s in
@@ -324,7 +324,7 @@ def fit_gmm_chunked(
         A GMMParams is used as given. Otherwise ``em_helpers.init_params`` on a uniform random
         subsample of ``INIT_SUBSAMPLE`` = 100,000 rows (all rows if fewer: then the same seed
         gives ``fit_gmm``'s start). A component of weight π_k has ~π_k·10⁵ points there, so its
-        start mean is within ~σ_k/√(π_k·10⁵) of the all-rows start; the cost is ~20 ms.
+        start mean is within ~σ_k/√(π_k·10⁵) of the all-rows start; the cost is ~10 ms.
     n_init, max_iter, tol, reg_covar, covariance_type, seed : as in ``em_helpers.fit_gmm``
 
     Returns
