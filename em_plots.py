@@ -677,7 +677,6 @@ def plot_scaling(sizes, seconds, peaks):
 
 
 # --------------------------------------------------------------------------- notebook 04: Bayesian EM
-# (figures of notebook 04 go here)
 
 
 def plot_map_singularity(runs):
