@@ -33,7 +33,8 @@ lab: $(STAMP)  ## start JupyterLab at the repository root
 	$(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root)
 
 html: $(STAMP)  ## export the notebooks, with their outputs, to build/html/
-	$(VENV)/bin/jupyter nbconvert --to html --output-dir build/html notebooks/*.ipynb
+	# The classic template writes each figure's alt text (save_figure's alt=); the lab template drops it.
+	$(VENV)/bin/jupyter nbconvert --to html --template classic --output-dir build/html notebooks/*.ipynb
 
 bench: $(STAMP)  ## em_helpers against scikit-learn and a scipy.stats loop: time and memory
 	$(VENV)/bin/python tests/bench.py
