@@ -6,7 +6,7 @@ STAMP  := $(VENV)/requirements.stamp
 # Jupyter kernels and tools resolve `python` and `jupyter` on PATH: make it the venv's.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv run test lint lab html bench clean
+.PHONY: help venv run test lint lab html bench mutation clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -39,5 +39,15 @@ html: $(STAMP)  ## export the notebooks, with their outputs, to build/html/
 bench: $(STAMP)  ## em_helpers against scikit-learn and a scipy.stats loop: time and memory
 	$(VENV)/bin/python tests/bench.py
 
+# mutmut is a tool for this target only, not a requirement of the tutorial: installed on first use.
+MUTMUT := $(VENV)/bin/mutmut
+$(MUTMUT): $(STAMP)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check mutmut==3.8.1
+
+mutation: $(MUTMUT)  ## mutation testing of the EM modules with the unit tests (tens of minutes): score, survivors
+	rm -rf mutants
+	nice -n 15 $(MUTMUT) run --max-children 1 > mutants.log 2>&1 || (tail -n 30 mutants.log; exit 1)
+	$(VENV)/bin/python tests/mutation_report.py
+
 clean:  ## remove the virtual environment and caches
-	rm -rf $(VENV) build .pytest_cache .hypothesis __pycache__ tests/__pycache__
+	rm -rf $(VENV) build .pytest_cache .hypothesis __pycache__ tests/__pycache__ mutants mutants.log

@@ -569,3 +569,405 @@ def test_the_fit_records_tol_why_it_stopped_and_on_request_every_iterate():
         assert em.log_likelihood(X, fit.params_history[t]) == pytest.approx(fit.log_likelihoods[t], rel=1e-12)
     capped = em.fit_gmm(X, 2, seed=0, tol=0, max_iter=2)
     assert not capped.converged and capped.stop_reason == "max_iter" and capped.params_history is None
+
+
+# --------------------------------------------------------------------------- every path a user's data takes
+
+
+def direct_log_weighted_densities(X, params):
+    """log π_k + log N(x_i | μ_k, Σ_k), shape (N, K), straight from the formula: all points at
+    once, with Σ_k⁻¹ from solve and log|Σ_k| from slogdet (none of the E-step's machinery)."""
+    D = X.shape[1]
+    out = np.empty((len(X), params.n_components))
+    for k in range(params.n_components):
+        diff = X - params.means[k]
+        maha = np.einsum("nd,nd->n", diff, np.linalg.solve(params.covariances[k], diff.T).T)
+        log_det = np.linalg.slogdet(params.covariances[k])[1]
+        out[:, k] = np.log(params.weights[k]) - 0.5 * (D * np.log(2 * np.pi) + log_det + maha)
+    return out
+
+
+def test_an_e_step_over_several_blocks_and_a_ragged_last_one_is_exact():
+    from scipy.special import logsumexp
+
+    n_samples, D = 9000, 8
+    block = max(1024, 32768 // D)  # the E-step's block of columns: 4096 here
+    assert n_samples > 2 * block and n_samples % block, "the data must span >2 blocks, the last one partial"
+    X, _ = problem(30, n_samples, D, 3)
+    params = em.init_params(X, 3, seed=0)
+    resp, log_lik = em.e_step(X, params)
+    # Against the formula evaluated over all N points in one go: equal to rounding.
+    direct = direct_log_weighted_densities(X, params)
+    np.testing.assert_allclose(em._log_weighted_densities(np.ascontiguousarray(X.T), params).T, direct, rtol=1e-11)
+    np.testing.assert_allclose(resp, np.exp(direct - logsumexp(direct, axis=1, keepdims=True)), rtol=1e-9, atol=1e-13)
+    assert log_lik == pytest.approx(logsumexp(direct, axis=1).sum(), rel=1e-12)
+    # Against 3 of scikit-learn's EM iterations from the same start.
+    gm = sklearn_from(X, params, 3, 1e-6)
+    fit = em.fit_gmm(X, 3, init=params, max_iter=3, tol=0)
+    assert_params_close(fit.params, params_from_sklearn(gm), rtol=1e-8)
+    np.testing.assert_allclose(fit.responsibilities, gm.predict_proba(X), atol=1e-8)
+    # Reusing a buffer (as the EM loop does) writes every column of it.
+    buffer = np.full((3, n_samples), np.nan)
+    reused, reused_log_lik = em._e_step(np.ascontiguousarray(X.T), params, out=buffer)
+    assert reused is buffer and reused_log_lik == log_lik
+    np.testing.assert_array_equal(reused.T, resp)
+
+
+def test_the_e_step_clamps_log_odds_at_minus_700_so_exp_never_underflows():
+    """_normalize_in_place's promise: exp never sees an argument below -700 (below -708 it
+    underflows, NumPy's slow path), which changes a γ_ik by less than 1e-300."""
+    params = em.GMMParams([0.5, 0.5], [[0.0, 0.0], [60.0, 0.0]], [np.eye(2), np.eye(2)])
+    X = [[0.0, 0.0], [60.0, 0.0], [30.0, 0.0]]  # log-odds -1800, +1800 and 0
+    with np.errstate(under="raise"):  # an underflowing exp raises FloatingPointError here
+        resp, log_lik = em.e_step(X, params)
+    # The exact γ, exp(-1800), is not a float64 number; the clamp gives exp(-700) instead.
+    assert resp[0, 1] == resp[1, 0] == np.exp(-700.0) and np.exp(-700.0) < 1e-300
+    assert resp[0, 0] == resp[1, 1] == 1.0 and resp[2, 0] == resp[2, 1] == 0.5
+    direct = direct_log_weighted_densities(np.array(X), params)
+    assert log_lik == pytest.approx(np.logaddexp(direct[:, 0], direct[:, 1]).sum(), rel=1e-14)
+
+
+I2 = np.eye(2)
+
+
+@pytest.mark.parametrize(
+    "weights, means, covariances, message",
+    [
+        ([[1.0]], [[0.0, 0.0]], [I2], r"expects weights of shape \(K,\).*got \(1, 1\), \(1, 2\) and \(1, 2, 2\)"),
+        ([1.0], [0.0, 0.0], [I2], r"expects weights.*got \(1,\), \(2,\) and \(1, 2, 2\)"),
+        ([1.0], [[0.0, 0.0]], I2, r"expects weights.*got \(1,\), \(1, 2\) and \(2, 2\)"),
+        ([0.5, 0.5], [[0.0, 0.0]], [I2], r"K=1, D=2, so weights must be \(1,\) and covariances \(1, 2, 2\)"),
+        ([1.0], [[0.0, 0.0]], [I2, I2], r"shapes disagree.*got \(1,\) and \(2, 2, 2\)"),
+        ([1.0], [[0.0, 0.0]], [np.eye(3)], r"shapes disagree.*got \(1,\) and \(1, 3, 3\)"),
+        ([1.0], [[0.0, 0.0]], np.ones((1, 2, 3)), r"shapes disagree.*got \(1,\) and \(1, 2, 3\)"),
+        (np.empty(0), np.empty((0, 2)), np.empty((0, 2, 2)), r"shapes disagree: means \(0, 2\) means K=0"),
+        ([1.0], np.empty((1, 0)), np.empty((1, 0, 0)), r"shapes disagree: means \(1, 0\) means K=1, D=0"),
+        ([np.nan, 1.0], [[0.0, 0.0], [1, 1]], [I2, I2], "GMMParams weights contain NaN or inf"),
+        ([np.inf, 1.0], [[0.0, 0.0], [1, 1]], [I2, I2], "GMMParams weights contain NaN or inf"),
+        ([1.0], [[0.0, np.inf]], [I2], "GMMParams means contain NaN or inf"),
+        ([1.0], [[0.0, 0.0]], [[[1.0, np.nan], [np.nan, 1.0]]], "GMMParams covariances contain NaN or inf"),
+        ([1.0], [[0.0, 0.0]], [[[-np.inf, 0.0], [0.0, 1.0]]], "GMMParams covariances contain NaN or inf"),
+        ([1.0], [[0.0, -1.01e100]], [I2], r"GMMParams means have values beyond ±1e\+100: rescale"),
+        ([1.0], [[0.0, 0.0]], [1.01e200 * I2], r"GMMParams covariances have values beyond ±1e\+200: rescale"),
+        ([1.0 + 2e-6], [[0.0, 0.0]], [I2], r"vector \(non-negative, summing to 1\); got \[1.\] with sum 1\."),
+        ([0.6, 0.4 - 2e-6], [[0.0, 0.0], [1, 1]], [I2, I2], r"probability vector.*with sum 0\.999998"),
+        ([1.0 + 1e-7, -1e-7], [[0.0, 0.0], [1, 1]], [I2, I2], "non-negative, summing to 1"),
+        ([0.5, 0.5], [[0, 0], [1, 1]], [I2, [[1.0, 1e-9], [0.0, 1.0]]], r"covariances\[1\] is not symmetric.*1e-09"),
+        ([1.0], [[0, 0]], [[[1e6, 1e-3], [0.0, 1e6]]], r"covariances\[0\] is not symmetric"),
+        ([1.0], [[0.0, 0.0]], [[[1.0, 0.0], [0.0, -1.0]]], r"covariances\[0\] is not positive definite"),
+        ([0.5, 0.5], [[0, 0], [1, 1]], [I2, [[1.0, 0.0], [0.0, 0.0]]], r"covariances\[1\] is not positive definite"),
+    ],
+)
+def test_each_check_of_gmm_params_rejects_what_it_names(weights, means, covariances, message):
+    with pytest.raises(ValueError, match=message):
+        em.GMMParams(weights, means, covariances)
+
+
+@pytest.mark.parametrize(
+    "weights, means, covariances",
+    [
+        ([1.0], [[0.0, -em._MAX_ABS]], [I2]),  # at each bound, not beyond it
+        ([1.0], [[0.0, 0.0]], [em._MAX_ABS**2 * I2]),
+        ([1.0 + 9e-7], [[0.0, 0.0]], [I2]),  # sums within 1e-6 of 1
+        ([0.6, 0.4 - 9e-7], [[0.0, 0.0], [1, 1]], [I2, I2]),
+        ([1.0, 0.0], [[0.0, 0.0], [1, 1]], [I2, I2]),  # a weight of exactly 0
+        ([1.0], [[0.0, 0.0]], [[[1.0, 1e-11], [0.0, 1.0]]]),  # |Σ - Σᵀ| up to 1e-10 of max |Σ|
+        ([0.5, 0.5], [[0, 0], [1, 1]], [1e-6 * I2, [[1e6, 1e-5], [0.0, 1e6]]]),  # ... of this Σ_k's max
+        ([1.0], [[0.0, 0.0]], [[[2.0, 0.9], [0.9, 0.5]]]),  # positive definite, far from diagonal
+    ],
+)
+def test_gmm_params_accept_what_is_within_their_bounds(weights, means, covariances):
+    params = em.GMMParams(weights, means, covariances)
+    np.testing.assert_array_equal(params.weights, weights)
+    np.testing.assert_array_equal(params.covariances, covariances)
+    assert params.means.dtype == params.covariances.dtype == np.float64
+    lower, scale = params.cholesky.lower, np.abs(params.covariances).max(axis=(1, 2))[:, None, None]
+    assert (np.abs(lower @ lower.transpose(0, 2, 1) - params.covariances) <= 1e-10 * scale).all()
+    np.testing.assert_allclose(params.cholesky.lower_inv @ lower, np.broadcast_to(I2, lower.shape), atol=1e-12)
+    np.testing.assert_allclose(2 * params.cholesky.half_log_det, np.linalg.slogdet(params.covariances)[1], rtol=1e-12)
+    assert not any(a.flags.writeable for a in (params.weights, params.means, params.covariances, *params.cholesky))
+
+
+@pytest.mark.parametrize(
+    "covariance_type, covariances, message",
+    [
+        ("diag", [[[1.0, 1e-11], [1e-11, 1.0]]], '"diag" covariances must be diagonal'),
+        ("diag", [I2, [[1e6, 1e-5], [1e-5, 1e6]]], '"diag" covariances must be diagonal'),
+        ("spherical", [[[1.0, 1e-11], [1e-11, 1.0]]], '"spherical" covariances must be diagonal'),
+        ("spherical", [np.diag([1.0, 1.0 + 1e-11])], r'"spherical" covariances must be multiples of the identity'),
+        ("spherical", [I2, np.diag([1e6, 1e6 + 1e-5])], r"multiples of the identity, σ_k²·I"),
+        ("tied", [I2, [[1.0, 1e-11], [1e-11, 1.0]]], '"tied" covariances must be the same for every component'),
+        ("tied", [1e6 * I2, np.diag([1e6, 1e6 + 1e-5])], '"tied" covariances must be the same'),
+    ],
+)
+def test_each_covariance_model_rejects_covariances_outside_it(covariance_type, covariances, message):
+    K = len(covariances)
+    with pytest.raises(ValueError, match=message):
+        em.GMMParams(np.full(K, 1.0 / K), np.zeros((K, 2)), covariances, covariance_type)
+
+
+@pytest.mark.parametrize(
+    "covariance_type, covariances",
+    [
+        ("full", [[[2.0, 0.9], [0.9, 0.5]], I2]),
+        ("diag", [np.diag([1.0, 2.0]), [[3.0, 1e-13], [1e-13, 4.0]]]),  # within 1e-12 of max |Σ|
+        ("diag", [1e-6 * I2, [[1e6, 1e-7], [1e-7, 1e6]]]),  # ... of the largest over all k
+        ("spherical", [2.0 * I2, 3.0 * I2]),  # σ_k² differs between components
+        ("spherical", [I2, np.diag([1e6, 1e6 + 1e-7])]),
+        ("tied", [[[2.0, 0.9], [0.9, 0.5]], [[2.0, 0.9], [0.9, 0.5 + 1e-13]]]),
+    ],
+)
+def test_each_covariance_model_accepts_covariances_inside_it(covariance_type, covariances):
+    params = em.GMMParams([0.5, 0.5], np.zeros((2, 2)), covariances, covariance_type)
+    assert params.covariance_type == covariance_type
+    np.testing.assert_array_equal(params.covariances, covariances)
+
+
+@pytest.mark.parametrize(
+    "responsibilities, error, message",
+    [
+        (np.full(20, 1.0), ValueError, r"shape \(n_samples, n_components\) = \(20, K\); got \(20,\)"),
+        (np.full((20, 1, 1), 1.0), ValueError, r"= \(20, K\); got \(20, 1, 1\)"),
+        (np.full((21, 1), 1.0), ValueError, r"= \(20, K\); got \(21, 1\)"),
+        (np.empty((20, 0)), ValueError, r"= \(20, K\); got \(20, 0\)"),
+        (np.r_[[[np.nan, 1.0]], np.full((19, 2), 0.5)], ValueError, "must be finite and non-negative"),
+        (np.r_[[[np.inf, 0.0]], np.full((19, 2), 0.5)], ValueError, "must be finite and non-negative"),
+        (np.r_[np.full((19, 2), 0.5), [[1.5, -0.5]]], ValueError, "must be finite and non-negative"),
+        (np.r_[np.full((3, 2), 0.5), [[0.5, 0.5 + 2e-6]], np.full((16, 2), 0.5)], ValueError, "row 3 sums to 1"),
+        (np.r_[np.full((5, 2), 0.5), [[0.5, 0.3]], np.full((14, 2), 0.5)], ValueError, r"row 5 sums to 0\.8\.$"),
+        ([["a", "b"]] * 20, TypeError, "responsibilities must contain real numbers"),
+    ],
+)
+def test_each_check_of_responsibilities_rejects_what_it_names(responsibilities, error, message):
+    for call in (em.m_step, em.sufficient_statistics):
+        with pytest.raises(error, match=message):
+            call(X_OK, responsibilities)
+
+
+def test_responsibilities_within_1e_6_of_a_probability_vector_are_accepted_and_laid_out_k_by_n():
+    resp = np.r_[np.full((19, 2), 0.5), [[0.5, 0.5 + 9e-7]]]
+    laid_out = em._check_responsibilities(resp.tolist(), 20)
+    assert laid_out.shape == (2, 20) and laid_out.flags.c_contiguous
+    np.testing.assert_array_equal(laid_out, resp.T)
+    hard = np.eye(2)[np.arange(20) % 2]  # one-hot rows
+    np.testing.assert_allclose(em.m_step(X_OK, hard, reg_covar=0.0).means, [X_OK[::2].mean(0), X_OK[1::2].mean(0)])
+
+
+# --------------------------------------------------------------------------- sufficient statistics, each method
+
+
+def statistics_problem():
+    X, _ = problem(24, 300, 2, 3)
+    resp, _ = em.e_step(X, em.init_params(X, 3, seed=0))
+    return X, resp
+
+
+def assert_statistics_equal(a, b, rtol=1e-12):
+    for name in ("counts", "shift", "first", "second"):
+        x, y = getattr(a, name), getattr(b, name)
+        np.testing.assert_allclose(x, y, rtol=rtol, atol=rtol * np.abs(y).max(), err_msg=name)
+    assert a.n_samples == b.n_samples
+
+
+def test_adding_statistics_sums_them_about_the_left_shift_and_rejects_other_shapes():
+    X, resp = statistics_problem()
+    shift = np.array([[1.0, -2.0], [0.5, 0.5], [3.0, 4.0]])
+    a = em.sufficient_statistics(X[:100], resp[:100], shift=shift)
+    b = em.sufficient_statistics(X[100:], resp[100:])  # about its own means
+    assert_statistics_equal(a + b, em.sufficient_statistics(X, resp, shift=shift))
+    assert_statistics_equal(b + a, em.sufficient_statistics(X, resp, shift=b.shift))
+    with pytest.raises(TypeError):
+        a + 1.0
+    other_k = em.sufficient_statistics(X, resp[:, :2] / resp[:, :2].sum(axis=1, keepdims=True))
+    with pytest.raises(ValueError, match=r"cannot add statistics of K, D = \(2, 2\) to statistics of K, D = \(3, 2\)"):
+        a + other_k
+
+
+def test_recentred_statistics_are_those_taken_about_the_new_shift():
+    X, resp = statistics_problem()
+    stats = em.sufficient_statistics(X, resp)
+    for shift in (np.zeros((3, 2)), np.array([[10.0, -3.0], [0.0, 2.0], [-7.0, 1.0]])):
+        assert_statistics_equal(stats.recentred(shift.tolist()), em.sufficient_statistics(X, resp, shift=shift))
+    with pytest.raises(ValueError, match=r"shift must have shape \(3, 2\); got \(2, 2\)"):
+        stats.recentred(np.zeros((2, 2)))
+
+
+def test_scaled_statistics_multiply_every_sum_and_keep_the_shift():
+    X, resp = statistics_problem()
+    stats = em.sufficient_statistics(X, resp)
+    quarter = stats.scaled(0.25)
+    for name in ("counts", "first", "second"):
+        np.testing.assert_array_equal(getattr(quarter, name), 0.25 * getattr(stats, name))
+    assert quarter.n_samples == 75.0 and quarter.shift is stats.shift
+    assert stats.n_samples == 300  # the original is untouched
+
+
+def test_means_of_the_statistics_are_the_m_steps_means_even_for_a_component_holding_almost_nothing():
+    X, resp = statistics_problem()
+    resp = np.c_[resp, np.zeros(len(X))]
+    resp[0] = [0.0, 0.0, 1.0 - 1e-20, 1e-20]  # component 3 holds 1e-20 of one point
+    for shift in (np.ones((4, 2)), None):
+        stats = em.sufficient_statistics(X, resp, shift=shift)
+        means = stats.means()
+        np.testing.assert_allclose(means[:3], (resp[:, :3].T @ X) / resp[:, :3].sum(axis=0)[:, None], rtol=1e-12)
+        np.testing.assert_allclose(means, em.m_step_from_statistics(stats).means, rtol=1e-12)
+    # About the default shift (the γ-weighted means) they are also m_step's.
+    np.testing.assert_allclose(means, em.m_step(X, resp).means, rtol=1e-12, atol=1e-12)
+
+
+def test_m_step_from_statistics_checks_its_arguments_and_adds_reg_covar_once():
+    X, resp = statistics_problem()
+    stats = em.sufficient_statistics(X, resp)
+    with pytest.raises(ValueError, match="reg_covar must be a finite number >= 0"):
+        em.m_step_from_statistics(stats, reg_covar=-1.0)
+    with pytest.raises(ValueError, match="covariance_type must be one of"):
+        em.m_step_from_statistics(stats, covariance_type="round")
+    exact = em.m_step_from_statistics(stats, reg_covar=0.0)
+    default = em.m_step_from_statistics(stats)
+    added = default.covariances - exact.covariances
+    np.testing.assert_allclose(added, np.broadcast_to(1e-6 * I2, (3, 2, 2)), atol=1e-15)
+    np.testing.assert_allclose(exact.weights, resp.sum(axis=0) / len(X), rtol=1e-12)
+    assert default.covariance_type == "full"
+    for covariance_type in em.COVARIANCE_TYPES:
+        np.testing.assert_allclose(
+            em.m_step_from_statistics(stats, reg_covar=0.5, covariance_type=covariance_type).covariances,
+            em.m_step(X, resp, reg_covar=0.5, covariance_type=covariance_type).covariances,
+            rtol=1e-12,
+        )
+
+
+# --------------------------------------------------------------------------- what mutation testing found unchecked
+
+
+def test_when_one_covariance_needs_its_eigenvalues_floored_the_others_keep_their_cholesky_factor():
+    healthy, broken = np.array([[2.0, 0.5], [0.5, 1.0]]), np.array([[1.0, 2.0], [2.0, 1.0]])  # eigenvalues -1, 3
+    params = em.GMMParams._trusted(np.array([0.5, 0.5]), np.zeros((2, 2)), np.array([healthy, broken]), "full", 0.5)
+    lower, lower_inv, half_log_det = params.cholesky
+    np.testing.assert_array_equal(params.covariances[0], healthy)
+    np.testing.assert_allclose(lower[0], np.linalg.cholesky(healthy), rtol=1e-15)
+    _, vectors = np.linalg.eigh(broken)
+    floored = vectors @ np.diag([0.5, 3.0]) @ vectors.T  # the eigenvalue -1 raised to the floor
+    np.testing.assert_allclose(params.covariances[1], floored, rtol=1e-12)
+    np.testing.assert_allclose(lower[1] @ lower[1].T, floored, rtol=1e-12)
+    np.testing.assert_allclose(lower_inv @ lower, np.broadcast_to(I2, (2, 2, 2)), atol=1e-12)
+    np.testing.assert_allclose(2 * half_log_det, np.linalg.slogdet(params.covariances)[1], rtol=1e-12)
+    with pytest.raises(ValueError, match=r"increase reg_covar, decrease n_components, or scale the data\.$"):
+        em.GMMParams([0.5, 0.5], np.zeros((2, 2)), [healthy, broken])
+
+
+def test_the_collapse_check_flags_exactly_the_components_below_float64s_resolution_of_the_data():
+    warnings.simplefilter("error")  # the check itself warns about nothing (pytest restores the filters)
+    eps = np.finfo(np.float64).eps
+    x = np.random.default_rng(0).normal(0.0, 1e3, (400, 1))  # variance S ~ 1e6, far from 1
+    stats = em.sufficient_statistics(x, np.full((400, 2), 0.5))
+    S = np.var(x)
+    np.testing.assert_allclose(em._data_covariance(stats), [[S]], rtol=1e-12)
+    np.testing.assert_allclose(em._data_covariance(stats.recentred(np.full((2, 1), 3.0))), [[S]], rtol=1e-10)
+    for fraction in (0.7, 0.1):  # of eps · S: collapsed, however the screen is computed
+        with pytest.raises(ValueError, match=r"^component 0 collapsed onto too few points.*scale the data\.$"):
+            em._check_resolved(em.GMMParams([0.5, 0.5], [[0.0], [0.0]], [[[fraction * eps * S]], [[S]]]), stats)
+    em._check_resolved(em.GMMParams([0.5, 0.5], [[0.0], [0.0]], [[[1.5 * eps * S]], [[S]]]), stats)
+    em._check_resolved(em.GMMParams([0.0, 1.0], [[0.0], [0.0]], [[[0.7 * eps * S]], [[S]]]), stats)  # no weight
+    # Exactly eps · S is not below it: resolved. (The cheap screen, 1/‖C⁻¹‖² < eps · tr S, lets
+    # the component through to the exact check only when rounding puts 1/‖C⁻¹‖² below eps · S.)
+    through = 0
+    for seed in range(50):
+        x = np.random.default_rng(seed).normal(0.0, 1e3, (400, 1))
+        at_threshold = em.sufficient_statistics(x, np.full((400, 2), 0.5))
+        v = eps * em._data_covariance(at_threshold)[0, 0]
+        params = em.GMMParams([0.5, 0.5], [[0.0], [0.0]], [[[v]], [[1e6]]])
+        through += 1.0 / params.cholesky.lower_inv[0, 0, 0] ** 2 < v
+        em._check_resolved(params, at_threshold)
+    assert through, "no seed reached the exact check at the threshold: the last loop tested nothing"
+    # In 2-D the screen (λ_min >= 1/‖C⁻¹‖², against eps · tr S) passes on a component that is
+    # narrow only where the data is narrow too: resolved, no error.
+    X = np.c_[np.random.default_rng(0).normal(0.0, 1e8, 400), np.random.default_rng(1).normal(0.0, 1.0, 400)]
+    stats = em.sufficient_statistics(X, np.full((400, 2), 0.5))
+    moved = stats.recentred([[1e8, -2.0], [-3e8, 5.0]])  # first moments far from 0, unequal per feature
+    np.testing.assert_allclose(em._data_covariance(moved), np.cov(X.T, bias=True), rtol=1e-9, atol=1e-9)
+    em._check_resolved(em.GMMParams([0.5, 0.5], np.zeros((2, 2)), [np.diag([1e16, 0.5]), np.diag([1e16, 1.0])]), stats)
+
+
+def test_k_means_plus_plus_draws_each_seed_by_its_squared_distance_to_the_nearest_one():
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [1e-3, 0.0], [0.0, 1e-3]])  # total D² below 1: the scale must not matter
+    X = np.repeat(centres, 30, axis=0) + rng.normal(0.0, 1e-7, (90, 2))
+    for seed in range(20):
+        seeds = em._kmeans_plusplus(np.ascontiguousarray(X.T), 3, np.random.default_rng(seed))
+        assert sorted(seeds // 30) == [0, 1, 2], seed  # one seed in each tight cluster
+    same = np.ascontiguousarray(np.ones((2, 4)))  # every point coincides with the first seed
+    for seed in range(20):
+        assert len(set(em._kmeans_plusplus(same, 3, np.random.default_rng(seed)).tolist())) == 3
+
+
+def test_init_params_takes_the_method_the_seed_and_reg_covar_it_is_given():
+    X, _ = problem(25, 200, 2, 3)
+    X = np.r_[X, [[50.0, 50.0]]]
+    for method in ("kmeans++", "random"):
+        a = em.init_params(X, 3, method=method, seed=7)
+        b = em.fit_gmm(X, 3, init=method, seed=7, max_iter=0).params
+        c = em.init_params(X, 3, method=method, seed=7, reg_covar=1e-6)
+        for other in (b, c):
+            assert_params_close(other, a, rtol=0)
+    kmeans, random = em.init_params(X, 3, seed=7), em.init_params(X, 3, method="random", seed=7)
+    assert not np.array_equal(kmeans.means, random.means)
+    lonely = em.init_params(X, 4, seed=0)  # one of these seeds has no point nearer to it than to another
+    alone = np.flatnonzero(np.abs(lonely.weights * len(X) - 1.0) < 1e-9)
+    assert alone.size == 1
+    np.testing.assert_allclose(lonely.covariances[alone[0]], 1e-6 * I2, rtol=1e-9, atol=1e-20)
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: P_OK.permute([0, 1, 2]), ValueError, r"^order must be a permutation of 0\.\.1; got \[0 1 2\]\.$"),
+        (lambda: em.e_step(X_OK, "not params"), TypeError, r"^params must be a GMMParams; got str\.$"),
+        (lambda: em.sample_gmm("not params", 5), TypeError, r"^params must be a GMMParams; got str\.$"),
+        (lambda: em.match_components("fit", P_OK), TypeError, r"^estimate must be a GMMParams; got str\.$"),
+        (lambda: em.m_step_from_statistics("stats"), TypeError, r"^stats must be a SufficientStatistics; got str\.$"),
+        (
+            lambda: em.sufficient_statistics(X_OK, np.full((20, 2), 0.5), shift=np.zeros((3, 2))),
+            ValueError,
+            r"^shift must be finite with shape \(K, D\) = \(2, 2\); got \(3, 2\)\.$",
+        ),
+        (lambda: em.sufficient_statistics(X_OK, np.full((20, 2), 0.5), shift=[["a", "b"]] * 2), TypeError, "^shift "),
+        (
+            lambda: em.expected_complete_log_likelihood(X_OK, P_OK, np.full((20, 3), 1 / 3)),
+            ValueError,
+            r"^responsibilities have 3 columns but params have K=2\.$",
+        ),
+        (lambda: em.responsibility_entropy([["a", "b"]]), TypeError, "^responsibilities must contain real numbers"),
+        (lambda: em.responsibility_entropy(0.5), ValueError, r"= \(0, K\); got \(\)\.$"),
+        (
+            lambda: em.m_step(X_OK, [[np.nan, 1.0]] * 20),
+            ValueError,
+            r"^responsibilities must be finite and non-negative\.$",
+        ),
+        (
+            lambda: em.ellipse_geometry(np.eye(3)),
+            ValueError,
+            r"^ellipse_geometry needs a 2x2 covariance; got shape \(3, 3\)\.$",
+        ),
+        (lambda: em.ellipse_geometry(np.eye(2), n_std=0), ValueError, "^n_std must be positive; got 0"),
+        (lambda: em.ellipse_geometry(np.diag([1.0, 0.0])), ValueError, "^the covariance must be positive definite"),
+    ],
+)
+def test_errors_name_the_argument_and_what_it_was(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_small_promises_of_the_helpers():
+    X, _ = problem(26, 100, 2, 2)
+    diag = em.init_params(X, 2, seed=0, covariance_type="diag")
+    assert diag.permute([1, 0]).covariance_type == "diag"
+    for covariance_type in em.COVARIANCE_TYPES:
+        params = em.init_params(X, 2, seed=0, covariance_type=covariance_type)
+        assert type(em.n_parameters(params)) is int
+    one = em.m_step(X, np.ones((100, 1)), reg_covar=0.0)  # K = 1 is a valid number of columns
+    np.testing.assert_allclose(one.means[0], X.mean(axis=0), rtol=1e-12)
+    cov = [[3.0, 1.2], [1.2, 1.0]]
+    assert em.ellipse_geometry(cov) == em.ellipse_geometry(cov, 1.0)
+    assert em.ellipse_geometry(np.array(cov, dtype=np.float32)) == em.ellipse_geometry(np.float32(cov).astype(float))
+    stats = em.sufficient_statistics(X, np.ones((100, 1)))
+    assert stats.recentred([[1, 2]]).shift.dtype == np.float64

@@ -1,4 +1,5 @@
-"""Figure functions of em_plots: each returns or draws what it says, on a non-interactive backend."""
+"""Figure functions of em_plots: each returns or draws what it says (ellipses per component, colours
+matched, labels set), checked on the returned Figure or the ``ax`` it drew on, with a non-interactive backend."""
 
 import dataclasses
 
@@ -8,16 +9,343 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.colors import to_rgba
+from matplotlib.patches import Ellipse
 
 import em_helpers as em
 import em_plots as plots
 
 
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def three_clusters():
+    truth = em.GMMParams(
+        [0.3, 0.3, 0.4],
+        [[0.0, 0.0], [6.0, 0.0], [3.0, 5.0]],
+        [np.eye(2), [[2.0, 0.8], [0.8, 1.0]], [[1.0, -0.3], [-0.3, 0.5]]],
+    )
+    X, labels = em.sample_gmm(truth, 300, seed=0)
+    return X, labels, truth
+
+
+def ellipses(ax):
+    return [p for p in ax.patches if isinstance(p, Ellipse)]
+
+
+def assert_ellipse(patch, mean, covariance, n_std, color):
+    width, height, angle = em.ellipse_geometry(covariance, n_std)
+    assert patch.center == pytest.approx(tuple(mean))
+    assert (patch.width, patch.height, patch.angle) == pytest.approx((width, height, angle))
+    assert patch.get_edgecolor() == to_rgba(color) and not patch.get_fill()
+
+
+def scatter_colours(ax):
+    return [tuple(c.get_facecolor()[0][:3]) for c in ax.collections]
+
+
+def rgb(color):
+    return to_rgba(color)[:3]
+
+
+def legend_texts(ax):
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
 def test_draw_ellipse_adds_the_patch():
-    fig, ax = plt.subplots()
+    _, ax = plt.subplots()
     patch = plots.draw_ellipse(ax, [1.0, 2.0], np.diag([4.0, 1.0]), n_std=1, color="k")
     assert patch in ax.patches and patch.center == (1.0, 2.0) and patch.width == pytest.approx(4.0)
-    plt.close(fig)
+    assert_ellipse(patch, [1.0, 2.0], np.diag([4.0, 1.0]), 1, "k")
+    filled = plots.draw_ellipse(ax, [0, 0], [[2.0, 0.5], [0.5, 1.0]], 2, color="k", fill=True)
+    assert filled.get_fill() and ellipses(ax) == [patch, filled]
+    assert_ellipse(plots.draw_ellipse(ax, [0, 0], [[2.0, 0.5], [0.5, 1.0]], 3), [0, 0], [[2, 0.5], [0.5, 1]], 3, "k")
+
+
+def test_plot_clusters_colours_each_label_and_its_ellipses_alike_and_labels_everything():
+    X, labels, truth = three_clusters()
+    fitted = truth.permute([0, 1, 2])
+    _, ax = plt.subplots()
+    plots.plot_clusters(ax, X, labels, fitted, title="a fit", reference=truth)
+    assert scatter_colours(ax) == [rgb(plots.PALETTE[k]) for k in range(3)]
+    for k, points in enumerate(ax.collections):
+        np.testing.assert_array_equal(points.get_offsets(), X[labels == k])
+    drawn = ellipses(ax)
+    assert len(drawn) == 3 * 2 + 3  # 1σ and 2σ per fitted component, 1σ per reference one
+    for k in range(3):
+        assert_ellipse(drawn[2 * k], fitted.means[k], fitted.covariances[k], 1, plots.PALETTE[k])
+        assert_ellipse(drawn[2 * k + 1], fitted.means[k], fitted.covariances[k], 2, plots.PALETTE[k])
+        assert drawn[2 * k].get_linestyle() == "solid" and drawn[2 * k + 1].get_linestyle() == "--"
+        assert_ellipse(drawn[6 + k], truth.means[k], truth.covariances[k], 1, "0.45")
+    marks = [line for line in ax.lines if line.get_marker() == "X"]
+    assert [tuple(m.get_xydata()[0]) for m in marks] == [tuple(m) for m in fitted.means]
+    assert [to_rgba(m.get_color()) for m in marks] == [to_rgba(c) for c in plots.PALETTE[:3]]
+    counts = np.bincount(labels)
+    assert legend_texts(ax) == [f"component {k + 1} ({counts[k]} points)" for k in range(3)] + [
+        "fitted 1σ ellipse",
+        "fitted 2σ ellipse",
+        "fitted mean",
+        "true 1σ ellipse",
+    ]
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("$x_1$", "$x_2$", "a fit")
+    assert ax.get_aspect() == 1.0
+    for limits, values in ((ax.get_xlim(), X[:, 0]), (ax.get_ylim(), X[:, 1])):  # every point inside, small margins
+        margin = np.array([values.min() - limits[0], limits[1] - values.max()]) / np.ptp(values)
+        assert ((margin > 0.01) & (margin < 0.1)).all()
+    legend = ax.get_legend()
+    assert legend._loc == 9 and legend._ncols == 2  # "upper center", anchored below the axes
+
+
+def test_plot_clusters_without_parameters_names_labels_as_asked():
+    X, labels, _ = three_clusters()
+    _, ax = plt.subplots()
+    plots.plot_clusters(ax, X, labels, names=["setosa", "versicolor", "virginica"], legend_loc="upper left")
+    assert not ellipses(ax) and not ax.lines
+    counts = np.bincount(labels)
+    assert legend_texts(ax) == [
+        f"{n} ({counts[k]} points)" for k, n in enumerate(["setosa", "versicolor", "virginica"])
+    ]
+    assert ax.get_legend()._loc == 2  # "upper left", inside the axes
+    _, ax = plt.subplots()
+    plots.plot_clusters(ax, X, labels, label_prefix="fitted")
+    assert legend_texts(ax)[0] == f"fitted 1 ({counts[0]} points)"
+
+
+def test_plot_log_likelihood_draws_the_history_the_stop_and_the_distance_to_the_end():
+    X = np.random.default_rng(0).normal(size=(200, 2))
+    fit = em.fit_gmm(X, 2, seed=0, tol=0, max_iter=6)
+    _, ax = plt.subplots()
+    plots.plot_log_likelihood(ax, fit)
+    curve, stop = ax.lines
+    np.testing.assert_array_equal(curve.get_ydata(), fit.log_likelihoods)
+    np.testing.assert_array_equal(curve.get_xdata(), np.arange(7))
+    assert stop.get_xdata()[0] == 6 and to_rgba(stop.get_color()) == to_rgba(plots.PALETTE[5])
+    assert ax.texts[0].xy == (6, fit.log_likelihoods[-1])
+    assert ax.get_xlabel() == "iteration $t$" and ax.get_ylabel() == r"$\log p(X \mid \theta_t)$" and ax.get_title()
+    (inset,) = ax.child_axes
+    (remaining,) = inset.lines
+    np.testing.assert_array_equal(remaining.get_ydata(), fit.log_likelihoods[-1] - fit.log_likelihoods[:-1])
+    np.testing.assert_array_equal(remaining.get_xdata(), np.arange(6))
+    assert inset.get_yscale() == "log" and inset.get_xlabel() == "$t$" and "log scale" in inset.get_title()
+    short = em.fit_gmm(X, 2, seed=0, tol=0, max_iter=2)  # too few points for a log-scale inset
+    _, ax = plt.subplots()
+    plots.plot_log_likelihood(ax, short)
+    assert not ax.child_axes
+    _, ax = plt.subplots()
+    plots.plot_log_likelihood(ax, em.fit_gmm(X, 2, seed=0, tol=0, max_iter=3))
+    assert len(ax.child_axes) == 1
+
+
+def test_plot_three_panel_draws_fitted_component_order_k_in_true_colour_k():
+    X, labels, truth = three_clusters()
+    fit = em.fit_gmm(X, 3, seed=1)
+    order = em.match_components(fit.params, truth)
+    assert list(order) != [0, 1, 2], "pick a seed whose fit needs reordering, or the test proves nothing"
+    fig = plots.plot_three_panel(X, labels, fit, order, truth)
+    left, middle, right = fig.axes[:3]
+    assert not ellipses(left) and scatter_colours(left) == [rgb(c) for c in plots.PALETTE[:3]]
+    drawn = ellipses(middle)
+    assert len(drawn) == 9
+    for k in range(3):
+        assert_ellipse(drawn[2 * k], fit.params.means[order[k]], fit.params.covariances[order[k]], 1, plots.PALETTE[k])
+        assert_ellipse(drawn[6 + k], truth.means[k], truth.covariances[k], 1, "0.45")
+    fitted_labels = np.argmax(fit.responsibilities[:, order], axis=1)
+    for k, points in enumerate(middle.collections):
+        np.testing.assert_array_equal(points.get_offsets(), X[fitted_labels == k])
+    assert legend_texts(middle)[0].startswith("fitted 1 (")
+    np.testing.assert_array_equal(right.lines[0].get_ydata(), fit.log_likelihoods)
+    assert all(ax.get_title() for ax in (left, middle, right))
+
+
+def test_plot_lower_bound_draws_l_the_bound_the_two_points_and_the_gap():
+    values = np.linspace(-1.0, 3.0, 41)
+    log_lik, bound = -((values - 1.5) ** 2), -((values - 1.0) ** 2) - 0.5 * (values - 0.5) ** 2
+    fig = plots.plot_lower_bound(values, log_lik, bound, 0.5, 1.0, "μ_1")
+    top, bottom = fig.axes
+    assert top.get_shared_x_axes().joined(top, bottom)  # one θ axis for the bound and its gap
+    curve, lower, *points = top.lines
+    np.testing.assert_array_equal(curve.get_ydata(), log_lik)
+    np.testing.assert_array_equal(lower.get_ydata(), bound)
+    np.testing.assert_array_equal(curve.get_xdata(), values)
+    np.testing.assert_array_equal(lower.get_xdata(), values)
+    markers = [line for line in points if line.get_marker() in ("o", "^")]
+    assert [(m.get_xdata()[0], m.get_marker()) for m in markers] == [(0.5, "o"), (1.0, "o"), (1.0, "^")]
+    assert markers[0].get_ydata()[0] == pytest.approx(np.interp(0.5, values, bound))
+    assert markers[2].get_ydata()[0] == pytest.approx(np.interp(1.0, values, log_lik))
+    assert [to_rgba(m.get_color()) for m in markers] == [to_rgba(plots.PALETTE[i]) for i in (5, 2, 2)]
+    vertical = [line for ax in (top, bottom) for line in ax.lines if line.get_linestyle() == ":"]
+    assert [line.get_xdata()[0] for line in vertical] == [0.5, 1.0, 0.5, 1.0]
+    assert [to_rgba(line.get_color()) for line in vertical] == [to_rgba(plots.PALETTE[i]) for i in (5, 2) * 2]
+    gap = [line for line in bottom.lines if line.get_linestyle() == "-"]
+    np.testing.assert_allclose(gap[0].get_ydata(), log_lik - bound)
+    low, high = top.get_ylim()
+    assert low < log_lik.min()
+    assert high > log_lik.max() and bottom.get_xlabel() == "μ_1"
+    assert top.get_ylabel() == "log-likelihood (nats)" and bottom.get_ylabel() == r"gap = KL $\geq 0$"
+    assert legend_texts(top) == [
+        r"$L(\theta) = \log p(X \mid \theta)$",
+        r"lower bound $F(\gamma_t, \theta) = Q(\theta \mid \theta_t) + H(\gamma_t)$",
+        r"$\theta_t$: bound touches",
+        r"M-step's $\mu_1$: the bound's peak",
+        r"$L$ at the M-step's $\mu_1$ (rest at $\theta_t$)",
+    ]
+
+
+def test_plot_restarts_histograms_each_method_and_draws_each_fit_in_matched_colours():
+    X, _, _ = three_clusters()
+    rng = np.random.default_rng(0)
+    finals = {"random": rng.normal(-3.0, 0.1, 100), "kmeans++": rng.normal(-2.9, 0.05, 100)}
+    iterations = {"random": rng.integers(5, 200, 100), "kmeans++": rng.integers(5, 60, 100)}
+    best = em.fit_gmm(X, 3, seed=0)
+    poor = em.fit_gmm(X, 3, init="random", seed=5, max_iter=3, tol=0, keep_params=True)
+    order = em.match_components(poor.params, best.params)
+    assert list(order) != [0, 1, 2], "pick a poor fit whose components need matching, or colours prove nothing"
+    fig = plots.plot_restarts(finals, iterations, best, poor, X)
+    axes = {ax.get_title().split(":")[0]: ax for ax in fig.axes}
+    final, iters = axes["Where EM ends"], axes["How long it takes"]
+    for ax in (final, iters):
+        assert [to_rgba(p.get_edgecolor()) for p in ax.patches] == [to_rgba("black"), to_rgba("0.5")]
+        assert legend_texts(ax) == ["random", "kmeans++"] and ax.get_ylabel() == "number of starts"
+    assert final.get_xlabel() == "final log-likelihood per point (nats)"
+    assert iters.get_xlabel() == "iterations to convergence (cap 200)"
+    lowest = min(values.min() for values in finals.values())  # both histograms share 30 bins over all values
+    assert [p.get_xy()[:, 0].min() for p in final.patches] == [pytest.approx(lowest)] * 2
+    for patch in iters.patches:  # bins of 10 iterations from 0 to 200
+        left_edges = np.unique(patch.get_xy()[:, 0])
+        assert left_edges.min() == 0 and left_edges.max() == 200 and set(np.diff(left_edges)) == {10}
+    n = len(X)
+    colour_of_poor = {int(j): plots.PALETTE[k] for k, j in enumerate(order)}  # matched to best component k
+    for key, fit, colours, title in (
+        (
+            "best optimum",
+            best,
+            dict(enumerate(plots.PALETTE)),
+            f"best optimum: {best.log_likelihood / n:.3f} per point",
+        ),
+        ("where it ends", poor, colour_of_poor, f"where it ends: {poor.log_likelihood / n:.3f} per point"),
+    ):
+        ax = axes[key]
+        assert ax.get_title() == title and ax.get_xlabel() == "$x_1$" and ax.get_ylabel() == "$x_2$"
+        np.testing.assert_array_equal(ax.collections[0].get_offsets(), X)
+        drawn = ellipses(ax)
+        assert len(drawn) == 6
+        for k in range(3):
+            assert_ellipse(drawn[2 * k], fit.params.means[k], fit.params.covariances[k], 1, colours[k])
+            assert_ellipse(drawn[2 * k + 1], fit.params.means[k], fit.params.covariances[k], 2, colours[k])
+        marks = [line for line in ax.lines if line.get_marker() == "X"]
+        assert [tuple(m.get_xydata()[0]) for m in marks] == [tuple(m) for m in fit.params.means]
+        assert [to_rgba(m.get_color()) for m in marks] == [to_rgba(colours[k]) for k in range(3)]
+        assert ax.get_aspect() == 1.0 and ax.get_legend() is None
+    start = next(ax for title, ax in axes.items() if title.startswith("a poor start"))
+    drawn = ellipses(start)  # θ_0 with its 1σ ellipses only
+    assert len(drawn) == 3
+    for k in range(3):
+        theta_0 = poor.params_history[0]
+        assert_ellipse(drawn[k], theta_0.means[k], theta_0.covariances[k], 1, colour_of_poor[k])
+    assert [t.get_text() for t in fig.legends[0].get_texts()][:2] == ["1σ ellipse", "2σ ellipse"]
+
+
+def test_plot_singularity_marks_the_run_that_broke_off():
+    sigmas = np.logspace(0, -3, 20)
+    by_reg = {0.0: -np.log(sigmas), 1e-6: -np.log(sigmas + 1e-3)}
+    runs = {0.0: (np.arange(4.0), np.arange(4.0)), 1e-6: (np.arange(6.0), -np.arange(6.0))}
+    fig = plots.plot_singularity(sigmas, by_reg, runs)
+    left, middle, right = fig.axes
+    assert [to_rgba(line.get_color()) for line in left.lines] == [to_rgba(plots.PALETTE[i]) for i in range(2)]
+    for line, values in zip(left.lines, by_reg.values(), strict=True):
+        np.testing.assert_array_equal(line.get_xdata(), sigmas)
+        np.testing.assert_array_equal(line.get_ydata(), values)
+    assert left.get_xscale() == "log" and left.xaxis_inverted()
+    assert left.get_xlabel() == r"$\sigma$ of the component sitting on one point"
+    assert left.get_ylabel() == r"$\log p(X \mid \theta)$"
+    assert middle.get_ylabel() == r"$\log p(X \mid \theta_t)$" and right.get_ylabel() == r"$\log_{10} \det \Sigma_3$"
+    assert middle.get_xlabel() == right.get_xlabel() == "iteration $t$"
+    for ax, index in ((middle, 0), (right, 1)):
+        curves = [line for line in ax.lines if line.get_marker() == "o"]
+        assert [list(c.get_xdata()) for c in curves] == [list(range(4)), list(range(6))]
+        for curve, reg in zip(curves, runs, strict=True):
+            np.testing.assert_array_equal(curve.get_ydata(), runs[reg][index])
+        (broke,) = [line for line in ax.lines if line.get_marker() == "X"]
+        assert (broke.get_xdata()[0], broke.get_ydata()[0]) == (3, runs[0.0][index][-1])
+        assert to_rgba(broke.get_color()) == to_rgba(plots.PALETTE[0])
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == ["reg_covar = 0", "reg_covar = 1e-6", "collapse: the next M-step fails"]
+
+
+def test_plot_information_criteria_stars_the_lowest_score():
+    Ks = range(1, 5)
+    scores = {
+        name: {ct: [10.0 - K + i + (K - 2) ** 2 for K in Ks] for i, ct in enumerate(("full", "diag"))}
+        for name in ("BIC", "AIC")
+    }
+    chosen = {"BIC": ("full", 2), "AIC": ("diag", 3)}
+    fig = plots.plot_information_criteria(Ks, scores, chosen)
+    left, right = (ax.get_position() for ax in fig.axes)
+    assert left.x1 < right.x0 and left.y0 == right.y0  # side by side
+    for ax, name in zip(fig.axes, ("BIC", "AIC"), strict=True):
+        curves = [line for line in ax.lines if len(line.get_xdata()) == len(Ks)]
+        assert [c.get_label() for c in curves] == ["full", "diag"]
+        assert [to_rgba(c.get_color()) for c in curves] == [to_rgba(plots.PALETTE[i]) for i in range(2)]
+        for curve, ct in zip(curves, ("full", "diag"), strict=True):
+            assert list(curve.get_xdata()) == list(Ks) and list(curve.get_ydata()) == scores[name][ct]
+        (star,) = [line for line in ax.lines if line.get_marker() == "*"]
+        ct, K = chosen[name]
+        assert (star.get_xdata()[0], star.get_ydata()[0]) == (K, scores[name][ct][K - 1])
+        assert star.get_label() == f"lowest {name}: K = {K}, {ct}"
+        assert ax.get_ylabel() == f"{name} (lower is better)" and ax.get_xlabel() == "number of components $K$"
+        assert to_rgba(star.get_color()) == to_rgba("black")
+        penalty = r"p \log N" if name == "BIC" else "2p"
+        assert ax.get_title() == rf"{name} $= -2L(\hat\theta) + {penalty}$"
+
+
+def test_save_figure_writes_the_png_without_metadata_and_closes_the_figure(tmp_path):
+    from PIL import Image
+
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.plot([0, 1], [0, 1])
+    path = tmp_path / "new" / "folder" / "line.png"
+    other, _ = plt.subplots()  # the current figure: not the one to close
+    shown = plots.save_figure(fig, path, dpi=50)
+    assert not plt.fignum_exists(fig.number) and plt.fignum_exists(other.number) and shown.filename == str(path)
+    with Image.open(path) as image:
+        assert image.format == "PNG" and "Software" not in image.info
+        assert image.info["dpi"] == pytest.approx((50, 50), abs=0.1)  # stored in dots per metre
+    first = path.read_bytes()
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.plot([0, 1], [0, 1])
+    plots.save_figure(fig, path, dpi=50)  # into the folder it made: the same bytes again
+    assert path.read_bytes() == first
+
+
+def test_animate_em_writes_one_frame_per_iterate_with_room_for_every_ellipse(tmp_path, monkeypatch):
+    from PIL import Image
+
+    X, _, _ = three_clusters()
+    fit = em.fit_gmm(X, 3, init="random", seed=3, tol=0, max_iter=4, keep_params=True)
+    made = []
+    subplots = plt.subplots
+    monkeypatch.setattr(plt, "subplots", lambda *a, **k: made.append(subplots(*a, **k)) or made[-1])
+    path = tmp_path / "gif" / "em.gif"
+    plots.animate_em(X, [0, 2, 4], fit.params_history, fit.log_likelihoods, path, fps=5, dpi=30)
+    with Image.open(path) as gif:
+        assert gif.n_frames == 3 and gif.info["duration"] == 200
+    _, (left, right) = made[0]
+    assert left.get_title() == "EM from a poor start: t = 4" and not left.patches  # each frame's ellipses removed
+    xlim, ylim = left.get_xlim(), left.get_ylim()
+    for t in (0, 2, 4):
+        params = fit.params_history[t]
+        reach = 2 * np.sqrt(np.linalg.eigvalsh(params.covariances)[:, -1:])
+        assert ((params.means - reach).min(axis=0) > (xlim[0], ylim[0])).all()
+        assert ((params.means + reach).max(axis=0) < (xlim[1], ylim[1])).all()
+    assert X[:, 0].min() > xlim[0] and X[:, 1].max() < ylim[1] and left.get_aspect() == 1.0
+    (curve,) = right.lines
+    np.testing.assert_array_equal(curve.get_ydata(), fit.log_likelihoods)
+    assert right.get_xlim() == (-1, 5) and right.get_ylim()[1] > fit.log_likelihoods.max()
+    below = fit.log_likelihoods[0] < right.get_ylim()[0]
+    assert [t.get_text().startswith("t = 0:") for t in right.texts] == ([True] if below else [])
 
 
 def test_the_log_likelihood_label_says_why_the_fit_stopped():

@@ -1,0 +1,81 @@
+"""After `mutmut run` (`make mutation`): per module, the mutants made, reached by no unit test,
+caught and survived, the mutation score, and every survivor not listed in
+tests/mutation_equivalent.txt with the line it changed.
+
+score = caught / reached, where caught counts mutmut's "killed" and "timeout", and reached is
+made minus "no tests" (no unit test runs that code) minus "not checked" (an interrupted run).
+Survivors listed in tests/mutation_equivalent.txt are counted apart: "equivalent" ones (no
+result can change) and "cosmetic" ones (reason starting "cosmetic:": a figure's style value,
+such as a line width or a figure size, that the tests deliberately do not pin). "w/o eq." is
+the score with the equivalent ones set aside; cosmetic ones still count as survivors.
+"""
+
+import json
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EQUIVALENT = ROOT / "tests" / "mutation_equivalent.txt"
+
+
+def listed_survivors():
+    """{mutant name: reason} from tests/mutation_equivalent.txt ("name reason" per line, # comments)."""
+    listed = {}
+    for line in EQUIVALENT.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, reason = line.partition(" ")
+            listed[name] = reason.strip()
+    return listed
+
+
+def changed_lines(name, path):
+    """The lines a mutant removes and adds, from mutmut's own diff."""
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    diff = get_diff_for_mutant(name, path=path).splitlines()
+    return [line for line in diff if line[:1] in "-+" and not line.startswith(("---", "+++"))]
+
+
+def main():
+    from mutmut.stats import status_by_exit_code
+
+    sources = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]["source_paths"]
+    listed = listed_survivors()
+    unexplained, seen = [], set()
+    columns = ("made", "not run", "no test", "caught", "survived", "equivalent", "cosmetic", "score", "w/o eq.")
+    print(f"{'module':<16}" + "".join(f"{c:>11}" for c in columns))
+    for source in sources:
+        meta = ROOT / "mutants" / f"{source}.meta"
+        if not meta.exists():
+            print(f"{source:<16} not measured (no {meta.relative_to(ROOT)}: run `make mutation`)")
+            continue
+        status = {k: status_by_exit_code[v] for k, v in json.loads(meta.read_text())["exit_code_by_key"].items()}
+        seen |= set(status)
+        count = {s: sum(v == s for v in status.values()) for s in ("no tests", "not checked")}
+        caught = sum(s in ("killed", "timeout") for s in status.values())
+        survivors = [k for k, s in status.items() if s not in ("killed", "timeout", "no tests", "not checked")]
+        cosmetic = [k for k in survivors if listed.get(k, "").startswith("cosmetic:")]
+        equivalent = [k for k in survivors if k in listed and k not in cosmetic]
+        reached = len(status) - count["no tests"] - count["not checked"]
+        score = caught / reached if reached else float("nan")
+        set_aside = caught / (reached - len(equivalent)) if reached > len(equivalent) else float("nan")
+        row = (len(status), count["not checked"], count["no tests"], caught, len(survivors))
+        counts = "".join(f"{n:>11}" for n in (*row, len(equivalent), len(cosmetic)))
+        print(f"{source:<16}{counts}{score:>11.3f}{set_aside:>11.3f}")
+        unexplained += [(k, status[k], source) for k in survivors if k not in listed]
+        unexplained += [(k, "no tests", source) for k, s in status.items() if s == "no tests"]
+    stale = sorted(set(listed) - seen)
+    if stale:
+        print(f"\n{len(stale)} entries of {EQUIVALENT.name} name no mutant of this run (the source moved on):")
+        print("\n".join(f"  {name}" for name in stale))
+    print(f"\n{len(unexplained)} mutants survived or were reached by no test, and are not listed in {EQUIVALENT.name}:")
+    for name, state, source in unexplained:
+        print(f"  {name} ({state})")
+        for line in changed_lines(name, source):
+            print(f"      {line.strip()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
