@@ -971,3 +971,58 @@ def test_small_promises_of_the_helpers():
     assert em.ellipse_geometry(np.array(cov, dtype=np.float32)) == em.ellipse_geometry(np.float32(cov).astype(float))
     stats = em.sufficient_statistics(X, np.ones((100, 1)))
     assert stats.recentred([[1, 2]]).shift.dtype == np.float64
+
+
+# --------------------------------------------------------------------------- the MAP M-step, from its formulas
+
+
+def map_m_step_from_the_formulas(X, resp, prior, covariance_type):
+    """The MAP M-step as the docstring of _map_m_step_from_statistics writes it, from X and γ directly."""
+    counts = resp.sum(axis=0) + em._COUNT_FLOOR
+    xbar = (resp.T @ X) / counts[:, None]
+    K, D = xbar.shape
+    kappa, nu, b = prior.shrinkage, prior.degrees_of_freedom, float(prior.shrinkage > 0)
+    d = xbar - prior.mean
+    W = np.array([(resp[:, k, None] * (X - xbar[k])).T @ (X - xbar[k]) for k in range(K)])  # scatter about x̄_k
+    M = W + (kappa * counts / (counts + kappa))[:, None, None] * d[:, :, None] * d[:, None, :]
+    means = (counts[:, None] * xbar + kappa * prior.mean) / (counts + kappa)[:, None]
+    if covariance_type == "full":
+        cov = (prior.scale + M) / (nu + counts + D + 1 + b)[:, None, None]
+    elif covariance_type == "tied":
+        cov = np.repeat([(prior.scale + M.sum(axis=0)) / (nu + counts.sum() + D + 1 + b * K)], K, axis=0)
+    elif covariance_type == "diag":
+        cov = np.array([np.diag((prior.scale + np.diag(M[k])) / (nu + counts[k] + 2 + b)) for k in range(K)])
+    else:
+        cov = np.array(
+            [(prior.scale + np.trace(M[k])) / (nu + counts[k] * D + 2 + b * D) * np.eye(D) for k in range(K)]
+        )
+    return counts / len(X), means, cov
+
+
+@pytest.mark.parametrize("covariance_type", em.COVARIANCE_TYPES)
+@pytest.mark.parametrize("shrinkage", [0.0, 0.5])
+def test_the_map_m_step_is_its_formula_about_any_shift_and_adds_reg_covar(covariance_type, shrinkage):
+    X, _ = problem(27, 200, 2, 3)
+    resp, _ = em.e_step(X, em.init_params(X, 3, seed=0))
+    matrix = covariance_type in ("full", "tied")
+    prior = em.ConjugatePrior(shrinkage, [1.0, -1.0], 4.0, np.array([[2.0, 0.3], [0.3, 1.0]]) if matrix else 1.5)
+    weights, means, covariances = map_m_step_from_the_formulas(X, resp, prior, covariance_type)
+    stats = em.sufficient_statistics(X, resp)
+    for shifted in (stats, stats.recentred(np.array([[5.0, -3.0], [0.0, 0.0], [-2.0, 7.0]]))):
+        params = em._map_m_step_from_statistics(shifted, prior, 0.0, covariance_type)
+        np.testing.assert_allclose(params.weights, weights, rtol=1e-12)
+        np.testing.assert_allclose(params.means, means, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(params.covariances, covariances, rtol=1e-10, atol=1e-14)
+    held = em._map_m_step_from_statistics(stats, prior, 0.25, covariance_type)
+    added = held.covariances - em._map_m_step_from_statistics(stats, prior, 0.0, covariance_type).covariances
+    np.testing.assert_allclose(added, np.broadcast_to(0.25 * I2, (3, 2, 2)), atol=1e-14)
+
+
+def test_a_conjugate_prior_prints_its_four_numbers():
+    scalar = em.ConjugatePrior(0.5, [1.0, 2.0], 4.0, 2.5)
+    assert repr(scalar) == "ConjugatePrior(shrinkage=0.5, mean=[1. 2.], degrees_of_freedom=4, scale=2.5)"
+    matrix = em.ConjugatePrior(0.01, [0.123456, 0.0], 5.0, [[2.0, 0.0], [0.0, 0.333333]])
+    assert repr(matrix) == (
+        "ConjugatePrior(shrinkage=0.01, mean=[0.1235 0.    ], degrees_of_freedom=5, "
+        "scale=[[2.     0.    ]\n [0.     0.3333]])"
+    )
