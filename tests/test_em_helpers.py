@@ -1026,3 +1026,43 @@ def test_a_conjugate_prior_prints_its_four_numbers():
         "ConjugatePrior(shrinkage=0.01, mean=[0.1235 0.    ], degrees_of_freedom=5, "
         "scale=[[2.     0.    ]\n [0.     0.3333]])"
     )
+
+
+@pytest.mark.parametrize("n_components", [1, 3])
+@pytest.mark.parametrize("covariance_type", em.COVARIANCE_TYPES)
+@pytest.mark.parametrize("shrinkage", [0.0, 0.5])
+def test_log_prior_is_scipys_densities_summed(covariance_type, shrinkage, n_components):
+    from scipy import stats
+    from scipy.special import gammaln
+
+    X, _ = problem(28, 150, 2, 3)
+    params = em.init_params(X, n_components, seed=0, covariance_type=covariance_type)
+    matrix = covariance_type in ("full", "tied")
+    prior = em.ConjugatePrior(shrinkage, [1.0, -1.0], 4.0, np.array([[2.0, 0.3], [0.3, 1.0]]) if matrix else 1.5)
+    expected = gammaln(n_components)  # the flat density of π on the simplex
+    for k in range(n_components):
+        cov = params.covariances[k]
+        if matrix and (covariance_type == "full" or k == 0):  # a tied Σ is counted once
+            expected += stats.invwishart(df=4.0, scale=prior.scale).logpdf(cov)
+        elif not matrix:
+            variances = np.diag(cov) if covariance_type == "diag" else cov[:1, 0]
+            expected += stats.invgamma(2.0, scale=0.75).logpdf(variances).sum()
+        if shrinkage > 0:
+            expected += stats.multivariate_normal(prior.mean, cov / shrinkage).logpdf(params.means[k])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert em.log_prior(params, prior) == pytest.approx(expected, rel=1e-12)
+
+
+def test_default_prior_and_log_prior_check_what_they_are_given():
+    X, _ = problem(29, 50, 2, 2)
+    full = em.default_prior(X, 2)
+    np.testing.assert_array_equal(full.scale, em.default_prior(X, 2, "full").scale)
+    assert np.ndim(full.scale) == 2
+    two = em.default_prior(X[:2], 1)  # two points are enough for a covariance
+    np.testing.assert_allclose(two.mean, X[:2].mean(axis=0))
+    with pytest.raises(ValueError, match="at least 2 points"):
+        em.default_prior(X[:1], 1)
+    for args in ((P_OK, "prior"), ("params", full)):
+        with pytest.raises(TypeError, match=r"^log_prior takes a GMMParams and a ConjugatePrior\.$"):
+            em.log_prior(*args)
