@@ -1038,15 +1038,15 @@ def test_log_prior_is_scipys_densities_summed(covariance_type, shrinkage, n_comp
     X, _ = problem(28, 150, 2, 3)
     params = em.init_params(X, n_components, seed=0, covariance_type=covariance_type)
     matrix = covariance_type in ("full", "tied")
-    prior = em.ConjugatePrior(shrinkage, [1.0, -1.0], 4.0, np.array([[2.0, 0.3], [0.3, 1.0]]) if matrix else 1.5)
+    prior = em.ConjugatePrior(shrinkage, [1.0, -1.0], 5.0, np.array([[2.0, 0.3], [0.3, 1.0]]) if matrix else 1.5)
     expected = gammaln(n_components)  # the flat density of π on the simplex
     for k in range(n_components):
         cov = params.covariances[k]
         if matrix and (covariance_type == "full" or k == 0):  # a tied Σ is counted once
-            expected += stats.invwishart(df=4.0, scale=prior.scale).logpdf(cov)
+            expected += stats.invwishart(df=5.0, scale=prior.scale).logpdf(cov)
         elif not matrix:
             variances = np.diag(cov) if covariance_type == "diag" else cov[:1, 0]
-            expected += stats.invgamma(2.0, scale=0.75).logpdf(variances).sum()
+            expected += stats.invgamma(2.5, scale=0.75)  # ν/2, s/2.logpdf(variances).sum()
         if shrinkage > 0:
             expected += stats.multivariate_normal(prior.mean, cov / shrinkage).logpdf(params.means[k])
     with warnings.catch_warnings():
