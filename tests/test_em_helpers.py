@@ -1046,7 +1046,7 @@ def test_log_prior_is_scipys_densities_summed(covariance_type, shrinkage, n_comp
             expected += stats.invwishart(df=5.0, scale=prior.scale).logpdf(cov)
         elif not matrix:
             variances = np.diag(cov) if covariance_type == "diag" else cov[:1, 0]
-            expected += stats.invgamma(2.5, scale=0.75)  # ν/2, s/2.logpdf(variances).sum()
+            expected += stats.invgamma(2.5, scale=0.75).logpdf(variances).sum()  # a = ν/2, b = s/2
         if shrinkage > 0:
             expected += stats.multivariate_normal(prior.mean, cov / shrinkage).logpdf(params.means[k])
     with warnings.catch_warnings():
