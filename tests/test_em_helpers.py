@@ -1066,3 +1066,48 @@ def test_default_prior_and_log_prior_check_what_they_are_given():
     for args in ((P_OK, "prior"), ("params", full)):
         with pytest.raises(TypeError, match=r"^log_prior takes a GMMParams and a ConjugatePrior\.$"):
             em.log_prior(*args)
+
+
+@pytest.mark.parametrize(
+    "args, error, message",
+    [
+        (("a", [0.0], 3.0, 1.0), ValueError, r"^ConjugatePrior shrinkage must be a finite number >= 0; got 'a'\.$"),
+        ((np.nan, [0.0], 3.0, 1.0), ValueError, r"^ConjugatePrior shrinkage must be a finite number >= 0; got nan\.$"),
+        ((0.1, [0.0], -3.0, 1.0), ValueError, r"^ConjugatePrior degrees_of_freedom must be a finite number >= 0"),
+        ((0.1, [0.0], 0.0, 1.0), ValueError, r"^ConjugatePrior degrees_of_freedom must be positive \(mclust's"),
+        ((0.1, ["a"], 3.0, 1.0), TypeError, "^ConjugatePrior mean must contain real numbers"),
+        ((0.1, [0.0], 3.0, "a"), TypeError, "^ConjugatePrior scale must contain real numbers"),
+        (
+            (0.1, [[0.0]], 3.0, 1.0),
+            ValueError,
+            r"^ConjugatePrior mean must be a finite vector \(D,\); got shape \(1, 1\)",
+        ),
+        ((0.1, [np.nan], 3.0, 1.0), ValueError, "^ConjugatePrior mean must be a finite vector"),
+        ((0.1, [0.0], 3.0, np.inf), ValueError, "^ConjugatePrior mean must be a finite vector"),
+        ((0.1, [0.0], 3.0, 0.0), ValueError, r"^ConjugatePrior scale must be positive; got 0\.0\.$"),
+        ((0.1, [0.0, 0.0], 4.0, np.eye(3)), ValueError, r"a \(D, D\) = \(2, 2\) matrix\.$"),
+        (
+            (0.1, [0.0, 0.0], 4.0, [[1.0, 1e-9], [0.0, 1.0]]),
+            ValueError,
+            r"^ConjugatePrior scale must be symmetric positive",
+        ),
+        ((0.1, [0.0, 0.0], 4.0, [[1.0, 2.0], [2.0, 1.0]]), ValueError, r"symmetric positive definite\.$"),
+        ((0.1, [0.0, 0.0], 4.0, np.diag([1.0, 0.0])), ValueError, r"symmetric positive definite\.$"),
+    ],
+)
+def test_each_check_of_a_conjugate_prior_rejects_what_it_names(args, error, message):
+    with pytest.raises(error, match=message):
+        em.ConjugatePrior(*args)
+
+
+def test_a_conjugate_prior_keeps_arrays_and_accepts_what_is_within_its_bounds():
+    prior = em.ConjugatePrior(0, [1, 2], 4, 3)
+    assert prior.mean.dtype == np.float64 and type(prior.scale) is float and prior.scale == 3.0
+    for scale in ([[1.0, 1e-10], [0.0, 1.0]], [[1e6, 1e-5], [0.0, 1e6]]):  # |Λ - Λᵀ| up to 1e-10 of max |Λ|
+        np.testing.assert_array_equal(em.ConjugatePrior(0.1, [0.0, 0.0], 4.0, scale).scale, scale)
+    X = np.random.default_rng(0).normal(size=(3, 3))
+    covariance = np.cov(X.T)  # N = D: not positive definite, so its diagonal is the scale
+    np.testing.assert_allclose(em.default_prior(X, 1).scale, np.diag(np.diag(covariance)), rtol=1e-12)
+    np.testing.assert_allclose(
+        em.default_prior(np.r_[X, X[:1] + 1], 1).scale, np.cov(np.r_[X, X[:1] + 1].T), rtol=1e-12
+    )
