@@ -1111,3 +1111,16 @@ def test_a_conjugate_prior_keeps_arrays_and_accepts_what_is_within_its_bounds():
     np.testing.assert_allclose(
         em.default_prior(np.r_[X, X[:1] + 1], 1).scale, np.cov(np.r_[X, X[:1] + 1].T), rtol=1e-12
     )
+
+
+def test_a_map_component_stretched_over_1e8_is_floored_not_fatal():
+    # 1e-3 across, 1e8 along: rounding of order eps · 1e16 swamps reg_covar, and Cholesky fails.
+    X = np.r_[np.random.default_rng(0).normal(0.0, 1e-3, (300, 2)), [[1e8, -1e8]]]
+    stats = em.sufficient_statistics(X, np.ones((301, 1)))
+    prior = em.ConjugatePrior(0.0, [0.0, 0.0], 4.0, 1e-6 * I2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        params = em._map_m_step_from_statistics(stats, prior, 1e-6, "full")
+    lower, lower_inv, half_log_det = params.cholesky
+    assert np.isfinite(half_log_det).all() and half_log_det[0] >= np.log(1e-6) * (1 + 1e-9)
+    np.testing.assert_allclose(lower_inv[0] @ lower[0], I2, atol=1e-6)
