@@ -41,7 +41,7 @@ bench: $(STAMP)  ## em_helpers against scikit-learn and a scipy.stats loop: time
 
 # mutmut is a tool for this target only, not a requirement of the tutorial: installed on first use.
 MUTMUT := $(VENV)/bin/mutmut
-$(MUTMUT): $(STAMP)
+$(MUTMUT): | $(STAMP)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check mutmut==3.8.1
 
 mutation: $(MUTMUT)  ## mutation testing of the EM modules with the unit tests (tens of minutes): score, survivors
