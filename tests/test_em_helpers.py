@@ -691,12 +691,12 @@ def test_gmm_params_accept_what_is_within_their_bounds(weights, means, covarianc
 @pytest.mark.parametrize(
     "covariance_type, covariances, message",
     [
-        ("diag", [[[1.0, 1e-11], [1e-11, 1.0]]], '"diag" covariances must be diagonal'),
+        ("diag", [[[1.0, 1e-11], [1e-11, 1.0]]], '^"diag" covariances must be diagonal\\.$'),
         ("diag", [I2, [[1e6, 1e-5], [1e-5, 1e6]]], '"diag" covariances must be diagonal'),
         ("spherical", [[[1.0, 1e-11], [1e-11, 1.0]]], '"spherical" covariances must be diagonal'),
-        ("spherical", [np.diag([1.0, 1.0 + 1e-11])], r'"spherical" covariances must be multiples of the identity'),
+        ("spherical", [np.diag([1.0, 1.0 + 1e-11])], r'^"spherical" covariances must be multiples of the identity'),
         ("spherical", [I2, np.diag([1e6, 1e6 + 1e-5])], r"multiples of the identity, σ_k²·I"),
-        ("tied", [I2, [[1.0, 1e-11], [1e-11, 1.0]]], '"tied" covariances must be the same for every component'),
+        ("tied", [I2, [[1.0, 1e-11], [1e-11, 1.0]]], r'^"tied" covariances must be the same for every component\.$'),
         ("tied", [1e6 * I2, np.diag([1e6, 1e6 + 1e-5])], '"tied" covariances must be the same'),
     ],
 )
@@ -714,6 +714,11 @@ def test_each_covariance_model_rejects_covariances_outside_it(covariance_type, c
         ("diag", [1e-6 * I2, [[1e6, 1e-7], [1e-7, 1e6]]]),  # ... of the largest over all k
         ("spherical", [2.0 * I2, 3.0 * I2]),  # σ_k² differs between components
         ("spherical", [I2, np.diag([1e6, 1e6 + 1e-7])]),
+        ("tied", [1e6 * I2, [[1e6, 1e-7], [1e-7, 1e6]]]),
+        # exactly at 1e-12 of max |Σ|: not beyond it
+        ("diag", [[[1.0, 1e-12], [1e-12, 1.0]], I2]),
+        ("spherical", [I2, np.diag([1e-12, 2e-12])]),
+        ("tied", [I2, [[1.0, 1e-12], [1e-12, 1.0]]]),
         ("tied", [[[2.0, 0.9], [0.9, 0.5]], [[2.0, 0.9], [0.9, 0.5 + 1e-13]]]),
     ],
 )
@@ -922,6 +927,18 @@ def test_init_params_takes_the_method_the_seed_and_reg_covar_it_is_given():
     [
         (lambda: P_OK.permute([0, 1, 2]), ValueError, r"^order must be a permutation of 0\.\.1; got \[0 1 2\]\.$"),
         (lambda: em.e_step(X_OK, "not params"), TypeError, r"^params must be a GMMParams; got str\.$"),
+        (lambda: em.GMMParams(["a"], [[0.0, 0.0]], [I2]), TypeError, "^weights must contain real numbers"),
+        (lambda: em.GMMParams([1.0], [["a", "b"]], [I2]), TypeError, "^means must contain real numbers"),
+        (
+            lambda: em.GMMParams([1.0], [[0, 0]], [[["a", "b"], ["c", "d"]]]),
+            TypeError,
+            "^covariances must contain real",
+        ),
+        (
+            lambda: em.GMMParams([1.0], [[0, 0]], np.zeros((1, 2, 2)), "diag"),
+            ValueError,
+            r"^covariances\[0\] is not posi",
+        ),
         (lambda: em.sample_gmm("not params", 5), TypeError, r"^params must be a GMMParams; got str\.$"),
         (lambda: em.match_components("fit", P_OK), TypeError, r"^estimate must be a GMMParams; got str\.$"),
         (lambda: em.m_step_from_statistics("stats"), TypeError, r"^stats must be a SufficientStatistics; got str\.$"),
