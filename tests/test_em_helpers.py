@@ -633,9 +633,14 @@ I2 = np.eye(2)
 @pytest.mark.parametrize(
     "weights, means, covariances, message",
     [
-        ([[1.0]], [[0.0, 0.0]], [I2], r"expects weights of shape \(K,\).*got \(1, 1\), \(1, 2\) and \(1, 2, 2\)"),
-        ([1.0], [0.0, 0.0], [I2], r"expects weights.*got \(1,\), \(2,\) and \(1, 2, 2\)"),
-        ([1.0], [[0.0, 0.0]], I2, r"expects weights.*got \(1,\), \(1, 2\) and \(2, 2\)"),
+        (
+            [[1.0]],
+            [[0.0, 0.0]],
+            [I2],
+            r"^GMMParams expects weights of shape \(K,\).*got \(1, 1\), \(1, 2\) and \(1, 2, 2\)",
+        ),
+        ([1.0], [0.0, 0.0], [I2], r"^GMMParams expects weights.*got \(1,\), \(2,\) and \(1, 2, 2\)"),
+        ([1.0], [[0.0, 0.0]], I2, r"^GMMParams expects weights.*got \(1,\), \(1, 2\) and \(2, 2\)"),
         ([0.5, 0.5], [[0.0, 0.0]], [I2], r"K=1, D=2, so weights must be \(1,\) and covariances \(1, 2, 2\)"),
         ([1.0], [[0.0, 0.0]], [I2, I2], r"shapes disagree.*got \(1,\) and \(2, 2, 2\)"),
         ([1.0], [[0.0, 0.0]], [np.eye(3)], r"shapes disagree.*got \(1,\) and \(1, 3, 3\)"),
