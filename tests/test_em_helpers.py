@@ -659,6 +659,8 @@ I2 = np.eye(2)
         ([1.0 + 1e-7, -1e-7], [[0.0, 0.0], [1, 1]], [I2, I2], "non-negative, summing to 1"),
         ([0.5, 0.5], [[0, 0], [1, 1]], [I2, [[1.0, 1e-9], [0.0, 1.0]]], r"covariances\[1\] is not symmetric.*1e-09"),
         ([1.0], [[0, 0]], [[[1e6, 1e-3], [0.0, 1e6]]], r"covariances\[0\] is not symmetric"),
+        ([0.5, 0.5], [[0, 0], [1, 1]], [[[1e-6, 1e-9], [0.0, 1e-6]], 1e6 * I2], r"covariances\[0\] is not symmetric"),
+        ([0.5, 0.500009], [[0, 0], [1, 1]], [I2, I2], r"got \[0\.5 0\.5\] with sum 1\.00001\.$"),
         ([1.0], [[0.0, 0.0]], [[[1.0, 0.0], [0.0, -1.0]]], r"covariances\[0\] is not positive definite"),
         ([0.5, 0.5], [[0, 0], [1, 1]], [I2, [[1.0, 0.0], [0.0, 0.0]]], r"covariances\[1\] is not positive definite"),
     ],
@@ -932,6 +934,13 @@ def test_init_params_takes_the_method_the_seed_and_reg_covar_it_is_given():
     [
         (lambda: P_OK.permute([0, 1, 2]), ValueError, r"^order must be a permutation of 0\.\.1; got \[0 1 2\]\.$"),
         (lambda: em.e_step(X_OK, "not params"), TypeError, r"^params must be a GMMParams; got str\.$"),
+        (lambda: em.fit_gmm(X_OK, 2, n_init=0), ValueError, r"^n_init must be an integer >= 1; got 0\.$"),
+        (lambda: em.fit_gmm(X_OK, 2, init=3.0), TypeError, r"^init must be .* responsibilities; got float\.$"),
+        (
+            lambda: em.fit_gmm(X_OK, 2, init=P_OK, covariance_type="tied"),
+            ValueError,
+            r'^init is a "full" GMMParams but covariance_type="tied": build the start for the model you fit\.$',
+        ),
         (lambda: em.GMMParams(["a"], [[0.0, 0.0]], [I2]), TypeError, "^weights must contain real numbers"),
         (lambda: em.GMMParams([1.0], [["a", "b"]], [I2]), TypeError, "^means must contain real numbers"),
         (
@@ -1146,3 +1155,14 @@ def test_a_map_component_stretched_over_1e8_is_floored_not_fatal():
     lower, lower_inv, half_log_det = params.cholesky
     assert np.isfinite(half_log_det).all() and half_log_det[0] >= np.log(1e-6) * (1 + 1e-9)
     np.testing.assert_allclose(lower_inv[0] @ lower[0], I2, atol=1e-6)
+
+
+def test_the_loop_defaults_and_flags_are_what_the_docstring_says():
+    X, _ = problem(30, 60, 2, 2)
+    capped = em.fit_gmm(X, 2, seed=0, tol=0)  # max_iter defaults to 200
+    assert capped.n_iter == 200 and capped.converged is False and capped.stop_reason == "max_iter"
+    assert em.fit_gmm(X, 2, seed=0).converged is True
+    tied = em.ConjugatePrior(0.01, X.mean(axis=0), 4.0, np.cov(X.T))  # "tied", like "full", takes a matrix scale
+    assert em.fit_gmm(X, 2, seed=0, covariance_type="tied", prior=tied, max_iter=2).prior is tied
+    with pytest.raises(ValueError, match=r'^covariance_type="tied" needs the prior\'s scale to be a \(D, D\) matrix'):
+        em.fit_gmm(X, 2, covariance_type="tied", prior=em.ConjugatePrior(0.01, [0.0, 0.0], 4.0, 1.0))
