@@ -935,6 +935,16 @@ def test_init_params_takes_the_method_the_seed_and_reg_covar_it_is_given():
         (lambda: P_OK.permute([0, 1, 2]), ValueError, r"^order must be a permutation of 0\.\.1; got \[0 1 2\]\.$"),
         (lambda: em.e_step(X_OK, "not params"), TypeError, r"^params must be a GMMParams; got str\.$"),
         (lambda: em.fit_gmm(X_OK, 2, n_init=0), ValueError, r"^n_init must be an integer >= 1; got 0\.$"),
+        (
+            lambda: em.fit_gmm(X_OK, 2, reg_covar="a"),
+            ValueError,
+            r"^reg_covar must be a finite number >= 0; got 'a'\.$",
+        ),
+        (
+            lambda: em.fit_gmm(X_OK, 2, reg_covar=np.nan),
+            ValueError,
+            r"^reg_covar must be a finite number >= 0; got nan",
+        ),
         (lambda: em.fit_gmm(X_OK, 2, init=3.0), TypeError, r"^init must be .* responsibilities; got float\.$"),
         (
             lambda: em.fit_gmm(X_OK, 2, init=P_OK, covariance_type="tied"),
@@ -1092,7 +1102,7 @@ def test_default_prior_and_log_prior_check_what_they_are_given():
     assert np.ndim(full.scale) == 2
     two = em.default_prior(X[:2], 1)  # two points are enough for a covariance
     np.testing.assert_allclose(two.mean, X[:2].mean(axis=0))
-    with pytest.raises(ValueError, match="at least 2 points"):
+    with pytest.raises(ValueError, match=r"^default_prior needs at least 2 points"):
         em.default_prior(X[:1], 1)
     for args in ((P_OK, "prior"), ("params", full)):
         with pytest.raises(TypeError, match=r"^log_prior takes a GMMParams and a ConjugatePrior\.$"):
