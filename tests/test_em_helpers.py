@@ -935,6 +935,19 @@ def test_init_params_takes_the_method_the_seed_and_reg_covar_it_is_given():
         (lambda: P_OK.permute([0, 1, 2]), ValueError, r"^order must be a permutation of 0\.\.1; got \[0 1 2\]\.$"),
         (lambda: em.e_step(X_OK, "not params"), TypeError, r"^params must be a GMMParams; got str\.$"),
         (lambda: em.fit_gmm(X_OK, 2, n_init=0), ValueError, r"^n_init must be an integer >= 1; got 0\.$"),
+        (lambda: em.fit_gmm(X_OK, 2.5), TypeError, r"^n_components must be an integer; got 2\.5\.$"),
+        (lambda: em.fit_gmm([["a", "b"]], 1), TypeError, r"^X must contain real numbers"),
+        (
+            lambda: em.fit_gmm(np.r_[X_OK, [[np.nan, 0.0]], X_OK], 2),
+            ValueError,
+            r"^X contains 1 NaN and 0 inf values \(in 1 rows, the first is row 20\); EM needs finite numbers: drop or "
+            r"impute those rows first\.$",
+        ),
+        (
+            lambda: em.fit_gmm([[1e101, 0.0]], 1),
+            ValueError,
+            r"^X has values up to 1e\+101; .* deviation, say\) first\.$",
+        ),
         (
             lambda: em.fit_gmm(X_OK, 2, reg_covar="a"),
             ValueError,
@@ -1176,3 +1189,8 @@ def test_the_loop_defaults_and_flags_are_what_the_docstring_says():
     assert em.fit_gmm(X, 2, seed=0, covariance_type="tied", prior=tied, max_iter=2).prior is tied
     with pytest.raises(ValueError, match=r'^covariance_type="tied" needs the prior\'s scale to be a \(D, D\) matrix'):
         em.fit_gmm(X, 2, covariance_type="tied", prior=em.ConjugatePrior(0.01, [0.0, 0.0], 4.0, 1.0))
+
+
+def test_x_at_the_bound_of_its_values_is_accepted():
+    resp, log_lik = em.e_step([[em._MAX_ABS, 0.0]], P_OK)  # ±1e100 is allowed, beyond it is not
+    assert np.isfinite(log_lik) and resp.shape == (1, 2)
