@@ -44,7 +44,7 @@ MUTMUT := $(VENV)/bin/mutmut
 $(MUTMUT): | $(STAMP)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check mutmut==3.8.1
 
-mutation: $(MUTMUT)  ## mutation testing of the EM modules with the unit tests (tens of minutes): score, survivors
+mutation: $(MUTMUT)  ## mutation testing of the EM modules with the unit tests (an hour or more on 2 cores): score, survivors
 	rm -rf mutants
 	nice -n 15 $(MUTMUT) run --max-children 1 > mutants.log 2>&1 || (tail -n 30 mutants.log; exit 1)
 	$(VENV)/bin/python tests/mutation_report.py

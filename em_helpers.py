@@ -587,8 +587,15 @@ def _outer(vectors, weights):
 
 
 def _weighted_means(Xt, resp):
-    """Σ_i γ_ik x_i / N_k, shape (K, D), from Xᵀ (D, N) and γ laid out (K, N)."""
-    return (Xt @ resp.T).T / (resp.sum(axis=1) + _COUNT_FLOOR)[:, None]
+    """Σ_i γ_ik x_i / N_k, shape (K, D), from Xᵀ (D, N) and γ laid out (K, N); 0 where N_k = 0.
+
+    Exact, without the count floor: used as the shift, it makes Σ_i γ_ik (x_i - c_k) vanish,
+    so μ_k = c_k is the weighted mean of what component k holds, however little (with the
+    floor here too, a component holding 1e-20 of a point at 1 got μ_k = 9e-6, not 1).
+    """
+    counts = resp.sum(axis=1)[:, None]
+    sums = (Xt @ resp.T).T
+    return np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
 
 
 def _sufficient_statistics(Xt, resp, shift):

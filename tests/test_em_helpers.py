@@ -1194,3 +1194,15 @@ def test_the_loop_defaults_and_flags_are_what_the_docstring_says():
 def test_x_at_the_bound_of_its_values_is_accepted():
     resp, log_lik = em.e_step([[em._MAX_ABS, 0.0]], P_OK)  # ±1e100 is allowed, beyond it is not
     assert np.isfinite(log_lik) and resp.shape == (1, 2)
+
+
+def test_a_nearly_empty_component_keeps_the_weighted_mean_of_what_it_holds():
+    # γ = 1e-20 on the point at 1 and 0 elsewhere: μ_2 = Σ γ x / Σ γ = 1 (the module docstring),
+    # not the 9e-6 that dividing by N_k + 10·eps twice would give.
+    X = np.array([[1.0], [-1.0], [0.5], [2.0]])
+    resp = np.array([[1.0 - 1e-20, 1e-20], [1.0, 0.0], [1.0, 0.0], [1.0, 0.0]])
+    params = em.m_step(X, resp)
+    assert params.means[1, 0] == pytest.approx(1.0, rel=1e-12)
+    assert params.weights[1] < 1e-15 and np.isfinite(params.covariances).all()
+    empty = em.m_step(X, np.c_[np.ones(4), np.zeros(4)])
+    assert empty.means[1, 0] == 0.0  # nothing held at all: 0, as the module docstring says
