@@ -651,6 +651,7 @@ def plot_online_drift(runs, edges, oracle):
         title="A drifting stream: smaller κ forgets faster and keeps up",
     )
     ax.set_ylim(oracle - 1.0, oracle + 0.1)
+    ax.xaxis.set_major_formatter(lambda value, _: f"{value:,.0f}")  # 100,000 rather than 100000
     ax.legend(fontsize=8, loc="lower left")
     ax.grid(alpha=0.3)
     fig.tight_layout()
