@@ -41,9 +41,11 @@ from scipy.special import entr, gammaln, multigammaln
 
 __all__ = [
     "COVARIANCE_TYPES",
+    "CholeskyFactors",
     "ConjugatePrior",
     "GMMFit",
     "GMMParams",
+    "SufficientStatistics",
     "aic",
     "bic",
     "default_prior",
@@ -55,10 +57,12 @@ __all__ = [
     "log_likelihood",
     "log_prior",
     "m_step",
+    "m_step_from_statistics",
     "match_components",
     "n_parameters",
     "responsibility_entropy",
     "sample_gmm",
+    "sufficient_statistics",
 ]
 
 # The covariance models, with scikit-learn's names (see m_step).
@@ -669,10 +673,13 @@ def _m_step_from_statistics(stats, reg_covar, covariance_type):
     return params
 
 
-def _m_step(Xt, resp, reg_covar, covariance_type="full"):
-    """The M-step from Xᵀ (D, N) and γ laid out (K, N): statistics about the new means."""
+def _m_step(Xt, resp, reg_covar, covariance_type, prior=None):
+    """The M-step from Xᵀ (D, N) and γ laid out (K, N), from statistics about the new means:
+    maximum likelihood, or with a prior the MAP one."""
     stats = _sufficient_statistics(Xt, resp, _weighted_means(Xt, resp))
-    return _m_step_from_statistics(stats, reg_covar, covariance_type)
+    if prior is None:
+        return _m_step_from_statistics(stats, reg_covar, covariance_type)
+    return _map_m_step_from_statistics(stats, prior, reg_covar, covariance_type)
 
 
 def _data_covariance(stats):
@@ -1027,7 +1034,7 @@ def _init_params(X, Xt, n_components, method, rng, reg_covar, covariance_type="f
     labels[seeds] = np.arange(n_components)  # each seed owns itself, even among duplicates
     resp = np.zeros((n_components, n_samples))
     resp[labels, np.arange(n_samples)] = 1.0
-    return _any_m_step(Xt, resp, reg_covar, covariance_type, prior)
+    return _m_step(Xt, resp, reg_covar, covariance_type, prior)
 
 
 def init_params(X, n_components, *, method="kmeans++", seed=None, reg_covar=1e-6, covariance_type="full"):
@@ -1066,14 +1073,6 @@ def init_params(X, n_components, *, method="kmeans++", seed=None, reg_covar=1e-6
 # --------------------------------------------------------------------------- the EM loop
 
 
-def _any_m_step(Xt, resp, reg_covar, covariance_type, prior):
-    """The maximum-likelihood M-step, or with a prior the MAP one, from γ laid out (K, N)."""
-    if prior is None:
-        return _m_step(Xt, resp, reg_covar, covariance_type)
-    stats = _sufficient_statistics(Xt, resp, _weighted_means(Xt, resp))
-    return _map_m_step_from_statistics(stats, prior, reg_covar, covariance_type)
-
-
 def _run_em(Xt, params, max_iter, tol, reg_covar, covariance_type, keep_params=False, prior=None):
     """EM from θ_0 = ``params``: M-step, E-step, until the gain per point in the objective
     (L(θ), or L(θ) + log p(θ) with a prior) is below tol."""
@@ -1082,7 +1081,7 @@ def _run_em(Xt, params, max_iter, tol, reg_covar, covariance_type, keep_params=F
     objective = [log_lik + log_prior(params, prior)] if prior is not None else history
     converged = False
     for _ in range(max_iter):
-        params = _any_m_step(Xt, resp, reg_covar, covariance_type, prior)
+        params = _m_step(Xt, resp, reg_covar, covariance_type, prior)
         resp, log_lik = _e_step(Xt, params, out=resp)  # γ_t is spent: reuse its memory
         history.append(log_lik)
         if prior is not None:
@@ -1166,7 +1165,7 @@ def _given_start(init, Xt, n_components, reg_covar, covariance_type, prior):
     resp = _check_responsibilities(init, Xt.shape[1])
     if resp.shape[0] != n_components:
         raise ValueError(f"init has {resp.shape[0]} columns of responsibilities but n_components={n_components}.")
-    return _any_m_step(Xt, resp, reg_covar, covariance_type, prior)
+    return _m_step(Xt, resp, reg_covar, covariance_type, prior)
 
 
 def _check_fit_arguments(X, n_components, init, n_init, max_iter, tol, reg_covar, covariance_type, prior):

@@ -1206,3 +1206,10 @@ def test_a_nearly_empty_component_keeps_the_weighted_mean_of_what_it_holds():
     assert params.weights[1] < 1e-15 and np.isfinite(params.covariances).all()
     empty = em.m_step(X, np.c_[np.ones(4), np.zeros(4)])
     assert empty.means[1, 0] == 0.0  # nothing held at all: 0, as the module docstring says
+
+
+def test_the_public_names_include_the_statistics_seam_and_all_exist():
+    assert {"SufficientStatistics", "sufficient_statistics", "m_step_from_statistics", "CholeskyFactors"} <= set(
+        em.__all__
+    )
+    assert all(hasattr(em, name) for name in em.__all__)
