@@ -148,7 +148,7 @@ def _covariance_prior(X, covariance_prior, covariance_type):
             f"got shape {value.shape}."
         )
     if covariance_type in ("full", "tied"):
-        if np.abs(value - value.T).max() > 1e-10 * np.abs(value).max() or np.linalg.eigvalsh(value)[0] <= 0:
+        if not em._is_symmetric_positive_definite(value):
             raise ValueError("covariance_prior must be symmetric positive definite.")
         return value
     if (value <= 0).any():
@@ -343,8 +343,7 @@ def _prepare(X, n_components, init, n_init, priors, settings):
         )
     em._check_int(n_init, "n_init", 1)
     em._check_int(max_iter, "max_iter", 1)
-    if not isinstance(tol, numbers.Real) or not tol >= 0:
-        raise ValueError(f"tol must be a number >= 0; got {tol!r}.")
+    em._check_tol(tol)
     return np.ascontiguousarray(X.T), _resolve_prior(X, n_components, covariance_type, priors)
 
 

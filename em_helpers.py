@@ -389,6 +389,29 @@ def _check_reg_covar(reg_covar):
         raise ValueError(f"reg_covar must be a finite number >= 0; got {reg_covar!r}.")
 
 
+def _check_tol(tol):
+    """The stopping threshold: a number >= 0 (0 runs every iteration)."""
+    if not isinstance(tol, numbers.Real) or not tol >= 0:
+        raise ValueError(f"tol must be a number >= 0; got {tol!r}.")
+
+
+def _is_symmetric_positive_definite(matrix):
+    """Whether a finite (D, D) matrix is symmetric (to 1e-10 of its largest entry) and positive definite."""
+    if np.abs(matrix - matrix.T).max() > 1e-10 * np.abs(matrix).max():
+        return False
+    return bool(np.linalg.eigvalsh(matrix)[0] > 0)
+
+
+def _check_start(init, n_features, n_components, covariance_type):
+    """A GMMParams start for this data (D), this K and this covariance model."""
+    _check_params_match(init, n_features, n_components)
+    if init.covariance_type != covariance_type:
+        raise ValueError(
+            f'init is a "{init.covariance_type}" GMMParams but covariance_type="{covariance_type}": '
+            "build the start for the model you fit."
+        )
+
+
 def _check_params_match(params, n_features, n_components=None):
     """A GMMParams with D = n_features (and K = n_components when given)."""
     if not isinstance(params, GMMParams):
@@ -832,8 +855,7 @@ class ConjugatePrior:
             raise ValueError(f"ConjugatePrior scale must be positive; got {float(scale)!r}.")
         if scale.ndim not in (0, 2) or (scale.ndim == 2 and scale.shape != (mean.size, mean.size)):
             raise ValueError(f"ConjugatePrior scale must be a number or a (D, D) = {(mean.size,) * 2} matrix.")
-        if scale.ndim == 2 and (np.abs(scale - scale.T).max() > 1e-10 * np.abs(scale).max() or
-                                np.linalg.eigvalsh(scale)[0] <= 0):  # fmt: skip
+        if scale.ndim == 2 and not _is_symmetric_positive_definite(scale):
             raise ValueError("ConjugatePrior scale must be symmetric positive definite.")
         object.__setattr__(self, "mean", mean)
         object.__setattr__(self, "scale", float(scale) if scale.ndim == 0 else scale)
@@ -1176,15 +1198,9 @@ def _check_fit_arguments(X, n_components, init, n_init, max_iter, tol, reg_covar
     _check_covariance_type(covariance_type)
     _check_int(n_init, "n_init", 1)
     _check_int(max_iter, "max_iter", 0)
-    if not isinstance(tol, numbers.Real) or not tol >= 0:
-        raise ValueError(f"tol must be a number >= 0; got {tol!r}.")
+    _check_tol(tol)
     if isinstance(init, GMMParams):
-        _check_params_match(init, X.shape[1], n_components)
-        if init.covariance_type != covariance_type:
-            raise ValueError(
-                f'init is a "{init.covariance_type}" GMMParams but covariance_type="{covariance_type}": '
-                "build the start for the model you fit."
-            )
+        _check_start(init, X.shape[1], n_components, covariance_type)
     elif isinstance(init, str) and init not in _START_METHODS:
         raise ValueError(f'init must be "kmeans++", "random", a GMMParams or responsibilities; got {init!r}.')
     elif not isinstance(init, (str, np.ndarray, list, tuple)):

@@ -344,7 +344,7 @@ def fit_gmm_chunked(
         X = X.rechunk({1: -1})  # each task needs whole rows
     run = (n_samples, max_iter, tol, reg_covar, covariance_type, chunk_size)
     if isinstance(init, em.GMMParams):
-        _check_start(init, n_features, n_components, covariance_type)
+        em._check_start(init, n_features, n_components, covariance_type)
         return _run_chunked(X, init, *run)
     if not isinstance(init, str) or init not in em._START_METHODS:
         raise ValueError(f'init must be "kmeans++", "random" or a GMMParams; got {init!r}.')
@@ -367,17 +367,7 @@ def _check_chunked_arguments(n_components, n_samples, chunk_size, n_init, max_it
     em._check_covariance_type(covariance_type)
     for name, value, low in (("chunk_size", chunk_size, 1), ("n_init", n_init, 1), ("max_iter", max_iter, 0)):
         em._check_int(value, name, low)
-    if not isinstance(tol, numbers.Real) or not tol >= 0:
-        raise ValueError(f"tol must be a number >= 0; got {tol!r}.")
-
-
-def _check_start(init, n_features, n_components, covariance_type):
-    em._check_params_match(init, n_features, n_components)
-    if init.covariance_type != covariance_type:
-        raise ValueError(
-            f'init is a "{init.covariance_type}" GMMParams but covariance_type="{covariance_type}": '
-            "build the start for the model you fit."
-        )
+    em._check_tol(tol)
 
 
 # --------------------------------------------------------------------------- stepwise (online) EM
@@ -442,7 +432,7 @@ def fit_gmm_online(
     if init is not None:
         if not isinstance(init, em.GMMParams):
             raise TypeError(f"init must be a GMMParams or None; got {type(init).__name__}.")
-        _check_start(init, init.n_features, n_components, covariance_type)
+        em._check_start(init, init.n_features, n_components, covariance_type)
     stream = iter(batches)
     first = next(stream, None)
     if first is None:
