@@ -1045,7 +1045,8 @@ def _init_params(X, Xt, n_components, method, rng, reg_covar, covariance_type="f
         seeds = _kmeans_plusplus(Xt, n_components, rng)
     else:  # "random": both public callers have checked method against _START_METHODS
         seeds = rng.choice(n_samples, size=n_components, replace=False)
-    # Hard-assign every point to its nearest seed, then one M-step from those labels.
+    # Hard-assign every point to its nearest seed (ties to the seed drawn first: strict <),
+    # then one M-step from those labels.
     labels = np.zeros(n_samples, dtype=np.intp)
     best = _squared_distances(Xt, Xt[:, seeds[0]])
     for k in range(1, n_components):
@@ -1060,8 +1061,9 @@ def _init_params(X, Xt, n_components, method, rng, reg_covar, covariance_type="f
 
 
 def init_params(X, n_components, *, method="kmeans++", seed=None, reg_covar=1e-6, covariance_type="full"):
-    """Starting parameters θ_0: pick K seed points, assign every point to its nearest seed,
-    and take one M-step from those hard labels.
+    """Starting parameters θ_0: pick K seed points, assign every point to its nearest seed
+    (a point equally near several goes to the one drawn first, which becomes component k = 0
+    before k = 1), and take one M-step from those hard labels.
 
     Parameters
     ----------

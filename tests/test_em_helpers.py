@@ -307,6 +307,20 @@ def test_init_params_methods_give_valid_distinct_starts():
         em.init_params(X, 3, method="kmeans")
 
 
+def test_a_point_equally_near_two_seeds_goes_to_the_seed_drawn_first():
+    # Points A = (-1, 0), B = (1, 0), C = (0, 5). With seeds A and B, C ties (distance √26 to
+    # each) and joins the first-drawn seed's component k = 0, whose mean is then (±0.5, 2.5).
+    # With C as a seed, A and B join each other (distance 2 < √26): means (0, 5) and (0, 0).
+    X = np.array([[-1.0, 0.0], [1.0, 0.0], [0.0, 5.0]])
+    tied = 0
+    for seed in range(40):
+        p = em.init_params(X, 2, method="random", seed=seed)
+        if 2.5 in p.means[:, 1]:  # the seeds were A and B
+            tied += 1
+            assert p.means[0, 1] == 2.5 and p.weights[0] == pytest.approx(2 / 3)
+    assert tied > 0
+
+
 def test_one_dimensional_points_and_integer_and_float32_input():
     x = np.r_[np.zeros(50), np.full(50, 10.0)] + np.tile([0.0, 1.0], 50)
     fit_1d = em.fit_gmm(x.tolist(), 2, seed=0)
