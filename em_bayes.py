@@ -36,7 +36,8 @@ WEIGHT_PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
 
 @dataclasses.dataclass(frozen=True, eq=False)
 class VariationalPrior:
-    """The prior's hyperparameters, resolved for the data (scikit-learn's defaults filled in).
+    """The prior's hyperparameters, resolved for the data (scikit-learn's defaults filled in),
+    as float64 whatever numbers were given.
 
     Attributes
     ----------
@@ -101,7 +102,9 @@ class BayesianGMMFit:
         γ_ik under the final posterior.
     elbos : ndarray of shape (n_iter,)
         The lower bound after each iteration, up to a constant that does not depend on q
-        (scikit-learn's ``lower_bounds_``); never decreases.
+        (scikit-learn's ``lower_bounds_``); never decreases while reg_covar is small against
+        the data's variances (added to S_k as scikit-learn does, a large one is not an exact
+        coordinate-ascent step: scikit-learn's bound falls too).
     n_iter : int
     converged : bool
         Whether the ELBO's gain per point fell below ``tol``.
@@ -132,14 +135,25 @@ def _positive_or_default(value, default, name):
     return float(value)
 
 
+def _default_covariance_prior(X, covariance_type):
+    """scikit-learn's Ψ_0 in full form: the data covariance, its diagonal or its mean variance
+    (N - 1 in the denominator, so at least 2 points)."""
+    if X.shape[0] < 2:
+        raise ValueError(
+            "the default covariance_prior is the data covariance, undefined for a single point: "
+            "pass covariance_prior (or more points)."
+        )
+    if covariance_type in ("full", "tied"):
+        return np.atleast_2d(np.cov(X.T))
+    variances = np.var(X, axis=0, ddof=1)
+    return np.diag(variances) if covariance_type == "diag" else variances.mean() * np.eye(X.shape[1])
+
+
 def _covariance_prior(X, covariance_prior, covariance_type):
     """Ψ_0 in full form, from the user's value or scikit-learn's default."""
-    D = X.shape[1]
-    variances = np.var(X, axis=0, ddof=1) if X.shape[0] > 1 else np.ones(D)
     if covariance_prior is None:
-        if covariance_type in ("full", "tied"):
-            return np.atleast_2d(np.cov(X.T)) if X.shape[0] > 1 else np.eye(D)
-        return np.diag(variances) if covariance_type == "diag" else variances.mean() * np.eye(D)
+        return _default_covariance_prior(X, covariance_type)
+    D = X.shape[1]
     value = np.asarray(covariance_prior, dtype=np.float64)
     expected = {"full": (D, D), "tied": (D, D), "diag": (D,), "spherical": ()}[covariance_type]
     if value.shape != expected or not np.isfinite(value).all():
@@ -390,7 +404,8 @@ def fit_bayesian_gmm(
         m_0 (default the data mean) and ν_0 > D - 1 (default D).
     covariance_prior : float or array-like, default from the data
         Ψ_0: a (D, D) matrix ("full", "tied"), a (D,) vector ("diag") or a number
-        ("spherical"); default the data covariance, its diagonal, or its mean variance.
+        ("spherical"); default the data covariance, its diagonal, or its mean variance,
+        with N - 1 in the denominator (scikit-learn's): a single point needs a given Ψ_0.
     init : {"kmeans++", "random"} or array-like of shape (n_samples, n_components)
         Seeds as in ``fit_gmm``, or responsibilities: one M-step on them sets the posterior
         (scikit-learn's initialisation), and ``n_init`` is ignored.
@@ -400,7 +415,8 @@ def fit_bayesian_gmm(
         At most ``max_iter`` E/M iterations after that first M-step; stop when the ELBO's
         gain per point falls below ``tol`` (0 runs them all).
     reg_covar : float, default 1e-6
-        Added to each S_k's diagonal, as scikit-learn does.
+        Added to each S_k's diagonal, as scikit-learn does. With 0, a posterior E[Λ_k]⁻¹ that
+        is not positive definite (all points identical, say) raises ``fit_gmm``'s collapse error.
     seed : int, numpy.random.Generator or None
 
     Returns

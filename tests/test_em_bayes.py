@@ -172,23 +172,146 @@ def _starts(n_init, n_components, seed):
         ({"covariance_type": "tilted"}, ValueError, "covariance_type must be one of"),
         ({"weight_concentration_prior_type": "dirichlet"}, ValueError, "weight_concentration_prior_type must be"),
         ({"weight_concentration_prior": 0.0}, ValueError, "weight_concentration_prior must be a positive"),
+        ({"weight_concentration_prior": True}, ValueError, "^weight_concentration_prior must be a positive"),
+        ({"weight_concentration_prior": "1.0"}, ValueError, "^weight_concentration_prior must be a positive"),
         ({"mean_precision_prior": -1.0}, ValueError, "mean_precision_prior must be a positive"),
         ({"mean_prior": [0.0, 0.0, 0.0]}, ValueError, r"mean_prior must be a finite array of shape \(2,\)"),
+        ({"degrees_of_freedom_prior": 0.0}, ValueError, "^degrees_of_freedom_prior must be a positive number"),
         ({"degrees_of_freedom_prior": 0.5}, ValueError, "greater than D - 1 = 1"),
+        ({"degrees_of_freedom_prior": 1.0}, ValueError, "greater than D - 1 = 1"),  # the bound itself
         ({"covariance_prior": np.eye(3)}, ValueError, r"must be finite with shape \(2, 2\)"),
-        ({"covariance_prior": -np.eye(2)}, ValueError, "symmetric positive definite"),
-        ({"covariance_type": "diag", "covariance_prior": [1.0, 0.0]}, ValueError, "must be positive"),
+        ({"covariance_prior": -np.eye(2)}, ValueError, r"^covariance_prior must be symmetric positive definite\.$"),
+        ({"covariance_type": "diag", "covariance_prior": [1.0, 0.0]}, ValueError,
+         r"^covariance_prior must be positive\.$"),
         ({"init": "kmeans"}, ValueError, 'init must be "kmeans\\+\\+", "random" or an \\(N, K\\) array'),
         ({"init": np.full((500, 2), 0.5)}, ValueError, "2 columns of responsibilities but n_components=3"),
         ({"init": np.full((500, 3), 0.5)}, ValueError, "each row of responsibilities must sum to 1"),
+        ({"n_init": 0}, ValueError, "^n_init must be an integer >= 1"),
         ({"max_iter": 0}, ValueError, "max_iter must be an integer >= 1"),
         ({"tol": -1.0}, ValueError, "tol must be a number >= 0"),
         ({"reg_covar": -1.0}, ValueError, "reg_covar must be a finite number >= 0"),
     ],
-)
+)  # fmt: skip
 def test_variational_bad_input_gets_a_clear_error(kwargs, error, message):
     with pytest.raises(error, match=message):
         eb.fit_bayesian_gmm(THREE, 3, **kwargs)
+
+
+def _full_form(value, n_features):
+    """A covariance prior given as a (D, D) matrix, a (D,) diagonal or a number, as a (D, D) matrix."""
+    value = np.asarray(value, dtype=np.float64)
+    return {2: value, 1: np.diag(value) if value.ndim == 1 else None, 0: value * np.eye(n_features)}[value.ndim]
+
+
+# Ψ_0 for each covariance model: integers where a matrix is given, entries below 1 where not
+_GIVEN_COVARIANCE_PRIOR = {"full": [[2, 1], [1, 1]], "tied": [[2, 1], [1, 1]], "diag": [0.5, 2.0], "spherical": 0.5}
+
+
+@pytest.mark.parametrize("covariance_type", em.COVARIANCE_TYPES)
+def test_given_priors_mean_what_they_mean_in_scikit_learn(covariance_type):
+    rng = np.random.default_rng(7)
+    X, K = THREE[:120], 3
+    resp = rng.dirichlet(np.ones(K), size=len(X))
+    priors = {"weight_concentration_prior": 0.3, "mean_precision_prior": 2.0, "mean_prior": [0, 1],
+              "degrees_of_freedom_prior": 4.0}  # fmt: skip
+    priors["covariance_prior"] = _GIVEN_COVARIANCE_PRIOR[covariance_type]
+    ours = eb.fit_bayesian_gmm(X, K, covariance_type=covariance_type, init=resp, max_iter=5, tol=0, **priors)
+    gm = _FromResponsibilities(resp, n_components=K, covariance_type=covariance_type, max_iter=5, tol=0, **priors)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        gm.fit(X)
+    np.testing.assert_allclose(ours.params.means, gm.means_, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(ours.params.covariances, _sklearn_covariances_full(gm, K, 2), rtol=0, atol=1e-8)
+    np.testing.assert_allclose(ours.params.weights, gm.weights_, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(ours.elbos, np.ravel(gm.lower_bounds_), rtol=1e-12, atol=0)
+    # the resolved prior: Ψ_0 in full form and m_0, as float64 though given as integers
+    assert ours.prior.covariance.dtype == ours.prior.mean.dtype == np.float64
+    np.testing.assert_array_equal(ours.prior.covariance, _full_form(priors["covariance_prior"], 2))
+    np.testing.assert_array_equal(ours.prior.mean, [0.0, 1.0])
+
+
+@pytest.mark.parametrize("covariance_type", em.COVARIANCE_TYPES)
+def test_default_prior_is_scikit_learns_for_two_points_and_for_one_feature(covariance_type):
+    for X in (THREE[:2], THREE[:40, :1]):
+        ours = eb.fit_bayesian_gmm(X, 1, covariance_type=covariance_type, max_iter=1).prior
+        gm = BayesianGaussianMixture(n_components=1, covariance_type=covariance_type, max_iter=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            gm.fit(X)
+        D = X.shape[1]
+        np.testing.assert_allclose(ours.covariance, _full_form(gm.covariance_prior_, D), rtol=1e-12, atol=0)
+        np.testing.assert_allclose(ours.mean, gm.mean_prior_, rtol=1e-12, atol=0)
+        assert (ours.degrees_of_freedom, ours.mean_precision) == (
+            gm.degrees_of_freedom_prior_,
+            gm.mean_precision_prior_,
+        )
+        assert ours.weight_concentration == gm.weight_concentration_prior_
+
+
+@pytest.mark.parametrize("covariance_type", em.COVARIANCE_TYPES)
+def test_a_single_point_needs_a_given_covariance_prior(covariance_type):
+    point = np.array([[1.0, 2.0]])
+    with pytest.raises(
+        ValueError, match=r"^the default covariance_prior is the data covariance, undefined for a single"
+    ):
+        eb.fit_bayesian_gmm(point, 1, covariance_type=covariance_type)
+    psi = _GIVEN_COVARIANCE_PRIOR[covariance_type]
+    fit = eb.fit_bayesian_gmm(point, 1, covariance_type=covariance_type, covariance_prior=psi)
+    # N_1 = 1, x̄_1 = m_0 = the point, S_1 = 0 (+ reg_covar), ν_1 = ν_0 + 1 = 3 (Bishop eqs. 10.60-10.63)
+    np.testing.assert_array_equal(fit.params.means, point)
+    np.testing.assert_allclose(fit.params.covariances[0], (_full_form(psi, 2) + 1e-6 * np.eye(2)) / 3, rtol=1e-12)
+    assert fit.posterior.degrees_of_freedom[0] == pytest.approx(3.0, rel=1e-12)
+
+
+def test_identical_points_without_reg_covar_get_the_collapse_error():
+    X = np.tile([1.0, 2.0], (5, 1))  # every deviation from the mean is exactly 0: Ψ_0 = S_1 = 0
+    with pytest.raises(ValueError, match=r"covariances\[0\] is not positive definite.*increase reg_covar"):
+        eb.fit_bayesian_gmm(X, 1, reg_covar=0.0)
+
+
+def test_expected_log_weights_of_flat_priors_are_the_integrals():
+    # π ~ Dir(2, 1), π_1 ~ Beta(2, 1) with density 2p: E[log π_1] = ∫ 2p log p dp = -1/2,
+    # E[log π_2] = ∫ 2p log(1 - p) dp = -3/2
+    np.testing.assert_allclose(eb._expected_log_weights(np.array([2.0, 1.0])), [-0.5, -1.5], rtol=1e-14)
+    # sticks v_1 ~ Beta(2, 1), v_2 ~ Beta(1, 1) (E[log v_2] = -1): π_1 = v_1, π_2 = (1 - v_1) v_2
+    sticks = np.array([[2.0, 1.0], [1.0, 1.0]])
+    np.testing.assert_allclose(eb._expected_log_weights(sticks), [-0.5, -1.5 - 1.0], rtol=1e-14)
+
+
+def test_stops_where_the_elbo_gain_per_point_first_falls_below_tol():
+    X, K, max_iter = THREE[:60], 3, 80
+    every = eb.fit_bayesian_gmm(X, K, tol=0, max_iter=max_iter, seed=2)  # tol = 0 runs them all
+    assert every.n_iter == max_iter and not every.converged
+    gains = np.diff(every.elbos) / len(X)  # gains[j]: iteration j + 2 over iteration j + 1
+    # a gain below every earlier one: with tol exactly that gain the fit must go on ("below" is strict)
+    j = next(j for j in range(1, len(gains)) if 0 < gains[j] < gains[:j].min())
+    for tol in (1e3, 1e-3, 1e-5, gains[j]):
+        stop = 2 + int(np.flatnonzero(gains < tol)[0])
+        fit = eb.fit_bayesian_gmm(X, K, tol=tol, max_iter=max_iter, seed=2)
+        assert (fit.n_iter, fit.converged) == (stop, True), tol
+        np.testing.assert_array_equal(fit.elbos, every.elbos[:stop])
+    assert stop > j + 2
+    # tol = 0 runs them all even where the ELBO falls (a large reg_covar, as in scikit-learn)
+    fit = eb.fit_bayesian_gmm(X, K, tol=0, max_iter=60, seed=1, reg_covar=1.0)
+    assert np.diff(fit.elbos).min() < -1e-5 and fit.n_iter == 60 and not fit.converged
+
+
+@pytest.mark.parametrize("method", ["kmeans++", "random"])
+def test_start_is_fit_gmms_start(method):
+    Xt = np.ascontiguousarray(THREE.T)
+    for seed in range(3):
+        resp = eb._start_responsibilities(Xt, 4, method, np.random.default_rng(seed))
+        start = em.init_params(THREE, 4, method=method, seed=seed)
+        np.testing.assert_array_equal(em.m_step(THREE, resp.T).means, start.means)
+
+
+def test_defaults_are_one_start_and_200_iterations():
+    X, seed = THREE[:60], 4
+    fit = eb.fit_bayesian_gmm(X, 3, tol=0, seed=seed)
+    first = eb._start_responsibilities(np.ascontiguousarray(X.T), 3, "kmeans++", np.random.default_rng(seed))
+    np.testing.assert_array_equal(fit.elbos, eb.fit_bayesian_gmm(X, 3, init=first.T, tol=0).elbos)
+    assert fit.n_iter == 200
+    assert eb.fit_bayesian_gmm(X, 3, tol=0, seed=seed, n_init=2).elbo > fit.elbo  # a second start would show
 
 
 # --------------------------------------------------------------------------- R's mclust
