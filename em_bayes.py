@@ -103,8 +103,8 @@ class BayesianGMMFit:
     elbos : ndarray of shape (n_iter,)
         The lower bound after each iteration, up to a constant that does not depend on q
         (scikit-learn's ``lower_bounds_``); never decreases while reg_covar is small against
-        the data's variances (added to S_k as scikit-learn does, a large one is not an exact
-        coordinate-ascent step: scikit-learn's bound falls too).
+        the data's variances (scikit-learn adds it to S_k, which makes a large one an inexact
+        coordinate-ascent step: its bound falls too).
     n_iter : int
     converged : bool
         Whether the ELBO's gain per point fell below ``tol``.
@@ -136,8 +136,8 @@ def _positive_or_default(value, default, name):
 
 
 def _default_covariance_prior(X, covariance_type):
-    """scikit-learn's Ψ_0 in full form: the data covariance, its diagonal or its mean variance
-    (N - 1 in the denominator, so at least 2 points)."""
+    """scikit-learn's Ψ_0, shape (n_features, n_features): the data covariance, its diagonal or
+    its mean variance times I (N - 1 in the denominator, so at least 2 points)."""
     if X.shape[0] < 2:
         raise ValueError(
             "the default covariance_prior is the data covariance, undefined for a single point: "
