@@ -259,37 +259,40 @@ def _subsample(X, n_samples, rng):
 def _run_chunked(X, params, n_samples, max_iter, tol, reg_covar, covariance_type, chunk_size):
     """The EM loop of em_helpers.fit_gmm, with each E-step a pass over the chunks."""
     one_pass = _dask_pass if _is_dask_array(X) else _chunk_pass
-    history = []
-    stop_reason = "max_iter"
+    history, scored = [], None  # scored: the θ whose log-likelihood is history[-1]
+    converged = False
     for iteration in range(max_iter + 1):
         try:
             stats, log_lik = one_pass(X, params, chunk_size)
         except _BadChunk as err:
-            raise _stopped(err, params, history, tol, stop_reason) from None
+            raise _stopped(err, scored, history, tol) from None
         history.append(log_lik)
+        scored = params
         if iteration > 0 and tol > 0 and (history[-1] - history[-2]) / n_samples < tol:
-            stop_reason = "converged"
+            converged = True
             break
         if iteration < max_iter:
             params = em._m_step_from_statistics(stats, reg_covar, covariance_type)
-    return _as_fit(params, history, tol, stop_reason)
+    return _as_fit(params, history, tol, converged)
 
 
-def _as_fit(params, history, tol, stop_reason):
+def _as_fit(params, history, tol, converged):
     # No responsibilities: an (N, K) array is what this function exists to avoid holding.
     return em.GMMFit(
         params=params,
         responsibilities=None,
         log_likelihoods=np.array(history),
         n_iter=max(len(history) - 1, 0),
-        converged=stop_reason == "converged",  # GMMFit.stop_reason follows from it
+        converged=converged,  # GMMFit.stop_reason follows from it
         tol=float(tol),
     )
 
 
-def _stopped(err, params, history, tol, stop_reason):
-    """The error of a bad chunk, carrying the fit of the last complete pass."""
-    fit = _as_fit(params, history, tol, stop_reason) if history else None
+def _stopped(err, params, history, tol):
+    """The error of a bad chunk, carrying the fit of the last complete pass: ``params`` are the
+    θ that pass scored (history[-1] = L(θ)), so ``err.fit`` is the fit with max_iter = that many
+    iterations. The M-step already taken from that pass is dropped: its θ has no L(θ) yet."""
+    fit = _as_fit(params, history, tol, False) if history else None
     return StreamError(
         f"{err} In pass {len(history)} (0 = the first), the {err.first_row:,} points before it were read; "
         f"nothing already learned is lost: err.fit holds the fit after {max(len(history) - 1, 0)} complete "

@@ -1,6 +1,8 @@
 """em_scale: chunked EM is fit_gmm over any chunking and any source; online EM reaches the batch optimum
 in one pass with memory flat in the stream length; bad chunks and batches give errors that keep the fit."""
 
+import pickle
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -98,6 +100,72 @@ def test_large_data_start_from_a_uniform_subsample_of_init_subsample_rows(X, mon
     assert fit.n_iter == 0 and fit.stop_reason == "max_iter"
 
 
+def test_dask_array_split_into_column_blocks_is_read_as_whole_rows(X):
+    start = em.init_params(X, 3, seed=4)
+    with dask.config.set(scheduler="sync"):
+        chunked = es.fit_gmm_chunked(da.from_array(X, chunks=(3_001, 1)), 3, init=start, max_iter=3)
+    assert_same_fit(chunked, em.fit_gmm(X, 3, init=start, max_iter=3))
+
+
+@pytest.mark.parametrize("kind", ["numpy", "dask"])
+def test_same_seed_gives_fit_gmms_start_at_exactly_init_subsample_rows(X, kind, monkeypatch, tmp_path):
+    """All rows (no draw) when n_samples == INIT_SUBSAMPLE; the start's reg_covar and covariance model."""
+    monkeypatch.setattr(es, "INIT_SUBSAMPLE", len(X))
+    options = {"seed": 2, "max_iter": 0, "reg_covar": 0.05, "covariance_type": "diag"}
+    with dask.config.set(scheduler="sync"):
+        chunked = es.fit_gmm_chunked(as_source(X, kind, tmp_path), 3, **options)
+    assert max_relative_difference(chunked.params, em.fit_gmm(X, 3, **options).params) < 1e-12
+
+
+def test_the_default_arguments_are_fit_gmms():
+    X = em.sample_gmm(TRUTH, 400, seed=21)[0]
+    assert_same_fit(es.fit_gmm_chunked(X, 3, seed=0), em.fit_gmm(X, 3, seed=0))  # n_init=1
+    start = em.init_params(X, 3, seed=1)
+    unbounded = es.fit_gmm_chunked(X, 3, init=start, tol=0)  # tol=0: only max_iter stops it
+    assert unbounded.n_iter == 200 and unbounded.stop_reason == "max_iter"
+
+
+def test_of_n_init_starts_with_equal_log_likelihoods_the_first_wins_as_in_fit_gmm():
+    """Two points, K = 2: the starts are the two points in either order, L(θ) equal to the bit."""
+    X = np.array([[0.0, 0.0], [1.0, 1.0]])
+    rng = np.random.default_rng(1)
+    starts = [em.init_params(X, 2, seed=rng) for _ in range(2)]
+    assert not np.array_equal(starts[0].means, starts[1].means)  # the seed gives the two orders
+    assert em.log_likelihood(X, starts[0]) == em.log_likelihood(X, starts[1])
+    chunked = es.fit_gmm_chunked(X, 2, n_init=2, max_iter=0, seed=1)
+    np.testing.assert_array_equal(chunked.params.means, em.fit_gmm(X, 2, n_init=2, max_iter=0, seed=1).params.means)
+    np.testing.assert_array_equal(chunked.params.means, starts[0].means)
+
+
+def test_one_feature_and_one_row_are_data_too(X):
+    start = em.init_params(X[:, :1], 2, seed=3)
+    assert_same_fit(
+        es.fit_gmm_chunked(X[:, :1], 2, init=start, max_iter=3, chunk_size=3_000),
+        em.fit_gmm(X[:, :1], 2, init=start, max_iter=3),
+    )
+    assert_same_fit(es.fit_gmm_chunked(X[:1], 1, seed=0), em.fit_gmm(X[:1], 1, seed=0))
+
+
+def test_stopping_rule_is_a_gain_per_point_strictly_below_tol(X):
+    start = em.init_params(X, 3, seed=5)
+    history = es.fit_gmm_chunked(X, 3, init=start, max_iter=2, tol=0).log_likelihoods
+    gains = np.diff(history) / len(X)  # the same floating-point expression as the stopping rule
+    assert gains[0] > gains[1] > 0
+    at_tol = es.fit_gmm_chunked(X, 3, init=start, max_iter=3, tol=gains[1])
+    above_tol = es.fit_gmm_chunked(X, 3, init=start, max_iter=3, tol=np.nextafter(gains[1], np.inf))
+    assert (at_tol.n_iter, above_tol.n_iter, above_tol.converged) == (3, 2, True)  # a gain equal to tol goes on
+
+
+def test_from_fit_gmms_optimum_both_stop_after_one_iteration_or_run_on_with_tol_zero(X):
+    optimum = em.fit_gmm(X, 3, seed=5, tol=1e-10).params
+    assert_same_fit(es.fit_gmm_chunked(X, 3, init=optimum), em.fit_gmm(X, 3, init=optimum))
+    assert em.fit_gmm(X, 3, init=optimum).n_iter == 1
+    # A large reg_covar lowers L(θ) at the first M-step; tol=0 must still run every iteration.
+    in_memory = em.fit_gmm(X, 3, init=optimum, tol=0, max_iter=3, reg_covar=1.0)
+    assert in_memory.log_likelihoods[1] < in_memory.log_likelihoods[0]
+    assert_same_fit(es.fit_gmm_chunked(X, 3, init=optimum, tol=0, max_iter=3, reg_covar=1.0), in_memory)
+
+
 def shipped_modules(dask_worker):
     return sorted(path.name for path in Path(dask_worker.local_directory).glob("em_*.py"))
 
@@ -106,14 +174,29 @@ def test_dask_array_on_a_local_cluster_of_two_worker_processes_equals_in_memory(
     distributed = pytest.importorskip("distributed")
     start = em.init_params(X, 3, seed=7)
     in_memory = em.fit_gmm(X, 3, init=start, max_iter=5)
+    bad = X.copy()
+    bad[12_345, 1] = np.inf
     with (
         distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
         distributed.Client(cluster) as client,
     ):
+        es._ship_modules_to_workers()  # what the first fit does
+        # A lambda, pickled by value: a function of this file would make the worker import it, and em_helpers with it.
+        imported_on_arrival = client.run(lambda: [name for name in ("em_helpers", "em_scale") if name in sys.modules])
+        # What a worker that joins later is sent: one plugin per file (a shared name would keep only the last).
+        plugins = client.run_on_scheduler(lambda dask_scheduler: [*dask_scheduler.worker_plugins])
         chunked = es.fit_gmm_chunked(da.from_array(X, chunks=5_000), 3, init=start, max_iter=5)
         files = client.run(shipped_modules)
+        registered = []
+        client.register_plugin = lambda *args, **kwargs: registered.append(args)  # the client is shipped to once
+        with pytest.raises(es.StreamError, match=r"chunk 0 of dask block 2 \(rows 10,000 to 14,999\)") as err:
+            es.fit_gmm_chunked(da.from_array(bad, chunks=5_000), 3, init=start, chunk_size=5_000)
     assert_same_fit(chunked, in_memory)
     assert list(files.values()) == [["em_helpers.py", "em_scale.py"]] * 2  # shipped, not copied by hand
+    assert list(imported_on_arrival.values()) == [[]] * 2  # load=False: written, not imported on arrival
+    assert sorted(name for name in plugins if name != "shuffle") == ["em-tutorial-em_helpers.py", "em-tutorial-em_scale.py"]
+    assert registered == []
+    assert err.value.points_consumed == 10_000  # the bad chunk's first row crossed from the worker process
 
 
 # --------------------------------------------------------------------------- online EM
@@ -215,16 +298,63 @@ def test_a_start_for_another_covariance_model_is_refused():
         es.fit_gmm_chunked(TRUTH.means, 3, init=start)
 
 
-@pytest.mark.parametrize("kind", ["numpy", "memmap", "dask"])
-def test_nan_in_a_chunk_names_the_chunk_and_the_points_consumed(X, kind, tmp_path):
+@pytest.mark.parametrize(
+    ("kind", "where", "first_row"),
+    [
+        ("numpy", "chunk 4 (rows 4,000 to 4,999)", 4_000),
+        ("memmap", "chunk 4 (rows 4,000 to 4,999)", 4_000),
+        ("dask", "chunk 1 of dask block 1 (rows 4,001 to 5,000)", 4_001),  # blocks of 3,001 rows
+    ],
+)
+def test_nan_in_a_chunk_names_the_chunk_and_the_points_consumed(X, kind, where, first_row, tmp_path):
     data = X.copy()
-    data[2_345, 0] = np.nan
-    with pytest.raises(es.StreamError) as err, dask.config.set(scheduler="threads"):
+    data[4_345, 0] = np.nan
+    with pytest.raises(es.StreamError) as err, dask.config.set(scheduler="sync"):
         es.fit_gmm_chunked(as_source(data, kind, tmp_path), 3, chunk_size=1_000, init=em.init_params(X, 3, seed=1))
-    text = str(err.value)
-    assert "(rows 2,000 to 2,999) contains NaN or inf in 1 of its rows (the first is row 2,345)" in text
-    assert "the 2,000 points before it were read" in text and err.value.points_consumed == 2_000
-    assert err.value.fit is None and "first pass" in text
+    assert str(err.value) == (
+        f"{where} contains NaN or inf in 1 of its rows (the first is row 4,345); EM needs finite numbers: drop or "
+        f"impute those rows first. In pass 0 (0 = the first), the {first_row:,} points before it were read; nothing "
+        "already learned is lost: err.fit holds the fit after 0 complete iterations (None: the bad chunk came in "
+        "the first pass)."
+    )
+    assert err.value.points_consumed == first_row and err.value.fit is None
+
+
+class GoesBadOnPass:
+    """X's rows, read chunk by chunk, with row ``bad_row`` NaN from pass ``bad_pass`` on (a file that
+    another process overwrites while the fit runs)."""
+
+    def __init__(self, X, bad_pass, bad_row):
+        self.X, self.shape, self.bad_pass, self.bad_row, self.passes = X, X.shape, bad_pass, bad_row, -1
+
+    def __getitem__(self, rows):
+        self.passes += rows.start == 0
+        chunk = self.X[rows].copy()
+        if self.passes >= self.bad_pass and rows.start <= self.bad_row < rows.stop:
+            chunk[self.bad_row - rows.start] = np.nan
+        return chunk
+
+
+def test_a_chunk_gone_bad_in_a_later_pass_keeps_the_fit_of_the_complete_passes(X):
+    start = em.init_params(X[:2_000], 3, seed=8)
+    source = GoesBadOnPass(X[:2_000], bad_pass=3, bad_row=1_250)
+    with pytest.raises(es.StreamError) as err:
+        es.fit_gmm_chunked(source, 3, init=start, chunk_size=500, tol=1e-9)
+    assert str(err.value).endswith(
+        "In pass 3 (0 = the first), the 1,000 points before it were read; nothing already learned is lost: "
+        "err.fit holds the fit after 2 complete iterations."
+    )
+    assert err.value.points_consumed == 1_000
+    # Exactly the fit that stops after those 2 iterations: θ_2, with its L(θ_0), L(θ_1), L(θ_2).
+    two_iterations = es.fit_gmm_chunked(X[:2_000], 3, init=start, chunk_size=500, tol=1e-9, max_iter=2)
+    assert max_relative_difference(err.value.fit.params, two_iterations.params) == 0.0
+    np.testing.assert_array_equal(err.value.fit.log_likelihoods, two_iterations.log_likelihoods)
+    assert (err.value.fit.n_iter, err.value.fit.converged, err.value.fit.tol) == (2, False, 1e-9)
+
+
+def test_a_bad_chunk_error_survives_pickling_as_it_must_to_leave_a_worker_process():
+    err = pickle.loads(pickle.dumps(es._BadChunk("chunk 3 (rows 300 to 399) contains NaN", 300)))
+    assert (str(err), err.first_row) == ("chunk 3 (rows 300 to 399) contains NaN", 300)
 
 
 def test_empty_stream():
