@@ -265,6 +265,45 @@ def test_online_with_kappa_one_and_one_batch_size_averages_the_statistics_equall
     assert max_relative_difference(fit.params, params) < 1e-12
 
 
+def test_online_params_are_the_m_step_of_per_point_statistics_over_batches_of_any_size():
+    batches = [em.sample_gmm(TRUTH, size, seed=size)[0] for size in (300, 50, 700, 120)]
+    start = em.init_params(batches[0], 3, seed=6)
+    fit = es.fit_gmm_online(batches, 3, init=start, step_exponent=0.8, reg_covar=1e-3)
+    assert abs(fit.statistics.n_samples - 1.0) < 1e-12 and abs(fit.statistics.counts.sum() - 1.0) < 1e-12
+    again = em.m_step_from_statistics(fit.statistics, reg_covar=1e-3)
+    assert max_relative_difference(fit.params, again) == 0.0
+    np.testing.assert_array_equal(fit.batch_sizes, [300, 50, 700, 120])
+    assert fit.batch_sizes.dtype == np.int64 and (fit.n_samples_seen, fit.step_exponent) == (1_170, 0.8)
+    assert fit.log_likelihood_trace[0] == pytest.approx(em.log_likelihood(batches[0], start) / 300, rel=1e-12)
+
+
+def test_online_start_uses_reg_covar_and_the_covariance_model():
+    batches = list(batches_of(TRUTH, 3, 200, seed=7))
+    options = {"reg_covar": 0.05, "covariance_type": "diag"}
+    start = em.init_params(batches[0], 3, seed=7, **options)
+    fit = es.fit_gmm_online(batches, 3, seed=7, **options)
+    assert max_relative_difference(fit.params, es.fit_gmm_online(batches, 3, init=start, **options).params) == 0.0
+
+
+def test_online_takes_one_feature_batches_as_1d_arrays_or_as_columns():
+    batches = [np.random.default_rng(t).normal(3.0 * (t % 2), 1.0, size=150) for t in range(4)]
+    as_1d = es.fit_gmm_online(batches, 2, seed=1)
+    as_columns = es.fit_gmm_online([b[:, None] for b in batches], 2, seed=1)
+    assert as_1d.params.n_features == 1 and as_1d.n_samples_seen == 600
+    assert max_relative_difference(as_1d.params, as_columns.params) == 0.0
+
+
+def test_online_batches_of_one_row_are_fine_and_values_at_the_bound_are_allowed():
+    batches = list(batches_of(TRUTH, 3, 100, seed=8))
+    fit = es.fit_gmm_online([*batches, batches[2][:1]], 3, seed=8)
+    assert fit.batch_sizes[-1] == 1
+    at_bound = batches[0].copy()
+    at_bound[5, 1] = -em._MAX_ABS  # ±1e100 is allowed, beyond it is not (as em_helpers)
+    start = em.init_params(batches[1], 3, seed=8)
+    chunked = es.fit_gmm_chunked(at_bound, 3, init=start, max_iter=0)
+    assert chunked.log_likelihood == pytest.approx(em.fit_gmm(at_bound, 3, init=start, max_iter=0).log_likelihood)
+
+
 # --------------------------------------------------------------------------- bad input
 
 
@@ -273,10 +312,45 @@ def test_a_batch_with_other_columns_stops_the_stream_and_keeps_the_fit():
     batches[3] = np.hstack([batches[3], batches[3][:, :1]])
     with pytest.raises(es.StreamError, match=r"batch 3 has shape \(100, 3\); expected \(B, 2\)") as err:
         es.fit_gmm_online(batches, 3, seed=2)
-    assert "300 points in 3 batches were consumed" in str(err.value)
+    assert str(err.value) == (
+        "batch 3 has shape (100, 3); expected (B, 2) with B >= 1, the shape of every other batch: give every batch "
+        "the same columns, in the same order. 300 points in 3 batches were consumed before it; nothing learned is "
+        "lost: err.fit holds the fit so far."
+    )
     assert err.value.points_consumed == 300 and err.value.fit.n_samples_seen == 300
     before = es.fit_gmm_online(batches[:3], 3, seed=2)
     assert max_relative_difference(err.value.fit.params, before.params) == 0.0
+    np.testing.assert_array_equal(err.value.fit.log_likelihood_trace, before.log_likelihood_trace)
+    for name in ("counts", "shift", "first", "second", "n_samples"):
+        np.testing.assert_array_equal(getattr(err.value.fit.statistics, name), getattr(before.statistics, name))
+
+
+def test_a_bad_first_batch_leaves_no_fit_and_says_so():
+    batches = list(batches_of(TRUTH, 2, 100, seed=2))
+    start = em.init_params(batches[0], 3, seed=2)
+    with pytest.raises(es.StreamError) as err:  # a start for D = 2, a first batch with D = 3
+        es.fit_gmm_online([np.hstack([batches[0], batches[0][:, :1]]), batches[1]], 3, init=start)
+    assert str(err.value) == (
+        "batch 0 has shape (100, 3); expected (B, 2) with B >= 1, the shape of every other batch: give every batch "
+        "the same columns, in the same order. 0 points in 0 batches were consumed before it; nothing learned is "
+        "lost: err.fit holds the fit so far (None: it was the first batch)."
+    )
+    assert err.value.points_consumed == 0 and err.value.fit is None
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (np.zeros((0, 2)), r"batch 2 has shape \(0, 2\); expected \(B, 2\) with B >= 1"),
+        ([[0.0, "a"]], r"batch 2 is not an array of real numbers \(could not convert string to float: 'a'\)\."),
+        ([[0.0, 1.01e100]], r"batch 2 has values beyond ±1e\+100: rescale the data first\."),
+    ],
+)
+def test_an_empty_a_non_numeric_or_a_huge_batch_stops_the_stream(bad, message):
+    batches = list(batches_of(TRUTH, 2, 100, seed=9))
+    with pytest.raises(es.StreamError, match=message) as err:
+        es.fit_gmm_online([*batches, bad], 3, seed=9)
+    assert err.value.points_consumed == 200
 
 
 def test_nan_in_a_batch_names_the_batch_and_the_points_consumed():
@@ -288,6 +362,18 @@ def test_nan_in_a_batch_names_the_batch_and_the_points_consumed():
         es.fit_gmm_online(batches, 3, seed=3)
     assert "200 points in 2 batches were consumed before it" in str(err.value)
     assert err.value.points_consumed == 200 and err.value.fit.n_samples_seen == 200
+
+
+def test_a_start_with_other_components_or_of_another_kind_is_refused(X):
+    start = em.init_params(X, 2, seed=5)
+    with pytest.raises(ValueError, match="init has K=2 components but n_components=3"):
+        es.fit_gmm_online([X[:100]], 3, init=start)
+    with pytest.raises(ValueError, match="init has K=2 components but n_components=3"):
+        es.fit_gmm_chunked(X, 3, init=start)
+    with pytest.raises(TypeError, match=r"^init must be a GMMParams or None; got str\.$"):
+        es.fit_gmm_online([X[:100]], 3, init="kmeans++")
+    with pytest.raises(ValueError, match=r"^init must be \"kmeans\+\+\", \"random\" or a GMMParams; got 'kmeans'\.$"):
+        es.fit_gmm_chunked(X, 3, init="kmeans")
 
 
 def test_a_start_for_another_covariance_model_is_refused():
@@ -358,8 +444,9 @@ def test_a_bad_chunk_error_survives_pickling_as_it_must_to_leave_a_worker_proces
 
 
 def test_empty_stream():
-    with pytest.raises(es.StreamError, match="the stream gave no batch: 0 points consumed") as err:
+    with pytest.raises(es.StreamError) as err:
         es.fit_gmm_online(iter([]), 3)
+    assert str(err.value) == "the stream gave no batch: 0 points consumed; pass an iterable of (B, D) arrays."
     assert err.value.points_consumed == 0
 
 
@@ -370,19 +457,28 @@ def test_step_exponent_outside_half_to_one(kappa):
 
 
 @pytest.mark.parametrize(
-    ("chunk_size", "error", "message"),
+    ("argument", "error", "message"),
     [
-        (0, ValueError, "chunk_size must be an integer >= 1; got 0"),
-        (-5, ValueError, "chunk_size must be an integer >= 1; got -5"),
-        (2.5, TypeError, "chunk_size must be an integer; got 2.5"),
-        (True, TypeError, "chunk_size must be an integer; got True"),
+        ({"chunk_size": 0}, ValueError, "chunk_size must be an integer >= 1; got 0"),
+        ({"chunk_size": -5}, ValueError, "chunk_size must be an integer >= 1; got -5"),
+        ({"chunk_size": 2.5}, TypeError, "chunk_size must be an integer; got 2.5"),
+        ({"chunk_size": True}, TypeError, "chunk_size must be an integer; got True"),
+        ({"n_init": 0}, ValueError, "n_init must be an integer >= 1; got 0"),
+        ({"max_iter": -1}, ValueError, "max_iter must be an integer >= 0; got -1"),
     ],
 )
-def test_chunk_size_below_one_or_not_an_integer(X, chunk_size, error, message):
+def test_chunk_size_n_init_or_max_iter_out_of_range_or_not_an_integer(X, argument, error, message):
     with pytest.raises(error, match=message):
-        es.fit_gmm_chunked(X, 3, chunk_size=chunk_size)
+        es.fit_gmm_chunked(X, 3, **argument)
+
+
+@pytest.mark.parametrize("shape", [(0, 2), (5, 0), (5,), (2, 2, 2)])
+def test_x_must_be_a_table_with_rows_and_columns(shape):
+    with pytest.raises(ValueError) as err:
+        es.fit_gmm_chunked(np.zeros(shape), 1)
+    assert str(err.value) == f"X must have shape (n_samples, n_features) with both >= 1; got {shape}."
 
 
 def test_rows_without_shape_are_refused():
-    with pytest.raises(TypeError, match=r"X must slice by rows and have \.shape.*np\.asarray"):
+    with pytest.raises(TypeError, match=r"X must slice by rows and have \.shape.*; got list\. .*np\.asarray"):
         es.fit_gmm_chunked([[0.0, 1.0], [2.0, 3.0]], 1)
