@@ -257,22 +257,23 @@ def _subsample(X, n_samples, rng):
 
 
 def _run_chunked(X, params, n_samples, max_iter, tol, reg_covar, covariance_type, chunk_size):
-    """The EM loop of em_helpers.fit_gmm, with each E-step a pass over the chunks."""
+    """The EM loop of em_helpers.fit_gmm: M-step, then an E-step that is one pass over the chunks.
+    ``params`` is always the θ the last complete pass scored (history[-1] = L(θ))."""
     one_pass = _dask_pass if _is_dask_array(X) else _chunk_pass
-    history, scored = [], None  # scored: the θ whose log-likelihood is history[-1]
-    converged = False
-    for iteration in range(max_iter + 1):
-        try:
-            stats, log_lik = one_pass(X, params, chunk_size)
-        except _BadChunk as err:
-            raise _stopped(err, scored, history, tol) from None
+    history, converged = [], False
+    try:
+        stats, log_lik = one_pass(X, params, chunk_size)
         history.append(log_lik)
-        scored = params
-        if iteration > 0 and tol > 0 and (history[-1] - history[-2]) / n_samples < tol:
-            converged = True
-            break
-        if iteration < max_iter:
-            params = em._m_step_from_statistics(stats, reg_covar, covariance_type)
+        for _ in range(max_iter):
+            new_params = em._m_step_from_statistics(stats, reg_covar, covariance_type)
+            stats, log_lik = one_pass(X, new_params, chunk_size)
+            params = new_params
+            history.append(log_lik)
+            if tol > 0 and (history[-1] - history[-2]) / n_samples < tol:
+                converged = True
+                break
+    except _BadChunk as err:
+        raise _stopped(err, params, history, tol) from None
     return _as_fit(params, history, tol, converged)
 
 
@@ -282,16 +283,16 @@ def _as_fit(params, history, tol, converged):
         params=params,
         responsibilities=None,
         log_likelihoods=np.array(history),
-        n_iter=max(len(history) - 1, 0),
+        n_iter=len(history) - 1,
         converged=converged,  # GMMFit.stop_reason follows from it
         tol=float(tol),
     )
 
 
 def _stopped(err, params, history, tol):
-    """The error of a bad chunk, carrying the fit of the last complete pass: ``params`` are the
-    θ that pass scored (history[-1] = L(θ)), so ``err.fit`` is the fit with max_iter = that many
-    iterations. The M-step already taken from that pass is dropped: its θ has no L(θ) yet."""
+    """The error of a bad chunk, carrying the fit of the last complete pass: ``params`` is the θ
+    it scored, so ``err.fit`` is the fit that max_iter = len(history) - 1 would have given (the
+    θ of the M-step after that pass is dropped: the pass that would score it did not finish)."""
     fit = _as_fit(params, history, tol, False) if history else None
     return StreamError(
         f"{err} In pass {len(history)} (0 = the first), the {err.first_row:,} points before it were read; "
