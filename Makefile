@@ -44,9 +44,11 @@ MUTMUT := $(VENV)/bin/mutmut
 $(MUTMUT): | $(STAMP)
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check mutmut==3.8.1
 
-mutation: $(MUTMUT)  ## mutation testing of the EM modules with the unit tests (an hour or more on 2 cores): score, survivors
-	rm -rf mutants
-	nice -n 15 $(MUTMUT) run --max-children 1 > mutants.log 2>&1 || (tail -n 30 mutants.log; exit 1)
+# ONLY='em_bayes.*' (mutant names or globs) re-checks just those mutants of the last run's mutants/,
+# with the current tests: the way to confirm that new tests catch the survivors it listed.
+mutation: $(MUTMUT)  ## mutation testing of the EM modules with the unit tests (hours on 2 cores): score, survivors
+	$(if $(ONLY),,rm -rf mutants)
+	nice -n 15 $(MUTMUT) run --max-children 2 $(if $(ONLY),'$(ONLY)') > mutants.log 2>&1 || (tail -n 30 mutants.log; exit 1)
 	$(VENV)/bin/python tests/mutation_report.py
 
 clean:  ## remove the virtual environment and caches
