@@ -48,7 +48,7 @@ $(MUTMUT): | $(STAMP)
 # with the current tests: the way to confirm that new tests catch the survivors it listed.
 mutation: $(MUTMUT)  ## mutation testing of the EM modules with the unit tests (hours on 2 cores): score, survivors
 	$(if $(ONLY),,rm -rf mutants)
-	nice -n 15 $(MUTMUT) run --max-children 2 $(if $(ONLY),'$(ONLY)') > mutants.log 2>&1 || (tail -n 30 mutants.log; exit 1)
+	set -f; nice -n 15 $(MUTMUT) run --max-children 2 $(ONLY) > mutants.log 2>&1 || (tail -n 30 mutants.log; exit 1)
 	$(VENV)/bin/python tests/mutation_report.py
 
 clean:  ## remove the virtual environment and caches
