@@ -576,3 +576,251 @@ def test_scaling_figure_has_labelled_log_axes():
         assert ax.get_xscale() == ax.get_yscale() == "log" and ax.get_xlabel() and ax.get_ylabel()
     np.testing.assert_allclose(fig.axes[1].lines[0].get_ydata(), [1.0, 2.0])  # MiB
     plt.close(fig)
+
+
+def test_soft_assignments_ring_the_points_below_the_threshold_above_everything_else():
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [3.0, 0.0]])
+    gamma = np.array([[1.0, 0.0], [0.9, 0.1], [0.6, 0.4], [0.0, 1.0]])  # row 1's largest γ is 0.9: not below 0.9
+    params = em.GMMParams([0.5, 0.5], [[0.0, 0.0], [3.0, 0.0]], [np.eye(2), [[2.0, 0.5], [0.5, 1.0]]])
+    _, ax = plt.subplots(figsize=(3, 3))
+    ringed = plots.plot_soft_assignments(ax, X, gamma, params, ambiguous_below=0.9, title="soft")
+    clear, ambiguous = ax.collections
+    assert ringed == 1
+    np.testing.assert_array_equal(clear.get_offsets(), X[[0, 1, 3]])
+    np.testing.assert_array_equal(ambiguous.get_offsets(), X[[2]])
+    np.testing.assert_allclose(
+        ambiguous.get_facecolors()[0, :3], 0.6 * np.array(rgb(plots.PALETTE[0])) + 0.4 * np.array(rgb(plots.PALETTE[1]))
+    )
+    assert to_rgba(ambiguous.get_edgecolors()[0]) == to_rgba("black") and ambiguous.get_linewidths()[0] > 0
+    assert ambiguous.get_sizes()[0] > clear.get_sizes().max()  # a ring round a dot as large as the others
+    drawn = ellipses(ax)
+    assert len(drawn) == 2
+    for k in range(2):
+        assert_ellipse(drawn[k], params.means[k], params.covariances[k], 1, plots.PALETTE[k])
+    assert ambiguous.get_zorder() > max(artist.get_zorder() for artist in [clear, *drawn])  # never hidden
+    assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == ("soft", "$x_1$", "$x_2$") and ax.get_aspect() == 1.0
+    legend = ax.get_legend()
+    assert legend_texts(ax) == ["γ = 1 for component 1", "γ = 1 for component 2", "largest γ below 0.9", "1σ ellipse"]
+    *pure, ring, ellipse = legend.legend_handles
+    for k, handle in enumerate(pure):  # a dot in component k's colour, no line through it
+        assert (handle.get_marker(), handle.get_linestyle()) == ("o", "None")
+        assert to_rgba(handle.get_color()) == to_rgba(plots.PALETTE[k])
+    assert (ring.get_marker(), ring.get_linestyle()) == ("o", "None")
+    assert to_rgba(ring.get_markerfacecolor()) == to_rgba("white") and to_rgba(ring.get_markeredgecolor()) == to_rgba(
+        "black"
+    )
+    r, g, b, _ = to_rgba(ellipse.get_color())
+    assert ellipse.get_linestyle() == "-" and r == g == b  # grey: a 1σ ellipse of any component
+    assert legend._loc == 9 and legend.get_bbox_to_anchor().y0 < ax.get_window_extent().y0  # below the axes
+
+
+def test_soft_assignments_without_parameters_draw_no_ellipse_and_no_title():
+    X = np.array([[0.0, 0.0], [1.0, 0.0]])
+    _, ax = plt.subplots(figsize=(3, 3))
+    ringed = plots.plot_soft_assignments(ax, X, np.array([[0.3, 0.5, 0.2], [0.0, 0.0, 1.0]]), ambiguous_below=0.6)
+    assert ringed == 1 and not ellipses(ax) and ax.get_title() == ""
+    assert legend_texts(ax) == [f"γ = 1 for component {k}" for k in (1, 2, 3)] + ["largest γ below 0.6"]
+
+
+def test_binned_trace_drops_batches_outside_the_edges():
+    seen = np.array([0.5, 2.0, 3.0, 7.0, 10.0, 12.0])  # 0.5 before the first edge, 10 and 12 at or past the last
+    trace = np.array([-9.0, -2.0, -4.0, -1.0, -9.0, -9.0])
+    centres, means = plots.binned_trace(seen, trace, np.array([1.0, 5.0, 10.0]))
+    np.testing.assert_allclose(centres, [2.5, 7.0])
+    np.testing.assert_allclose(means, [-3.0, -1.0])
+
+
+def _online_runs():
+    """Two small online fits (batch sizes chosen so that each batch's position is known by hand)
+    and a batch fit of the same 1,200 points."""
+    import em_scale
+
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal([0, 0], 0.5, (600, 2)), rng.normal([4, 1], 0.5, (600, 2))][rng.permutation(1200)]
+    uneven = em_scale.fit_gmm_online(np.split(X, [100, 200, 400, 600, 900]), 2, seed=0)  # 100, 100, 200, 200, 300, 300
+    even = em_scale.fit_gmm_online(np.split(X, 6), 2, step_exponent=1.0, seed=0)  # 200 each
+    runs = {
+        "uneven": (uneven, dict(color=plots.PALETTE[0], lw=1.6)),
+        "even": (even, dict(color=plots.PALETTE[4], lw=1.2, ls="--")),
+    }
+    # Each batch sits at the points seen before it (the first at 1, for a log axis); edges 10 apart
+    # put every batch in a bin of its own, so the lines show the traces themselves.
+    positions = {"uneven": [1, 100, 200, 400, 600, 900], "even": [1, 200, 400, 600, 800, 1000]}
+    return X, runs, positions, np.arange(0.5, 3000.0, 10.0), em.fit_gmm(X, 2, seed=0)
+
+
+def assert_online_lines(lines, runs, positions):
+    for line, (label, (fit, style)) in zip(lines, runs.items(), strict=True):
+        np.testing.assert_array_equal(line.get_xdata(), positions[label])
+        np.testing.assert_array_equal(line.get_ydata(), fit.log_likelihood_trace)
+        assert line.get_label() == label and to_rgba(line.get_color()) == to_rgba(style["color"])
+        assert line.get_linestyle() == style.get("ls", "-")
+
+
+def test_draw_online_runs_places_each_batch_at_the_points_seen_before_it():
+    _, runs, positions, edges, _ = _online_runs()
+    _, ax = plt.subplots(figsize=(3, 2))
+    plots.draw_online_runs(ax, runs, edges)
+    assert_online_lines(ax.lines, runs, positions)
+    _, ax = plt.subplots(figsize=(3, 2))  # coarse bins: the mean position and score of the batches in each
+    plots.draw_online_runs(ax, {"uneven": runs["uneven"]}, np.array([0.5, 150.0, 1000.0]))
+    (line,) = ax.lines
+    trace = runs["uneven"][0].log_likelihood_trace
+    np.testing.assert_allclose(line.get_xydata(), [[50.5, trace[:2].mean()], [525.0, trace[2:].mean()]])
+
+
+def window_holds_near_its_top(ax, level, height):
+    low, high = ax.get_ylim()
+    assert low < level < high and high - level < level - low and high - low <= height
+
+
+def test_online_vs_batch_draws_the_runs_batch_em_per_pass_and_its_optimum():
+    X, runs, positions, edges, batch = _online_runs()
+    n = len(X)
+    fig = plots.plot_online_vs_batch(runs, batch, n, edges)
+    (ax,) = fig.axes
+    *online, passes, optimum = ax.lines
+    assert_online_lines(online, runs, positions)
+    t = np.arange(len(batch.log_likelihoods))
+    np.testing.assert_array_equal(passes.get_xdata(), (t + 1) * n)  # L(θ_t) is known after t + 1 passes
+    np.testing.assert_array_equal(passes.get_ydata(), batch.log_likelihoods / n)
+    assert passes.get_marker() == "s" and to_rgba(passes.get_color()) == to_rgba("black")
+    np.testing.assert_array_equal(optimum.get_ydata(), [batch.log_likelihoods[-1] / n] * 2)
+    r, g, b, _ = to_rgba(optimum.get_color())
+    assert optimum.get_linestyle() == ":" and r == g == b and r > 0  # grey, not a run's colour nor batch EM's black
+    assert ax.get_xscale() == "log"
+    window_holds_near_its_top(ax, batch.log_likelihoods[-1] / n, 0.2)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("points seen", "mean log-likelihood per point")
+    assert ax.get_title() == "Online EM comes close to batch EM's optimum within one pass over the data"
+    assert legend_texts(ax) == [
+        "uneven",
+        "even",
+        "batch EM: $L(\\theta_t)/N$, known after $t + 1$ passes over N = 1,200 points",
+        "batch EM's optimum",
+    ]
+    assert ax.get_legend()._loc == 4  # lower right, under the curves that approach the optimum from below
+    minor = ax.xaxis.get_minor_ticks()
+    assert minor and all(tick.gridline.get_visible() for tick in minor)  # the log axis' decades are readable
+
+
+def test_online_drift_draws_the_runs_against_the_true_mixtures_score():
+    _, runs, positions, edges, _ = _online_runs()
+    oracle = -2.0
+    fig = plots.plot_online_drift(runs, edges, oracle)
+    (ax,) = fig.axes
+    *online, truth = ax.lines
+    assert_online_lines(online, runs, positions)
+    np.testing.assert_array_equal(truth.get_ydata(), [oracle] * 2)
+    assert truth.get_linestyle() == ":" and to_rgba(truth.get_color()) == to_rgba("black")
+    window_holds_near_its_top(ax, oracle, 1.5)
+    assert ax.xaxis.get_major_formatter()(100_000, 0) == "100,000"
+    assert ax.get_xlabel() == "points seen"
+    assert ax.get_ylabel() == "mean log-likelihood per point (each batch before it updates)"
+    assert ax.get_title() == "A drifting stream: smaller κ forgets faster and keeps up"
+    assert legend_texts(ax) == ["uneven", "even", "the true (moving) mixture"] and ax.get_legend()._loc == 3
+    assert all(tick.gridline.get_visible() for tick in ax.yaxis.get_major_ticks())
+
+
+# --------------------------------------------------------------------------- what a reader sees, panel by panel
+
+
+def neutral(colour):
+    r, g, b, _ = to_rgba(colour)
+    return r == g == b
+
+
+def line_colours(ax):
+    return [to_rgba(line.get_color()) for line in ax.lines]
+
+
+def assert_palette_or_grey(*colours):
+    """The project's rule: colours come from the colour-blind-safe PALETTE, or are greys."""
+    allowed = {to_rgba(c) for c in plots.PALETTE}
+    for colour in colours:
+        assert to_rgba(colour) in allowed or neutral(colour), colour
+
+
+def assert_inside_figure(fig, artist):
+    fig.canvas.draw()
+    box, page = artist.get_window_extent(), fig.bbox
+    assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1
+
+
+def test_lower_bound_figure_keeps_l_in_view_and_its_legend_beside_the_panels():
+    values = np.linspace(-1.0, 3.0, 41)
+    log_lik, bound = -((values - 1.5) ** 2), -((values - 1.0) ** 2) - 2.0 * (values - 0.5) ** 2  # the bound dives
+    fig = plots.plot_lower_bound(values, log_lik, bound, 0.5, 1.0, "μ_1")
+    top, bottom = fig.axes
+    assert top.get_position().height > 1.5 * bottom.get_position().height  # L and F above, the gap below
+    curve, lower = top.lines[:2]
+    assert curve.get_linestyle() == "-" and lower.get_linestyle() == "--"  # "the dashed bound under the solid L"
+    assert to_rgba(curve.get_color()) == to_rgba("black")
+    assert_palette_or_grey(*line_colours(top), *line_colours(bottom))
+    colours = {to_rgba(lower.get_color()), *(to_rgba(m.get_color()) for m in top.lines[2:])}
+    assert len(colours) == 3 and to_rgba("black") not in colours  # bound, θ_t and the M-step told apart from L
+    (gap,) = [line for line in bottom.lines if line.get_linestyle() == "-"]
+    np.testing.assert_array_equal(gap.get_xdata(), values)
+    assert gap.get_color() not in (curve.get_color(), lower.get_color())
+    assert_palette_or_grey(gap.get_color())
+    assert top.get_title() == "EM climbs because the bound it maximises touches L at $\\theta_t$"
+    low, high = top.get_ylim()  # the window is L's range and a margin: the bound may leave it
+    spread = np.ptp(log_lik)
+    assert 0.05 < (log_lik.min() - low) / spread < 0.2 and 0.05 < (high - log_lik.max()) / spread < 0.2
+    assert low > bound.min()
+    legend = top.get_legend()
+    assert_inside_figure(fig, legend)
+    assert legend.get_window_extent().x0 > top.get_window_extent().x1  # beside the panels, over no curve
+
+
+def test_iris_figure_names_species_and_components_and_circles_the_disagreements():
+    X = np.round(_two_blobs(60) + 5, 1)
+    labels = (X[:, 0] > 7).astype(int)
+    params = em.m_step(X, np.eye(2)[labels])
+    cluster = labels.copy()
+    cluster[:3] = 1 - cluster[:3]
+    fig = plots.plot_iris(X, labels, cluster, params, params, ["a", "b"])  # the default jitter and seed
+    top, bottom = fig.axes
+    expected = X + np.random.default_rng(0).uniform(-0.04, 0.04, X.shape)  # one uniform draw per coordinate
+    for ax, lab in ((top, labels), (bottom, cluster)):
+        for k, dots in enumerate(ax.collections[:2]):
+            np.testing.assert_array_equal(dots.get_offsets(), expected[lab == k])
+        circles = ax.collections[-1]
+        np.testing.assert_array_equal(circles.get_offsets(), X[cluster != labels])
+        assert circles.get_facecolors().size == 0 or circles.get_facecolors()[0][3] == 0  # open: the dot shows
+        assert to_rgba(circles.get_edgecolors()[0]) == to_rgba("black")
+        assert (ax.get_xlabel(), ax.get_ylabel()) == ("petal length (cm)", "petal width (cm)")
+        assert ax.get_legend()._loc == 2  # upper left, inside the axes
+    counts = [np.bincount(labels), np.bincount(cluster)]
+    assert legend_texts(top)[:2] == [f"{n} ({counts[0][k]} points)" for k, n in enumerate("ab")]
+    assert legend_texts(bottom)[:2] == [f"component for {n} ({counts[1][k]} points)" for k, n in enumerate("ab")]
+    assert top.get_title() == "Species, with each species' own Gaussian"
+    assert bottom.get_title() == "EM components, colored as the matched species"
+    (note,) = bottom.texts
+    assert note.get_text() == (
+        "3 flowers where component and species differ (circled);\n"
+        "dots jittered by up to 0.04 cm: measurements are rounded to 0.1 cm"
+    )
+    assert note.get_anncoords() == "axes fraction" and note.get_ha() == "right"
+    assert 0.9 < note.xy[0] <= 1 and 0 <= note.xy[1] < 0.1  # the lower right corner of the lower panel
+    assert not top.texts
+    again = plots.plot_iris(X, labels, cluster, params, params, ["a", "b"], seed=0)
+    np.testing.assert_array_equal(again.axes[0].collections[0].get_offsets(), top.collections[0].get_offsets())
+
+
+def test_scaling_figure_draws_each_method_in_one_colour_in_both_panels():
+    sizes = [10, 100, 1000]
+    seconds = {"exact": [0.1, 1.0, 10.0], "chunked": [0.2, 1.5, 12.0]}
+    peaks = {"exact": [2**20, 2**21, 2**22], "chunked": [2**20, 2**20, 2**20]}
+    fig = plots.plot_scaling(sizes, seconds, peaks)
+    ax_time, ax_mem = fig.axes
+    assert ax_time.get_position().x1 < ax_mem.get_position().x0  # side by side
+    for ax, values in ((ax_time, seconds), (ax_mem, {k: np.asarray(v) / 2**20 for k, v in peaks.items()})):
+        for k, (line, name) in enumerate(zip(ax.lines, values, strict=True)):
+            np.testing.assert_array_equal(line.get_xdata(), sizes)
+            np.testing.assert_allclose(line.get_ydata(), values[name])
+            assert to_rgba(line.get_color()) == to_rgba(plots.PALETTE[k]) and line.get_marker() == "o"
+        assert legend_texts(ax) == ["exact", "chunked"] and ax.get_xlabel() == "points N"
+        assert ax.get_xscale() == ax.get_yscale() == "log"
+        assert all(tick.gridline.get_visible() for tick in ax.xaxis.get_minor_ticks())
+    assert (ax_time.get_ylabel(), ax_time.get_title()) == ("seconds", "Time (live, this machine)")
+    assert (ax_mem.get_ylabel(), ax_mem.get_title()) == ("peak memory allocated, MiB (tracemalloc)", "Peak memory")
