@@ -824,3 +824,351 @@ def test_scaling_figure_draws_each_method_in_one_colour_in_both_panels():
         assert all(tick.gridline.get_visible() for tick in ax.xaxis.get_minor_ticks())
     assert (ax_time.get_ylabel(), ax_time.get_title()) == ("seconds", "Time (live, this machine)")
     assert (ax_mem.get_ylabel(), ax_mem.get_title()) == ("peak memory allocated, MiB (tracemalloc)", "Peak memory")
+
+
+def test_save_figure_defaults_to_110_dpi_and_keeps_what_lies_outside_the_axes(tmp_path):
+    from PIL import Image
+
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.text(1.6, 0.5, "a note beside the axes", transform=ax.transAxes)
+    plots.save_figure(fig, tmp_path / "note.png")
+    with Image.open(tmp_path / "note.png") as image:
+        assert image.info["dpi"] == pytest.approx((110, 110), abs=0.1)
+        assert image.size[0] > 2 * 110  # the bounding box grew to hold the note: nothing clipped
+
+
+def test_draw_ellipse_defaults_to_one_standard_deviation():
+    _, ax = plt.subplots(figsize=(2, 2))
+    patch = plots.draw_ellipse(ax, [0.0, 0.0], np.diag([4.0, 1.0]), color="k")
+    assert_ellipse(patch, [0.0, 0.0], np.diag([4.0, 1.0]), 1, "k")
+
+
+def test_information_criteria_draw_open_markers_and_refuse_other_than_two_criteria():
+    scores = {name: {ct: [3.0, 2.0, 1.0] for ct in em.COVARIANCE_TYPES} for name in ("BIC", "AIC")}
+    fig = plots.plot_information_criteria(range(1, 4), scores, {"BIC": ("full", 3), "AIC": ("full", 3)})
+    for ax in fig.axes:
+        curves = [line for line in ax.lines if len(line.get_xdata()) == 3]
+        assert len(curves) == 4 and all(c.get_marker() not in (None, "None", "") for c in curves)
+        assert all(c.get_linestyle() != "None" for c in curves)
+        assert all(c.get_markerfacecolor() == "none" for c in curves)  # open: coinciding curves stay visible
+        assert ax.get_legend() is not None
+    with pytest.raises(ValueError):
+        plots.plot_information_criteria(range(1, 4), {"BIC": scores["BIC"]}, {"BIC": ("full", 3)})
+
+
+def test_plot_clusters_legend_samples_look_like_what_they_name():
+    X, labels, truth = three_clusters()
+    _, ax = plt.subplots(figsize=(3, 3))
+    plots.plot_clusters(ax, X, labels, truth, reference=truth)
+    drawn = ellipses(ax)
+    one, two, true = drawn[0], drawn[1], drawn[6]
+    assert one.get_linewidth() > two.get_linewidth() and true.get_linewidth() < one.get_linewidth()  # thin grey
+    handles = {h.get_label(): h for h in ax.get_legend().legend_handles}
+    for name, patch in (("fitted 1σ ellipse", one), ("fitted 2σ ellipse", two), ("true 1σ ellipse", true)):
+        assert handles[name].get_linewidth() == patch.get_linewidth()
+        assert handles[name].get_linestyle() == {"solid": "-", "--": "--"}.get(patch.get_linestyle(), "?")
+    assert neutral(handles["fitted 1σ ellipse"].get_color()) and neutral(true.get_edgecolor())
+    marks = [line for line in ax.lines if line.get_marker() == "X"]
+    assert all(to_rgba(m.get_markeredgecolor()) == to_rgba("black") for m in marks)
+    assert handles["fitted mean"].get_marker() == "X" and handles["fitted mean"].get_linestyle() == "None"
+    legend = ax.get_legend()
+    anchor = legend.get_bbox_to_anchor()
+    box = ax.get_window_extent()
+    assert anchor.y0 < box.y0 and anchor.x0 == pytest.approx((box.x0 + box.x1) / 2)  # centred below the axes
+    for points in ax.collections:  # see-through dots: dense cores stay readable
+        assert 0 < points.get_alpha() < 1
+
+
+def test_log_likelihood_inset_sits_inside_the_axes_below_the_note_and_shares_its_colours():
+    X = np.random.default_rng(0).normal(size=(200, 2))
+    fit = em.fit_gmm(X, 2, seed=0, tol=0, max_iter=6)
+    _, ax = plt.subplots(figsize=(4, 3))
+    plots.plot_log_likelihood(ax, fit)
+    curve, stop = ax.lines
+    assert (curve.get_marker(), curve.get_linestyle()) == ("o", "-") and to_rgba(curve.get_color()) == to_rgba("black")
+    assert stop.get_linestyle() == "--"
+    (note,) = ax.texts
+    assert note.arrow_patch.get_edgecolor() == to_rgba(stop.get_color())  # the arrow points along the stop line
+    assert note.get_anncoords() == "axes fraction" and note.get_ha() == "center"
+    (inset,) = ax.child_axes
+    ax.figure.canvas.draw()
+    box = inset.get_window_extent().transformed(ax.transAxes.inverted())  # in axes fractions
+    assert 0 <= box.x0 and box.x1 <= 1 and 0 <= box.y0 and box.y1 < note.xyann[1] < 1  # inside, under the note
+    assert 0 <= note.xyann[0] <= 1
+    (remaining,) = inset.lines
+    assert to_rgba(remaining.get_color()) == to_rgba(plots.PALETTE[0]) and remaining.get_marker() == "o"
+    assert inset.get_title() == r"$L(\theta_T) - L(\theta_t)$, log scale"
+    assert all(t.gridline.get_visible() for t in inset.yaxis.get_major_ticks())
+    assert all(t.gridline.get_visible() for t in ax.yaxis.get_major_ticks())
+    assert ax.get_title() == "Log-likelihood per iteration"
+
+
+def test_three_panel_titles_say_what_each_panel_shows():
+    X, labels, truth = three_clusters()
+    fit = em.fit_gmm(X, 3, seed=1)
+    fig = plots.plot_three_panel(X, labels, fit, em.match_components(fit.params, truth), truth)
+    left, middle, right = fig.axes[:3]
+    assert left.get_title() == "True components (hidden from EM)"
+    assert middle.get_title() == "EM fit, coloured as the true component it matches"
+    assert legend_texts(left)[0].startswith("component 1 (")
+    assert right.get_position().width > left.get_position().width  # room for the inset
+    assert left.get_position().x1 < middle.get_position().x0 < middle.get_position().x1 < right.get_position().x0
+
+
+def test_restarts_share_one_window_and_a_legend_that_matches_the_drawing():
+    X = _two_blobs(200)
+    best = em.fit_gmm(X, 2, seed=0, keep_params=True)
+    final = {"random": np.array([-2.0, -2.1, -2.05]), "kmeans++": np.array([-2.0, -2.0, -2.02])}
+    iterations = {"random": np.array([10, 20, 35]), "kmeans++": np.array([12, 15, 18])}
+    fig = plots.plot_restarts(final, iterations, best, best, X, truth_means=[[0.0, 0.0], [4.0, 1.0]])
+    axes = {ax.get_title().split(":")[0]: ax for ax in fig.axes}
+    start, poor, top = axes["a poor start"], axes["where it ends"], axes["Where EM ends"]
+    assert start.get_title() == "a poor start: $\\theta_0$ and the paths of its means"
+    panels = [start, poor, axes["best optimum"]]
+    assert all(top.get_position().y0 > ax.get_position().y1 for ax in panels)  # histograms above the fits
+    for ax in panels:  # one window for all three: the data's, with a small margin
+        assert (ax.get_xlim(), ax.get_ylim()) == (start.get_xlim(), start.get_ylim()) and ax.get_aspect() == 1.0
+        for limits, values in ((ax.get_xlim(), X[:, 0]), (ax.get_ylim(), X[:, 1])):
+            margin = np.array([values.min() - limits[0], limits[1] - values.max()]) / np.ptp(values)
+            assert ((margin > 0.01) & (margin < 0.1)).all()
+        assert neutral(ax.collections[0].get_facecolor()[0])  # the data in grey: colour is for components
+        marks = [line for line in ax.lines if line.get_marker() == "X"]
+        assert all(to_rgba(m.get_markeredgecolor()) == to_rgba("black") for m in marks)
+        assert min(m.get_zorder() for m in marks) > max(e.get_zorder() for e in ellipses(ax))
+    paths = [line for line in start.lines if line.get_linestyle() == "-"]
+    assert min(p.get_zorder() for p in paths) > max(e.get_zorder() for e in ellipses(start))  # paths over ellipses
+    legend = fig.legends[0]
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels == [
+        "1σ ellipse",
+        "2σ ellipse",
+        "mean (left: at the start)",
+        "path of a mean, and where it ends",
+        "true mean of component k (left)",
+    ]
+    assert legend._ncols == len(labels)  # one row
+    one, two, mean, path, _ = legend.legend_handles
+    drawn = ellipses(poor)
+    assert (one.get_linewidth(), one.get_linestyle()) == (drawn[0].get_linewidth(), "-")
+    assert (two.get_linewidth(), two.get_linestyle()) == (drawn[1].get_linewidth(), "--")
+    assert mean.get_marker() == "X" and mean.get_linestyle() == "None"
+    assert path.get_marker() == "o" and path.get_markerfacecolor() == "white" and path.get_linestyle() == "-"
+    assert all(neutral(h.get_color()) for h in (one, two, mean, path))
+    assert_inside_figure(fig, legend)
+    assert not any(_overlaps(legend.get_window_extent(), ax.get_window_extent()) for ax in fig.axes)
+
+
+def test_restart_histograms_tell_start_methods_apart_by_line_style():
+    finals = {
+        "random": np.linspace(-3.0, -2.0, 50),
+        "kmeans++": np.linspace(-2.5, -2.0, 50),
+        "third": np.full(50, -2.2),
+    }
+    iterations = {name: np.arange(50) * 4 for name in finals}
+    _, (ax_final, ax_iter) = plt.subplots(1, 2, figsize=(4, 2))
+    plots.plot_restart_histograms(ax_final, ax_iter, finals, iterations)
+    for ax in (ax_final, ax_iter):
+        styles = [(to_rgba(p.get_edgecolor()), p.get_linestyle()) for p in ax.patches]
+        assert len(set(styles)) == 3 and all(neutral(colour) for colour, _ in styles)
+        assert all(not p.get_fill() for p in ax.patches)  # outlines: the three overlap
+        assert ax.get_legend().get_title().get_text() == "start method" and legend_texts(ax) == list(finals)
+        assert all(t.gridline.get_visible() for t in ax.yaxis.get_major_ticks())
+    left_edges = np.unique(ax_final.patches[0].get_xy()[:, 0])
+    assert len(left_edges) == 31 and left_edges[0] == -3.0 and left_edges[-1] == -2.0  # 30 bins over all values
+    assert ax_final.get_title() == "Where EM ends: one spike per local maximum"
+    assert ax_iter.get_title() == "How long it takes"
+
+
+def test_mean_paths_end_in_an_open_circle_in_the_path_colour():
+    X = _two_blobs()
+    fit = em.fit_gmm(X, 2, seed=0, keep_params=True)
+    _, ax = plt.subplots(figsize=(2, 2))
+    colours = plots.PALETTE[2:4]
+    plots.plot_mean_paths(ax, fit.params_history, colours)
+    paths = [line for line in ax.lines if line.get_linestyle() == "-"]
+    ends = [line for line in ax.lines if line.get_marker() == "o"]
+    for k, (path, end) in enumerate(zip(paths, ends, strict=True)):
+        np.testing.assert_allclose(path.get_xydata(), [p.means[k] for p in fit.params_history])
+        np.testing.assert_allclose(end.get_xydata()[0], fit.params.means[k])
+        assert to_rgba(path.get_color()) == to_rgba(end.get_markeredgecolor()) == to_rgba(colours[k])
+        assert end.get_markerfacecolor() == "white" and end.get_zorder() > path.get_zorder() > 1
+
+
+def test_numbered_points_are_bold_centred_and_on_top():
+    _, ax = plt.subplots(figsize=(2, 2))
+    ax.plot([0, 1], [0, 1], zorder=5)
+    plots.plot_numbered_points(ax, [[0.0, 0.0], [1.0, 2.0]])
+    assert [(t.get_text(), t.get_position()) for t in ax.texts] == [("1", (0.0, 0.0)), ("2", (1.0, 2.0))]
+    for text in ax.texts:
+        assert (text.get_ha(), text.get_va(), text.get_fontweight()) == ("center", "center", "bold")
+        assert text.get_zorder() > max(line.get_zorder() for line in ax.lines)
+        (halo,) = text.get_path_effects()
+        assert to_rgba(halo._gc["foreground"]) == to_rgba("white")  # readable over any colour
+
+
+def test_reg_covar_labels_spell_powers_of_ten_alike():
+    assert [plots._reg_covar_label(r) for r in (0, 1e-6, 1e-3, 10.0, 2e-3)] == ["0", "1e-6", "1e-3", "1e1", "0.002"]
+
+
+def test_singularity_panels_say_what_they_show():
+    sigmas = np.logspace(0, -3, 5)
+    fig = plots.plot_singularity(sigmas, {0.0: np.arange(5.0)}, {0.0: ([1.0, 2.0], [0.0, -3.0])})
+    left, middle, right = fig.axes
+    assert left.get_title() == "Shrink a component onto a point: L → ∞"
+    assert middle.get_title() == "EM from a start near the point"
+    assert right.get_title() == "The covariance it collapses"
+    for ax in (middle, right):
+        (curve,) = ax.lines
+        assert (curve.get_marker(), curve.get_linestyle()) == ("o", "-")
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["reg_covar = 0"]  # no run broke off
+    assert fig.legends[0]._ncols == 1
+
+
+def test_animate_em_draws_each_frames_parameters_and_the_curve_so_far(tmp_path, monkeypatch):
+    from matplotlib.animation import PillowWriter
+    from PIL import Image
+
+    X = _two_blobs()
+    fit = em.fit_gmm(X, 2, seed=0, tol=0, max_iter=4, keep_params=True)
+    frames, grab = [], PillowWriter.grab_frame
+
+    def record(writer, **kwargs):  # what each frame shows, as it is written
+        left, right = writer.fig.axes
+        marks = [line for line in left.lines if line.get_marker() == "X"]
+        frames.append((left.get_title(), ellipses(left), marks, right.lines[0].get_xydata().copy()))
+        return grab(writer, **kwargs)
+
+    monkeypatch.setattr(PillowWriter, "grab_frame", record)
+    plots.animate_em(X, [0, 3], fit.params_history, fit.log_likelihoods, tmp_path / "em.gif", dpi=30)
+    with Image.open(tmp_path / "em.gif") as gif:
+        assert gif.info["duration"] == 250  # 4 frames per second by default
+    for (title, drawn, marks, curve), t in zip(frames, [0, 3], strict=True):
+        params = fit.params_history[t]
+        assert title == f"EM from a poor start: t = {t}" and len(drawn) == 4 and len(marks) == 2
+        for k in range(2):
+            assert_ellipse(drawn[2 * k], params.means[k], params.covariances[k], 1, plots.PALETTE[k])
+            assert_ellipse(drawn[2 * k + 1], params.means[k], params.covariances[k], 2, plots.PALETTE[k])
+            assert drawn[2 * k].get_linestyle() in ("-", "solid") and drawn[2 * k + 1].get_linestyle() == "--"
+            assert tuple(marks[k].get_xydata()[0]) == tuple(params.means[k])
+            assert to_rgba(marks[k].get_color()) == to_rgba(plots.PALETTE[k])
+            assert to_rgba(marks[k].get_markeredgecolor()) == to_rgba("black")
+        np.testing.assert_array_equal(curve, np.c_[np.arange(t + 1), fit.log_likelihoods[: t + 1]])
+
+
+def test_log_likelihood_axis_leaves_a_far_first_value_below_and_says_where_it_is():
+    _, ax = plt.subplots(figsize=(3, 2))
+    log_likelihoods = np.array([-1000.0, -10.0, -5.0, -4.0, -3.9])
+    plots._log_likelihood_axis(ax, log_likelihoods)
+    low, high = ax.get_ylim()
+    spread = -3.9 - -10.0
+    assert 0.05 < (-10.0 - low) / spread < 0.2 and 0.01 < (high - -3.9) / spread < (-10.0 - low) / spread
+    (note,) = ax.texts
+    assert note.get_text() == "t = 0: -1000 (below the axis)" and note.xy == (0, low)  # points at the bottom edge
+    assert note.get_anncoords() == "axes fraction" and all(0 < v < 0.5 for v in note.xyann)
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == (
+        "iteration $t$",
+        r"$\log p(X \mid \theta_t)$",
+        "Log-likelihood",
+    )
+
+
+def test_map_singularity_keeps_one_colour_per_fit_and_marks_only_the_failed_run():
+    runs = {
+        "maximum likelihood": ([1.0, 2.0, 3.0], [1.0, 1e-3, 1e-9], "L", True),
+        "MAP": ([0.5, 1.0, 1.5, 1.6], [1.0, 0.5, 0.4, 0.4], "L + log prior", False),
+        "variational": ([0.1, 0.2], [1.0, 0.9], "ELBO", False),
+    }
+    fig = plots.plot_map_singularity(runs)
+    left, right = fig.axes
+    for ax, index in ((left, 0), (right, 1)):
+        curves = [line for line in ax.lines if line.get_marker() == "o"]
+        for i, (curve, run) in enumerate(zip(curves, runs.values(), strict=True)):
+            np.testing.assert_array_equal(curve.get_xdata(), np.arange(len(run[0])))
+            np.testing.assert_array_equal(curve.get_ydata(), run[index])
+            assert to_rgba(curve.get_color()) == to_rgba(plots.PALETTE[i])  # blue, orange, green as the prose says
+        (cross,) = [line for line in ax.lines if line.get_marker() == "X"]
+        assert tuple(cross.get_xydata()[0]) == (2, runs["maximum likelihood"][index][-1])
+        assert to_rgba(cross.get_color()) == to_rgba(plots.PALETTE[0])
+        assert to_rgba(cross.get_markeredgecolor()) == to_rgba("black") and cross.get_zorder() > curves[0].get_zorder()
+        assert ax.xaxis.get_major_locator()._integer and ax.get_xlabel() == "iteration $t$"
+        assert all(t.gridline.get_visible() for t in ax.yaxis.get_major_ticks())
+    assert legend_texts(left) == ["maximum likelihood: L", "MAP: L + log prior", "variational: ELBO"]
+    assert legend_texts(right) == list(runs)
+    assert (left.get_legend()._loc, right.get_legend()._loc) == (4, 7)  # lower right, center right
+    assert right.get_yscale() == "log" and right.get_ylabel() == r"smallest eigenvalue of $\Sigma_3$"
+    assert (left.get_ylabel(), left.get_title()) == ("objective EM climbs", "What each fit climbs")
+    assert right.get_title() == "The component on the lonely point (✕: collapse, the next M-step fails)"
+
+
+def test_model_choice_draws_both_bics_stars_each_lowest_and_counts_the_kept_components():
+    results = {
+        "one": {"K": [1, 2, 3], "bic_ml": [3.0, 1.0, 2.0], "bic_map": [3.0, 2.0, 1.0],
+                "bic_mclust": [-3.0, -2.0, -1.5], "kept": [3, 3, 4, 2]},
+        "two": {"K": [1, 2, 3], "bic_ml": [1.0, 2.0, 3.0], "bic_map": [2.0, 1.0, 3.0],
+                "bic_mclust": [-1.0, -2.0, -3.0], "kept": [1]},
+    }  # fmt: skip
+    fig = plots.plot_model_choice(results, 5)
+    rows = np.array(fig.axes).reshape(2, 2)
+    assert rows[0, 0].get_position().y0 > rows[1, 0].get_position().y1  # one row per data set, in order
+    for (left, right), (name, r) in zip(rows, results.items(), strict=True):
+        curves = [line for line in left.lines if line.get_marker() == "o"]
+        for curve, key, colour in zip(curves, ("bic_ml", "bic_map"), (plots.PALETTE[0], plots.PALETTE[2]), strict=True):
+            np.testing.assert_array_equal(curve.get_xdata(), r["K"])
+            np.testing.assert_array_equal(curve.get_ydata(), r[key])
+            assert to_rgba(curve.get_color()) == to_rgba(colour)  # maximum likelihood blue, MAP green
+        stars = [line for line in left.lines if line.get_marker() == "*"]
+        for star, curve in zip(stars, curves, strict=True):
+            best = int(np.argmin(curve.get_ydata()))
+            assert tuple(star.get_xydata()[0]) == (r["K"][best], curve.get_ydata()[best])
+            assert star.get_color() == curve.get_color() and to_rgba(star.get_markeredgecolor()) == to_rgba("black")
+        (mclust,) = [line for line in left.lines if line.get_marker() == "x"]
+        np.testing.assert_array_equal(mclust.get_ydata(), -np.asarray(r["bic_mclust"]))
+        assert to_rgba(mclust.get_color()) == to_rgba("black") and mclust.get_linestyle() == "None"
+        assert legend_texts(left) == [
+            "maximum likelihood",
+            "MAP, mclust's prior",
+            "mclust with its prior (its starts), negated",
+        ]
+        assert left.get_title() == f"{name}: BIC (★ lowest)"
+        assert (left.get_xlabel(), left.get_ylabel()) == ("number of components $K$", "BIC (lower is better)")
+        assert [bar.get_height() for bar in right.patches] == list(np.bincount(r["kept"], minlength=6))
+        assert [bar.get_x() + bar.get_width() / 2 for bar in right.patches] == list(range(6))
+        assert all(to_rgba(bar.get_facecolor()) == to_rgba(plots.PALETTE[3]) for bar in right.patches)
+        assert right.get_title() == f"{name}: variational Bayes from K = 5, {len(r['kept'])} seeds"
+        assert (right.get_xlabel(), right.get_ylabel()) == ("components above 1% weight", "seeds")
+        assert list(right.get_xticks()) == list(range(6)) and right.yaxis.get_major_locator()._integer
+        assert all(t.gridline.get_visible() for ax in (left, right) for t in ax.yaxis.get_major_ticks())
+
+
+def test_variational_fit_shows_the_elbo_the_weights_against_the_threshold_and_the_kept_components():
+    import em_bayes as eb
+
+    X = np.random.default_rng(1).normal(size=(300, 2)) + np.repeat([[0, 0], [6, 0], [0, 6]], 100, axis=0)
+    fit = eb.fit_bayesian_gmm(X, 6, seed=0)
+    fig = plots.plot_variational_fit(X, fit, threshold=0.02)
+    elbo, weights, points = fig.axes
+    (curve,) = elbo.lines
+    np.testing.assert_array_equal(curve.get_xdata(), np.arange(1, fit.n_iter + 1))
+    np.testing.assert_array_equal(curve.get_ydata(), fit.elbos)
+    assert to_rgba(curve.get_color()) == to_rgba("black")
+    assert (elbo.get_xlabel(), elbo.get_ylabel()) == ("iteration $t$", "ELBO (up to a constant)")
+    assert elbo.get_title() == "The ELBO never decreases"
+    kept = np.flatnonzero(fit.params.weights > 0.02)
+    assert [bar.get_height() for bar in weights.patches] == list(fit.params.weights)
+    assert [bar.get_x() + bar.get_width() / 2 for bar in weights.patches] == list(range(1, 7))
+    assert list(weights.get_xticks()) == list(range(1, 7)) and weights.get_yscale() == "log"
+    for rank, k in enumerate(kept):  # kept bars in the colours of their points and ellipses, the rest grey
+        assert to_rgba(weights.patches[k].get_facecolor()) == to_rgba(plots.PALETTE[rank])
+        assert_ellipse(
+            ellipses(points)[2 * rank], fit.params.means[k], fit.params.covariances[k], 1, plots.PALETTE[rank]
+        )
+    assert all(neutral(weights.patches[k].get_facecolor()) for k in set(range(6)) - set(kept))
+    (threshold,) = weights.lines
+    assert list(threshold.get_ydata()) == [0.02, 0.02] and threshold.get_linestyle() == "--"
+    assert to_rgba(threshold.get_color()) == to_rgba(plots.PALETTE[5]) and legend_texts(weights) == ["2%"]
+    assert weights.get_title() == f"{len(kept)} of 6 kept"
+    assert (weights.get_xlabel(), weights.get_ylabel()) == ("component $k$", r"$E[\pi_k]$")
+    assert points.get_title() == "Points and the kept components"
+    assert legend_texts(points)[0].startswith(f"component {kept[0] + 1} (")
+    assert all(t.gridline.get_visible() for ax in (elbo, weights) for t in ax.yaxis.get_major_ticks())
+    assert weights.get_position().width < elbo.get_position().width  # the bar panel is the narrow one
