@@ -701,6 +701,8 @@ def test_online_vs_batch_draws_the_runs_batch_em_per_pass_and_its_optimum():
     assert ax.get_legend()._loc == 4  # lower right, under the curves that approach the optimum from below
     minor = ax.xaxis.get_minor_ticks()
     assert minor and all(tick.gridline.get_visible() for tick in minor)  # the log axis' decades are readable
+    assert_faint_grid(ax)
+    assert_faint_grid(ax, "minor")
 
 
 def test_online_drift_draws_the_runs_against_the_true_mixtures_score():
@@ -718,7 +720,7 @@ def test_online_drift_draws_the_runs_against_the_true_mixtures_score():
     assert ax.get_ylabel() == "mean log-likelihood per point (each batch before it updates)"
     assert ax.get_title() == "A drifting stream: smaller κ forgets faster and keeps up"
     assert legend_texts(ax) == ["uneven", "even", "the true (moving) mixture"] and ax.get_legend()._loc == 3
-    assert all(tick.gridline.get_visible() for tick in ax.yaxis.get_major_ticks())
+    assert_faint_grid(ax)
 
 
 # --------------------------------------------------------------------------- what a reader sees, panel by panel
@@ -731,6 +733,14 @@ def neutral(colour):
 
 def line_colours(ax):
     return [to_rgba(line.get_color()) for line in ax.lines]
+
+
+def assert_faint_grid(ax, which="major"):
+    """Grid lines on every tick of ``which`` kind, faint (0 < alpha < 1) so that they never compete with data."""
+    ticks = (
+        [*ax.xaxis.get_major_ticks(), *ax.yaxis.get_major_ticks()] if which == "major" else ax.xaxis.get_minor_ticks()
+    )
+    assert ticks and all(t.gridline.get_visible() and 0 < t.gridline.get_alpha() < 1 for t in ticks)
 
 
 def assert_palette_or_grey(*colours):
@@ -767,6 +777,8 @@ def test_lower_bound_figure_keeps_l_in_view_and_its_legend_beside_the_panels():
     spread = np.ptp(log_lik)
     assert 0.05 < (log_lik.min() - low) / spread < 0.2 and 0.05 < (high - log_lik.max()) / spread < 0.2
     assert low > bound.min()
+    assert_faint_grid(top)
+    assert_faint_grid(bottom)
     legend = top.get_legend()
     assert_inside_figure(fig, legend)
     assert legend.get_window_extent().x0 > top.get_window_extent().x1  # beside the panels, over no curve
@@ -821,7 +833,8 @@ def test_scaling_figure_draws_each_method_in_one_colour_in_both_panels():
             assert to_rgba(line.get_color()) == to_rgba(plots.PALETTE[k]) and line.get_marker() == "o"
         assert legend_texts(ax) == ["exact", "chunked"] and ax.get_xlabel() == "points N"
         assert ax.get_xscale() == ax.get_yscale() == "log"
-        assert all(tick.gridline.get_visible() for tick in ax.xaxis.get_minor_ticks())
+        assert_faint_grid(ax, "minor")
+        assert_faint_grid(ax)
     assert (ax_time.get_ylabel(), ax_time.get_title()) == ("seconds", "Time (live, this machine)")
     assert (ax_mem.get_ylabel(), ax_mem.get_title()) == ("peak memory allocated, MiB (tracemalloc)", "Peak memory")
 
@@ -852,6 +865,7 @@ def test_information_criteria_draw_open_markers_and_refuse_other_than_two_criter
         assert all(c.get_linestyle() != "None" for c in curves)
         assert all(c.get_markerfacecolor() == "none" for c in curves)  # open: coinciding curves stay visible
         assert ax.get_legend() is not None
+        assert_faint_grid(ax)
     with pytest.raises(ValueError):
         plots.plot_information_criteria(range(1, 4), {"BIC": scores["BIC"]}, {"BIC": ("full", 3)})
 
@@ -898,8 +912,8 @@ def test_log_likelihood_inset_sits_inside_the_axes_below_the_note_and_shares_its
     (remaining,) = inset.lines
     assert to_rgba(remaining.get_color()) == to_rgba(plots.PALETTE[0]) and remaining.get_marker() == "o"
     assert inset.get_title() == r"$L(\theta_T) - L(\theta_t)$, log scale"
-    assert all(t.gridline.get_visible() for t in inset.yaxis.get_major_ticks())
-    assert all(t.gridline.get_visible() for t in ax.yaxis.get_major_ticks())
+    assert_faint_grid(inset)
+    assert_faint_grid(ax)
     assert ax.get_title() == "Log-likelihood per iteration"
 
 
@@ -951,6 +965,7 @@ def test_restarts_share_one_window_and_a_legend_that_matches_the_drawing():
     drawn = ellipses(poor)
     assert (one.get_linewidth(), one.get_linestyle()) == (drawn[0].get_linewidth(), "-")
     assert (two.get_linewidth(), two.get_linestyle()) == (drawn[1].get_linewidth(), "--")
+    assert [e.get_linestyle() for e in drawn] == ["-", "--"] * 2
     assert mean.get_marker() == "X" and mean.get_linestyle() == "None"
     assert path.get_marker() == "o" and path.get_markerfacecolor() == "white" and path.get_linestyle() == "-"
     assert all(neutral(h.get_color()) for h in (one, two, mean, path))
@@ -972,7 +987,7 @@ def test_restart_histograms_tell_start_methods_apart_by_line_style():
         assert len(set(styles)) == 3 and all(neutral(colour) for colour, _ in styles)
         assert all(not p.get_fill() for p in ax.patches)  # outlines: the three overlap
         assert ax.get_legend().get_title().get_text() == "start method" and legend_texts(ax) == list(finals)
-        assert all(t.gridline.get_visible() for t in ax.yaxis.get_major_ticks())
+        assert_faint_grid(ax)
     left_edges = np.unique(ax_final.patches[0].get_xy()[:, 0])
     assert len(left_edges) == 31 and left_edges[0] == -3.0 and left_edges[-1] == -2.0  # 30 bins over all values
     assert ax_final.get_title() == "Where EM ends: one spike per local maximum"
@@ -1022,6 +1037,8 @@ def test_singularity_panels_say_what_they_show():
         assert (curve.get_marker(), curve.get_linestyle()) == ("o", "-")
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["reg_covar = 0"]  # no run broke off
     assert fig.legends[0]._ncols == 1
+    for ax in fig.axes:
+        assert_faint_grid(ax)
 
 
 def test_animate_em_draws_each_frames_parameters_and_the_curve_so_far(tmp_path, monkeypatch):
@@ -1057,13 +1074,14 @@ def test_animate_em_draws_each_frames_parameters_and_the_curve_so_far(tmp_path, 
 
 def test_log_likelihood_axis_leaves_a_far_first_value_below_and_says_where_it_is():
     _, ax = plt.subplots(figsize=(3, 2))
-    log_likelihoods = np.array([-1000.0, -10.0, -5.0, -4.0, -3.9])
+    log_likelihoods = np.array([-14.0, -10.0, -5.0, -4.0, -3.9])  # t = 0 a little below a window for t >= 1
     plots._log_likelihood_axis(ax, log_likelihoods)
     low, high = ax.get_ylim()
     spread = -3.9 - -10.0
     assert 0.05 < (-10.0 - low) / spread < 0.2 and 0.01 < (high - -3.9) / spread < (-10.0 - low) / spread
     (note,) = ax.texts
-    assert note.get_text() == "t = 0: -1000 (below the axis)" and note.xy == (0, low)  # points at the bottom edge
+    assert note.get_text() == "t = 0: -14 (below the axis)" and note.xy == (0, low)  # points at the bottom edge
+    assert note.arrow_patch is not None and neutral(note.arrow_patch.get_edgecolor())
     assert note.get_anncoords() == "axes fraction" and all(0 < v < 0.5 for v in note.xyann)
     assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == (
         "iteration $t$",
@@ -1091,7 +1109,7 @@ def test_map_singularity_keeps_one_colour_per_fit_and_marks_only_the_failed_run(
         assert to_rgba(cross.get_color()) == to_rgba(plots.PALETTE[0])
         assert to_rgba(cross.get_markeredgecolor()) == to_rgba("black") and cross.get_zorder() > curves[0].get_zorder()
         assert ax.xaxis.get_major_locator()._integer and ax.get_xlabel() == "iteration $t$"
-        assert all(t.gridline.get_visible() for t in ax.yaxis.get_major_ticks())
+        assert_faint_grid(ax)
     assert legend_texts(left) == ["maximum likelihood: L", "MAP: L + log prior", "variational: ELBO"]
     assert legend_texts(right) == list(runs)
     assert (left.get_legend()._loc, right.get_legend()._loc) == (4, 7)  # lower right, center right
@@ -1137,7 +1155,8 @@ def test_model_choice_draws_both_bics_stars_each_lowest_and_counts_the_kept_comp
         assert right.get_title() == f"{name}: variational Bayes from K = 5, {len(r['kept'])} seeds"
         assert (right.get_xlabel(), right.get_ylabel()) == ("components above 1% weight", "seeds")
         assert list(right.get_xticks()) == list(range(6)) and right.yaxis.get_major_locator()._integer
-        assert all(t.gridline.get_visible() for ax in (left, right) for t in ax.yaxis.get_major_ticks())
+        assert_faint_grid(left)
+        assert_faint_grid(right)
 
 
 def test_variational_fit_shows_the_elbo_the_weights_against_the_threshold_and_the_kept_components():
@@ -1170,5 +1189,30 @@ def test_variational_fit_shows_the_elbo_the_weights_against_the_threshold_and_th
     assert (weights.get_xlabel(), weights.get_ylabel()) == ("component $k$", r"$E[\pi_k]$")
     assert points.get_title() == "Points and the kept components"
     assert legend_texts(points)[0].startswith(f"component {kept[0] + 1} (")
-    assert all(t.gridline.get_visible() for ax in (elbo, weights) for t in ax.yaxis.get_major_ticks())
+    assert_faint_grid(elbo)
+    assert_faint_grid(weights)
     assert weights.get_position().width < elbo.get_position().width  # the bar panel is the narrow one
+
+
+def test_animation_limits_are_the_points_and_every_2_sigma_reach_with_a_small_margin():
+    X = np.array([[0.0, 0.0], [1.0, 5.0]])  # y spans five times x: the margins differ per axis
+    shown = [
+        em.GMMParams([0.5, 0.5], [[0.0, 0.0], [1.0, 5.0]], [np.diag([4.0, 1.0]), np.eye(2) * 0.01]),
+        em.GMMParams([0.5, 0.5], [[0.5, 2.5], [0.5, 0.5]], [np.diag([0.01, 0.04]), np.eye(2) * 0.01]),
+    ]
+    xlim, ylim = plots._animation_limits(X, shown)
+    # each θ_t's means ± 2√λ_max along both axes: a circle that holds the 2σ ellipse at any angle
+    reach = [p.means + 2 * np.sqrt(np.linalg.eigvalsh(p.covariances)[:, -1:]) * s for p in shown for s in (-1, 1)]
+    low = np.min([X.min(axis=0), *(r.min(axis=0) for r in reach)], axis=0)
+    high = np.max([X.max(axis=0), *(r.max(axis=0) for r in reach)], axis=0)
+    np.testing.assert_allclose(low, [-4.0, -4.0])
+    for limits, lo, hi in ((xlim, low[0], high[0]), (ylim, low[1], high[1])):
+        margins = np.array([lo - limits[0], limits[1] - hi]) / (hi - lo)
+        assert ((margins > 0.01) & (margins < 0.1)).all()
+
+
+def test_log_likelihood_axis_needs_no_note_when_t_0_sits_on_the_bottom_edge():
+    _, ax = plt.subplots(figsize=(3, 2))
+    low, high = -10.0, -4.0
+    plots._log_likelihood_axis(ax, np.array([low - 0.12 * (high - low), low, -5.0, high]))
+    assert not ax.texts  # drawn on the axis' bottom edge: in view
