@@ -611,6 +611,7 @@ def test_soft_assignments_ring_the_points_below_the_threshold_above_everything_e
     )
     r, g, b, _ = to_rgba(ellipse.get_color())
     assert ellipse.get_linestyle() == "-" and r == g == b  # grey: a 1σ ellipse of any component
+    assert all(e.get_linewidth() == ellipse.get_linewidth() for e in drawn)  # the sample is drawn as they are
     assert legend._loc == 9 and legend.get_bbox_to_anchor().y0 < ax.get_window_extent().y0  # below the axes
 
 
@@ -968,6 +969,9 @@ def test_restarts_share_one_window_and_a_legend_that_matches_the_drawing():
     assert [e.get_linestyle() for e in drawn] == ["-", "--"] * 2
     assert mean.get_marker() == "X" and mean.get_linestyle() == "None"
     assert path.get_marker() == "o" and path.get_markerfacecolor() == "white" and path.get_linestyle() == "-"
+    ends = [line for line in start.lines if line.get_marker() == "o"]
+    assert all(end.get_markersize() == path.get_markersize() for end in ends)  # the sample circle as drawn
+    assert to_rgba(mean.get_markeredgecolor()) == to_rgba("black")
     assert all(neutral(h.get_color()) for h in (one, two, mean, path))
     assert_inside_figure(fig, legend)
     assert not any(_overlaps(legend.get_window_extent(), ax.get_window_extent()) for ax in fig.axes)
@@ -1037,6 +1041,8 @@ def test_singularity_panels_say_what_they_show():
         assert (curve.get_marker(), curve.get_linestyle()) == ("o", "-")
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["reg_covar = 0"]  # no run broke off
     assert fig.legends[0]._ncols == 1
+    (handle,) = fig.legends[0].legend_handles
+    assert handle.get_linewidth() == left.lines[0].get_linewidth()  # the sample as the left panel draws it
     for ax in fig.axes:
         assert_faint_grid(ax)
 
