@@ -1053,10 +1053,12 @@ def test_animate_em_draws_each_frames_parameters_and_the_curve_so_far(tmp_path, 
 
     X = _two_blobs()
     fit = em.fit_gmm(X, 2, seed=0, tol=0, max_iter=4, keep_params=True)
-    frames, grab = [], PillowWriter.grab_frame
+    frames, windows, made, grab = [], [], [], PillowWriter.grab_frame
 
     def record(writer, **kwargs):  # what each frame shows, as it is written
         left, right = writer.fig.axes
+        windows.append((left.get_xlim(), left.get_ylim()))
+        made.append(writer.fig)
         marks = [line for line in left.lines if line.get_marker() == "X"]
         frames.append((left.get_title(), ellipses(left), marks, right.lines[0].get_xydata().copy()))
         return grab(writer, **kwargs)
@@ -1076,6 +1078,12 @@ def test_animate_em_draws_each_frames_parameters_and_the_curve_so_far(tmp_path, 
             assert to_rgba(marks[k].get_color()) == to_rgba(plots.PALETTE[k])
             assert to_rgba(marks[k].get_markeredgecolor()) == to_rgba("black")
         np.testing.assert_array_equal(curve, np.c_[np.arange(t + 1), fit.log_likelihoods[: t + 1]])
+    assert windows == [plots._animation_limits(X, [fit.params_history[0], fit.params_history[3]])] * 2  # one window
+    left, right = made[0].axes
+    assert (left.get_xlabel(), left.get_ylabel(), left.get_aspect()) == ("$x_1$", "$x_2$", 1.0)
+    assert neutral(left.collections[0].get_facecolor()[0])  # the points in grey: colour is for components
+    (curve,) = right.lines
+    assert (curve.get_marker(), curve.get_linestyle(), to_rgba(curve.get_color())) == ("o", "-", to_rgba("black"))
 
 
 def test_log_likelihood_axis_leaves_a_far_first_value_below_and_says_where_it_is():
@@ -1201,9 +1209,9 @@ def test_variational_fit_shows_the_elbo_the_weights_against_the_threshold_and_th
 
 
 def test_animation_limits_are_the_points_and_every_2_sigma_reach_with_a_small_margin():
-    X = np.array([[0.0, 0.0], [1.0, 5.0]])  # y spans five times x: the margins differ per axis
+    X = np.array([[0.0, 0.0], [1.0, 40.0]])  # y spans five times x: the margins differ per axis
     shown = [
-        em.GMMParams([0.5, 0.5], [[0.0, 0.0], [1.0, 5.0]], [np.diag([4.0, 1.0]), np.eye(2) * 0.01]),
+        em.GMMParams([0.5, 0.5], [[0.0, 0.0], [1.0, 40.0]], [np.diag([4.0, 1.0]), np.eye(2) * 0.01]),
         em.GMMParams([0.5, 0.5], [[0.5, 2.5], [0.5, 0.5]], [np.diag([0.01, 0.04]), np.eye(2) * 0.01]),
     ]
     xlim, ylim = plots._animation_limits(X, shown)
