@@ -1230,3 +1230,28 @@ def test_log_likelihood_axis_needs_no_note_when_t_0_sits_on_the_bottom_edge():
     low, high = -10.0, -4.0
     plots._log_likelihood_axis(ax, np.array([low - 0.12 * (high - low), low, -5.0, high]))
     assert not ax.texts  # drawn on the axis' bottom edge: in view
+
+
+def test_plot_clusters_frames_the_points_not_the_ellipses_and_keeps_the_legend_just_below():
+    rng = np.random.default_rng(0)
+    X = rng.uniform([0.0, 0.0], [10.0, 1.0], size=(50, 2))  # x spans ten times y: each axis has its own margin
+    labels = (X[:, 0] > 5).astype(int)
+    wide = em.GMMParams([0.5, 0.5], [[2.0, 0.5], [8.0, 0.5]], [np.diag([100.0, 100.0])] * 2)  # far past the points
+    _, ax = plt.subplots(figsize=(4, 3))
+    plots.plot_clusters(ax, X, labels, wide, reference=wide)
+    assert ax.get_title() == ""
+    for limits, values in ((ax.get_xlim(), X[:, 0]), (ax.get_ylim(), X[:, 1])):
+        margin = np.array([values.min() - limits[0], limits[1] - values.max()]) / np.ptp(values)
+        assert ((margin > 0.01) & (margin < 0.1)).all()
+    assert all(neutral(h.get_color()) for h in ax.get_legend().legend_handles[2:])  # the ellipse and mean samples
+    box, anchor = ax.get_window_extent(), ax.get_legend().get_bbox_to_anchor()
+    assert box.y0 - 0.3 * box.height < anchor.y0 < box.y0  # right under the axes
+
+
+def test_information_criteria_name_a_penalty_they_do_not_know():
+    scores = {name: {"full": [3.0, 2.0, 1.0]} for name in ("BIC", "ICL")}
+    fig = plots.plot_information_criteria(range(1, 4), scores, {"BIC": ("full", 3), "ICL": ("full", 3)})
+    assert [ax.get_title() for ax in fig.axes] == [
+        r"BIC $= -2L(\hat\theta) + p \log N$",
+        r"ICL $= -2L(\hat\theta) + penalty$",
+    ]
