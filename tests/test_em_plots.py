@@ -1234,9 +1234,9 @@ def test_log_likelihood_axis_needs_no_note_when_t_0_sits_on_the_bottom_edge():
 
 def test_plot_clusters_frames_the_points_not_the_ellipses_and_keeps_the_legend_just_below():
     rng = np.random.default_rng(0)
-    X = rng.uniform([0.0, 0.0], [10.0, 1.0], size=(50, 2))  # x spans ten times y: each axis has its own margin
-    labels = (X[:, 0] > 5).astype(int)
-    wide = em.GMMParams([0.5, 0.5], [[2.0, 0.5], [8.0, 0.5]], [np.diag([100.0, 100.0])] * 2)  # far past the points
+    X = rng.uniform([5.0, 0.0], [15.0, 1.0], size=(50, 2))  # x spans ten times y: each axis has its own margin
+    labels = (X[:, 0] > 10).astype(int)
+    wide = em.GMMParams([0.5, 0.5], [[7.0, 0.5], [13.0, 0.5]], [np.diag([100.0, 100.0])] * 2)  # far past the points
     _, ax = plt.subplots(figsize=(4, 3))
     plots.plot_clusters(ax, X, labels, wide, reference=wide)
     assert ax.get_title() == ""
