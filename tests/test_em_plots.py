@@ -716,6 +716,7 @@ def test_online_drift_draws_the_runs_against_the_true_mixtures_score():
     np.testing.assert_array_equal(truth.get_ydata(), [oracle] * 2)
     assert truth.get_linestyle() == ":" and to_rgba(truth.get_color()) == to_rgba("black")
     window_holds_near_its_top(ax, oracle, 1.5)
+    assert ax.get_ylim() == pytest.approx((oracle - 1.0, oracle + 0.1))  # a nat below the true mixture's score
     assert ax.xaxis.get_major_formatter()(100_000, 0) == "100,000"
     assert ax.get_xlabel() == "points seen"
     assert ax.get_ylabel() == "mean log-likelihood per point (each batch before it updates)"
@@ -976,7 +977,10 @@ def test_restarts_share_one_window_and_a_legend_that_matches_the_drawing():
     assert to_rgba(mean.get_markeredgecolor()) == to_rgba("black")
     assert all(neutral(h.get_color()) for h in (one, two, mean, path))
     assert_inside_figure(fig, legend)
-    assert not any(_overlaps(legend.get_window_extent(), ax.get_window_extent()) for ax in fig.axes)
+    renderer = fig.canvas.get_renderer()
+    assert not any(_overlaps(legend.get_window_extent(), ax.get_tightbbox(renderer)) for ax in fig.axes)
+    truth = legend.legend_handles[-1]  # a "k" like the numbers it stands for, in their black
+    assert (truth.get_marker(), truth.get_linestyle(), to_rgba(truth.get_color())) == ("$k$", "None", to_rgba("black"))
 
 
 def test_restart_histograms_tell_start_methods_apart_by_line_style():
@@ -991,6 +995,7 @@ def test_restart_histograms_tell_start_methods_apart_by_line_style():
     for ax in (ax_final, ax_iter):
         styles = [(to_rgba(p.get_edgecolor()), p.get_linestyle()) for p in ax.patches]
         assert len(set(styles)) == 3 and all(neutral(colour) for colour, _ in styles)
+        assert len({ls for _, ls in styles}) == 3  # "one grey line style per start method"
         assert all(not p.get_fill() for p in ax.patches)  # outlines: the three overlap
         assert ax.get_legend().get_title().get_text() == "start method" and legend_texts(ax) == list(finals)
         assert_faint_grid(ax)
@@ -1001,10 +1006,11 @@ def test_restart_histograms_tell_start_methods_apart_by_line_style():
 
 
 def test_mean_paths_end_in_an_open_circle_in_the_path_colour():
-    X = _two_blobs()
-    fit = em.fit_gmm(X, 2, seed=0, keep_params=True)
+    X = np.r_[_two_blobs(), _two_blobs(60, 1) + np.array([0.0, 5.0])]
+    corner = em.GMMParams([1 / 3] * 3, [[-1.0, -1.0], [-0.5, -1.0], [0.0, -1.0]], [np.eye(2)] * 3)  # a slow start
+    fit = em.fit_gmm(X, 3, init=corner, keep_params=True, max_iter=8, tol=0)
     _, ax = plt.subplots(figsize=(2, 2))
-    colours = plots.PALETTE[2:4]
+    colours = plots.PALETTE[2:5]
     plots.plot_mean_paths(ax, fit.params_history, colours)
     paths = [line for line in ax.lines if line.get_linestyle() == "-"]
     ends = [line for line in ax.lines if line.get_marker() == "o"]
@@ -1013,6 +1019,7 @@ def test_mean_paths_end_in_an_open_circle_in_the_path_colour():
         np.testing.assert_allclose(end.get_xydata()[0], fit.params.means[k])
         assert to_rgba(path.get_color()) == to_rgba(end.get_markeredgecolor()) == to_rgba(colours[k])
         assert end.get_markerfacecolor() == "white" and end.get_zorder() > path.get_zorder() > 1
+    assert len(paths) == len(ends) == 3
 
 
 def test_numbered_points_are_bold_centred_and_on_top():
@@ -1157,6 +1164,7 @@ def test_model_choice_draws_both_bics_stars_each_lowest_and_counts_the_kept_comp
             assert star.get_color() == curve.get_color() and to_rgba(star.get_markeredgecolor()) == to_rgba("black")
         (mclust,) = [line for line in left.lines if line.get_marker() == "x"]
         np.testing.assert_array_equal(mclust.get_ydata(), -np.asarray(r["bic_mclust"]))
+        np.testing.assert_array_equal(mclust.get_xdata(), r["K"])
         assert to_rgba(mclust.get_color()) == to_rgba("black") and mclust.get_linestyle() == "None"
         assert legend_texts(left) == [
             "maximum likelihood",
@@ -1257,3 +1265,15 @@ def test_information_criteria_name_a_penalty_they_do_not_know():
         r"BIC $= -2L(\hat\theta) + p \log N$",
         r"ICL $= -2L(\hat\theta) + penalty$",
     ]
+
+
+def test_restarts_frame_every_panel_by_the_points_per_axis():
+    X = _two_blobs(200) * [1.0, 0.2] + [10.0, 0.0]  # x spans far more than y, and starts far from y's minimum
+    best = em.fit_gmm(X, 2, seed=0, keep_params=True)
+    wide = em.GMMParams([0.5, 0.5], best.params.means, [np.eye(2) * 100.0] * 2)  # a start whose ellipses reach far
+    poor = dataclasses.replace(best, params_history=(wide, *best.params_history[1:]))
+    fig = plots.plot_restarts({"random": np.array([-2.0, -2.1])}, {"random": np.array([10, 20])}, best, poor, X)
+    for ax in fig.axes[2:]:
+        for limits, values in ((ax.get_xlim(), X[:, 0]), (ax.get_ylim(), X[:, 1])):
+            margin = np.array([values.min() - limits[0], limits[1] - values.max()]) / np.ptp(values)
+            assert ((margin > 0.01) & (margin < 0.1)).all()
