@@ -468,6 +468,7 @@ def test_singularity_keeps_one_colour_per_reg_covar_and_its_legend_off_the_data(
     legend = fig.legends[0]
     labels = [t.get_text() for t in legend.get_texts()]
     assert labels[:3] == ["reg_covar = 0", "reg_covar = 1e-6", "reg_covar = 1e-3"]
+    assert [h.get_color() for h in legend.legend_handles[:3]] == list(colour_of.values())  # the key's colours
     fig.canvas.draw()
     box = legend.get_window_extent()
     assert not any(_overlaps(box, ax.get_window_extent()) for ax in fig.axes)
@@ -944,6 +945,7 @@ def test_restarts_share_one_window_and_a_legend_that_matches_the_drawing():
     assert start.get_title() == "a poor start: $\\theta_0$ and the paths of its means"
     panels = [start, poor, axes["best optimum"]]
     assert all(top.get_position().y0 > ax.get_position().y1 for ax in panels)  # histograms above the fits
+    assert start.get_position(original=True).height > top.get_position().height  # the fits get the taller row
     for ax in panels:  # one window for all three: the data's, with a small margin
         assert (ax.get_xlim(), ax.get_ylim()) == (start.get_xlim(), start.get_ylim()) and ax.get_aspect() == 1.0
         for limits, values in ((ax.get_xlim(), X[:, 0]), (ax.get_ylim(), X[:, 1])):
