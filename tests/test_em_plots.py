@@ -468,10 +468,17 @@ def test_singularity_keeps_one_colour_per_reg_covar_and_its_legend_off_the_data(
     legend = fig.legends[0]
     labels = [t.get_text() for t in legend.get_texts()]
     assert labels[:3] == ["reg_covar = 0", "reg_covar = 1e-6", "reg_covar = 1e-3"]
+    assert left.get_position().x1 < middle.get_position().x0 < middle.get_position().x1 < right.get_position().x0
+    for ax in (middle, right):
+        (cross,) = [line for line in ax.lines if line.get_marker() == "X"]
+        assert to_rgba(cross.get_markeredgecolor()) == to_rgba("black")
     assert [h.get_color() for h in legend.legend_handles[:3]] == list(colour_of.values())  # the key's colours
     fig.canvas.draw()
-    box = legend.get_window_extent()
-    assert not any(_overlaps(box, ax.get_window_extent()) for ax in fig.axes)
+    box, renderer = legend.get_window_extent(), fig.canvas.get_renderer()
+    assert not any(_overlaps(box, ax.get_tightbbox(renderer)) for ax in fig.axes)  # clear of labels too
+    assert_inside_figure(fig, legend)
+    for ax in fig.axes:
+        assert_inside_figure(fig, ax)
     plt.close(fig)
 
 
@@ -613,7 +620,10 @@ def test_soft_assignments_ring_the_points_below_the_threshold_above_everything_e
     r, g, b, _ = to_rgba(ellipse.get_color())
     assert ellipse.get_linestyle() == "-" and r == g == b  # grey: a 1σ ellipse of any component
     assert all(e.get_linewidth() == ellipse.get_linewidth() for e in drawn)  # the sample is drawn as they are
-    assert legend._loc == 9 and legend.get_bbox_to_anchor().y0 < ax.get_window_extent().y0  # below the axes
+    assert legend._loc == 9 and legend._ncols == 3
+    box, anchor = ax.get_window_extent(), legend.get_bbox_to_anchor()
+    assert box.y0 - 0.3 * box.height < anchor.y0 < box.y0  # right under the axes,
+    assert anchor.x0 == pytest.approx((box.x0 + box.x1) / 2)  # centred
 
 
 def test_soft_assignments_without_parameters_draw_no_ellipse_and_no_title():
@@ -1195,8 +1205,9 @@ def test_variational_fit_shows_the_elbo_the_weights_against_the_threshold_and_th
     (curve,) = elbo.lines
     np.testing.assert_array_equal(curve.get_xdata(), np.arange(1, fit.n_iter + 1))
     np.testing.assert_array_equal(curve.get_ydata(), fit.elbos)
-    assert to_rgba(curve.get_color()) == to_rgba("black")
+    assert to_rgba(curve.get_color()) == to_rgba("black") and curve.get_marker() == "o"
     assert (elbo.get_xlabel(), elbo.get_ylabel()) == ("iteration $t$", "ELBO (up to a constant)")
+    assert not any(t.gridline.get_visible() for t in points.xaxis.get_major_ticks())  # no grid over the points
     assert elbo.get_title() == "The ELBO never decreases"
     kept = np.flatnonzero(fit.params.weights > 0.02)
     assert [bar.get_height() for bar in weights.patches] == list(fit.params.weights)
@@ -1279,3 +1290,13 @@ def test_restarts_frame_every_panel_by_the_points_per_axis():
         for limits, values in ((ax.get_xlim(), X[:, 0]), (ax.get_ylim(), X[:, 1])):
             margin = np.array([values.min() - limits[0], limits[1] - values.max()]) / np.ptp(values)
             assert ((margin > 0.01) & (margin < 0.1)).all()
+
+
+def test_variational_fit_keeps_only_the_components_strictly_above_the_threshold():
+    import em_bayes as eb
+
+    X = np.random.default_rng(1).normal(size=(300, 2)) + np.repeat([[0, 0], [6, 0], [0, 6]], 100, axis=0)
+    fit = eb.fit_bayesian_gmm(X, 6, seed=0)
+    threshold = np.sort(fit.params.weights)[-3]  # the third largest weight itself: not above it
+    fig = plots.plot_variational_fit(X, fit, threshold=threshold)
+    assert fig.axes[1].get_title() == "2 of 6 kept" and len(ellipses(fig.axes[2])) == 2 * 2
