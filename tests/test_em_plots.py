@@ -1085,8 +1085,10 @@ def test_animate_em_draws_each_frames_parameters_and_the_curve_so_far(tmp_path, 
         return grab(writer, **kwargs)
 
     monkeypatch.setattr(PillowWriter, "grab_frame", record)
-    plots.animate_em(X, [0, 3], fit.params_history, fit.log_likelihoods, tmp_path / "em.gif", dpi=30)
-    with Image.open(tmp_path / "em.gif") as gif:
+    plots.animate_em(
+        X, [0, 3], fit.params_history, fit.log_likelihoods, tmp_path / "new" / "dir" / "em.gif", dpi=30
+    )  # folders made
+    with Image.open(tmp_path / "new" / "dir" / "em.gif") as gif:
         assert gif.info["duration"] == 250  # 4 frames per second by default
     for (title, drawn, marks, curve), t in zip(frames, [0, 3], strict=True):
         params = fit.params_history[t]
