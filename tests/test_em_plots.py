@@ -273,6 +273,9 @@ def test_plot_singularity_marks_the_run_that_broke_off():
         assert to_rgba(broke.get_color()) == to_rgba(plots.PALETTE[0])
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels == ["reg_covar = 0", "reg_covar = 1e-6", "collapse: the next M-step fails"]
+    cross = fig.legends[0].legend_handles[-1]  # the sample looks like the ✕ it names: no line, grey with a black edge
+    assert (cross.get_marker(), cross.get_linestyle()) == ("X", "None") and neutral(cross.get_markerfacecolor())
+    assert to_rgba(cross.get_markeredgecolor()) == to_rgba("black")
 
 
 def test_plot_information_criteria_stars_the_lowest_score():
@@ -989,6 +992,8 @@ def test_restarts_share_one_window_and_a_legend_that_matches_the_drawing():
     assert to_rgba(mean.get_markeredgecolor()) == to_rgba("black")
     assert all(neutral(h.get_color()) for h in (one, two, mean, path))
     assert_inside_figure(fig, legend)
+    for ax in fig.axes:
+        assert_inside_figure(fig, ax)
     renderer = fig.canvas.get_renderer()
     assert not any(_overlaps(legend.get_window_extent(), ax.get_tightbbox(renderer)) for ax in fig.axes)
     truth = legend.legend_handles[-1]  # a "k" like the numbers it stands for, in their black
@@ -1151,6 +1156,7 @@ def test_map_singularity_keeps_one_colour_per_fit_and_marks_only_the_failed_run(
     assert legend_texts(right) == list(runs)
     assert (left.get_legend()._loc, right.get_legend()._loc) == (4, 7)  # lower right, center right
     assert right.get_yscale() == "log" and right.get_ylabel() == r"smallest eigenvalue of $\Sigma_3$"
+    assert left.get_position().x1 < right.get_position().x0  # side by side
     assert (left.get_ylabel(), left.get_title()) == ("objective EM climbs", "What each fit climbs")
     assert right.get_title() == "The component on the lonely point (✕: collapse, the next M-step fails)"
 
