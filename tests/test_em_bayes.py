@@ -253,9 +253,11 @@ def test_default_prior_is_scikit_learns_for_two_points_and_for_one_feature(covar
 @pytest.mark.parametrize("covariance_type", em.COVARIANCE_TYPES)
 def test_a_single_point_needs_a_given_covariance_prior(covariance_type):
     point = np.array([[1.0, 2.0]])
-    with pytest.raises(
-        ValueError, match=r"^the default covariance_prior is the data covariance, undefined for a single"
-    ):
+    message = (
+        r"^the default covariance_prior is the data covariance, undefined for a single point: "
+        r"pass covariance_prior \(or more points\)\.$"
+    )
+    with pytest.raises(ValueError, match=message):
         eb.fit_bayesian_gmm(point, 1, covariance_type=covariance_type)
     psi = _GIVEN_COVARIANCE_PRIOR[covariance_type]
     fit = eb.fit_bayesian_gmm(point, 1, covariance_type=covariance_type, covariance_prior=psi)
