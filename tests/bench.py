@@ -132,6 +132,7 @@ def local_cluster():
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": ":0"},  # its HTTP server on a free port, not 8787
             silence_logs=logging.ERROR,
         )
     return cluster, Client(cluster)

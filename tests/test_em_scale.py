@@ -177,7 +177,13 @@ def test_dask_array_on_a_local_cluster_of_two_worker_processes_equals_in_memory(
     bad = X.copy()
     bad[12_345, 1] = np.inf
     with (
-        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": ":0"},  # its HTTP server on a free port, not 8787
+        ) as cluster,
         distributed.Client(cluster) as client,
     ):
         es._ship_modules_to_workers()  # what the first fit does
