@@ -409,6 +409,17 @@ def _two_blobs(n=120, seed=0):
     return np.r_[rng.normal([0, 0], 0.5, (n // 2, 2)), rng.normal([4, 1], 0.5, (n // 2, 2))]
 
 
+def _iris_like():
+    """Iris-like inputs for plot_iris: X on a 0.1 grid (so jitter matters), species labels, a
+    clustering that disagrees on the first three points, and parameters fitted to the labels."""
+    X = np.round(_two_blobs(60) + 5, 1)
+    labels = (X[:, 0] > 7).astype(int)
+    params = em.m_step(X, np.eye(2)[labels])
+    cluster = labels.copy()
+    cluster[:3] = 1 - cluster[:3]
+    return X, labels, cluster, params
+
+
 def _ellipses(ax):
     from matplotlib.patches import Ellipse
 
@@ -531,11 +542,7 @@ def test_information_criteria_give_each_covariance_type_its_own_marker_and_style
 
 
 def test_iris_figure_jitters_only_the_dots_and_names_the_species_ellipses():
-    X = np.round(_two_blobs(60) + 5, 1)
-    labels = (X[:, 0] > 7).astype(int)
-    params = em.m_step(X, np.eye(2)[labels])
-    cluster = labels.copy()
-    cluster[:3] = 1 - cluster[:3]
+    X, labels, cluster, params = _iris_like()
     fig = plots.plot_iris(X, labels, cluster, params, params, ["a", "b"], jitter=0.04, seed=0)
     top, bottom = fig.axes
     assert "species' 1σ ellipse" in [t.get_text() for t in top.get_legend().get_texts()]
@@ -803,11 +810,7 @@ def test_lower_bound_figure_keeps_l_in_view_and_its_legend_beside_the_panels():
 
 
 def test_iris_figure_names_species_and_components_and_circles_the_disagreements():
-    X = np.round(_two_blobs(60) + 5, 1)
-    labels = (X[:, 0] > 7).astype(int)
-    params = em.m_step(X, np.eye(2)[labels])
-    cluster = labels.copy()
-    cluster[:3] = 1 - cluster[:3]
+    X, labels, cluster, params = _iris_like()
     fig = plots.plot_iris(X, labels, cluster, params, params, ["a", "b"])  # the default jitter and seed
     top, bottom = fig.axes
     expected = X + np.random.default_rng(0).uniform(-0.04, 0.04, X.shape)  # one uniform draw per coordinate
