@@ -688,9 +688,12 @@ def _m_step_from_statistics(stats, reg_covar, covariance_type):
     covariances = _constrain(scatter / counts[:, None, None], counts, covariance_type)
     D = covariances.shape[1]
     covariances[:, np.arange(D), np.arange(D)] += reg_covar
-    params = GMMParams._trusted(
-        counts / stats.n_samples, stats.shift + offset, covariances, covariance_type, reg_covar
-    )  # π_k = N_k / N
+    try:
+        params = GMMParams._trusted(
+            counts / stats.n_samples, stats.shift + offset, covariances, covariance_type, reg_covar
+        )  # π_k = N_k / N
+    except ValueError:  # only with reg_covar = 0: some Σ_k is singular to rounding
+        raise _collapse_error(_first_unfactorable(covariances)) from None
     if reg_covar == 0:  # a positive reg_covar, however small, is the floor the user chose
         _check_resolved(params, stats)
     return params
@@ -731,11 +734,29 @@ def _check_resolved(params, stats):
         eigenvalues, vectors = np.linalg.eigh(params.covariances[k])
         spread = np.einsum("dj,de,ej->j", vectors, data_cov, vectors)  # uᵀ S u per eigenvector u
         if (eigenvalues < eps * spread).any() and params.weights[k] > 0:
-            raise ValueError(
-                f"component {k} collapsed onto too few points (its variance along one direction is "
-                f"{eigenvalues.min():.3g}, below float64's resolution of the data's spread there): "
-                "increase reg_covar, decrease n_components, or scale the data."
-            )
+            raise _collapse_error(k)
+
+
+def _first_unfactorable(covariances):
+    """The index of the first Σ_k whose Cholesky factorisation fails."""
+    for k, sigma in enumerate(covariances):
+        try:
+            np.linalg.cholesky(sigma)
+        except np.linalg.LinAlgError:
+            return k
+    raise AssertionError("every covariance factorises")  # only called after one did not
+
+
+def _collapse_error(k):
+    """The one error for a component that collapsed in an exact (reg_covar = 0) M-step, however it
+    was detected (Cholesky failing, or _check_resolved): which of the two fires first depends on
+    the CPU's rounding, so the message must not. The variance itself is rounding noise (0 on one
+    CPU, 1e-72 on another): it states the bound, never the digits."""
+    return ValueError(
+        f"component {k} collapsed onto too few points (its variance along one direction is below "
+        "float64's resolution, 2.2e-16 times the spread there): "
+        "increase reg_covar, decrease n_components, or scale the data."
+    )
 
 
 def _constrain(scatter, counts, covariance_type):

@@ -177,6 +177,29 @@ def test_a_component_narrower_than_float64_resolves_raises_with_reg_covar_0():
     assert np.isfinite(held.log_likelihoods).all() and held.params.covariances[0, 0, 0] >= 1e-6
 
 
+def test_a_collapse_gives_one_message_whichever_check_fires_first():
+    # Which detector fires first (Cholesky failing on an exactly singular Σ_k, or the resolution
+    # check on a Σ_k of 1e-72) depends on the CPU's rounding; the message must not, nor may it
+    # print the rounding-level variance (notebook 02 printed 0 here, 1.13e-72 on another CPU).
+    X = np.random.default_rng(4).normal(0.0, 3.0, size=(50, 2))
+    X[1] = X[0]
+    X[2] = X[0]  # three identical points: their scatter is exactly 0, Cholesky fails
+    gamma = np.zeros((50, 2))
+    gamma[:3, 1] = 1.0
+    gamma[3:, 0] = 1.0
+    expected = (
+        r"^component 1 collapsed onto too few points \(its variance along one direction is below "
+        r"float64's resolution, 2\.2e-16 times the spread there\): increase reg_covar, decrease "
+        r"n_components, or scale the data\.$"
+    )
+    with pytest.raises(ValueError, match=expected):  # via Cholesky
+        em.m_step(X, gamma, reg_covar=0.0)
+    stats = em.sufficient_statistics(X, gamma)
+    narrow = em.GMMParams([0.5, 0.5], [[0.0, 0.0], [0.0, 0.0]], [np.eye(2), np.diag([1.0, 1e-72])])
+    with pytest.raises(ValueError, match=expected):  # via the resolution check
+        em._check_resolved(narrow, stats)
+
+
 def test_log_likelihood_equals_q_plus_entropy_and_bounds_it_elsewhere():
     X, _ = problem(11, 500, 2, 3)
     theta_t = em.init_params(X, 3, seed=0)

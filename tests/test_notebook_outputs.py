@@ -7,13 +7,23 @@ the machine's OPENBLAS_* settings.
 
 The rule (a number is a decimal or scientific literal in an output's text):
 
-1. Rounding-level magnitude: a nonzero number with 1e-18 < |x| < 1e-9 is printed as its
-   digits (3.6e-15) only if it is a bare power of ten (a bound: "below 1e-12"). Float64
-   rounding differences of quantities of order 1 to 1e4 live in exactly that range;
-   genuinely tiny values outside it (a responsibility of 8e-66) are not rounding noise.
+1. Rounding-level magnitude: a nonzero number with |x| < 1e-9 is printed as its digits
+   (3.6e-15, 1.13e-72) only if it is a bound: a bare power of ten ("1e-12"), or any
+   number right after "below", "under", "<" or "≤" ("below 2.2e-16 times ...").
+   Float64 rounding differences of quantities of order 1 to 1e4 live below 1e-9, and so
+   does what is left of a quantity that collapsed (a variance printed as 1.13e-72 on one
+   CPU is 0 on another): whatever the exponent, its digits are decided by rounding. A
+   genuinely tiny value that rounding does not decide (a responsibility of 8e-66) is
+   printed as a bound too ("below 1e-60"), so no exception is needed.
 2. Too many digits: at most 10 significant digits. A log-likelihood of about -1889 summed
    over 500 points is reproducible to about 1e-13 relative, i.e. 12 digits at best; 10
    leaves a margin of two orders of magnitude.
+3. A noisy zero: no scanner can tell a 0 that rounding produced from a 0 that counts
+   something, so a zero is flagged where the words before it name a quantity that is a
+   difference of nearly equal numbers or a collapse (variance, eigenvalue, difference, gap,
+   error, residual, drop, change) within the same clause: notebook 02 printed "its variance
+   along one direction is 0", which another OpenBLAS kernel prints as 1.13e-72. Such a
+   value is printed as a bound ("below 2.2e-16 times ...") instead.
 """
 
 import json
@@ -37,6 +47,18 @@ def significant_digits(literal):
     return len(digits.rstrip("0"))  # 1000 has one significant digit as far as we can tell
 
 
+# Rule 3: a word naming a rounding-sensitive quantity, then (within one clause: no digit,
+# comma, semicolon or full stop between them) a literal zero.
+NOISY_ZERO = re.compile(
+    r"(?i)\b(?:variances?|eigenvalues?|differences?|gaps?|errors?|residuals?|drops?|changes?)\b"
+    r"[^\d,;.\n]{0,40}?(?<![\w.#])[-+]?(0(?:\.0*)?(?:[eE][-+]?\d+)?)(?![\w.])"
+)
+
+
+# What makes a number printed right after it a bound, not a measurement.
+BOUND_WORD = re.compile(r"(?:\bbelow|\bunder|<|≤)\s*$")
+
+
 def rounding_level_numbers(text):
     """The literals in ``text`` that break the rule in the module docstring."""
     found = []
@@ -45,10 +67,12 @@ def rounding_level_numbers(text):
         value = abs(float(literal))
         mantissa = re.split(r"[eE]", literal.lstrip("+-"))[0]
         bare_power_of_ten = float(mantissa) == 1.0 and re.search(r"[eE]", literal) is not None
-        if 1e-18 < value < 1e-9 and not bare_power_of_ten:
+        is_bound = bare_power_of_ten or BOUND_WORD.search(text[: match.start()]) is not None
+        if 0 < value < 1e-9 and not is_bound:
             found.append(literal)
         elif significant_digits(literal) > 10:
             found.append(literal)
+    found.extend(match.group(1) for match in NOISY_ZERO.finditer(text))
     return found
 
 
@@ -75,7 +99,15 @@ def output_texts(notebook):
         ("Q + H - L = -2.2737367544323206e-13", ["-2.2737367544323206e-13"]),
         ("log-likelihood -1889.0712345678", ["-1889.0712345678"]),
         ("log-likelihood -1889.07, weights 0.486 0.274 0.240", []),
-        ("gamma for the far point: 8e-66, 1e-300", []),
+        ("gamma for the far point: 8e-66, 1e-300", ["8e-66"]),
+        ("gamma for the far point: below 1e-60", []),
+        # Notebook 02's collapse message: 0 on this CPU, 1.13e-72 under OPENBLAS_CORETYPE=Prescott.
+        ("component 2 collapsed (its variance along one direction is 0, below float64's resolution)", ["0"]),
+        ("component 2 collapsed (its variance along one direction is 1.13e-72, below)", ["1.13e-72"]),
+        ("its variance along one direction is below 2.2e-16 times the data's variance there", []),
+        ("largest difference: 0.0", ["0.0"]),
+        ("component 1: 0 setosa, 50 versicolor; 0% stopped; raw densities [0. 0.]", []),
+        ("error rate 0.12, eigenvalues 0.013 and 1e-08", []),
         ("colour #0072B2, numpy 2.4.6, x1 and x2, 21 iterations", []),
         ("0.000000000002", ["0.000000000002"]),
     ],
