@@ -28,6 +28,93 @@ def draw_ellipse(ax, mean, covariance, n_std=1.0, **kwargs):
 
 # Okabe-Ito: distinguishable with every common form of colour blindness.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+# Past len(PALETTE) components the colours repeat, so each round through the palette has its own
+# marker shape (points) and line style (1-D curves): component k is (PALETTE[k % 8], MARKERS[k // 8]).
+MARKERS = ("o", "s", "^")
+LINE_STYLES = ("-", "--", ":")
+# The mean of component k: ✕ in the first round (what every figure with K <= 8 shows), an enlarged
+# copy of the point marker in the later rounds, so that same-coloured means stay apart.
+MEAN_MARKERS = ("X", "s", "^")
+MAX_COMPONENTS = len(PALETTE) * len(MARKERS)
+
+
+def component_style(k):
+    """The colour, point marker, mean marker and line style of component k (0-based).
+
+    Components 0..7 take the eight Okabe-Ito colours of PALETTE with round dots (and ✕ for
+    their means, solid curves); components 8..15 take the same colours again with squares
+    (dashed curves), 16..23 with triangles (dotted curves). Two components therefore never
+    share both colour and marker; beyond MAX_COMPONENTS = 24 a ValueError says what to do.
+    """
+    if not 0 <= k < MAX_COMPONENTS:
+        raise ValueError(
+            f"component {k} has no style: the figures tell at most {MAX_COMPONENTS} components apart "
+            f"({len(PALETTE)} colours × {len(MARKERS)} marker shapes); plot fewer components, e.g. "
+            "merge the smallest ones or show a subset of the labels."
+        )
+    round_ = k // len(PALETTE)
+    return PALETTE[k % len(PALETTE)], MARKERS[round_], MEAN_MARKERS[round_], LINE_STYLES[round_]
+
+
+def _check_labels(labels, name="labels"):
+    """Integer labels 0..MAX_COMPONENTS - 1 as an int array, or a ValueError saying what to do."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be integers 0..K-1 (component numbers); got dtype {labels.dtype}.")
+    if labels.size and (labels.min() < 0 or labels.max() >= MAX_COMPONENTS):
+        raise ValueError(
+            f"{name} must lie in 0..{MAX_COMPONENTS - 1}: the figures tell at most {MAX_COMPONENTS} "
+            f"components apart; got labels from {labels.min()} to {labels.max()}. Plot fewer components "
+            "(merge the smallest ones, or pass a subset of the points)."
+        )
+    return labels
+
+
+def _check_columns(columns, n_features, who, *, at_least=2, at_most=2):
+    """The chosen columns as a tuple of distinct ints in range(n_features), or a ValueError."""
+    if n_features < 2:
+        raise ValueError(
+            f"{who} draws pairs of coordinates, and the data have D = {n_features}: plot a 1-D sample "
+            "with a histogram per label instead (ax.hist(X[labels == k, 0]) for each k)."
+        )
+    columns = tuple(int(c) for c in columns)
+    if not at_least <= len(columns) <= at_most or len(set(columns)) != len(columns):
+        count = f"{at_least}" if at_least == at_most else f"{at_least} to {at_most}"
+        raise ValueError(f"{who} needs {count} different column indices; got columns={columns}.")
+    outside = [c for c in columns if not 0 <= c < n_features]
+    if outside:
+        raise ValueError(
+            f"columns={columns} names column(s) {outside} of data with D = {n_features} columns: "
+            f"choose indices 0..{n_features - 1}."
+        )
+    return columns
+
+
+def _check_params(params, n_features, who):
+    """``params`` must describe points of ``n_features`` dimensions and at most MAX_COMPONENTS components."""
+    if params is None:
+        return
+    if params.n_features != n_features:
+        raise ValueError(
+            f"{who}: the parameters are {params.n_features}-dimensional but X has {n_features} columns; "
+            "pass the parameters fitted to these columns."
+        )
+    if params.n_components > MAX_COMPONENTS:
+        component_style(params.n_components - 1)  # raises, saying what to do
+
+
+def projected(params, columns):
+    """Means (K, 2) and covariances (K, 2, 2) of the marginal of each component on two ``columns``:
+    the marginal of N(μ, Σ) on coordinates (a, b) is N(μ[[a, b]], Σ[[a, b]][:, [a, b]])."""
+    columns = list(columns)
+    return params.means[:, columns], params.covariances[:, columns][:, :, columns]
+
+
+def _feature_label(column, feature_names=None):
+    """``feature_names[column]`` if given, else "$x_{column + 1}$"."""
+    if feature_names is not None:
+        return feature_names[column]
+    return f"$x_{column + 1}$" if column < 9 else f"$x_{{{column + 1}}}$"
 
 
 def save_figure(fig, path, dpi=110, *, alt=None):
@@ -63,45 +150,95 @@ def plot_clusters(
     names=None,
     legend_loc="below",
     params_name="fitted",
+    columns=(0, 1),
+    feature_names=None,
 ):
-    """Scatter 2-D points coloured by ``labels`` (PALETTE[k] for label k). With ``params``,
-    draw each component's mean (✕) and its 1σ (solid) and 2σ (dashed) ellipses in the same
-    colour; with ``reference``, its 1σ ellipses in thin grey. Label k is called
-    ``names[k]`` if given, else "{label_prefix} {k + 1}"; the legend calls ``params``'
-    ellipses "{params_name} 1σ ellipse" and goes below the axes or at a matplotlib
-    ``legend_loc`` inside them."""
+    """Scatter points coloured by ``labels`` (label k in ``component_style(k)``: PALETTE[k] as a
+    round dot for k < 8; from k = 8 on the colours repeat with squares, then triangles, so that
+    no two components share both colour and marker; at most MAX_COMPONENTS = 24). With
+    ``params``, draw each component's mean (✕, or an enlarged copy of its marker from k = 8 on)
+    and its 1σ (solid) and 2σ (dashed) ellipses in the same colour; with ``reference``, its 1σ
+    ellipses in thin grey. Label k is called ``names[k]`` if given, else "{label_prefix} {k + 1}";
+    the legend calls ``params``' ellipses "{params_name} 1σ ellipse" and goes below the axes or
+    at a matplotlib ``legend_loc`` inside them.
+
+    X : (n_samples, D) with D >= 2. ``columns`` = (a, b) chooses the two coordinates drawn; for
+    D > 2 the points and the ellipses are projections: the marginal of N(μ_k, Σ_k) on (a, b) is
+    N(μ_k[[a, b]], Σ_k[[a, b]][:, [a, b]]). Axes are labelled ``feature_names[a]`` and
+    ``feature_names[b]`` if given, else $x_{a+1}$ and $x_{b+1}$. A ValueError says what to do
+    when the figure cannot be drawn (D = 1, a column out of range, more than 24 components).
+    """
     from matplotlib.lines import Line2D
 
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"plot_clusters needs X of shape (n_samples, D); got shape {X.shape}.")
+    columns = _check_columns(columns, X.shape[1], "plot_clusters")
+    labels = _check_labels(labels)
+    for p in (params, reference):
+        _check_params(p, X.shape[1], "plot_clusters")
+    n_drawn = max(
+        [labels.max() + 1 if labels.size else 0] + [p.n_components for p in (params, reference) if p is not None]
+    )
+    many = n_drawn > len(PALETTE)  # markers tell rounds of the palette apart: a little larger dots
+    shown = X[:, list(columns)]
     for k in np.unique(labels):
         members = labels == k
         name = names[k] if names is not None else f"{label_prefix} {k + 1}"
+        colour, marker, _, _ = component_style(k)
         ax.scatter(
-            *X[members].T, s=9, alpha=0.55, color=PALETTE[k], linewidths=0, label=f"{name} ({members.sum()} points)"
+            *shown[members].T,
+            s=16 if many else 9,
+            marker=marker,
+            alpha=0.55,
+            color=colour,
+            linewidths=0,
+            label=f"{name} ({members.sum()} points)",
         )
     handles = []
     if params is not None:
+        means, covariances = projected(params, columns)
         for k in range(params.n_components):
-            draw_ellipse(ax, params.means[k], params.covariances[k], 1, color=PALETTE[k], lw=2.0)
-            draw_ellipse(ax, params.means[k], params.covariances[k], 2, color=PALETTE[k], lw=1.2, ls="--")
-            ax.plot(*params.means[k], marker="X", ms=11, color=PALETTE[k], mec="black", mew=1.0)
+            colour, _, mean_marker, _ = component_style(k)
+            draw_ellipse(ax, means[k], covariances[k], 1, color=colour, lw=2.0)
+            draw_ellipse(ax, means[k], covariances[k], 2, color=colour, lw=1.2, ls="--")
+            ax.plot(
+                *means[k], marker=mean_marker, ms=11 if mean_marker == "X" else 9, color=colour, mec="black", mew=1.0
+            )
         handles += [
             Line2D([], [], color="0.2", lw=2.0, label=f"{params_name} 1σ ellipse"),
             Line2D([], [], color="0.2", lw=1.2, ls="--", label=f"{params_name} 2σ ellipse"),
-            Line2D([], [], color="0.2", marker="X", ls="", ms=5, label=f"{params_name} mean"),
+            Line2D(
+                [],
+                [],
+                color="0.2",
+                marker="X",
+                ls="",
+                ms=5,
+                label=f"{params_name} mean" + (" (✕, or its points' marker)" if many else ""),
+            ),
         ]
     if reference is not None:
+        means, covariances = projected(reference, columns)
         for k in range(reference.n_components):
-            draw_ellipse(ax, reference.means[k], reference.covariances[k], 1, color="0.45", lw=0.9)
+            draw_ellipse(ax, means[k], covariances[k], 1, color="0.45", lw=0.9)
         handles.append(Line2D([], [], color="0.45", lw=0.9, label="true 1σ ellipse"))
-    ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title)
-    pad = 0.06 * np.ptp(X, axis=0)
-    ax.set(xlim=(X[:, 0].min() - pad[0], X[:, 0].max() + pad[0]), ylim=(X[:, 1].min() - pad[1], X[:, 1].max() + pad[1]))
+    ax.set(
+        xlabel=_feature_label(columns[0], feature_names), ylabel=_feature_label(columns[1], feature_names), title=title
+    )
+    pad = 0.06 * np.ptp(shown, axis=0)
+    ax.set(
+        xlim=(shown[:, 0].min() - pad[0], shown[:, 0].max() + pad[0]),
+        ylim=(shown[:, 1].min() - pad[1], shown[:, 1].max() + pad[1]),
+    )
     ax.set_aspect("equal", adjustable="box")
     points = ax.get_legend_handles_labels()
+    # Past 8 components, one legend column per round of the palette (8 rows): dots, squares, triangles.
+    ncol = -(-(len(points[0]) + len(handles)) // len(PALETTE)) if many else None
     placement = (
-        dict(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
+        dict(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=ncol or 2, frameon=False)
         if legend_loc == "below"
-        else dict(loc=legend_loc, framealpha=0.9)
+        else dict(loc=legend_loc, framealpha=0.9, ncol=ncol or 1)
     )
     ax.legend(
         points[0] + handles, points[1] + [h.get_label() for h in handles], fontsize=8, markerscale=1.8, **placement

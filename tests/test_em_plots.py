@@ -1311,3 +1311,109 @@ def test_variational_fit_keeps_only_the_components_strictly_above_the_threshold(
     threshold = np.sort(fit.params.weights)[-3]  # the third largest weight itself: not above it
     fig = plots.plot_variational_fit(X, fit, threshold=threshold)
     assert fig.axes[1].get_title() == "2 of 6 kept" and len(ellipses(fig.axes[2])) == 2 * 2
+
+
+# --------------------------------------------------------------------------- your own data: many components, D > 2
+
+
+def _many_components(n_components, n_features=2, n_samples=600, seed=0):
+    """K well separated components on a grid in the first two coordinates, D >= 2."""
+    rng = np.random.default_rng(seed)
+    means = np.zeros((n_components, n_features))
+    means[:, 0] = 6.0 * (np.arange(n_components) % 5)
+    means[:, 1] = 6.0 * (np.arange(n_components) // 5)
+    means[:, 2:] = rng.normal(scale=3.0, size=(n_components, n_features - 2))
+    covariances = []
+    for _ in range(n_components):
+        A = rng.normal(size=(n_features, n_features))
+        covariances.append(A @ A.T / n_features + 0.3 * np.eye(n_features))
+    params = em.GMMParams(np.full(n_components, 1 / n_components), means, covariances)
+    X, labels = em.sample_gmm(params, n_samples, seed=seed)
+    return X, labels, params
+
+
+def test_component_styles_differ_in_colour_or_marker_for_twenty_four_and_keep_the_palette_first():
+    styles = [plots.component_style(k) for k in range(plots.MAX_COMPONENTS)]
+    assert plots.MAX_COMPONENTS >= 20
+    assert len({(colour, marker) for colour, marker, _, _ in styles}) == len(styles)
+    assert len({(colour, mean) for colour, _, mean, _ in styles}) == len(styles)  # means too
+    assert len({(colour, ls) for colour, _, _, ls in styles}) == len(styles)  # 1-D curves too
+    assert [s[:3] for s in styles[:8]] == [(c, "o", "X") for c in plots.PALETTE]  # K <= 8: as before
+    for k in (-1, plots.MAX_COMPONENTS):
+        with pytest.raises(ValueError, match="at most 24 components"):
+            plots.component_style(k)
+
+
+def test_plot_clusters_draws_twenty_components_each_in_its_own_colour_and_marker():
+    X, labels, params = _many_components(20)
+    _, ax = plt.subplots()
+    plots.plot_clusters(ax, X, labels, params)
+    assert len(ax.collections) == 20
+    drawn = set()
+    for k, points in enumerate(ax.collections):
+        np.testing.assert_array_equal(points.get_offsets(), X[labels == k])
+        colour = tuple(points.get_facecolor()[0][:3])
+        shape = points.get_paths()[0].vertices.round(6).tobytes()  # the marker's outline
+        drawn.add((colour, shape))
+        assert colour == rgb(plots.PALETTE[k % 8])
+    assert len(drawn) == 20
+    shapes = {points.get_paths()[0].vertices.round(6).tobytes() for points in ax.collections}
+    assert len(shapes) == 3  # dots, squares, triangles
+    means = [line for line in ax.lines if len(line.get_xdata()) == 1]
+    assert len({(to_rgba(m.get_color()), m.get_marker()) for m in means}) == 20
+    np.testing.assert_array_equal([m.get_xydata()[0] for m in means], params.means)
+    assert [m.get_marker() for m in means] == ["X"] * 8 + ["s"] * 8 + ["^"] * 4
+    assert len(legend_texts(ax)) == 20 + 3
+
+
+def test_plot_clusters_projects_a_four_dimensional_fit_onto_the_chosen_columns():
+    X, labels, params = _many_components(3, n_features=4, n_samples=300)
+    _, ax = plt.subplots()
+    plots.plot_clusters(ax, X, labels, params, reference=params, columns=(1, 3), feature_names=list("abcd"))
+    for k, points in enumerate(ax.collections):
+        np.testing.assert_array_equal(points.get_offsets(), X[labels == k][:, [1, 3]])
+    drawn = ellipses(ax)
+    assert len(drawn) == 3 * 2 + 3
+    for k in range(3):
+        block = params.covariances[k][np.ix_([1, 3], [1, 3])]
+        assert_ellipse(drawn[2 * k], params.means[k][[1, 3]], block, 1, plots.PALETTE[k])
+        assert_ellipse(drawn[2 * k + 1], params.means[k][[1, 3]], block, 2, plots.PALETTE[k])
+        assert_ellipse(drawn[6 + k], params.means[k][[1, 3]], block, 1, "0.45")
+    marks = [line for line in ax.lines if line.get_marker() == "X"]
+    np.testing.assert_array_equal([m.get_xydata()[0] for m in marks], params.means[:, [1, 3]])
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("b", "d")
+    _, ax = plt.subplots()
+    plots.plot_clusters(ax, X, labels, columns=(3, 0))
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("$x_4$", "$x_1$")
+    assert ax.get_xlim()[0] < X[:, 3].min() and ax.get_ylim()[1] > X[:, 0].max()
+
+
+@pytest.mark.parametrize(
+    ("shape", "kwargs", "message"),
+    [
+        ((30, 1), {}, "D = 1.*histogram"),
+        ((30, 4), {"columns": (1, 4)}, r"column\(s\) \[4\].*choose indices 0..3"),
+        ((30, 4), {"columns": (2, 2)}, "2 different column indices"),
+        ((30, 4), {"columns": (0, 1, 2)}, "2 different column indices"),
+        ((30, 2), {"columns": (-1, 0)}, r"column\(s\) \[-1\]"),
+    ],
+)
+def test_plot_clusters_says_what_to_do_when_it_cannot_draw(shape, kwargs, message):
+    X = np.random.default_rng(0).normal(size=shape)
+    _, ax = plt.subplots()
+    with pytest.raises(ValueError, match=message):
+        plots.plot_clusters(ax, X, np.zeros(len(X), dtype=int), **kwargs)
+
+
+def test_plot_clusters_refuses_more_components_than_it_can_tell_apart_or_mismatched_parameters():
+    X, labels, _ = _many_components(3, n_features=3, n_samples=60)
+    _, ax = plt.subplots()
+    with pytest.raises(ValueError, match=r"at most 24 components.*merge"):
+        plots.plot_clusters(ax, X, np.arange(60) % 25)
+    with pytest.raises(ValueError, match="integers"):
+        plots.plot_clusters(ax, X, labels.astype(float))
+    _, _, too_many = _many_components(25, n_samples=50)
+    with pytest.raises(ValueError, match="at most 24 components"):
+        plots.plot_clusters(ax, too_many.means, np.zeros(25, dtype=int), too_many)
+    with pytest.raises(ValueError, match=r"3 columns.*fitted to these columns"):
+        plots.plot_clusters(ax, X, labels, too_many)
