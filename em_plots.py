@@ -245,6 +245,236 @@ def plot_clusters(
     )
 
 
+MAX_PAIRS_COLUMNS = 6
+
+
+def _padded_limits(values, fraction=0.06):
+    """(low, high) around ``values`` with ``fraction`` of their range on each side (1 if they are all equal)."""
+    low, high = float(np.min(values)), float(np.max(values))
+    pad = fraction * (high - low) if high > low else 1.0
+    return low - pad, high + pad
+
+
+def _legend_columns(n_entries):
+    """One legend column per 8 entries (one round of the palette), at least one."""
+    return max(1, -(-n_entries // len(PALETTE)))
+
+
+def plot_pairs(
+    X,
+    params=None,
+    labels=None,
+    *,
+    columns=None,
+    feature_names=None,
+    names=None,
+    label_prefix="component",
+    title="",
+    bins=20,
+):
+    """A pairs plot: every pair of the chosen ``columns`` of X (n_samples, D), one panel each.
+
+    Lower triangle, panel (row i, column j): the points in coordinates (j, i), coloured as in
+    ``plot_clusters`` (label k in ``component_style(k)``), and with ``params`` each component's
+    mean and its 1σ (solid) and 2σ (dashed) ellipses projected on those two coordinates (the
+    marginal of N(μ_k, Σ_k) is N(μ_k[[j, i]], Σ_k[[j, i]][:, [j, i]])). Diagonal: with
+    ``params``, a grey histogram of all points and each component's 1-D marginal density
+    N·π_k·N(x; μ_kj, Σ_kjj) in expected points per bin, so that the curves sum to the black
+    mixture curve over the histogram; without, a histogram per label (or of all points). The
+    upper triangle holds the legend. Each column keeps one range in every panel (the panels do
+    not have equal aspect: the features may have different units).
+
+    ``columns`` defaults to every column; at most MAX_PAIRS_COLUMNS = 6 are drawn so that the
+    text stays at least 8 pt at notebook width (the figure is at most 9 inches wide). Axes are
+    named ``feature_names[c]`` if given, else $x_{c+1}$; label k ``names[k]`` or
+    "{label_prefix} {k + 1}". Returns the Figure.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"plot_pairs needs X of shape (n_samples, D); got shape {X.shape}.")
+    n_samples, n_features = X.shape
+    if columns is None:
+        if n_features > MAX_PAIRS_COLUMNS:
+            raise ValueError(
+                f"plot_pairs draws at most {MAX_PAIRS_COLUMNS} columns and X has {n_features}: choose "
+                f"some with columns=, e.g. columns={tuple(range(4))}."
+            )
+        columns = range(n_features)
+    columns = _check_columns(columns, n_features, "plot_pairs", at_most=MAX_PAIRS_COLUMNS)
+    _check_params(params, n_features, "plot_pairs")
+    if labels is not None:
+        labels = _check_labels(labels)
+        if labels.shape != (n_samples,):
+            raise ValueError(f"labels must have one entry per row of X ({n_samples}); got shape {labels.shape}.")
+    present = np.unique(labels) if labels is not None else np.array([], dtype=int)
+    n_drawn = max([present.max() + 1 if present.size else 0] + ([params.n_components] if params is not None else []))
+
+    def name(k):
+        return names[k] if names is not None else f"{label_prefix} {k + 1}"
+
+    m = len(columns)
+    panel = min(2.3, 7.8 / m)  # inches: the whole figure stays within 9 inches
+    margins = dict(left=0.85, bottom=0.65, right=0.15, top=0.45 if title else 0.15)  # inches
+    fig, axes = plt.subplots(m, m, figsize=(1, 1), squeeze=False)
+    _pairs_layout(fig, m * panel, **margins)
+    limits = [_padded_limits(X[:, c]) for c in columns]
+    many = n_drawn > len(PALETTE)
+    for i, ci in enumerate(columns):
+        for j, cj in enumerate(columns):
+            ax = axes[i, j]
+            if j > i:
+                ax.set_axis_off()
+                continue
+            ax.tick_params(labelsize=9)
+            ax.locator_params(nbins=4)
+            ax.set_xlim(limits[j])
+            if i == j:
+                _pairs_diagonal(ax, X[:, ci], params, labels, present, ci, bins, limits[i])
+            else:
+                ax.set_ylim(limits[i])
+                if labels is None:
+                    ax.scatter(X[:, cj], X[:, ci], s=5, color="0.5", alpha=0.5, linewidths=0)
+                for k in present:
+                    colour, marker, _, _ = component_style(k)
+                    members = labels == k
+                    ax.scatter(
+                        X[members, cj],
+                        X[members, ci],
+                        s=9 if many else 6,
+                        marker=marker,
+                        color=colour,
+                        alpha=0.55,
+                        linewidths=0,
+                    )
+                if params is not None:
+                    means, covariances = projected(params, (cj, ci))
+                    for k in range(params.n_components):
+                        colour, _, mean_marker, _ = component_style(k)
+                        draw_ellipse(ax, means[k], covariances[k], 1, color=colour, lw=1.5)
+                        draw_ellipse(ax, means[k], covariances[k], 2, color=colour, lw=0.9, ls="--")
+                        ax.plot(
+                            *means[k],
+                            marker=mean_marker,
+                            ms=7 if mean_marker == "X" else 6,
+                            color=colour,
+                            mec="black",
+                            mew=0.8,
+                        )
+            if i == m - 1:
+                ax.set_xlabel(_feature_label(cj, feature_names), fontsize=10)
+            else:
+                ax.tick_params(labelbottom=False)
+            if j == 0 and i > 0:
+                ax.set_ylabel(_feature_label(ci, feature_names), fontsize=10)
+            elif i == j == 0:
+                ax.set_ylabel("points per bin", fontsize=10)
+            else:
+                ax.tick_params(labelleft=False)
+    handles = [
+        Line2D(
+            [],
+            [],
+            ls="",
+            marker=component_style(k)[1],
+            ms=6,
+            color=component_style(k)[0],
+            label=f"{name(k)} ({int((labels == k).sum())} points)",
+        )
+        for k in present
+    ]
+    if params is not None:
+        handles += [
+            Line2D([], [], color="0.2", lw=1.5, label="1σ ellipse"),
+            Line2D([], [], color="0.2", lw=0.9, ls="--", label="2σ ellipse"),
+            Line2D(
+                [],
+                [],
+                color="0.2",
+                marker="X",
+                ls="",
+                ms=6,
+                label="mean" + (" (✕, or its points' marker)" if many else ""),
+            ),
+            Line2D([], [], color="0.2", lw=1.4, label="diagonal: each component's density (its colour)"),
+            Line2D([], [], color="black", lw=1.0, label="diagonal: their sum, the mixture's density"),
+            Patch(color="0.85", label="diagonal: all points"),
+        ]
+    if handles:
+        _pairs_legend(fig, axes, handles, m * panel, margins)
+    if title:
+        fig.suptitle(title, fontsize=12, y=1 - 0.08 / fig.get_figheight(), va="top")
+    return fig
+
+
+def _pairs_layout(fig, grid, *, left, bottom, right, top, below=0.0):
+    """Size ``fig`` so that its square grid of panels is ``grid`` inches wide and tall, with the
+    margins (inches) around it and ``below`` inches more under the bottom margin, for a legend."""
+    width, height = left + grid + right, bottom + below + grid + top
+    fig.set_size_inches(width, height)
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        bottom=(bottom + below) / height,
+        top=1 - top / height,
+        wspace=0.1,
+        hspace=0.1,
+    )
+
+
+def _pairs_legend(fig, axes, handles, grid, margins):
+    """The pairs plot's legend: in the empty upper triangle, from its top right corner, with as
+    few columns as let it clear every drawn panel; if no column count does, below the grid (the
+    figure grows by the legend's height, the panels keep their size)."""
+    style = dict(handles=handles, fontsize=9, frameon=False, markerscale=1.3)
+    renderer = fig.canvas.get_renderer()
+    drawn = [ax.get_window_extent(renderer) for ax in axes.flat if ax.axison]
+    figure_box = fig.bbox
+    if axes.shape[0] > 1:
+        for ncol in range(1, 5):
+            legend = fig.legend(
+                loc="upper right", bbox_to_anchor=(1, 1), bbox_transform=axes[0, -1].transAxes, ncol=ncol, **style
+            )
+            box = legend.get_window_extent(renderer)
+            if box.x0 >= figure_box.x0 and not any(box.overlaps(extent) for extent in drawn):
+                return legend
+            legend.remove()
+    legend = fig.legend(loc="upper center", ncol=min(3, _legend_columns(len(handles))), **style)
+    below = legend.get_window_extent(renderer).height / fig.dpi + 0.15
+    _pairs_layout(fig, grid, **margins, below=below)
+    legend.set_bbox_to_anchor((0.5, below / fig.get_figheight()), transform=fig.transFigure)
+    return legend
+
+
+def _pairs_diagonal(ax, values, params, labels, present, column, bins, limits):
+    """One diagonal panel of ``plot_pairs``: histogram(s) of ``values`` and, with ``params``,
+    each component's 1-D marginal density in expected points per bin, and their sum."""
+    edges = np.histogram_bin_edges(values, bins=bins, range=limits)
+    if params is not None or labels is None:
+        ax.hist(values, bins=edges, histtype="stepfilled", color="0.85")
+    if params is not None:
+        x = np.linspace(*limits, 200)
+        scale = len(values) * (edges[1] - edges[0])  # density -> expected points per bin
+        total = np.zeros_like(x)
+        for k in range(params.n_components):
+            colour, _, _, ls = component_style(k)
+            mean, variance = params.means[k, column], params.covariances[k, column, column]
+            curve = (
+                scale * params.weights[k] * np.exp(-0.5 * (x - mean) ** 2 / variance) / np.sqrt(2 * np.pi * variance)
+            )
+            total += curve
+            ax.plot(x, curve, color=colour, ls=ls, lw=1.4, zorder=3)
+        ax.plot(x, total, color="black", lw=1.0, zorder=2)  # under the components: a lone peak shows its colour
+    else:
+        for k in present:
+            colour, _, _, ls = component_style(k)
+            ax.hist(values[labels == k], bins=edges, histtype="step", color=colour, ls=ls, lw=1.4)
+    ax.set_ylim(bottom=0)
+
+
 def plot_log_likelihood(ax, fit):
     """log p(X | θ_t) against iteration t, with the stopping point marked; an inset shows
     the distance to the final value, L(θ_T) - L(θ_t), on a log scale (a straight line there

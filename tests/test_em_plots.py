@@ -1417,3 +1417,104 @@ def test_plot_clusters_refuses_more_components_than_it_can_tell_apart_or_mismatc
         plots.plot_clusters(ax, too_many.means, np.zeros(25, dtype=int), too_many)
     with pytest.raises(ValueError, match=r"3 columns.*fitted to these columns"):
         plots.plot_clusters(ax, X, labels, too_many)
+
+
+# plot_pairs
+
+
+def _pairs_problem():
+    X, labels, params = _many_components(3, n_features=4, n_samples=300, seed=3)
+    return X, labels, params
+
+
+def _shown_text(fig):
+    fig.canvas.draw()
+    return [t for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text()]
+
+
+def test_pairs_draw_the_lower_triangle_with_projected_ellipses_and_leave_the_upper_empty():
+    X, labels, params = _pairs_problem()
+    fig = plots.plot_pairs(X, params, labels)
+    axes = np.array(fig.axes).reshape(4, 4)
+    for i in range(4):
+        for j in range(4):
+            assert axes[i, j].axison == (j <= i)
+    ax = axes[3, 1]  # x: column 1, y: column 3
+    for k, points in enumerate(ax.collections):
+        np.testing.assert_array_equal(points.get_offsets(), X[labels == k][:, [1, 3]])
+        assert tuple(points.get_facecolor()[0][:3]) == rgb(plots.PALETTE[k])
+    drawn = ellipses(ax)
+    assert len(drawn) == 6
+    for k in range(3):
+        block = params.covariances[k][np.ix_([1, 3], [1, 3])]
+        assert_ellipse(drawn[2 * k], params.means[k][[1, 3]], block, 1, plots.PALETTE[k])
+        assert_ellipse(drawn[2 * k + 1], params.means[k][[1, 3]], block, 2, plots.PALETTE[k])
+    assert [a.get_xlabel() for a in axes[3]] == [f"$x_{c}$" for c in range(1, 5)]
+    assert [a.get_ylabel() for a in axes[:, 0]] == ["points per bin"] + [f"$x_{c}$" for c in range(2, 5)]
+    for j in range(4):  # one range per column, in every panel of it
+        assert len({a.get_xlim() for a in axes[j:, j]}) == 1
+        assert all(axes[i, j].get_ylim() == axes[i, 0].get_ylim() for i in range(1, 4) for j in range(i))
+
+
+def test_pairs_diagonal_draws_each_components_marginal_in_points_per_bin_summing_to_the_mixture():
+    X, labels, params = _pairs_problem()
+    fig = plots.plot_pairs(X, params, labels, columns=(2, 0), bins=15)
+    diagonal = np.array(fig.axes).reshape(2, 2)[0, 0]  # column 2
+    *curves, total = sorted(diagonal.lines, key=lambda line: line.get_zorder(), reverse=True)
+    assert len(curves) == 3 and to_rgba(total.get_color()) == to_rgba("black")
+    (bars,) = diagonal.patches  # the histogram of all points
+    edges = np.histogram_bin_edges(X[:, 2], bins=15, range=diagonal.get_xlim())
+    for k, curve in enumerate(curves):
+        x, y = curve.get_xdata(), curve.get_ydata()
+        assert to_rgba(curve.get_color()) == to_rgba(plots.PALETTE[k])
+        assert x[np.argmax(y)] == pytest.approx(params.means[k, 2], abs=np.ptp(x) / 150)
+        area = np.sum((y[1:] + y[:-1]) / 2 * np.diff(x))  # = N π_k × bin width (all mass inside the window)
+        assert area == pytest.approx(len(X) * params.weights[k] * np.diff(edges)[0], rel=0.02)
+    np.testing.assert_allclose(total.get_ydata(), sum(c.get_ydata() for c in curves))
+    assert bars.get_fill()
+
+
+def test_pairs_without_parameters_histogram_each_label_in_its_colour_and_style():
+    X, labels, _ = _many_components(10, n_features=3, n_samples=400)
+    fig = plots.plot_pairs(X, labels=labels)
+    diagonal = fig.axes[0]
+    assert not diagonal.lines and len(diagonal.patches) == 10
+    for k, bars in enumerate(diagonal.patches):
+        assert to_rgba(bars.get_edgecolor())[:3] == rgb(plots.PALETTE[k % 8]) and not bars.get_fill()
+    styles = [str(b.get_linestyle()) for b in diagonal.patches]
+    assert len(set(styles[:8])) == 1 and len(set(styles[8:])) == 1 and styles[8] != styles[0]  # 2nd round: dashed
+
+
+@pytest.mark.parametrize("n_components", [3, 12])
+def test_pairs_keep_text_legible_at_notebook_width_and_the_legend_off_every_panel(n_components):
+    X, labels, params = _many_components(n_components, n_features=4, n_samples=400)
+    fig = plots.plot_pairs(X, params, labels, title="a title")
+    displayed = min(1.0, 8.2 / fig.get_figwidth())  # about 900 pixels of a notebook's output at 110 dpi
+    assert fig.get_figwidth() <= 9.5
+    texts = _shown_text(fig)
+    assert len(texts) > 30 and min(t.get_fontsize() for t in texts) * displayed >= 8
+    (legend,) = fig.legends
+    box = legend.get_window_extent()
+    assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 + 1 and fig.bbox.y0 <= box.y0
+    for ax in fig.axes:
+        if ax.axison:
+            assert not box.overlaps(ax.get_window_extent())
+    assert [t.get_text() for t in legend.get_texts()][:n_components] == [
+        f"component {k + 1} ({(labels == k).sum()} points)" for k in range(n_components)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("shape", "kwargs", "message"),
+    [
+        ((30, 1), {}, "D = 1"),
+        ((30, 7), {}, r"at most 6 columns.*columns="),
+        ((30, 7), {"columns": range(7)}, "2 to 6 different"),
+        ((30, 3), {"columns": (0, 3)}, r"column\(s\) \[3\]"),
+        ((30, 3), {"labels": np.zeros(29, dtype=int)}, "one entry per row"),
+    ],
+)
+def test_pairs_say_what_to_do_when_they_cannot_draw(shape, kwargs, message):
+    X = np.random.default_rng(0).normal(size=shape)
+    with pytest.raises(ValueError, match=message):
+        plots.plot_pairs(X, **kwargs)
