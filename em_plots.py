@@ -1151,3 +1151,190 @@ def plot_model_choice(results, n_components_max):
         row[0].legend(fontsize=9)
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------- notebook 05: your own data
+
+COVARIANCE_TYPES = ("full", "diag", "spherical", "tied")
+# One colour, line style and marker per covariance model: the curves stay apart in grey print.
+COVARIANCE_STYLES = {
+    ct: dict(color=PALETTE[i], ls=ls, marker=marker)
+    for i, (ct, ls, marker) in enumerate(
+        zip(COVARIANCE_TYPES, ("-", "--", "-.", ":"), ("o", "s", "^", "D"), strict=True)
+    )
+}
+
+
+def plot_model_search(ax, search, *, criterion=None, title=None):
+    """BIC or ICL against K, one line per covariance type, from ``select_model``'s result.
+
+    ``search.table`` holds one row per (covariance_type, n_components) with ``bic``, ``icl``
+    (lower is better: -2L + p log N, and that plus twice the entropy of γ) and ``status``;
+    ``search.criterion`` names the criterion that chose ``search.best``. ``criterion`` ("bic"
+    or "icl") picks the one drawn, by default the one that chose.
+
+    Each covariance type keeps one colour, line style and marker (COVARIANCE_STYLES). A line
+    joins only neighbouring fits with status "ok"; a degenerate fit (a collapsed component) is
+    a hollow marker with a ✕ inside, not joined; a failed fit (every start failed, or no value)
+    is not drawn, and the legend lists it. The chosen model wears a black star, drawn above
+    every other marker. The legend sits right of the axes, off the data.
+    """
+    from matplotlib.legend_handler import HandlerTuple
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
+
+    criterion = search.criterion if criterion is None else criterion
+    if criterion not in ("bic", "icl"):
+        raise ValueError(f'criterion must be "bic" or "icl"; got {criterion!r}.')
+    rows = tuple(search.table)
+    if not rows:
+        raise ValueError("search.table is empty: there is no fit to draw; run select_model over at least one K.")
+    found = list(dict.fromkeys(row.covariance_type for row in rows))
+    types = [ct for ct in COVARIANCE_TYPES if ct in found] + [ct for ct in found if ct not in COVARIANCE_TYPES]
+    name = criterion.upper()
+    failed, any_degenerate = [], False
+    for i, ct in enumerate(types):
+        style = COVARIANCE_STYLES.get(ct) or dict(
+            color="0.4", ls=("-", "--", "-.", ":")[i % 4], marker=("o", "s", "^", "D", "v", "P")[i % 6]
+        )
+        these = sorted((row for row in rows if row.covariance_type == ct), key=lambda row: row.n_components)
+        K = np.array([row.n_components for row in these])
+        values = np.array([getattr(row, criterion) for row in these], dtype=float)
+        status = np.array([row.status for row in these])
+        shown = np.isfinite(values) & (status != "failed")
+        ok, degenerate = shown & (status == "ok"), shown & (status != "ok")
+        ax.plot(K, np.where(ok, values, np.nan), ms=6, lw=1.5, label=ct, **style)
+        if degenerate.any():
+            any_degenerate = True
+            ax.plot(
+                K[degenerate],
+                values[degenerate],
+                ls="",
+                marker=style["marker"],
+                ms=10,
+                mfc="white",
+                mec=style["color"],
+                mew=1.5,
+                zorder=3,
+            )
+            ax.plot(K[degenerate], values[degenerate], ls="", marker="x", ms=5, mew=1.5, color=style["color"], zorder=3)
+        if (~shown).any():
+            failed.append(f"{ct} K = {', '.join(str(k) for k in K[~shown])}")
+    handles, labels = ax.get_legend_handles_labels()
+    best = search.best.params
+    chosen = [
+        row for row in rows if (row.covariance_type, row.n_components) == (best.covariance_type, best.n_components)
+    ]
+    value = getattr(chosen[0], criterion) if chosen else np.nan
+    if np.isfinite(value):
+        (star,) = ax.plot(
+            [best.n_components], [value], ls="", marker="*", ms=17, color="black", mec="white", mew=0.8, zorder=5
+        )
+        handles.append(star)
+        labels.append(f"chosen by {search.criterion.upper()}: K = {best.n_components}, {best.covariance_type}")
+    if any_degenerate:
+        handles.append(
+            (
+                Line2D([], [], ls="", marker="o", ms=10, mfc="white", mec="0.3", mew=1.5),
+                Line2D([], [], ls="", marker="x", ms=5, mew=1.5, color="0.3"),
+            )
+        )
+        labels.append("degenerate: a component collapsed\n(not joined to its line)")
+    if failed:
+        handles.append(Line2D([], [], ls="", marker=""))
+        labels.append("not drawn, every start failed:\n" + "\n".join(failed))
+    ax.legend(
+        handles,
+        labels,
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        frameon=False,
+        fontsize=9,
+        handler_map={tuple: HandlerTuple(ndivide=1)},
+        borderaxespad=0,
+    )
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    formula = r"$-2L + p \log N$" if criterion == "bic" else r"BIC $+\, 2 H(\gamma)$"
+    ax.set(
+        xlabel="number of components $K$",
+        ylabel=f"{name} (lower is better)",
+        title=f"{name} = {formula}; ★ the chosen model" if title is None else title,
+    )
+    ax.grid(alpha=0.3)
+
+
+def plot_uncertainty(ax, X, responsibilities, params=None, *, columns=(0, 1), feature_names=None, title=""):
+    """mclust's uncertainty plot: each point in the colour (and marker) of its hard label
+    argmax_k γ_ik, sized by its uncertainty u_i = 1 - max_k γ_ik.
+
+    u_i is 0 for a point one component claims entirely and at most 1 - 1/K (γ spread evenly
+    over the K components); 0.5 means the best component has only half of the point. The marker
+    area grows linearly with u_i, from a dot at u = 0 (``UNCERTAINTY_SIZES``), so the points
+    EM is unsure of stand out; a key in the legend shows the areas of u = 0.05, 0.2 and 0.5 (and
+    1 - 1/K where that is smaller). The most uncertain points are drawn last, on top. With
+    ``params`` (aligned with the columns of ``responsibilities``), each component's 1σ ellipse,
+    projected on ``columns`` as in ``plot_clusters``. X : (n_samples, D), responsibilities :
+    (n_samples, K). Returns the uncertainties u, shape (n_samples,).
+    """
+    from matplotlib.lines import Line2D
+
+    X = np.asarray(X)
+    gamma = np.asarray(responsibilities, dtype=float)
+    if X.ndim != 2 or gamma.ndim != 2 or gamma.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"plot_uncertainty needs X (n_samples, D) and responsibilities (n_samples, K); got {X.shape} and "
+            f"{gamma.shape}."
+        )
+    columns = _check_columns(columns, X.shape[1], "plot_uncertainty")
+    n_components = gamma.shape[1]
+    if n_components > MAX_COMPONENTS:
+        component_style(n_components - 1)  # raises, saying what to do
+    _check_params(params, X.shape[1], "plot_uncertainty")
+    if params is not None and params.n_components != n_components:
+        raise ValueError(
+            f"params has {params.n_components} components and responsibilities {n_components} columns: "
+            "pass the parameters the responsibilities were computed from."
+        )
+    labels = np.argmax(gamma, axis=1)
+    uncertainty = 1.0 - gamma.max(axis=1)
+    sizes = _uncertainty_size(uncertainty)
+    shown = X[:, list(columns)]
+    handles = []
+    for k in range(n_components):
+        colour, marker, _, _ = component_style(k)
+        members = np.flatnonzero(labels == k)
+        members = members[np.argsort(uncertainty[members], kind="stable")]  # the most uncertain on top
+        ax.scatter(*shown[members].T, s=sizes[members], marker=marker, color=colour, alpha=0.6, linewidths=0)
+        handles.append(Line2D([], [], ls="", marker=marker, ms=7, color=colour, label=f"hard label {k + 1}"))
+    if params is not None:
+        means, covariances = projected(params, columns)
+        for k in range(n_components):
+            draw_ellipse(ax, means[k], covariances[k], 1, color=component_style(k)[0], lw=1.6)
+        handles.append(Line2D([], [], color="0.2", lw=1.6, label="1σ ellipse"))
+    key = sorted({u for u in (0.05, 0.2, 0.5) if u < 1 - 1 / n_components} | {round(1 - 1 / n_components, 2)})
+    handles.append(Line2D([], [], ls="", marker="", label="size: uncertainty 1 − max$_k\\,$γ$_{ik}$"))
+    for u in key:
+        handles.append(
+            Line2D([], [], ls="", marker="o", ms=np.sqrt(_uncertainty_size(u)), color="0.45", label=f"{u:g}")
+        )
+    ax.set(
+        xlabel=_feature_label(columns[0], feature_names), ylabel=_feature_label(columns[1], feature_names), title=title
+    )
+    ax.set_aspect("equal", adjustable="box")
+    ax.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        frameon=False,
+        fontsize=9,
+        borderaxespad=0,
+    )
+    return uncertainty
+
+
+UNCERTAINTY_SIZES = (3.0, 160.0)  # marker area (points²) at u = 0 and its growth per unit of u
+
+
+def _uncertainty_size(uncertainty):
+    """Marker area in points² for uncertainty u: UNCERTAINTY_SIZES[0] + UNCERTAINTY_SIZES[1] · u."""
+    return UNCERTAINTY_SIZES[0] + UNCERTAINTY_SIZES[1] * np.asarray(uncertainty, dtype=float)

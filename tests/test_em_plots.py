@@ -2,6 +2,7 @@
 matched, labels set), checked on the returned Figure or the ``ax`` it drew on, with a non-interactive backend."""
 
 import dataclasses
+from types import SimpleNamespace
 
 import matplotlib
 
@@ -1518,3 +1519,149 @@ def test_pairs_say_what_to_do_when_they_cannot_draw(shape, kwargs, message):
     X = np.random.default_rng(0).normal(size=shape)
     with pytest.raises(ValueError, match=message):
         plots.plot_pairs(X, **kwargs)
+
+
+# plot_model_search: a fake select_model result, with the attributes em_select's rows have
+
+
+def _search_row(ct, K, bic, status="ok"):
+    failed = status == "failed"
+    return SimpleNamespace(
+        covariance_type=ct,
+        n_components=K,
+        log_likelihood=np.nan if failed else -bic / 2,
+        n_parameters=5 * K,
+        bic=np.nan if failed else bic,
+        icl=np.nan if failed else bic + 10.0 * K,
+        converged=not failed,
+        degenerate=status == "degenerate",
+        n_iter=20,
+        status=status,
+    )
+
+
+def _fake_search(criterion="bic", best=("diag", 3)):
+    rows = []
+    for i, ct in enumerate(("full", "diag", "spherical")):
+        for K in range(1, 6):
+            status = {("full", 4): "degenerate", ("spherical", 5): "failed"}.get((ct, K), "ok")
+            rows.append(_search_row(ct, K, 1000.0 - 100 * min(K, 3) + 20 * K + 7 * i, status))
+    ct, K = best
+    best = SimpleNamespace(params=SimpleNamespace(covariance_type=ct, n_components=K))
+    return SimpleNamespace(table=tuple(rows), criterion=criterion, best=best)
+
+
+def _value(search, ct, K, criterion):
+    (row,) = [r for r in search.table if (r.covariance_type, r.n_components) == (ct, K)]
+    return getattr(row, criterion)
+
+
+def test_model_search_draws_one_distinct_line_per_covariance_type_and_stars_the_chosen_model_on_top():
+    search = _fake_search()
+    _, ax = plt.subplots()
+    plots.plot_model_search(ax, search)
+    curves = [line for line in ax.lines if line.get_label() in ("full", "diag", "spherical")]
+    assert [c.get_label() for c in curves] == ["full", "diag", "spherical"]
+    for attribute in ("get_color", "get_linestyle", "get_marker"):  # apart in colour, and in grey print
+        assert len({str(getattr(c, attribute)()) for c in curves}) == 3
+    diag = curves[1]
+    np.testing.assert_array_equal(diag.get_xdata(), range(1, 6))
+    np.testing.assert_array_equal(diag.get_ydata(), [_value(search, "diag", K, "bic") for K in range(1, 6)])
+    (star,) = [line for line in ax.lines if line.get_marker() == "*"]
+    assert tuple(star.get_xydata()[0]) == (3, _value(search, "diag", 3, "bic"))
+    assert star.get_zorder() > max(line.get_zorder() for line in ax.lines if line is not star)
+    assert star.get_markersize() > max(line.get_markersize() for line in ax.lines if line is not star)
+    assert "chosen by BIC: K = 3, diag" in legend_texts(ax)
+    assert ax.get_ylabel() == "BIC (lower is better)" and ax.get_xlabel() == "number of components $K$"
+
+
+def test_model_search_draws_a_degenerate_fit_hollow_and_unjoined_and_leaves_a_failed_one_out_with_a_note():
+    search = _fake_search()
+    _, ax = plt.subplots()
+    plots.plot_model_search(ax, search)
+    full, _, spherical = (line for line in ax.lines if line.get_label() in ("full", "diag", "spherical"))
+    assert np.isnan(full.get_ydata()[3]) and np.isfinite(np.delete(full.get_ydata(), 3)).all()  # K = 4 not joined
+    at_4 = [line for line in ax.lines if line is not full and tuple(line.get_xydata()[0]) == (4, search.table[3].bic)]
+    hollow = [line for line in at_4 if line.get_marker() == full.get_marker()]
+    assert len(hollow) == 1 and to_rgba(hollow[0].get_markerfacecolor()) == to_rgba("white")
+    assert to_rgba(hollow[0].get_markeredgecolor()) == to_rgba(full.get_color())
+    assert any(line.get_marker() == "x" for line in at_4)  # crossed
+    assert list(spherical.get_xdata()[np.isfinite(spherical.get_ydata())]) == [1, 2, 3, 4]  # K = 5 failed
+    assert not [
+        line
+        for line in ax.lines
+        if line is not spherical
+        and 5 in line.get_xdata()
+        and to_rgba(line.get_color()) == to_rgba(spherical.get_color())
+    ]
+    texts = legend_texts(ax)
+    assert any(t.startswith("degenerate") for t in texts)
+    assert any("failed" in t and "spherical K = 5" in t for t in texts)
+
+
+def test_model_search_draws_icl_when_asked_and_its_legend_right_of_the_data():
+    search = _fake_search()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    plots.plot_model_search(ax, search, criterion="icl")
+    diag = next(line for line in ax.lines if line.get_label() == "diag")
+    np.testing.assert_array_equal(diag.get_ydata(), [_value(search, "diag", K, "icl") for K in range(1, 6)])
+    (star,) = [line for line in ax.lines if line.get_marker() == "*"]
+    assert star.get_ydata()[0] == _value(search, "diag", 3, "icl")
+    assert ax.get_ylabel() == "ICL (lower is better)" and "chosen by BIC: K = 3, diag" in legend_texts(ax)
+    fig.canvas.draw()
+    assert ax.get_legend().get_window_extent().x0 > ax.get_window_extent().x1  # beside, off the data
+    _, ax = plt.subplots()
+    plots.plot_model_search(ax, _fake_search(criterion="icl"))
+    assert ax.get_ylabel().startswith("ICL") and "chosen by ICL: K = 3, diag" in legend_texts(ax)
+
+
+def test_model_search_refuses_an_unknown_criterion_and_an_empty_table():
+    _, ax = plt.subplots()
+    with pytest.raises(ValueError, match='"bic" or "icl"'):
+        plots.plot_model_search(ax, _fake_search(), criterion="aic")
+    with pytest.raises(ValueError, match="empty"):
+        plots.plot_model_search(ax, SimpleNamespace(table=(), criterion="bic", best=None))
+
+
+# plot_uncertainty
+
+
+def test_uncertainty_colours_by_hard_label_and_sizes_grow_with_one_minus_the_largest_responsibility():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 4))
+    gamma = rng.dirichlet([0.5, 0.5, 0.5], size=40)
+    params = em.GMMParams(np.full(3, 1 / 3), rng.normal(size=(3, 4)), [np.eye(4) + 0.3 * k for k in range(3)])
+    _, ax = plt.subplots()
+    uncertainty = plots.plot_uncertainty(ax, X, gamma, params, columns=(1, 3))
+    np.testing.assert_allclose(uncertainty, 1 - gamma.max(axis=1))
+    labels = gamma.argmax(axis=1)
+    offsets, sizes = [], []
+    for k, points in enumerate(ax.collections):
+        assert tuple(points.get_facecolor()[0][:3]) == rgb(plots.PALETTE[k])
+        members = labels == k
+        assert sorted(map(tuple, points.get_offsets())) == sorted(map(tuple, X[members][:, [1, 3]]))
+        offsets.append(points.get_offsets())
+        sizes.append(points.get_sizes())
+    offsets, sizes = np.concatenate(offsets), np.concatenate(sizes)
+    order = [np.flatnonzero((X[:, [1, 3]] == o).all(axis=1))[0] for o in offsets]
+    by_uncertainty = np.argsort(uncertainty[order])
+    assert (np.diff(sizes[by_uncertainty]) > 0).all()  # strictly larger for a more uncertain point
+    for points in ax.collections:  # the most uncertain drawn last, on top
+        assert (np.diff(points.get_sizes()) >= 0).all()
+    drawn = ellipses(ax)
+    assert [e.center for e in drawn] == [tuple(m) for m in params.means[:, [1, 3]]]
+    key = legend_texts(ax)
+    assert key[:3] == ["hard label 1", "hard label 2", "hard label 3"] and "0.67" in key and key[-5].startswith("size")
+
+
+def test_uncertainty_refuses_mismatched_inputs():
+    rng = np.random.default_rng(0)
+    X, gamma = rng.normal(size=(10, 2)), rng.dirichlet([1, 1], size=10)
+    _, ax = plt.subplots()
+    with pytest.raises(ValueError, match="n_samples"):
+        plots.plot_uncertainty(ax, X[:9], gamma)
+    with pytest.raises(ValueError, match=r"column\(s\) \[2\]"):
+        plots.plot_uncertainty(ax, X, gamma, columns=(0, 2))
+    three = em.GMMParams(np.full(3, 1 / 3), np.zeros((3, 2)), [np.eye(2)] * 3)
+    with pytest.raises(ValueError, match="3 components and responsibilities 2 columns"):
+        plots.plot_uncertainty(ax, X, gamma, three)
