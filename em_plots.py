@@ -28,6 +28,93 @@ def draw_ellipse(ax, mean, covariance, n_std=1.0, **kwargs):
 
 # Okabe-Ito: distinguishable with every common form of colour blindness.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+# Past len(PALETTE) components the colours repeat, so each round through the palette has its own
+# marker shape (points) and line style (1-D curves): component k is (PALETTE[k % 8], MARKERS[k // 8]).
+MARKERS = ("o", "s", "^")
+LINE_STYLES = ("-", "--", ":")
+# The mean of component k: ✕ in the first round (what every figure with K <= 8 shows), an enlarged
+# copy of the point marker in the later rounds, so that same-coloured means stay apart.
+MEAN_MARKERS = ("X", "s", "^")
+MAX_COMPONENTS = len(PALETTE) * len(MARKERS)
+
+
+def component_style(k):
+    """The colour, point marker, mean marker and line style of component k (0-based).
+
+    Components 0..7 take the eight Okabe-Ito colours of PALETTE with round dots (and ✕ for
+    their means, solid curves); components 8..15 take the same colours again with squares
+    (dashed curves), 16..23 with triangles (dotted curves). Two components therefore never
+    share both colour and marker; beyond MAX_COMPONENTS = 24 a ValueError says what to do.
+    """
+    if not 0 <= k < MAX_COMPONENTS:
+        raise ValueError(
+            f"component {k} has no style: the figures tell at most {MAX_COMPONENTS} components apart "
+            f"({len(PALETTE)} colours × {len(MARKERS)} marker shapes); plot fewer components, e.g. "
+            "merge the smallest ones or show a subset of the labels."
+        )
+    round_ = k // len(PALETTE)
+    return PALETTE[k % len(PALETTE)], MARKERS[round_], MEAN_MARKERS[round_], LINE_STYLES[round_]
+
+
+def _check_labels(labels, name="labels"):
+    """Integer labels 0..MAX_COMPONENTS - 1 as an int array, or a ValueError saying what to do."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be integers 0..K-1 (component numbers); got dtype {labels.dtype}.")
+    if labels.size and (labels.min() < 0 or labels.max() >= MAX_COMPONENTS):
+        raise ValueError(
+            f"{name} must lie in 0..{MAX_COMPONENTS - 1}: the figures tell at most {MAX_COMPONENTS} "
+            f"components apart; got labels from {labels.min()} to {labels.max()}. Plot fewer components "
+            "(merge the smallest ones, or pass a subset of the points)."
+        )
+    return labels
+
+
+def _check_columns(columns, n_features, who, *, at_least=2, at_most=2):
+    """The chosen columns as a tuple of distinct ints in range(n_features), or a ValueError."""
+    if n_features < 2:
+        raise ValueError(
+            f"{who} draws pairs of coordinates, and the data have D = {n_features}: plot a 1-D sample "
+            "with a histogram per label instead (ax.hist(X[labels == k, 0]) for each k)."
+        )
+    columns = tuple(int(c) for c in columns)
+    if not at_least <= len(columns) <= at_most or len(set(columns)) != len(columns):
+        count = f"{at_least}" if at_least == at_most else f"{at_least} to {at_most}"
+        raise ValueError(f"{who} needs {count} different column indices; got columns={columns}.")
+    outside = [c for c in columns if not 0 <= c < n_features]
+    if outside:
+        raise ValueError(
+            f"columns={columns} names column(s) {outside} of data with D = {n_features} columns: "
+            f"choose indices 0..{n_features - 1}."
+        )
+    return columns
+
+
+def _check_params(params, n_features, who):
+    """``params`` must describe points of ``n_features`` dimensions and at most MAX_COMPONENTS components."""
+    if params is None:
+        return
+    if params.n_features != n_features:
+        raise ValueError(
+            f"{who}: the parameters are {params.n_features}-dimensional but X has {n_features} columns; "
+            "pass the parameters fitted to these columns."
+        )
+    if params.n_components > MAX_COMPONENTS:
+        component_style(params.n_components - 1)  # raises, saying what to do
+
+
+def projected(params, columns):
+    """Means (K, 2) and covariances (K, 2, 2) of the marginal of each component on two ``columns``:
+    the marginal of N(μ, Σ) on coordinates (a, b) is N(μ[[a, b]], Σ[[a, b]][:, [a, b]])."""
+    columns = list(columns)
+    return params.means[:, columns], params.covariances[:, columns][:, :, columns]
+
+
+def _feature_label(column, feature_names=None):
+    """``feature_names[column]`` if given, else "$x_{column + 1}$"."""
+    if feature_names is not None:
+        return feature_names[column]
+    return f"$x_{column + 1}$" if column < 9 else f"$x_{{{column + 1}}}$"
 
 
 def save_figure(fig, path, dpi=110, *, alt=None):
@@ -63,49 +150,329 @@ def plot_clusters(
     names=None,
     legend_loc="below",
     params_name="fitted",
+    columns=(0, 1),
+    feature_names=None,
 ):
-    """Scatter 2-D points coloured by ``labels`` (PALETTE[k] for label k). With ``params``,
-    draw each component's mean (✕) and its 1σ (solid) and 2σ (dashed) ellipses in the same
-    colour; with ``reference``, its 1σ ellipses in thin grey. Label k is called
-    ``names[k]`` if given, else "{label_prefix} {k + 1}"; the legend calls ``params``'
-    ellipses "{params_name} 1σ ellipse" and goes below the axes or at a matplotlib
-    ``legend_loc`` inside them."""
+    """Scatter points coloured by ``labels`` (label k in ``component_style(k)``: PALETTE[k] as a
+    round dot for k < 8; from k = 8 on the colours repeat with squares, then triangles, so that
+    no two components share both colour and marker; at most MAX_COMPONENTS = 24). With
+    ``params``, draw each component's mean (✕, or an enlarged copy of its marker from k = 8 on)
+    and its 1σ (solid) and 2σ (dashed) ellipses in the same colour; with ``reference``, its 1σ
+    ellipses in thin grey. Label k is called ``names[k]`` if given, else "{label_prefix} {k + 1}";
+    the legend calls ``params``' ellipses "{params_name} 1σ ellipse" and goes below the axes or
+    at a matplotlib ``legend_loc`` inside them.
+
+    X : (n_samples, D) with D >= 2. ``columns`` = (a, b) chooses the two coordinates drawn; for
+    D > 2 the points and the ellipses are projections: the marginal of N(μ_k, Σ_k) on (a, b) is
+    N(μ_k[[a, b]], Σ_k[[a, b]][:, [a, b]]). Axes are labelled ``feature_names[a]`` and
+    ``feature_names[b]`` if given, else $x_{a+1}$ and $x_{b+1}$. A ValueError says what to do
+    when the figure cannot be drawn (D = 1, a column out of range, more than 24 components).
+    """
     from matplotlib.lines import Line2D
 
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"plot_clusters needs X of shape (n_samples, D); got shape {X.shape}.")
+    columns = _check_columns(columns, X.shape[1], "plot_clusters")
+    labels = _check_labels(labels)
+    for p in (params, reference):
+        _check_params(p, X.shape[1], "plot_clusters")
+    n_drawn = max(
+        [labels.max() + 1 if labels.size else 0] + [p.n_components for p in (params, reference) if p is not None]
+    )
+    many = n_drawn > len(PALETTE)  # markers tell rounds of the palette apart: a little larger dots
+    shown = X[:, list(columns)]
     for k in np.unique(labels):
         members = labels == k
         name = names[k] if names is not None else f"{label_prefix} {k + 1}"
+        colour, marker, _, _ = component_style(k)
         ax.scatter(
-            *X[members].T, s=9, alpha=0.55, color=PALETTE[k], linewidths=0, label=f"{name} ({members.sum()} points)"
+            *shown[members].T,
+            s=16 if many else 9,
+            marker=marker,
+            alpha=0.55,
+            color=colour,
+            linewidths=0,
+            label=f"{name} ({members.sum()} points)",
         )
     handles = []
     if params is not None:
+        means, covariances = projected(params, columns)
         for k in range(params.n_components):
-            draw_ellipse(ax, params.means[k], params.covariances[k], 1, color=PALETTE[k], lw=2.0)
-            draw_ellipse(ax, params.means[k], params.covariances[k], 2, color=PALETTE[k], lw=1.2, ls="--")
-            ax.plot(*params.means[k], marker="X", ms=11, color=PALETTE[k], mec="black", mew=1.0)
+            colour, _, mean_marker, _ = component_style(k)
+            draw_ellipse(ax, means[k], covariances[k], 1, color=colour, lw=2.0)
+            draw_ellipse(ax, means[k], covariances[k], 2, color=colour, lw=1.2, ls="--")
+            ax.plot(
+                *means[k], marker=mean_marker, ms=11 if mean_marker == "X" else 9, color=colour, mec="black", mew=1.0
+            )
         handles += [
             Line2D([], [], color="0.2", lw=2.0, label=f"{params_name} 1σ ellipse"),
             Line2D([], [], color="0.2", lw=1.2, ls="--", label=f"{params_name} 2σ ellipse"),
-            Line2D([], [], color="0.2", marker="X", ls="", ms=5, label=f"{params_name} mean"),
+            Line2D(
+                [],
+                [],
+                color="0.2",
+                marker="X",
+                ls="",
+                ms=5,
+                label=f"{params_name} mean" + (" (✕, or its points' marker)" if many else ""),
+            ),
         ]
     if reference is not None:
+        means, covariances = projected(reference, columns)
         for k in range(reference.n_components):
-            draw_ellipse(ax, reference.means[k], reference.covariances[k], 1, color="0.45", lw=0.9)
+            draw_ellipse(ax, means[k], covariances[k], 1, color="0.45", lw=0.9)
         handles.append(Line2D([], [], color="0.45", lw=0.9, label="true 1σ ellipse"))
-    ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title)
-    pad = 0.06 * np.ptp(X, axis=0)
-    ax.set(xlim=(X[:, 0].min() - pad[0], X[:, 0].max() + pad[0]), ylim=(X[:, 1].min() - pad[1], X[:, 1].max() + pad[1]))
+    ax.set(
+        xlabel=_feature_label(columns[0], feature_names), ylabel=_feature_label(columns[1], feature_names), title=title
+    )
+    pad = 0.06 * np.ptp(shown, axis=0)
+    ax.set(
+        xlim=(shown[:, 0].min() - pad[0], shown[:, 0].max() + pad[0]),
+        ylim=(shown[:, 1].min() - pad[1], shown[:, 1].max() + pad[1]),
+    )
     ax.set_aspect("equal", adjustable="box")
     points = ax.get_legend_handles_labels()
+    # Past 8 components, one legend column per round of the palette (8 rows): dots, squares, triangles.
+    ncol = -(-(len(points[0]) + len(handles)) // len(PALETTE)) if many else None
     placement = (
-        dict(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
+        dict(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=ncol or 2, frameon=False)
         if legend_loc == "below"
-        else dict(loc=legend_loc, framealpha=0.9)
+        else dict(loc=legend_loc, framealpha=0.9, ncol=ncol or 1)
     )
     ax.legend(
         points[0] + handles, points[1] + [h.get_label() for h in handles], fontsize=8, markerscale=1.8, **placement
     )
+
+
+MAX_PAIRS_COLUMNS = 6
+
+
+def _padded_limits(values, fraction=0.06):
+    """(low, high) around ``values`` with ``fraction`` of their range on each side (1 if they are all equal)."""
+    low, high = float(np.min(values)), float(np.max(values))
+    pad = fraction * (high - low) if high > low else 1.0
+    return low - pad, high + pad
+
+
+def _legend_columns(n_entries):
+    """One legend column per 8 entries (one round of the palette), at least one."""
+    return max(1, -(-n_entries // len(PALETTE)))
+
+
+def plot_pairs(
+    X,
+    params=None,
+    labels=None,
+    *,
+    columns=None,
+    feature_names=None,
+    names=None,
+    label_prefix="component",
+    title="",
+    bins=20,
+):
+    """A pairs plot: every pair of the chosen ``columns`` of X (n_samples, D), one panel each.
+
+    Lower triangle, panel (row i, column j): the points in coordinates (j, i), coloured as in
+    ``plot_clusters`` (label k in ``component_style(k)``), and with ``params`` each component's
+    mean and its 1σ (solid) and 2σ (dashed) ellipses projected on those two coordinates (the
+    marginal of N(μ_k, Σ_k) is N(μ_k[[j, i]], Σ_k[[j, i]][:, [j, i]])). Diagonal: with
+    ``params``, a grey histogram of all points and each component's 1-D marginal density
+    N·π_k·N(x; μ_kj, Σ_kjj) in expected points per bin, so that the curves sum to the black
+    mixture curve over the histogram; without, a histogram per label (or of all points). The
+    upper triangle holds the legend. Each column keeps one range in every panel (the panels do
+    not have equal aspect: the features may have different units).
+
+    ``columns`` defaults to every column; at most MAX_PAIRS_COLUMNS = 6 are drawn so that the
+    text stays at least 8 pt at notebook width (the figure is at most 9 inches wide). Axes are
+    named ``feature_names[c]`` if given, else $x_{c+1}$; label k ``names[k]`` or
+    "{label_prefix} {k + 1}". Returns the Figure.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"plot_pairs needs X of shape (n_samples, D); got shape {X.shape}.")
+    n_samples, n_features = X.shape
+    if columns is None:
+        if n_features > MAX_PAIRS_COLUMNS:
+            raise ValueError(
+                f"plot_pairs draws at most {MAX_PAIRS_COLUMNS} columns and X has {n_features}: choose "
+                f"some with columns=, e.g. columns={tuple(range(4))}."
+            )
+        columns = range(n_features)
+    columns = _check_columns(columns, n_features, "plot_pairs", at_most=MAX_PAIRS_COLUMNS)
+    _check_params(params, n_features, "plot_pairs")
+    if labels is not None:
+        labels = _check_labels(labels)
+        if labels.shape != (n_samples,):
+            raise ValueError(f"labels must have one entry per row of X ({n_samples}); got shape {labels.shape}.")
+    present = np.unique(labels) if labels is not None else np.array([], dtype=int)
+    n_drawn = max([present.max() + 1 if present.size else 0] + ([params.n_components] if params is not None else []))
+
+    def name(k):
+        return names[k] if names is not None else f"{label_prefix} {k + 1}"
+
+    m = len(columns)
+    panel = min(2.3, 7.8 / m)  # inches: the whole figure stays within 9 inches
+    margins = dict(left=0.85, bottom=0.65, right=0.15, top=0.45 if title else 0.15)  # inches
+    fig, axes = plt.subplots(m, m, figsize=(1, 1), squeeze=False)
+    _pairs_layout(fig, m * panel, **margins)
+    limits = [_padded_limits(X[:, c]) for c in columns]
+    many = n_drawn > len(PALETTE)
+    for i, ci in enumerate(columns):
+        for j, cj in enumerate(columns):
+            ax = axes[i, j]
+            if j > i:
+                ax.set_axis_off()
+                continue
+            ax.tick_params(labelsize=9)
+            ax.locator_params(nbins=4)
+            ax.set_xlim(limits[j])
+            if i == j:
+                _pairs_diagonal(ax, X[:, ci], params, labels, present, ci, bins, limits[i])
+            else:
+                ax.set_ylim(limits[i])
+                if labels is None:
+                    ax.scatter(X[:, cj], X[:, ci], s=5, color="0.5", alpha=0.5, linewidths=0)
+                for k in present:
+                    colour, marker, _, _ = component_style(k)
+                    members = labels == k
+                    ax.scatter(
+                        X[members, cj],
+                        X[members, ci],
+                        s=9 if many else 6,
+                        marker=marker,
+                        color=colour,
+                        alpha=0.55,
+                        linewidths=0,
+                    )
+                if params is not None:
+                    means, covariances = projected(params, (cj, ci))
+                    for k in range(params.n_components):
+                        colour, _, mean_marker, _ = component_style(k)
+                        draw_ellipse(ax, means[k], covariances[k], 1, color=colour, lw=1.5)
+                        draw_ellipse(ax, means[k], covariances[k], 2, color=colour, lw=0.9, ls="--")
+                        ax.plot(
+                            *means[k],
+                            marker=mean_marker,
+                            ms=7 if mean_marker == "X" else 6,
+                            color=colour,
+                            mec="black",
+                            mew=0.8,
+                        )
+            if i == m - 1:
+                ax.set_xlabel(_feature_label(cj, feature_names), fontsize=10)
+            else:
+                ax.tick_params(labelbottom=False)
+            if j == 0 and i > 0:
+                ax.set_ylabel(_feature_label(ci, feature_names), fontsize=10)
+            elif i == j == 0:
+                ax.set_ylabel("points per bin", fontsize=10)
+            else:
+                ax.tick_params(labelleft=False)
+    handles = [
+        Line2D(
+            [],
+            [],
+            ls="",
+            marker=component_style(k)[1],
+            ms=6,
+            color=component_style(k)[0],
+            label=f"{name(k)} ({int((labels == k).sum())} points)",
+        )
+        for k in present
+    ]
+    if params is not None:
+        handles += [
+            Line2D([], [], color="0.2", lw=1.5, label="1σ ellipse"),
+            Line2D([], [], color="0.2", lw=0.9, ls="--", label="2σ ellipse"),
+            Line2D(
+                [],
+                [],
+                color="0.2",
+                marker="X",
+                ls="",
+                ms=6,
+                label="mean" + (" (✕, or its points' marker)" if many else ""),
+            ),
+            Line2D([], [], color="0.2", lw=1.4, label="diagonal: each component's density (its colour)"),
+            Line2D([], [], color="black", lw=1.0, label="diagonal: their sum, the mixture's density"),
+            Patch(color="0.85", label="diagonal: all points"),
+        ]
+    if handles:
+        _pairs_legend(fig, axes, handles, m * panel, margins)
+    if title:
+        fig.suptitle(title, fontsize=12, y=1 - 0.08 / fig.get_figheight(), va="top")
+    return fig
+
+
+def _pairs_layout(fig, grid, *, left, bottom, right, top, below=0.0):
+    """Size ``fig`` so that its square grid of panels is ``grid`` inches wide and tall, with the
+    margins (inches) around it and ``below`` inches more under the bottom margin, for a legend."""
+    width, height = left + grid + right, bottom + below + grid + top
+    fig.set_size_inches(width, height)
+    fig.subplots_adjust(
+        left=left / width,
+        right=1 - right / width,
+        bottom=(bottom + below) / height,
+        top=1 - top / height,
+        wspace=0.1,
+        hspace=0.1,
+    )
+
+
+def _pairs_legend(fig, axes, handles, grid, margins):
+    """The pairs plot's legend: in the empty upper triangle, from its top right corner, with as
+    few columns as let it clear every drawn panel; if no column count does, below the grid (the
+    figure grows by the legend's height, the panels keep their size)."""
+    style = dict(handles=handles, fontsize=9, frameon=False, markerscale=1.3)
+    renderer = fig.canvas.get_renderer()
+    drawn = [ax.get_window_extent(renderer) for ax in axes.flat if ax.axison]
+    figure_box = fig.bbox
+    if axes.shape[0] > 1:
+        for ncol in range(1, 5):
+            legend = fig.legend(
+                loc="upper right", bbox_to_anchor=(1, 1), bbox_transform=axes[0, -1].transAxes, ncol=ncol, **style
+            )
+            box = legend.get_window_extent(renderer)
+            if box.x0 >= figure_box.x0 and not any(box.overlaps(extent) for extent in drawn):
+                return legend
+            legend.remove()
+    legend = fig.legend(loc="upper center", ncol=min(3, _legend_columns(len(handles))), **style)
+    below = legend.get_window_extent(renderer).height / fig.dpi + 0.15
+    _pairs_layout(fig, grid, **margins, below=below)
+    legend.set_bbox_to_anchor((0.5, below / fig.get_figheight()), transform=fig.transFigure)
+    return legend
+
+
+def _pairs_diagonal(ax, values, params, labels, present, column, bins, limits):
+    """One diagonal panel of ``plot_pairs``: histogram(s) of ``values`` and, with ``params``,
+    each component's 1-D marginal density in expected points per bin, and their sum."""
+    edges = np.histogram_bin_edges(values, bins=bins, range=limits)
+    if params is not None or labels is None:
+        ax.hist(values, bins=edges, histtype="stepfilled", color="0.85")
+    if params is not None:
+        x = np.linspace(*limits, 200)
+        scale = len(values) * (edges[1] - edges[0])  # density -> expected points per bin
+        total = np.zeros_like(x)
+        for k in range(params.n_components):
+            colour, _, _, ls = component_style(k)
+            mean, variance = params.means[k, column], params.covariances[k, column, column]
+            curve = (
+                scale * params.weights[k] * np.exp(-0.5 * (x - mean) ** 2 / variance) / np.sqrt(2 * np.pi * variance)
+            )
+            total += curve
+            ax.plot(x, curve, color=colour, ls=ls, lw=1.4, zorder=3)
+        ax.plot(x, total, color="black", lw=1.0, zorder=2)  # under the components: a lone peak shows its colour
+    else:
+        for k in present:
+            colour, _, _, ls = component_style(k)
+            ax.hist(values[labels == k], bins=edges, histtype="step", color=colour, ls=ls, lw=1.4)
+    ax.set_ylim(bottom=0)
 
 
 def plot_log_likelihood(ax, fit):
@@ -784,3 +1151,190 @@ def plot_model_choice(results, n_components_max):
         row[0].legend(fontsize=9)
     fig.tight_layout()
     return fig
+
+
+# --------------------------------------------------------------------------- notebook 05: your own data
+
+COVARIANCE_TYPES = ("full", "diag", "spherical", "tied")
+# One colour, line style and marker per covariance model: the curves stay apart in grey print.
+COVARIANCE_STYLES = {
+    ct: dict(color=PALETTE[i], ls=ls, marker=marker)
+    for i, (ct, ls, marker) in enumerate(
+        zip(COVARIANCE_TYPES, ("-", "--", "-.", ":"), ("o", "s", "^", "D"), strict=True)
+    )
+}
+
+
+def plot_model_search(ax, search, *, criterion=None, title=None):
+    """BIC or ICL against K, one line per covariance type, from ``select_model``'s result.
+
+    ``search.table`` holds one row per (covariance_type, n_components) with ``bic``, ``icl``
+    (lower is better: -2L + p log N, and that plus twice the entropy of γ) and ``status``;
+    ``search.criterion`` names the criterion that chose ``search.best``. ``criterion`` ("bic"
+    or "icl") picks the one drawn, by default the one that chose.
+
+    Each covariance type keeps one colour, line style and marker (COVARIANCE_STYLES). A line
+    joins only neighbouring fits with status "ok"; a degenerate fit (a collapsed component) is
+    a hollow marker with a ✕ inside, not joined; a failed fit (every start failed, or no value)
+    is not drawn, and the legend lists it. The chosen model wears a black star, drawn above
+    every other marker. The legend sits right of the axes, off the data.
+    """
+    from matplotlib.legend_handler import HandlerTuple
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
+
+    criterion = search.criterion if criterion is None else criterion
+    if criterion not in ("bic", "icl"):
+        raise ValueError(f'criterion must be "bic" or "icl"; got {criterion!r}.')
+    rows = tuple(search.table)
+    if not rows:
+        raise ValueError("search.table is empty: there is no fit to draw; run select_model over at least one K.")
+    found = list(dict.fromkeys(row.covariance_type for row in rows))
+    types = [ct for ct in COVARIANCE_TYPES if ct in found] + [ct for ct in found if ct not in COVARIANCE_TYPES]
+    name = criterion.upper()
+    failed, any_degenerate = [], False
+    for i, ct in enumerate(types):
+        style = COVARIANCE_STYLES.get(ct) or dict(
+            color="0.4", ls=("-", "--", "-.", ":")[i % 4], marker=("o", "s", "^", "D", "v", "P")[i % 6]
+        )
+        these = sorted((row for row in rows if row.covariance_type == ct), key=lambda row: row.n_components)
+        K = np.array([row.n_components for row in these])
+        values = np.array([getattr(row, criterion) for row in these], dtype=float)
+        status = np.array([row.status for row in these])
+        shown = np.isfinite(values) & (status != "failed")
+        ok, degenerate = shown & (status == "ok"), shown & (status != "ok")
+        ax.plot(K, np.where(ok, values, np.nan), ms=6, lw=1.5, label=ct, **style)
+        if degenerate.any():
+            any_degenerate = True
+            ax.plot(
+                K[degenerate],
+                values[degenerate],
+                ls="",
+                marker=style["marker"],
+                ms=10,
+                mfc="white",
+                mec=style["color"],
+                mew=1.5,
+                zorder=3,
+            )
+            ax.plot(K[degenerate], values[degenerate], ls="", marker="x", ms=5, mew=1.5, color=style["color"], zorder=3)
+        if (~shown).any():
+            failed.append(f"{ct} K = {', '.join(str(k) for k in K[~shown])}")
+    handles, labels = ax.get_legend_handles_labels()
+    best = search.best.params
+    chosen = [
+        row for row in rows if (row.covariance_type, row.n_components) == (best.covariance_type, best.n_components)
+    ]
+    value = getattr(chosen[0], criterion) if chosen else np.nan
+    if np.isfinite(value):
+        (star,) = ax.plot(
+            [best.n_components], [value], ls="", marker="*", ms=17, color="black", mec="white", mew=0.8, zorder=5
+        )
+        handles.append(star)
+        labels.append(f"chosen by {search.criterion.upper()}: K = {best.n_components}, {best.covariance_type}")
+    if any_degenerate:
+        handles.append(
+            (
+                Line2D([], [], ls="", marker="o", ms=10, mfc="white", mec="0.3", mew=1.5),
+                Line2D([], [], ls="", marker="x", ms=5, mew=1.5, color="0.3"),
+            )
+        )
+        labels.append("degenerate: a component collapsed\n(not joined to its line)")
+    if failed:
+        handles.append(Line2D([], [], ls="", marker=""))
+        labels.append("not drawn, every start failed:\n" + "\n".join(failed))
+    ax.legend(
+        handles,
+        labels,
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        frameon=False,
+        fontsize=9,
+        handler_map={tuple: HandlerTuple(ndivide=1)},
+        borderaxespad=0,
+    )
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    formula = r"$-2L + p \log N$" if criterion == "bic" else r"BIC $+\, 2 H(\gamma)$"
+    ax.set(
+        xlabel="number of components $K$",
+        ylabel=f"{name} (lower is better)",
+        title=f"{name} = {formula}; ★ the chosen model" if title is None else title,
+    )
+    ax.grid(alpha=0.3)
+
+
+def plot_uncertainty(ax, X, responsibilities, params=None, *, columns=(0, 1), feature_names=None, title=""):
+    """mclust's uncertainty plot: each point in the colour (and marker) of its hard label
+    argmax_k γ_ik, sized by its uncertainty u_i = 1 - max_k γ_ik.
+
+    u_i is 0 for a point one component claims entirely and at most 1 - 1/K (γ spread evenly
+    over the K components); 0.5 means the best component has only half of the point. The marker
+    area grows linearly with u_i, from a dot at u = 0 (``UNCERTAINTY_SIZES``), so the points
+    EM is unsure of stand out; a key in the legend shows the areas of u = 0.05, 0.2 and 0.5 (and
+    1 - 1/K where that is smaller). The most uncertain points are drawn last, on top. With
+    ``params`` (aligned with the columns of ``responsibilities``), each component's 1σ ellipse,
+    projected on ``columns`` as in ``plot_clusters``. X : (n_samples, D), responsibilities :
+    (n_samples, K). Returns the uncertainties u, shape (n_samples,).
+    """
+    from matplotlib.lines import Line2D
+
+    X = np.asarray(X)
+    gamma = np.asarray(responsibilities, dtype=float)
+    if X.ndim != 2 or gamma.ndim != 2 or gamma.shape[0] != X.shape[0]:
+        raise ValueError(
+            f"plot_uncertainty needs X (n_samples, D) and responsibilities (n_samples, K); got {X.shape} and "
+            f"{gamma.shape}."
+        )
+    columns = _check_columns(columns, X.shape[1], "plot_uncertainty")
+    n_components = gamma.shape[1]
+    if n_components > MAX_COMPONENTS:
+        component_style(n_components - 1)  # raises, saying what to do
+    _check_params(params, X.shape[1], "plot_uncertainty")
+    if params is not None and params.n_components != n_components:
+        raise ValueError(
+            f"params has {params.n_components} components and responsibilities {n_components} columns: "
+            "pass the parameters the responsibilities were computed from."
+        )
+    labels = np.argmax(gamma, axis=1)
+    uncertainty = 1.0 - gamma.max(axis=1)
+    sizes = _uncertainty_size(uncertainty)
+    shown = X[:, list(columns)]
+    handles = []
+    for k in range(n_components):
+        colour, marker, _, _ = component_style(k)
+        members = np.flatnonzero(labels == k)
+        members = members[np.argsort(uncertainty[members], kind="stable")]  # the most uncertain on top
+        ax.scatter(*shown[members].T, s=sizes[members], marker=marker, color=colour, alpha=0.6, linewidths=0)
+        handles.append(Line2D([], [], ls="", marker=marker, ms=7, color=colour, label=f"hard label {k + 1}"))
+    if params is not None:
+        means, covariances = projected(params, columns)
+        for k in range(n_components):
+            draw_ellipse(ax, means[k], covariances[k], 1, color=component_style(k)[0], lw=1.6)
+        handles.append(Line2D([], [], color="0.2", lw=1.6, label="1σ ellipse"))
+    key = sorted({u for u in (0.05, 0.2, 0.5) if u < 1 - 1 / n_components} | {round(1 - 1 / n_components, 2)})
+    handles.append(Line2D([], [], ls="", marker="", label="size: uncertainty 1 − max$_k\\,$γ$_{ik}$"))
+    for u in key:
+        handles.append(
+            Line2D([], [], ls="", marker="o", ms=np.sqrt(_uncertainty_size(u)), color="0.45", label=f"{u:g}")
+        )
+    ax.set(
+        xlabel=_feature_label(columns[0], feature_names), ylabel=_feature_label(columns[1], feature_names), title=title
+    )
+    ax.set_aspect("equal", adjustable="box")
+    ax.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        frameon=False,
+        fontsize=9,
+        borderaxespad=0,
+    )
+    return uncertainty
+
+
+UNCERTAINTY_SIZES = (3.0, 160.0)  # marker area (points²) at u = 0 and its growth per unit of u
+
+
+def _uncertainty_size(uncertainty):
+    """Marker area in points² for uncertainty u: UNCERTAINTY_SIZES[0] + UNCERTAINTY_SIZES[1] · u."""
+    return UNCERTAINTY_SIZES[0] + UNCERTAINTY_SIZES[1] * np.asarray(uncertainty, dtype=float)

@@ -2,6 +2,7 @@
 matched, labels set), checked on the returned Figure or the ``ax`` it drew on, with a non-interactive backend."""
 
 import dataclasses
+from types import SimpleNamespace
 
 import matplotlib
 
@@ -1311,3 +1312,356 @@ def test_variational_fit_keeps_only_the_components_strictly_above_the_threshold(
     threshold = np.sort(fit.params.weights)[-3]  # the third largest weight itself: not above it
     fig = plots.plot_variational_fit(X, fit, threshold=threshold)
     assert fig.axes[1].get_title() == "2 of 6 kept" and len(ellipses(fig.axes[2])) == 2 * 2
+
+
+# --------------------------------------------------------------------------- your own data: many components, D > 2
+
+
+def _many_components(n_components, n_features=2, n_samples=600, seed=0):
+    """K well separated components on a grid in the first two coordinates, D >= 2."""
+    rng = np.random.default_rng(seed)
+    means = np.zeros((n_components, n_features))
+    means[:, 0] = 6.0 * (np.arange(n_components) % 5)
+    means[:, 1] = 6.0 * (np.arange(n_components) // 5)
+    means[:, 2:] = rng.normal(scale=3.0, size=(n_components, n_features - 2))
+    covariances = []
+    for _ in range(n_components):
+        A = rng.normal(size=(n_features, n_features))
+        covariances.append(A @ A.T / n_features + 0.3 * np.eye(n_features))
+    params = em.GMMParams(np.full(n_components, 1 / n_components), means, covariances)
+    X, labels = em.sample_gmm(params, n_samples, seed=seed)
+    return X, labels, params
+
+
+def test_component_styles_differ_in_colour_or_marker_for_twenty_four_and_keep_the_palette_first():
+    styles = [plots.component_style(k) for k in range(plots.MAX_COMPONENTS)]
+    assert plots.MAX_COMPONENTS >= 20
+    assert len({(colour, marker) for colour, marker, _, _ in styles}) == len(styles)
+    assert len({(colour, mean) for colour, _, mean, _ in styles}) == len(styles)  # means too
+    assert len({(colour, ls) for colour, _, _, ls in styles}) == len(styles)  # 1-D curves too
+    assert [s[:3] for s in styles[:8]] == [(c, "o", "X") for c in plots.PALETTE]  # K <= 8: as before
+    for k in (-1, plots.MAX_COMPONENTS):
+        with pytest.raises(ValueError, match="at most 24 components"):
+            plots.component_style(k)
+
+
+def test_plot_clusters_draws_twenty_components_each_in_its_own_colour_and_marker():
+    X, labels, params = _many_components(20)
+    _, ax = plt.subplots()
+    plots.plot_clusters(ax, X, labels, params)
+    assert len(ax.collections) == 20
+    drawn = set()
+    for k, points in enumerate(ax.collections):
+        np.testing.assert_array_equal(points.get_offsets(), X[labels == k])
+        colour = tuple(points.get_facecolor()[0][:3])
+        shape = points.get_paths()[0].vertices.round(6).tobytes()  # the marker's outline
+        drawn.add((colour, shape))
+        assert colour == rgb(plots.PALETTE[k % 8])
+    assert len(drawn) == 20
+    shapes = {points.get_paths()[0].vertices.round(6).tobytes() for points in ax.collections}
+    assert len(shapes) == 3  # dots, squares, triangles
+    means = [line for line in ax.lines if len(line.get_xdata()) == 1]
+    assert len({(to_rgba(m.get_color()), m.get_marker()) for m in means}) == 20
+    np.testing.assert_array_equal([m.get_xydata()[0] for m in means], params.means)
+    assert [m.get_marker() for m in means] == ["X"] * 8 + ["s"] * 8 + ["^"] * 4
+    assert len(legend_texts(ax)) == 20 + 3
+
+
+def test_plot_clusters_projects_a_four_dimensional_fit_onto_the_chosen_columns():
+    X, labels, params = _many_components(3, n_features=4, n_samples=300)
+    _, ax = plt.subplots()
+    plots.plot_clusters(ax, X, labels, params, reference=params, columns=(1, 3), feature_names=list("abcd"))
+    for k, points in enumerate(ax.collections):
+        np.testing.assert_array_equal(points.get_offsets(), X[labels == k][:, [1, 3]])
+    drawn = ellipses(ax)
+    assert len(drawn) == 3 * 2 + 3
+    for k in range(3):
+        block = params.covariances[k][np.ix_([1, 3], [1, 3])]
+        assert_ellipse(drawn[2 * k], params.means[k][[1, 3]], block, 1, plots.PALETTE[k])
+        assert_ellipse(drawn[2 * k + 1], params.means[k][[1, 3]], block, 2, plots.PALETTE[k])
+        assert_ellipse(drawn[6 + k], params.means[k][[1, 3]], block, 1, "0.45")
+    marks = [line for line in ax.lines if line.get_marker() == "X"]
+    np.testing.assert_array_equal([m.get_xydata()[0] for m in marks], params.means[:, [1, 3]])
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("b", "d")
+    _, ax = plt.subplots()
+    plots.plot_clusters(ax, X, labels, columns=(3, 0))
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("$x_4$", "$x_1$")
+    assert ax.get_xlim()[0] < X[:, 3].min() and ax.get_ylim()[1] > X[:, 0].max()
+
+
+@pytest.mark.parametrize(
+    ("shape", "kwargs", "message"),
+    [
+        ((30, 1), {}, "D = 1.*histogram"),
+        ((30, 4), {"columns": (1, 4)}, r"column\(s\) \[4\].*choose indices 0..3"),
+        ((30, 4), {"columns": (2, 2)}, "2 different column indices"),
+        ((30, 4), {"columns": (0, 1, 2)}, "2 different column indices"),
+        ((30, 2), {"columns": (-1, 0)}, r"column\(s\) \[-1\]"),
+    ],
+)
+def test_plot_clusters_says_what_to_do_when_it_cannot_draw(shape, kwargs, message):
+    X = np.random.default_rng(0).normal(size=shape)
+    _, ax = plt.subplots()
+    with pytest.raises(ValueError, match=message):
+        plots.plot_clusters(ax, X, np.zeros(len(X), dtype=int), **kwargs)
+
+
+def test_plot_clusters_refuses_more_components_than_it_can_tell_apart_or_mismatched_parameters():
+    X, labels, _ = _many_components(3, n_features=3, n_samples=60)
+    _, ax = plt.subplots()
+    with pytest.raises(ValueError, match=r"at most 24 components.*merge"):
+        plots.plot_clusters(ax, X, np.arange(60) % 25)
+    with pytest.raises(ValueError, match="integers"):
+        plots.plot_clusters(ax, X, labels.astype(float))
+    _, _, too_many = _many_components(25, n_samples=50)
+    with pytest.raises(ValueError, match="at most 24 components"):
+        plots.plot_clusters(ax, too_many.means, np.zeros(25, dtype=int), too_many)
+    with pytest.raises(ValueError, match=r"3 columns.*fitted to these columns"):
+        plots.plot_clusters(ax, X, labels, too_many)
+
+
+# plot_pairs
+
+
+def _pairs_problem():
+    X, labels, params = _many_components(3, n_features=4, n_samples=300, seed=3)
+    return X, labels, params
+
+
+def _shown_text(fig):
+    fig.canvas.draw()
+    return [t for t in fig.findobj(matplotlib.text.Text) if t.get_visible() and t.get_text()]
+
+
+def test_pairs_draw_the_lower_triangle_with_projected_ellipses_and_leave_the_upper_empty():
+    X, labels, params = _pairs_problem()
+    fig = plots.plot_pairs(X, params, labels)
+    axes = np.array(fig.axes).reshape(4, 4)
+    for i in range(4):
+        for j in range(4):
+            assert axes[i, j].axison == (j <= i)
+    ax = axes[3, 1]  # x: column 1, y: column 3
+    for k, points in enumerate(ax.collections):
+        np.testing.assert_array_equal(points.get_offsets(), X[labels == k][:, [1, 3]])
+        assert tuple(points.get_facecolor()[0][:3]) == rgb(plots.PALETTE[k])
+    drawn = ellipses(ax)
+    assert len(drawn) == 6
+    for k in range(3):
+        block = params.covariances[k][np.ix_([1, 3], [1, 3])]
+        assert_ellipse(drawn[2 * k], params.means[k][[1, 3]], block, 1, plots.PALETTE[k])
+        assert_ellipse(drawn[2 * k + 1], params.means[k][[1, 3]], block, 2, plots.PALETTE[k])
+    assert [a.get_xlabel() for a in axes[3]] == [f"$x_{c}$" for c in range(1, 5)]
+    assert [a.get_ylabel() for a in axes[:, 0]] == ["points per bin"] + [f"$x_{c}$" for c in range(2, 5)]
+    for j in range(4):  # one range per column, in every panel of it
+        assert len({a.get_xlim() for a in axes[j:, j]}) == 1
+        assert all(axes[i, j].get_ylim() == axes[i, 0].get_ylim() for i in range(1, 4) for j in range(i))
+
+
+def test_pairs_diagonal_draws_each_components_marginal_in_points_per_bin_summing_to_the_mixture():
+    X, labels, params = _pairs_problem()
+    fig = plots.plot_pairs(X, params, labels, columns=(2, 0), bins=15)
+    diagonal = np.array(fig.axes).reshape(2, 2)[0, 0]  # column 2
+    *curves, total = sorted(diagonal.lines, key=lambda line: line.get_zorder(), reverse=True)
+    assert len(curves) == 3 and to_rgba(total.get_color()) == to_rgba("black")
+    (bars,) = diagonal.patches  # the histogram of all points
+    edges = np.histogram_bin_edges(X[:, 2], bins=15, range=diagonal.get_xlim())
+    for k, curve in enumerate(curves):
+        x, y = curve.get_xdata(), curve.get_ydata()
+        assert to_rgba(curve.get_color()) == to_rgba(plots.PALETTE[k])
+        assert x[np.argmax(y)] == pytest.approx(params.means[k, 2], abs=np.ptp(x) / 150)
+        area = np.sum((y[1:] + y[:-1]) / 2 * np.diff(x))  # = N π_k × bin width (all mass inside the window)
+        assert area == pytest.approx(len(X) * params.weights[k] * np.diff(edges)[0], rel=0.02)
+    np.testing.assert_allclose(total.get_ydata(), sum(c.get_ydata() for c in curves))
+    assert bars.get_fill()
+
+
+def test_pairs_without_parameters_histogram_each_label_in_its_colour_and_style():
+    X, labels, _ = _many_components(10, n_features=3, n_samples=400)
+    fig = plots.plot_pairs(X, labels=labels)
+    diagonal = fig.axes[0]
+    assert not diagonal.lines and len(diagonal.patches) == 10
+    for k, bars in enumerate(diagonal.patches):
+        assert to_rgba(bars.get_edgecolor())[:3] == rgb(plots.PALETTE[k % 8]) and not bars.get_fill()
+    styles = [str(b.get_linestyle()) for b in diagonal.patches]
+    assert len(set(styles[:8])) == 1 and len(set(styles[8:])) == 1 and styles[8] != styles[0]  # 2nd round: dashed
+
+
+@pytest.mark.parametrize("n_components", [3, 12])
+def test_pairs_keep_text_legible_at_notebook_width_and_the_legend_off_every_panel(n_components):
+    X, labels, params = _many_components(n_components, n_features=4, n_samples=400)
+    fig = plots.plot_pairs(X, params, labels, title="a title")
+    displayed = min(1.0, 8.2 / fig.get_figwidth())  # about 900 pixels of a notebook's output at 110 dpi
+    assert fig.get_figwidth() <= 9.5
+    texts = _shown_text(fig)
+    assert len(texts) > 30 and min(t.get_fontsize() for t in texts) * displayed >= 8
+    (legend,) = fig.legends
+    box = legend.get_window_extent()
+    assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 + 1 and fig.bbox.y0 <= box.y0
+    for ax in fig.axes:
+        if ax.axison:
+            assert not box.overlaps(ax.get_window_extent())
+    assert [t.get_text() for t in legend.get_texts()][:n_components] == [
+        f"component {k + 1} ({(labels == k).sum()} points)" for k in range(n_components)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("shape", "kwargs", "message"),
+    [
+        ((30, 1), {}, "D = 1"),
+        ((30, 7), {}, r"at most 6 columns.*columns="),
+        ((30, 7), {"columns": range(7)}, "2 to 6 different"),
+        ((30, 3), {"columns": (0, 3)}, r"column\(s\) \[3\]"),
+        ((30, 3), {"labels": np.zeros(29, dtype=int)}, "one entry per row"),
+    ],
+)
+def test_pairs_say_what_to_do_when_they_cannot_draw(shape, kwargs, message):
+    X = np.random.default_rng(0).normal(size=shape)
+    with pytest.raises(ValueError, match=message):
+        plots.plot_pairs(X, **kwargs)
+
+
+# plot_model_search: a fake select_model result, with the attributes em_select's rows have
+
+
+def _search_row(ct, K, bic, status="ok"):
+    failed = status == "failed"
+    return SimpleNamespace(
+        covariance_type=ct,
+        n_components=K,
+        log_likelihood=np.nan if failed else -bic / 2,
+        n_parameters=5 * K,
+        bic=np.nan if failed else bic,
+        icl=np.nan if failed else bic + 10.0 * K,
+        converged=not failed,
+        degenerate=status == "degenerate",
+        n_iter=20,
+        status=status,
+    )
+
+
+def _fake_search(criterion="bic", best=("diag", 3)):
+    rows = []
+    for i, ct in enumerate(("full", "diag", "spherical")):
+        for K in range(1, 6):
+            status = {("full", 4): "degenerate", ("spherical", 5): "failed"}.get((ct, K), "ok")
+            rows.append(_search_row(ct, K, 1000.0 - 100 * min(K, 3) + 20 * K + 7 * i, status))
+    ct, K = best
+    best = SimpleNamespace(params=SimpleNamespace(covariance_type=ct, n_components=K))
+    return SimpleNamespace(table=tuple(rows), criterion=criterion, best=best)
+
+
+def _value(search, ct, K, criterion):
+    (row,) = [r for r in search.table if (r.covariance_type, r.n_components) == (ct, K)]
+    return getattr(row, criterion)
+
+
+def test_model_search_draws_one_distinct_line_per_covariance_type_and_stars_the_chosen_model_on_top():
+    search = _fake_search()
+    _, ax = plt.subplots()
+    plots.plot_model_search(ax, search)
+    curves = [line for line in ax.lines if line.get_label() in ("full", "diag", "spherical")]
+    assert [c.get_label() for c in curves] == ["full", "diag", "spherical"]
+    for attribute in ("get_color", "get_linestyle", "get_marker"):  # apart in colour, and in grey print
+        assert len({str(getattr(c, attribute)()) for c in curves}) == 3
+    diag = curves[1]
+    np.testing.assert_array_equal(diag.get_xdata(), range(1, 6))
+    np.testing.assert_array_equal(diag.get_ydata(), [_value(search, "diag", K, "bic") for K in range(1, 6)])
+    (star,) = [line for line in ax.lines if line.get_marker() == "*"]
+    assert tuple(star.get_xydata()[0]) == (3, _value(search, "diag", 3, "bic"))
+    assert star.get_zorder() > max(line.get_zorder() for line in ax.lines if line is not star)
+    assert star.get_markersize() > max(line.get_markersize() for line in ax.lines if line is not star)
+    assert "chosen by BIC: K = 3, diag" in legend_texts(ax)
+    assert ax.get_ylabel() == "BIC (lower is better)" and ax.get_xlabel() == "number of components $K$"
+
+
+def test_model_search_draws_a_degenerate_fit_hollow_and_unjoined_and_leaves_a_failed_one_out_with_a_note():
+    search = _fake_search()
+    _, ax = plt.subplots()
+    plots.plot_model_search(ax, search)
+    full, _, spherical = (line for line in ax.lines if line.get_label() in ("full", "diag", "spherical"))
+    assert np.isnan(full.get_ydata()[3]) and np.isfinite(np.delete(full.get_ydata(), 3)).all()  # K = 4 not joined
+    at_4 = [line for line in ax.lines if line is not full and tuple(line.get_xydata()[0]) == (4, search.table[3].bic)]
+    hollow = [line for line in at_4 if line.get_marker() == full.get_marker()]
+    assert len(hollow) == 1 and to_rgba(hollow[0].get_markerfacecolor()) == to_rgba("white")
+    assert to_rgba(hollow[0].get_markeredgecolor()) == to_rgba(full.get_color())
+    assert any(line.get_marker() == "x" for line in at_4)  # crossed
+    assert list(spherical.get_xdata()[np.isfinite(spherical.get_ydata())]) == [1, 2, 3, 4]  # K = 5 failed
+    assert not [
+        line
+        for line in ax.lines
+        if line is not spherical
+        and 5 in line.get_xdata()
+        and to_rgba(line.get_color()) == to_rgba(spherical.get_color())
+    ]
+    texts = legend_texts(ax)
+    assert any(t.startswith("degenerate") for t in texts)
+    assert any("failed" in t and "spherical K = 5" in t for t in texts)
+
+
+def test_model_search_draws_icl_when_asked_and_its_legend_right_of_the_data():
+    search = _fake_search()
+    fig, ax = plt.subplots(figsize=(7, 4))
+    plots.plot_model_search(ax, search, criterion="icl")
+    diag = next(line for line in ax.lines if line.get_label() == "diag")
+    np.testing.assert_array_equal(diag.get_ydata(), [_value(search, "diag", K, "icl") for K in range(1, 6)])
+    (star,) = [line for line in ax.lines if line.get_marker() == "*"]
+    assert star.get_ydata()[0] == _value(search, "diag", 3, "icl")
+    assert ax.get_ylabel() == "ICL (lower is better)" and "chosen by BIC: K = 3, diag" in legend_texts(ax)
+    fig.canvas.draw()
+    assert ax.get_legend().get_window_extent().x0 > ax.get_window_extent().x1  # beside, off the data
+    _, ax = plt.subplots()
+    plots.plot_model_search(ax, _fake_search(criterion="icl"))
+    assert ax.get_ylabel().startswith("ICL") and "chosen by ICL: K = 3, diag" in legend_texts(ax)
+
+
+def test_model_search_refuses_an_unknown_criterion_and_an_empty_table():
+    _, ax = plt.subplots()
+    with pytest.raises(ValueError, match='"bic" or "icl"'):
+        plots.plot_model_search(ax, _fake_search(), criterion="aic")
+    with pytest.raises(ValueError, match="empty"):
+        plots.plot_model_search(ax, SimpleNamespace(table=(), criterion="bic", best=None))
+
+
+# plot_uncertainty
+
+
+def test_uncertainty_colours_by_hard_label_and_sizes_grow_with_one_minus_the_largest_responsibility():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 4))
+    gamma = rng.dirichlet([0.5, 0.5, 0.5], size=40)
+    params = em.GMMParams(np.full(3, 1 / 3), rng.normal(size=(3, 4)), [np.eye(4) + 0.3 * k for k in range(3)])
+    _, ax = plt.subplots()
+    uncertainty = plots.plot_uncertainty(ax, X, gamma, params, columns=(1, 3))
+    np.testing.assert_allclose(uncertainty, 1 - gamma.max(axis=1))
+    labels = gamma.argmax(axis=1)
+    offsets, sizes = [], []
+    for k, points in enumerate(ax.collections):
+        assert tuple(points.get_facecolor()[0][:3]) == rgb(plots.PALETTE[k])
+        members = labels == k
+        assert sorted(map(tuple, points.get_offsets())) == sorted(map(tuple, X[members][:, [1, 3]]))
+        offsets.append(points.get_offsets())
+        sizes.append(points.get_sizes())
+    offsets, sizes = np.concatenate(offsets), np.concatenate(sizes)
+    order = [np.flatnonzero((X[:, [1, 3]] == o).all(axis=1))[0] for o in offsets]
+    by_uncertainty = np.argsort(uncertainty[order])
+    assert (np.diff(sizes[by_uncertainty]) > 0).all()  # strictly larger for a more uncertain point
+    for points in ax.collections:  # the most uncertain drawn last, on top
+        assert (np.diff(points.get_sizes()) >= 0).all()
+    drawn = ellipses(ax)
+    assert [e.center for e in drawn] == [tuple(m) for m in params.means[:, [1, 3]]]
+    key = legend_texts(ax)
+    assert key[:3] == ["hard label 1", "hard label 2", "hard label 3"] and "0.67" in key and key[-5].startswith("size")
+
+
+def test_uncertainty_refuses_mismatched_inputs():
+    rng = np.random.default_rng(0)
+    X, gamma = rng.normal(size=(10, 2)), rng.dirichlet([1, 1], size=10)
+    _, ax = plt.subplots()
+    with pytest.raises(ValueError, match="n_samples"):
+        plots.plot_uncertainty(ax, X[:9], gamma)
+    with pytest.raises(ValueError, match=r"column\(s\) \[2\]"):
+        plots.plot_uncertainty(ax, X, gamma, columns=(0, 2))
+    three = em.GMMParams(np.full(3, 1 / 3), np.zeros((3, 2)), [np.eye(2)] * 3)
+    with pytest.raises(ValueError, match="3 components and responsibilities 2 columns"):
+        plots.plot_uncertainty(ax, X, gamma, three)
