@@ -1,0 +1,641 @@
+"""Your own data: one call that searches K and the covariance model, and says what it found.
+
+``select_model(X)`` fits every (covariance type, K) pair from several starts, keeps for each
+pair the best fit that is not degenerate, and chooses the pair with the lowest criterion
+(BIC or ICL, both with scikit-learn's sign: lower is better). It never chooses a degenerate
+fit, and never drops a pair silently: the table keeps every pair with its status.
+
+A component is *degenerate* (``degenerate_components``) when it has collapsed onto a few
+points, which the likelihood rewards without bound (N(x | μ, Σ) → ∞ as Σ shrinks onto x):
+
+* its variance along some direction u (an eigenvector of Σ_k) is below ``MIN_SPREAD_RATIO``
+  = 1e-6 times the data's variance along u (a standard deviation below 1e-3 of the data's
+  there): on the five public data sets of notebook 05 (Old Faithful and four of mclust's),
+  every fit whose smallest ratio is below 1e-6 holds at most 5 points in that component
+  (most hold 1 or 2 exactly), while components of real clusters stay above 1e-4; or
+* with a full covariance, its effective count N_k is below D + 1, the fewest points whose
+  scatter can have full rank.
+
+Starts: a deterministic hierarchical one (Ward's agglomerative clustering of the columns
+scaled to unit variance, cut at K clusters: mclust also starts EM from an agglomerative
+partition) and ``n_init`` k-means++ starts from ``seed``. Each start runs to convergence; a
+start that raises (a collapse with ``reg_covar=0``) is counted and skipped.
+
+``reg_covar`` defaults to 1e-8 times the smallest column variance of X, not the absolute 1e-6
+of ``fit_gmm``: on columns whose variances are in the thousands an absolute 1e-6 does
+nothing, and on columns in micrometres it would dominate. The floor is then the same
+fraction of the data whatever its units, far below ``MIN_SPREAD_RATIO``, so a component
+held at the floor is reported as degenerate, not hidden.
+
+This module imports ``em_helpers`` and nothing above it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
+
+import em_helpers as em
+
+__all__ = [
+    "CRITERIA",
+    "MIN_SPREAD_RATIO",
+    "ModelSearch",
+    "SearchRow",
+    "degenerate_components",
+    "hierarchical_labels",
+    "icl",
+    "select_model",
+]
+
+# Below this fraction of the data's variance along a direction, a component's variance there
+# marks it as collapsed (see the module docstring for the evidence).
+MIN_SPREAD_RATIO = 1e-6
+# select_model's default reg_covar, as a fraction of the smallest column variance of X.
+REG_COVAR_FRACTION = 1e-8
+CRITERIA = ("bic", "icl")
+# Ward's linkage needs the N(N-1)/2 pairwise distances: above this many points it runs on a
+# subsample (drawn from ``seed``) and every other point joins the nearest cluster mean.
+HIERARCHICAL_MAX_POINTS = 2000
+
+
+def degenerate_components(params, X, *, min_spread_ratio=MIN_SPREAD_RATIO):
+    """The components of ``params`` that have collapsed onto a few points of X.
+
+    Component k is degenerate when, along some eigenvector u of Σ_k, its variance uᵀΣ_k u is
+    below ``min_spread_ratio`` times the data's variance uᵀ S u there (S: the covariance of
+    all N points), or, for a full covariance, when N_k = π_k N < D + 1.
+
+    Parameters
+    ----------
+    params : GMMParams
+    X : array-like of shape (n_samples, n_features)
+        The data the fit was made on.
+    min_spread_ratio : float, default MIN_SPREAD_RATIO (1e-6)
+
+    Returns
+    -------
+    ndarray of int
+        The indices k of the degenerate components, in increasing order (empty when none).
+    """
+    X = np.asarray(X, dtype=float).reshape(len(X), -1)
+    n_samples, n_features = X.shape
+    data_cov = np.atleast_2d(np.cov(X.T, bias=True))
+    eigenvalues, vectors = np.linalg.eigh(params.covariances)  # (K, D), (K, D, D)
+    spread = np.einsum("kdj,de,kej->kj", vectors, data_cov, vectors)  # uᵀ S u per eigenvector
+    thin = (eigenvalues < min_spread_ratio * spread).any(axis=1)
+    if params.covariance_type == "full":
+        thin |= params.weights * n_samples < n_features + 1
+    return np.flatnonzero(thin)
+
+
+def icl(X, params, responsibilities=None) -> float:
+    """Integrated completed likelihood, as R's mclust computes it, with scikit-learn's sign:
+    BIC - 2 Σ_i log γ_i,ẑ_i, where ẑ_i = argmax_k γ_ik (lower is better).
+
+    The extra term is the classification's cost (Biernacki, Celeux and Govaert 2000): 0 when
+    every point belongs to one component with certainty, large when the components overlap,
+    so ICL prefers well-separated clusters where BIC prefers the best density.
+    """
+    if responsibilities is None:
+        responsibilities = em.e_step(X, params)[0]
+    with np.errstate(divide="ignore"):
+        certainty = np.log(responsibilities.max(axis=1))
+    return em.bic(X, params) - 2.0 * float(certainty.sum())
+
+
+class SearchRow(NamedTuple):
+    """One (covariance type, K) pair of a search: the best non-degenerate start's fit if there
+    is one (``status`` "ok"), else the best degenerate one ("degenerate"), else nothing
+    ("failed": every start raised; the numbers are nan)."""
+
+    covariance_type: str
+    n_components: int
+    log_likelihood: float
+    n_parameters: int
+    bic: float
+    icl: float
+    converged: bool
+    degenerate: bool
+    n_iter: int
+    status: str
+    start: str  # which start the kept fit came from: "hierarchical" or "kmeans++ 1" .. "kmeans++ n"
+    n_degenerate_starts: int
+    n_failed_starts: int
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ModelSearch:
+    """What ``select_model`` returns.
+
+    Attributes
+    ----------
+    table : tuple of SearchRow
+        Every (covariance type, K) pair searched, in search order (types outer, K inner).
+    best : GMMFit
+        The chosen fit: the lowest criterion among the rows with status "ok".
+    criterion : {"bic", "icl"}
+    reg_covar : float
+        The reg_covar the fits used.
+    fits : dict
+        (covariance_type, K) -> the GMMFit kept for that pair (absent when it failed).
+    """
+
+    table: tuple
+    best: em.GMMFit
+    criterion: str
+    reg_covar: float
+    n_samples: int
+    fits: dict = dataclasses.field(repr=False)
+
+    @property
+    def best_row(self) -> SearchRow:
+        """The table's row of the chosen fit."""
+        key = (self.best.params.covariance_type, self.best.params.n_components)
+        return next(row for row in self.table if (row.covariance_type, row.n_components) == key)
+
+    def summary(self) -> str:
+        """The table as text: the criterion per K (rows) and covariance type (columns)."""
+        types = list(dict.fromkeys(row.covariance_type for row in self.table))
+        ks = sorted({row.n_components for row in self.table})
+        cells = {(row.covariance_type, row.n_components): row for row in self.table}
+        name = self.criterion.upper()
+        lines = [
+            f"{name} per K and covariance type, N = {self.n_samples}, reg_covar = {self.reg_covar:.2g}.",
+            f"{name} = -2 log L + p log N{' + classification cost' if name == 'ICL' else ''}: LOWER is better "
+            "(R's mclust prints the negative, higher is better).",
+            "  * chosen   d degenerate (a component collapsed; never chosen)   "
+            "! stopped at max_iter   - every start failed",
+            "   K " + "".join(f"{t:>13}" for t in types),
+        ]
+        best = self.best_row
+        for k in ks:
+            text = []
+            for t in types:
+                row = cells.get((t, k))
+                if row is None or row.status == "failed":
+                    text.append(f"{'-':>13}")
+                    continue
+                mark = "*" if row is best else "d" if row.degenerate else " "
+                mark += "!" if not row.converged else " "
+                text.append(f"{getattr(row, self.criterion):11.1f}{mark}")
+            lines.append(f"{k:4d} " + "".join(text))
+        lines.append(
+            f"chosen: {best.covariance_type}, K = {best.n_components} ({name} {getattr(best, self.criterion):.1f}, "
+            f"log-likelihood {best.log_likelihood:.2f}, {best.n_parameters} parameters, from the {best.start} start)"
+        )
+        return "\n".join(lines)
+
+    def __str__(self):
+        return self.summary()
+
+
+def hierarchical_labels(X, n_components, *, scaled=False, seed=None, max_points=HIERARCHICAL_MAX_POINTS):
+    """Ward's agglomerative clustering of X (or of its columns scaled to unit variance), cut at K clusters.
+
+    Deterministic for N <= ``max_points``; above it Ward runs on a subsample of ``max_points``
+    rows drawn from ``seed``, and every other point joins the nearest cluster mean.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    n_components : int or sequence of int
+        One K, or several: the tree is built once and cut at each.
+    scaled : bool, default False
+        Cluster the columns scaled to unit variance (Ward's distances are Euclidean, so a
+        column in large units dominates the unscaled tree).
+
+    Returns
+    -------
+    ndarray of shape (n_samples,), or a list of them (one per K): labels in 0 .. K-1.
+    """
+    X = np.asarray(X, dtype=float).reshape(len(X), -1)
+    scale = X.std(axis=0) if scaled else np.ones(X.shape[1])
+    Z = (X - X.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
+    rows = np.arange(len(Z))
+    if len(Z) > max_points:
+        rows = np.sort(np.random.default_rng(seed).choice(len(Z), max_points, replace=False))
+    tree = linkage(Z[rows], method="ward")
+    ks = [n_components] if np.isscalar(n_components) else list(n_components)
+    out = []
+    for k in ks:
+        labels = fcluster(tree, t=k, criterion="maxclust") - 1
+        if len(rows) < len(Z):  # the rest to the nearest cluster mean
+            centres = np.array([Z[rows][labels == j].mean(axis=0) for j in range(labels.max() + 1)])
+            labels = np.argmin(((Z[:, None, :] - centres[None]) ** 2).sum(axis=2), axis=1)
+        out.append(labels)
+    return out[0] if np.isscalar(n_components) else out
+
+
+def _one_hot(labels, n_components):
+    """Hard responsibilities (N, K) from labels; a K that Ward could not reach (ties) is left empty."""
+    resp = np.zeros((len(labels), n_components))
+    resp[np.arange(len(labels)), np.minimum(labels, n_components - 1)] = 1.0
+    return resp
+
+
+# --------------------------------------------------------------------------- several starts at once
+
+
+def _stacked_e_step(Xt, weights, means, covariances, reg_covar, valid):
+    """γ laid out (S, K, N) and log p(X | θ_s) per start, for S parameter sets at once.
+
+    The E-step of ``em_helpers`` (log π_k + log N(x_i | μ_k, Σ_k) from the Cholesky factor
+    C_k, then a log-sum-exp over k), on stacks: weights (S, K), means (S, K, D), covariances
+    (S, K, D, D). Starts with fewer components are padded to K; ``valid`` (S, K) marks the
+    real ones, and a padded one has γ = 0 exactly. One batched factorisation and one batched
+    product replace S·K small ones (``make bench`` shows what the search gains).
+    """
+    D = Xt.shape[0]
+    try:
+        lower = np.linalg.cholesky(covariances)
+    except np.linalg.LinAlgError:  # rounding broke Σ_k = S_k + reg_covar·I ⪰ reg_covar·I: floor it, as the core does
+        eigenvalues, vectors = np.linalg.eigh(covariances)
+        covariances = (vectors * np.maximum(eigenvalues, reg_covar)[..., None, :]) @ np.swapaxes(vectors, -1, -2)
+        lower = np.linalg.cholesky(covariances)
+    lower_inv = np.linalg.inv(lower)
+    half_log_det = np.log(np.diagonal(lower, axis1=-2, axis2=-1)).sum(axis=-1)  # ½ log|Σ_k|
+    whitened = lower_inv @ Xt - lower_inv @ means[..., None]  # C_k⁻¹ (x_i - μ_k): (S, K, D, N)
+    with np.errstate(divide="ignore"):  # a weight of exactly 0 gives log π_k = -inf
+        log_prob = (np.log(weights) - 0.5 * D * np.log(2.0 * np.pi) - half_log_det)[..., None]
+    log_prob = log_prob - 0.5 * np.einsum("skdn,skdn->skn", whitened, whitened)
+    log_prob[~valid] = -np.inf
+    peak = log_prob.max(axis=1, keepdims=True)
+    resp = np.exp(np.maximum(log_prob - peak, -700.0))  # the core's clamp, see _normalize_in_place
+    resp[~valid] = 0.0
+    total = resp.sum(axis=1, keepdims=True)
+    resp /= total
+    return resp, (peak + np.log(total)).sum(axis=(1, 2))
+
+
+def _stacked_m_step(Xt, resp, reg_covar, covariance_type, valid):
+    """π, μ, Σ per start from γ (S, K, N): the maximum-likelihood M-step of ``em_helpers``,
+    with its count floor, moments about the γ-weighted means, and reg_covar on each diagonal.
+    A padded component (``valid`` False) gets π = 0, μ = 0, Σ = I."""
+    N, D = Xt.shape[1], Xt.shape[0]
+    counts = np.where(valid, resp.sum(axis=2) + em._COUNT_FLOOR, 0.0)  # N_k, (S, K)
+    safe = np.where(valid, counts, 1.0)[..., None]
+    means = (resp @ Xt.T) / safe  # Σ_i γ_ik x_i / N_k, (S, K, D)
+    centred = Xt - means[..., None]  # x_i - μ_k, (S, K, D, N)
+    scatter = (centred * resp[:, :, None, :]) @ np.swapaxes(centred, -1, -2) / safe[..., None]
+    if covariance_type == "diag":
+        scatter = scatter * np.eye(D)
+    elif covariance_type == "spherical":
+        scatter = np.trace(scatter, axis1=-2, axis2=-1)[..., None, None] / D * np.eye(D)
+    elif covariance_type == "tied":
+        pooled = np.einsum("sk,skde->sde", counts, scatter) / counts.sum(axis=1)[:, None, None]
+        scatter = np.repeat(pooled[:, None], resp.shape[1], axis=1)
+    scatter[..., np.arange(D), np.arange(D)] += reg_covar
+    scatter[~valid] = np.eye(D)
+    return counts / N, means, scatter
+
+
+def _stacked_em(Xt, starts, max_iter, tol, reg_covar, covariance_type):
+    """EM from every start in ``starts`` (GMMParams, any K) at once, each stopping by fit_gmm's
+    rule on its own; returns per start (weights, means, covariances, log-likelihoods, converged).
+
+    The same iterations as ``fit_gmm(X, K, init=start)`` (equal to 1e-10: tested); a start
+    that has converged leaves the stack, so the rest run on without it.
+    """
+    N, D = Xt.shape[1], Xt.shape[0]
+    sizes = np.array([p.n_components for p in starts])
+    valid = np.arange(sizes.max()) < sizes[:, None]  # (S, K)
+    weights, means = np.zeros(valid.shape), np.zeros((*valid.shape, D))
+    covariances = np.broadcast_to(np.eye(D), (*valid.shape, D, D)).copy()
+    for s, p in enumerate(starts):
+        weights[s, : sizes[s]], means[s, : sizes[s]], covariances[s, : sizes[s]] = p.weights, p.means, p.covariances
+    resp, log_lik = _stacked_e_step(Xt, weights, means, covariances, reg_covar, valid)
+    histories = [[value] for value in log_lik]
+    converged = np.zeros(len(starts), dtype=bool)
+    active = np.arange(len(starts))
+    for _ in range(max_iter):
+        if active.size == 0:
+            break
+        w, m, c = _stacked_m_step(Xt, resp, reg_covar, covariance_type, valid[active])
+        weights[active], means[active], covariances[active] = w, m, c
+        resp, log_lik = _stacked_e_step(Xt, w, m, c, reg_covar, valid[active])
+        gains = []
+        for s, value in zip(active, log_lik, strict=True):
+            gains.append((value - histories[s][-1]) / N)
+            histories[s].append(value)
+        done = (np.array(gains) < tol) if tol > 0 else np.zeros(active.size, dtype=bool)
+        converged[active[done]] = True
+        active, resp = active[~done], resp[~done]
+    return [
+        (weights[s, :k], means[s, :k], covariances[s, :k], np.array(histories[s]), bool(converged[s]))
+        for s, k in enumerate(sizes)
+    ]
+
+
+def _fits(X, covariance_type, inits, settings, max_iter):
+    """EM from each start in ``inits`` (GMMParams, any K); a GMMFit per start, or None where EM
+    raised (a collapse with reg_covar = 0). All starts at once (``_stacked_em``) for maximum
+    likelihood with reg_covar > 0; one ``fit_gmm`` per start otherwise. A stop at max_iter is
+    left to the table's "converged" column, not warned about."""
+    reg_covar, tol = settings["reg_covar"], settings["tol"]
+    if not inits:
+        return []
+    fits = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        if settings["prior"] is not None or reg_covar == 0:
+            for init in inits:
+                try:
+                    fits.append(
+                        em.fit_gmm(
+                            X,
+                            init.n_components,
+                            init=init,
+                            covariance_type=covariance_type,
+                            max_iter=max_iter,
+                            **settings,
+                        )
+                    )
+                except (ValueError, np.linalg.LinAlgError):
+                    fits.append(None)
+            return fits
+        for weights, means, covariances, history, converged in _stacked_em(
+            np.ascontiguousarray(X.T), inits, max_iter, tol, reg_covar, covariance_type
+        ):
+            params = em.GMMParams(weights, means, covariances, covariance_type=covariance_type)
+            at_end = em.fit_gmm(
+                X, len(weights), init=params, covariance_type=covariance_type, max_iter=0, tol=0, reg_covar=reg_covar
+            )
+            fits.append(
+                dataclasses.replace(
+                    at_end, log_likelihoods=history, n_iter=len(history) - 1, converged=converged, tol=tol
+                )
+            )
+    return fits
+
+
+def _joined(short, rest):
+    """One GMMFit for a short run continued: the histories joined, θ_0 the short run's start."""
+    return dataclasses.replace(
+        rest,
+        log_likelihoods=np.concatenate([short.log_likelihoods, rest.log_likelihoods[1:]]),
+        n_iter=short.n_iter + rest.n_iter,
+        log_posteriors=None
+        if rest.log_posteriors is None
+        else np.concatenate([short.log_posteriors, rest.log_posteriors[1:]]),
+    )
+
+
+class _Run(NamedTuple):
+    """One start of a search: its K, its name, its fit so far and whether it is degenerate."""
+
+    n_components: int
+    name: str
+    fit: em.GMMFit
+    degenerate: bool
+
+
+def _search_one_type(X, covariance_type, starts, settings, max_iter, short_iter, n_continue):
+    """Short-run strategy (Biernacki, Celeux and Govaert 2003) for every K of one covariance
+    type at once: every start runs ``short_iter`` iterations; per K, the two hierarchical starts
+    and the ``n_continue`` others with the highest objective that are not degenerate then run to
+    convergence. ``starts`` is a list of (K, name, GMMParams). Returns {K: (runs kept, how many
+    starts were degenerate, how many raised)}."""
+    short = _fits(X, covariance_type, [params for _, _, params in starts], settings, min(short_iter, max_iter))
+    out = {K: [[], 0, 0] for K, _, _ in starts}  # K: [runs kept, degenerate starts, failed starts]
+    runs = []
+    for (K, name, _), fit in zip(starts, short, strict=True):
+        if fit is None:
+            out[K][2] += 1
+        else:
+            runs.append(_Run(K, name, fit, degenerate_components(fit.params, X).size > 0))
+    # Per K, go on with the hierarchical starts (mclust's kind of start: deterministic, rarely
+    # a spike) and the best ``n_continue`` others by objective; degenerate ones stop here.
+    chosen = []
+    for K in out:
+        ranked = sorted(
+            (run for run in runs if run.n_components == K),
+            key=lambda run: (run.degenerate, not run.name.startswith("Ward"), -run.fit.objective),
+        )
+        keep = [run for run in ranked[: 2 + n_continue] if not run.degenerate]
+        out[K][1] = sum(run.degenerate for run in ranked)
+        if not keep and ranked:  # every start degenerate: the best of them, for the record
+            out[K][0].append(ranked[0])
+        chosen += keep
+    going_on = [run for run in chosen if not run.fit.converged and run.fit.n_iter < max_iter]
+    more = _fits(X, covariance_type, [run.fit.params for run in going_on], settings, max_iter - short_iter)
+    longer = {id(run): fit for run, fit in zip(going_on, more, strict=True)}
+    for run in chosen:
+        fit = run.fit
+        if id(run) in longer:
+            if longer[id(run)] is None:
+                out[run.n_components][2] += 1
+                continue
+            fit = _joined(fit, longer[id(run)])
+        degenerate = degenerate_components(fit.params, X).size > 0
+        out[run.n_components][1] += degenerate
+        out[run.n_components][0].append(run._replace(fit=fit, degenerate=degenerate))
+    return out
+
+
+def _best(runs):
+    """The run with the highest objective among those that are not degenerate (None if none)."""
+    healthy = [run for run in runs if not run.degenerate]
+    return max(healthy, key=lambda run: run.fit.objective) if healthy else None
+
+
+def _split_responsibilities(fit, j, X):
+    """γ with one more column: component j's points split in two by the hyperplane through μ_j
+    normal to Σ_j's principal axis (the split move of Ueda et al.'s SMEM, 2000)."""
+    gamma = fit.responsibilities
+    axis = np.linalg.eigh(fit.params.covariances[j])[1][:, -1]
+    far_side = (X - fit.params.means[j]) @ axis > 0
+    moved = np.where(far_side, gamma[:, j], 0.0)
+    split = np.column_stack([gamma, moved])
+    split[:, j] -= moved
+    return split
+
+
+def _second_round(X, found, settings, max_iter, short_iter, n_continue):
+    """More starts for every pair, from what the first round found, by the same short-run rule:
+
+    * the partitions the other covariance types found at the same K (their γ, one M-step under
+      this type): mclust starts every model from one partition, and on thyroid only the
+      spherical fit's partition led the diag model with K = 2 to its maximum (-2581.8, against
+      -2606.9 from every other start);
+    * the best fit at K - 1 with one of its components split in two: on Old Faithful the first
+      round's full K = 9 fit (-1084.5) fell below its own K = 8 fit (-1080.5), which a split of
+      any K = 8 component starts above.
+
+    Adds the runs to ``found`` in place."""
+    for covariance_type, by_k in found.items():
+        starts = []
+        for K in by_k:
+            for other in found:
+                source = _best(found[other][K][0]) if other != covariance_type and K > 1 else None
+                if source is not None:
+                    starts.append((K, f"{source.name}, via {other}", source.fit.responsibilities))
+            parent = _best(by_k[K - 1][0]) if K - 1 in by_k else None
+            for j in range(K - 1 if parent is not None else 0):
+                starts.append(
+                    (K, f"K = {K - 1} with component {j + 1} split", _split_responsibilities(parent.fit, j, X))
+                )
+        inits = []
+        for K, name, gamma in starts:
+            try:
+                inits.append(
+                    (K, name, em.m_step(X, gamma, reg_covar=settings["reg_covar"], covariance_type=covariance_type))
+                )
+            except ValueError:  # with reg_covar = 0, a partition with a singleton collapses
+                by_k[K][2] += 1
+        more = _search_one_type(X, covariance_type, inits, settings, max_iter, short_iter, n_continue)
+        for K, (runs, n_degenerate, failed) in more.items():
+            by_k[K][0].extend(runs)
+            by_k[K][1] += n_degenerate
+            by_k[K][2] += failed
+
+
+def _row(X, covariance_type, K, done, n_degenerate, failed):
+    """The table row and kept fit for one pair: best non-degenerate run, else best degenerate."""
+    if not done:
+        nan = float("nan")
+        return SearchRow(
+            covariance_type, K, nan, 0, nan, nan, False, False, 0, "failed", "", n_degenerate, failed
+        ), None
+    healthy = [run for run in done if not run.degenerate]
+    run = max(healthy or done, key=lambda run: run.fit.objective)  # the first best
+    fit, params = run.fit, run.fit.params
+    row = SearchRow(
+        covariance_type,
+        K,
+        fit.log_likelihood,
+        em.n_parameters(params),
+        em.bic(X, params),
+        icl(X, params, fit.responsibilities),
+        bool(fit.converged),
+        run.degenerate,
+        fit.n_iter,
+        "degenerate" if run.degenerate else "ok",
+        run.name,
+        n_degenerate,
+        failed,
+    )
+    return row, fit
+
+
+def select_model(
+    X,
+    n_components=range(1, 10),
+    covariance_types=("spherical", "diag", "tied", "full"),
+    *,
+    criterion="bic",
+    prior=None,
+    n_init=10,
+    seed=None,
+    reg_covar=None,
+    max_iter=1000,
+    tol=1e-6,
+    short_iter=10,
+    n_continue=2,
+):
+    """Search K and the covariance model; return every pair's numbers and the chosen fit.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    n_components : iterable of int, default 1 .. 9
+    covariance_types : iterable of {"full", "diag", "spherical", "tied"}
+    criterion : {"bic", "icl"}, default "bic"
+        Both lower-is-better (scikit-learn's sign; mclust prints the negative).
+    prior : None, "default" or ConjugatePrior
+        MAP-EM with mclust's conjugate prior (see ``em_helpers.default_prior``); the criteria
+        then use the log-likelihood at the MAP estimate, as mclust does.
+    n_init : int, default 4
+        k-means++ starts per pair, besides the hierarchical one.
+    seed : int, numpy.random.Generator or None
+        Drives the k-means++ starts (and Ward's subsample above 2,000 points).
+    reg_covar : float or None
+        None: 1e-8 times the smallest column variance of X (see the module docstring).
+    max_iter, tol : as ``fit_gmm``; a pair that stops at max_iter is marked in the table.
+    short_iter : int, default 10
+        Every start runs this many iterations; only the best that is not degenerate goes on to
+        convergence (the short-run strategy of Biernacki, Celeux and Govaert 2003).
+
+    Returns
+    -------
+    ModelSearch
+        ``.best`` the chosen GMMFit, ``.table`` every pair, ``.summary()`` the table as text.
+
+    Raises
+    ------
+    ValueError
+        When no pair has a non-degenerate fit (the message says what to try).
+    """
+    X = em._check_X(X)
+    if criterion not in CRITERIA:
+        raise ValueError(f'criterion must be "bic" or "icl"; got {criterion!r}.')
+    ks = [int(k) for k in n_components]
+    types = list(covariance_types)
+    if not ks or not types:
+        raise ValueError("n_components and covariance_types must each name at least one value.")
+    for t in types:
+        em._check_covariance_type(t)
+    for k in ks:
+        em._check_n_components(k, X.shape[0])
+    em._check_int(n_init, "n_init", 0)
+    if reg_covar is None:
+        variances = X.var(axis=0)
+        reg_covar = REG_COVAR_FRACTION * float(variances[variances > 0].min()) if (variances > 0).any() else 1e-6
+    settings = dict(tol=tol, reg_covar=reg_covar, prior=prior)
+    rng = np.random.default_rng(seed)
+    ward = {
+        name: dict(zip(ks, hierarchical_labels(X, ks, scaled=scaled, seed=rng), strict=True))
+        for name, scaled in (("Ward", False), ("Ward, scaled", True))
+    }
+    found = {}
+    for covariance_type in types:
+        starts, unstarted = [], dict.fromkeys(ks, 0)
+        for K in ks:
+            makers = [
+                (
+                    name,
+                    lambda K=K, name=name, t=covariance_type: em.m_step(
+                        X, _one_hot(ward[name][K], K), reg_covar=reg_covar, covariance_type=t
+                    ),
+                )
+                for name in ward
+            ]
+            for i in range(n_init if K > 1 else 0):  # K = 1: every start gives the same fit
+                seed_i = rng.spawn(1)[0]
+                makers.append(
+                    (
+                        f"kmeans++ {i + 1}",
+                        lambda K=K, s=seed_i, t=covariance_type: em.init_params(
+                            X, K, seed=s, reg_covar=reg_covar, covariance_type=t
+                        ),
+                    )
+                )
+            for name, make in makers:
+                try:  # one M-step from a partition: with reg_covar = 0 a singleton cluster collapses
+                    starts.append((K, name, make()))
+                except ValueError:
+                    unstarted[K] += 1
+        found[covariance_type] = _search_one_type(
+            X, covariance_type, starts, settings, max_iter, short_iter, n_continue
+        )
+    _second_round(X, found, settings, max_iter, short_iter, n_continue)
+    table, fits = [], {}
+    for covariance_type in types:
+        for K in ks:
+            row, fit = _row(X, covariance_type, K, *found[covariance_type][K])
+            table.append(row)
+            if fit is not None:
+                fits[(covariance_type, K)] = fit
+    candidates = [row for row in table if row.status == "ok"]
+    if not candidates:
+        raise ValueError(
+            "every fit of the search is degenerate or failed: try fewer components, prior='default', "
+            "or check the data for duplicated rows and constant columns."
+        )
+    chosen = min(candidates, key=lambda row: getattr(row, criterion))  # the first best
+    best = fits[(chosen.covariance_type, chosen.n_components)]
+    return ModelSearch(tuple(table), best, criterion, float(reg_covar), X.shape[0], fits)

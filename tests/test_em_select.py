@@ -1,0 +1,249 @@
+"""select_model: the search over K and the covariance model, its degenerate rule, its starts,
+and its agreement with R's mclust on public data."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import em_helpers as em
+import em_select as sel
+
+ROOT = Path(__file__).resolve().parent.parent
+FAITHFUL = np.loadtxt(ROOT / "data" / "faithful.csv", delimiter=",", skiprows=1)
+REFERENCE = json.loads((ROOT / "data" / "mclust_search_reference.json").read_text())
+HAS_MCLUST = shutil.which("Rscript") is not None and (
+    subprocess.run(["Rscript", "-e", "library(mclust)"], capture_output=True).returncode == 0
+)
+
+
+@pytest.fixture(scope="module")
+def faithful_search():
+    return sel.select_model(FAITHFUL, seed=0)
+
+
+# --------------------------------------------------------------------------- the degenerate rule
+
+
+def _blob_with_spike(n_spike, seed=0):
+    """200 points of a 2-D Gaussian with variances 1 and 4, and ``n_spike`` points 1e-9 apart at (3, 3)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(200, 2)) * [1.0, 2.0]
+    spike = np.array([3.0, 3.0]) + 1e-9 * rng.normal(size=(n_spike, 2))
+    return np.vstack([X, spike])
+
+
+def test_a_component_on_a_few_coincident_points_is_degenerate_and_a_real_cluster_is_not():
+    X = _blob_with_spike(4)
+    S = np.cov(X.T, bias=True)
+    spike = em.GMMParams([0.98, 0.02], [[0.0, 0.0], [3.0, 3.0]], [S, 1e-12 * np.eye(2)])
+    assert sel.degenerate_components(spike, X).tolist() == [1]
+    healthy = em.GMMParams([0.5, 0.5], [[0.0, 0.0], [3.0, 3.0]], [S, 0.1 * S])
+    assert sel.degenerate_components(healthy, X).size == 0
+
+
+@pytest.mark.parametrize("fraction, flagged", [(0.5, True), (2.0, False)])
+def test_the_spread_threshold_is_relative_to_the_data_along_the_thin_direction(fraction, flagged):
+    # Data variance 1e6 along x, 1 along y: a component thin along y is judged against 1, not 1e6.
+    X = np.random.default_rng(1).normal(size=(400, 2)) * [1e3, 1.0]
+    S = np.cov(X.T, bias=True)
+    thin = em.GMMParams([1.0], [[0.0, 0.0]], [np.diag([S[0, 0], fraction * sel.MIN_SPREAD_RATIO * S[1, 1]])])
+    assert (sel.degenerate_components(thin, X).size > 0) == flagged
+
+
+def test_a_full_covariance_needs_d_plus_1_points():
+    X = np.random.default_rng(2).normal(size=(100, 3))
+    S = np.cov(X.T, bias=True)
+    few = em.GMMParams([0.97, 0.03], [[0.0] * 3, [1.0] * 3], [S, S])  # N_k = 3 < D + 1 = 4
+    assert sel.degenerate_components(few, X).tolist() == [1]
+    as_diag = em.GMMParams([0.97, 0.03], [[0.0] * 3, [1.0] * 3], [np.diag(np.diag(S))] * 2, covariance_type="diag")
+    assert sel.degenerate_components(as_diag, X).size == 0  # the count rule is for full covariances only
+
+
+def test_the_rule_flags_the_collapsed_fits_a_likelihood_search_prefers_on_old_faithful():
+    # The issue's case: fit_gmm's best-of-10 diag K = 5 fit on Old Faithful has a component on the
+    # 14 eruptions with one waiting time (waiting is in whole minutes): its variance along waiting
+    # is reg_covar = 1e-6, 5e-9 of the data's; its BIC beats every healthy model.
+    best = em.fit_gmm(FAITHFUL, 5, covariance_type="diag", n_init=10, seed=0)
+    flagged = sel.degenerate_components(best.params, FAITHFUL)
+    assert flagged.size == 1
+    k = flagged[0]
+    assert best.params.weights[k] * len(FAITHFUL) == pytest.approx(14, abs=0.1)
+    assert best.params.covariances[k, 1, 1] / FAITHFUL[:, 1].var() < 1e-8
+    mclust_best = min(pair["bic_mclust"] * -1 for pair in REFERENCE["faithful"]["pairs"])
+    assert em.bic(FAITHFUL, best.params) < mclust_best  # which is why a search by BIC alone chooses it
+
+
+# --------------------------------------------------------------------------- several starts at once
+
+
+@pytest.mark.parametrize("covariance_type", em.COVARIANCE_TYPES)
+def test_the_stacked_em_equals_fit_gmm_from_every_start(covariance_type):
+    X = FAITHFUL
+    starts = [
+        em.init_params(X, K, seed=seed, covariance_type=covariance_type, reg_covar=1e-6)
+        for K, seed in ((3, 0), (5, 1), (2, 2), (3, 3))  # mixed K: the stack is padded to 5
+    ]
+    stacked = sel._stacked_em(np.ascontiguousarray(X.T), starts, 150, 1e-6, 1e-6, covariance_type)
+    for start, (weights, means, covariances, history, converged) in zip(starts, stacked, strict=True):
+        fit = em.fit_gmm(X, start.n_components, init=start, covariance_type=covariance_type, max_iter=150)
+        assert history.shape == fit.log_likelihoods.shape and converged == fit.converged
+        np.testing.assert_allclose(history, fit.log_likelihoods, rtol=1e-12)
+        np.testing.assert_allclose(weights, fit.params.weights, rtol=0, atol=1e-10)
+        np.testing.assert_allclose(means, fit.params.means, rtol=0, atol=1e-8)  # data of scale 50
+        np.testing.assert_allclose(covariances, fit.params.covariances, rtol=1e-10, atol=1e-10)
+
+
+# --------------------------------------------------------------------------- the search
+
+
+def test_the_search_never_chooses_a_spike_that_the_likelihood_rewards():
+    X = _blob_with_spike(5)
+    search = sel.select_model(X, n_components=range(1, 4), covariance_types=("full",), seed=0)
+    assert sel.degenerate_components(search.best.params, X).size == 0
+    assert search.best_row.status == "ok"
+    # The spike was found, and would have won: a fit on it has a far better BIC.
+    assert sum(row.n_degenerate_starts for row in search.table) > 0
+    spiky = em.GMMParams(
+        [200 / 205, 5 / 205], [[0.0, 0.0], [3.0, 3.0]], [np.cov(X[:200].T, bias=True), 1e-16 * np.eye(2)]
+    )
+    assert em.bic(X, spiky) < search.best_row.bic - 100
+
+
+def test_the_table_keeps_every_pair_with_its_numbers(faithful_search):
+    table = faithful_search.table
+    assert [(row.covariance_type, row.n_components) for row in table] == [
+        (t, k) for t in ("spherical", "diag", "tied", "full") for k in range(1, 10)
+    ]
+    for row in table:
+        fit = faithful_search.fits[(row.covariance_type, row.n_components)]
+        assert row.log_likelihood == fit.log_likelihood
+        assert row.n_parameters == em.n_parameters(fit.params)
+        assert row.bic == pytest.approx(-2 * row.log_likelihood + row.n_parameters * np.log(272), rel=1e-12)
+        assert row.icl >= row.bic
+        assert row.status == ("degenerate" if row.degenerate else "ok")
+    chosen = faithful_search.best_row
+    assert chosen.bic == min(row.bic for row in table if row.status == "ok")
+
+
+def test_icl_is_mclusts_bic_plus_the_hard_classification_cost():
+    X = FAITHFUL
+    fit = em.fit_gmm(X, 3, covariance_type="tied", seed=0)
+    gamma = fit.responsibilities
+    by_hand = em.bic(X, fit.params) - 2 * np.log(gamma[np.arange(len(X)), gamma.argmax(axis=1)]).sum()
+    assert sel.icl(X, fit.params) == pytest.approx(by_hand, rel=1e-12)
+
+
+def test_the_summary_says_which_sign_is_better_and_what_was_chosen(faithful_search):
+    text = faithful_search.summary()
+    assert "LOWER is better" in text and "mclust prints the negative" in text
+    assert "chosen: tied, K = 3" in text
+    assert len([line for line in text.splitlines() if line[:4].strip().isdigit()]) == 9  # a line per K
+    assert str(faithful_search) == text
+
+
+def test_old_faithful_chooses_mclusts_model_and_reaches_its_optimum_in_every_healthy_pair(faithful_search):
+    ref = REFERENCE["faithful"]
+    chosen = faithful_search.best_row
+    assert (chosen.covariance_type, chosen.n_components) == tuple(ref["chosen"].values())
+    short = _pairs_below_mclust(faithful_search, ref)
+    assert not short, f"pairs where mclust's log-likelihood is higher (type, K, gap in nats): {short}"
+
+
+def _pairs_below_mclust(search, ref):
+    """(type, K, gap) for every non-degenerate pair whose log-likelihood is below mclust's by more
+    than mclust's own stopping tolerance (relative 1e-5 of L, emControl()'s default)."""
+    rows = {(row.covariance_type, row.n_components): row for row in search.table}
+    short = []
+    for pair in ref["pairs"]:
+        row = rows[(pair["covariance_type"], pair["n_components"])]
+        if pair["log_likelihood"] is None or row.status != "ok":
+            continue
+        gap = pair["log_likelihood"] - row.log_likelihood
+        if gap > 1e-5 * abs(pair["log_likelihood"]):
+            short.append((row.covariance_type, row.n_components, round(gap, 2)))
+    return short
+
+
+def test_a_collapsing_start_is_counted_not_fatal():
+    X = _blob_with_spike(3)
+    search = sel.select_model(X, n_components=[2, 3], covariance_types=("full",), reg_covar=0.0, seed=0)
+    assert search.best_row.status == "ok"
+    assert all(row.n_failed_starts >= 0 for row in search.table)
+    assert sum(row.n_failed_starts + row.n_degenerate_starts for row in search.table) > 0
+
+
+def test_the_default_reg_covar_follows_the_data_units():
+    small = sel.select_model(FAITHFUL, n_components=[2], covariance_types=("tied",), seed=0)
+    large = sel.select_model(FAITHFUL * 1000.0, n_components=[2], covariance_types=("tied",), seed=0)
+    assert large.reg_covar == pytest.approx(1e6 * small.reg_covar, rel=1e-12)
+    assert small.reg_covar == pytest.approx(sel.REG_COVAR_FRACTION * FAITHFUL[:, 0].var(), rel=1e-12)
+    np.testing.assert_allclose(large.best.params.means, 1000.0 * small.best.params.means, rtol=1e-9)
+
+
+def test_a_prior_runs_the_map_search():
+    search = sel.select_model(FAITHFUL, n_components=[2, 3], covariance_types=("tied",), prior="default", seed=0)
+    assert search.best.prior is not None and search.best.log_posteriors is not None
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(criterion="aic"), ValueError, 'criterion must be "bic" or "icl"'),
+        (dict(n_components=[]), ValueError, "at least one value"),
+        (dict(covariance_types=("VVV",)), ValueError, "covariance_type"),
+        (dict(n_components=[0]), ValueError, "n_components"),
+        (dict(n_init=-1), ValueError, "n_init"),
+    ],
+)
+def test_bad_arguments_get_clear_errors(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        sel.select_model(FAITHFUL, **kwargs)
+
+
+def test_no_healthy_pair_is_an_error_that_says_what_to_try():
+    X = np.repeat(np.random.default_rng(0).normal(size=(4, 2)), 5, axis=0)  # 4 distinct points, 5 copies each
+    with pytest.raises(ValueError, match="every fit of the search is degenerate"):
+        sel.select_model(X, n_components=[4], covariance_types=("full",), seed=0)
+
+
+def test_the_hierarchical_start_is_deterministic_and_scales_when_asked():
+    a = sel.hierarchical_labels(FAITHFUL, 3)
+    assert np.array_equal(a, sel.hierarchical_labels(FAITHFUL, 3))
+    assert sorted(np.unique(a)) == [0, 1, 2]
+    scaled = sel.hierarchical_labels(FAITHFUL, [2, 3], scaled=True)
+    assert np.array_equal(scaled[1], sel.hierarchical_labels(FAITHFUL / FAITHFUL.std(axis=0), 3))
+    big = np.random.default_rng(0).normal(size=(2500, 2))
+    labels = sel.hierarchical_labels(big, 4, seed=0, max_points=500)  # Ward on a subsample, the rest by nearest mean
+    assert labels.shape == (2500,) and sorted(np.unique(labels)) == [0, 1, 2, 3]
+
+
+# --------------------------------------------------------------------------- mclust's own data sets, live
+
+
+def _mclust_data(name):
+    """One of mclust's data sets, its label column dropped, read through Rscript."""
+    drop = {"diabetes": "[, -1]", "banknote": "[, -1]", "thyroid": "[, -1]", "wreath": ""}[name]
+    out = subprocess.run(
+        ["Rscript", "-e", f"suppressMessages(library(mclust)); write.csv({name}{drop}, stdout(), row.names = FALSE)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return np.loadtxt(out.splitlines()[1:], delimiter=",")
+
+
+@pytest.mark.skipif(not HAS_MCLUST, reason="R's mclust is not installed (apt-get install r-cran-mclust)")
+@pytest.mark.parametrize("name", ["diabetes", "banknote", "thyroid", "wreath"])
+def test_mclusts_data_sets_never_a_degenerate_choice_and_never_a_worse_criterion(name):
+    X = _mclust_data(name)
+    ref = REFERENCE[name]
+    assert X.shape[0] == ref["n_samples"]
+    search = sel.select_model(X, seed=0)
+    chosen = search.best_row
+    assert chosen.status == "ok" and sel.degenerate_components(search.best.params, X).size == 0
+    mclust_best = max(pair["bic_mclust"] for pair in ref["pairs"] if pair["bic_mclust"] is not None)
+    assert chosen.bic <= -mclust_best + 1e-6 * abs(mclust_best)  # mclust's model, or a better criterion value
