@@ -108,6 +108,10 @@ class BayesianGMMFit:
     n_iter : int
     converged : bool
         Whether the ELBO's gain per point fell below ``tol``.
+
+    Methods ``predict``, ``predict_proba`` and ``score_samples`` apply the final posterior to
+    new points, as scikit-learn's BayesianGaussianMixture does (expected log-weights and
+    expected log-densities, not ``params``).
     """
 
     params: em.GMMParams
@@ -122,6 +126,34 @@ class BayesianGMMFit:
     def elbo(self) -> float:
         """The final ELBO (up to a constant that does not depend on q)."""
         return float(self.elbos[-1])
+
+    def _responsibilities_and_log_rho(self, X):
+        """γ laid out (K, N) of new points and log Σ_k ρ_ik, shape (N,)."""
+        Xt = em._check_new_points(X, self.params.n_features)
+        log_rho = _log_rho(Xt, self.posterior, _gaussians(self.posterior, self.params.covariance_type))
+        peak, total = em._normalize_rows_in_place(log_rho)
+        return log_rho, peak + np.log(total)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """γ_ik ∝ exp(E[log π_k] + E[log N(x_i | μ_k, Λ_k⁻¹)]) of new points under the final
+        posterior, shape (n_samples, n_components): scikit-learn's ``predict_proba``.
+
+        X : array-like of shape (n_samples, n_features), or (n_samples,) when n_features = 1.
+        """
+        return self._responsibilities_and_log_rho(X)[0].T
+
+    def predict(self, X) -> np.ndarray:
+        """argmax_k γ_ik of new points, shape (n_samples,): scikit-learn's ``predict``."""
+        return self._responsibilities_and_log_rho(X)[0].argmax(axis=0)
+
+    def score_samples(self, X) -> np.ndarray:
+        """log Σ_k exp(E[log π_k] + E[log N(x_i | μ_k, Λ_k⁻¹)]) of new points, shape (n_samples,):
+        scikit-learn's ``score_samples`` for this posterior.
+
+        Not the posterior predictive log-density (a mixture of Student t's): by Jensen's
+        inequality exp E[log f] <= E[f], so it is a lower bound on it.
+        """
+        return self._responsibilities_and_log_rho(X)[1]
 
 
 # --------------------------------------------------------------------------- checks and defaults
@@ -253,11 +285,12 @@ def _expected_log_weights(conc):
     return log_stick + np.hstack((0.0, np.cumsum(log_rest)[:-1]))
 
 
-def _e_step(Xt, posterior, gaussians):
-    """γ laid out (K, N) from log ρ_ik = E[log π_k] + E[log N(x_i | μ_k, Λ_k⁻¹)], where
+def _log_rho(Xt, posterior, gaussians):
+    """log ρ_ik = E[log π_k] + E[log N(x_i | μ_k, Λ_k⁻¹)] laid out (K, N), where
     E[log N(x | μ_k, Λ_k⁻¹)] = log N(x | m_k, (ν_k W_k)⁻¹) + ½ (E[log|Λ_k|] - log|ν_k W_k| - D/β_k)
     (Bishop eq. 10.64-10.65); the first term is EM's E-step on ``gaussians``, and
-    E[log|Λ_k|] - log|ν_k W_k| = Σ_d ψ((ν_k - d)/2) + D log 2 - D log ν_k."""
+    E[log|Λ_k|] - log|ν_k W_k| = Σ_d ψ((ν_k - d)/2) + D log 2 - D log ν_k. scikit-learn's
+    ``_estimate_log_weights() + _estimate_log_prob(X)``."""
     D, K = Xt.shape[0], len(posterior.mean_precision)
     nu = posterior.degrees_of_freedom
     log_lambda = D * np.log(2.0) + digamma(0.5 * (nu - np.arange(D)[:, None])).sum(axis=0)
@@ -269,6 +302,12 @@ def _e_step(Xt, posterior, gaussians):
     )
     log_prob = em._log_weighted_densities(Xt, gaussians)
     log_prob += const[:, None]
+    return log_prob
+
+
+def _e_step(Xt, posterior, gaussians):
+    """γ laid out (K, N): the log ρ_ik of ``_log_rho`` normalised over k."""
+    log_prob = _log_rho(Xt, posterior, gaussians)
     em._normalize_in_place(log_prob)
     return log_prob
 
@@ -413,7 +452,8 @@ def fit_bayesian_gmm(
         Starts; the fit with the highest final ELBO is returned.
     max_iter, tol : int and float, default 200 and 1e-6
         At most ``max_iter`` E/M iterations after that first M-step; stop when the ELBO's
-        gain per point falls below ``tol`` (0 runs them all).
+        gain per point falls below ``tol`` (0 runs them all). With tol > 0, a fit that reaches
+        ``max_iter`` first issues ``em_helpers.ConvergenceWarning``.
     reg_covar : float, default 1e-6
         Added to each S_k's diagonal, as scikit-learn does. With 0, a posterior E[Λ_k]⁻¹ that
         is not positive definite (all points identical, say) raises ``fit_gmm``'s collapse error.
@@ -427,7 +467,10 @@ def fit_bayesian_gmm(
     settings = (weight_concentration_prior_type, covariance_type, max_iter, tol, reg_covar)
     Xt, prior = _prepare(X, n_components, init, n_init, priors, settings)
     if not isinstance(init, str):
-        return _run_vb(Xt, _given_responsibilities(init, Xt.shape[1], n_components), prior, settings)
-    rng = np.random.default_rng(seed)
-    starts = (_start_responsibilities(Xt, n_components, init, rng) for _ in range(n_init))
-    return max((_run_vb(Xt, resp, prior, settings) for resp in starts), key=lambda fit: fit.elbo)
+        fit = _run_vb(Xt, _given_responsibilities(init, Xt.shape[1], n_components), prior, settings)
+    else:
+        rng = np.random.default_rng(seed)
+        starts = (_start_responsibilities(Xt, n_components, init, rng) for _ in range(n_init))
+        fit = max((_run_vb(Xt, resp, prior, settings) for resp in starts), key=lambda fit: fit.elbo)
+    em._warn_if_not_converged("fit_bayesian_gmm", "ELBO", fit.elbos, Xt.shape[1], max_iter, fit.converged, tol)
+    return fit

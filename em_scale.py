@@ -330,6 +330,7 @@ def fit_gmm_chunked(
         gives ``fit_gmm``'s start). A component of weight π_k has ~π_k·10⁵ points there, so its
         start mean is within ~σ_k/√(π_k·10⁵) of the all-rows start; the cost is ~10 ms.
     n_init, max_iter, tol, reg_covar, covariance_type, seed : as in ``em_helpers.fit_gmm``
+        (a fit that reaches ``max_iter`` with tol > 0 issues ``em_helpers.ConvergenceWarning``).
 
     Returns
     -------
@@ -349,19 +350,23 @@ def fit_gmm_chunked(
     run = (n_samples, max_iter, tol, reg_covar, covariance_type, chunk_size)
     if isinstance(init, em.GMMParams):
         em._check_start(init, n_features, n_components, covariance_type)
-        return _run_chunked(X, init, *run)
-    if not isinstance(init, str) or init not in em._START_METHODS:
+        best = _run_chunked(X, init, *run)
+    elif not isinstance(init, str) or init not in em._START_METHODS:
         raise ValueError(f'init must be "kmeans++", "random" or a GMMParams; got {init!r}.')
-    rng = np.random.default_rng(seed)
-    best = None
-    for _ in range(n_init):
-        sample = _subsample(X, n_samples, rng)
-        start = em.init_params(
-            sample, n_components, method=init, seed=rng, reg_covar=reg_covar, covariance_type=covariance_type
-        )
-        fit = _run_chunked(X, start, *run)
-        if best is None or fit.log_likelihood > best.log_likelihood:
-            best = fit
+    else:
+        rng = np.random.default_rng(seed)
+        best = None
+        for _ in range(n_init):
+            sample = _subsample(X, n_samples, rng)
+            start = em.init_params(
+                sample, n_components, method=init, seed=rng, reg_covar=reg_covar, covariance_type=covariance_type
+            )
+            fit = _run_chunked(X, start, *run)
+            if best is None or fit.log_likelihood > best.log_likelihood:
+                best = fit
+    em._warn_if_not_converged(
+        "fit_gmm_chunked", "log-likelihood", best.log_likelihoods, n_samples, max_iter, best.converged, tol
+    )
     return best
 
 

@@ -13,6 +13,7 @@ import pytest
 from sklearn.datasets import load_iris
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import BayesianGaussianMixture
+from sklearn.mixture._gaussian_mixture import _compute_precision_cholesky
 
 import em_bayes as eb
 import em_helpers as em
@@ -132,7 +133,7 @@ def test_elbo_is_bishops_whole_bound_up_to_a_constant(weight_prior):
     X, K = THREE, 5
     differences = []
     for seed in (0, 1):
-        fit = eb.fit_bayesian_gmm(X, K, weight_concentration_prior_type=weight_prior, max_iter=1, seed=seed)
+        fit = eb.fit_bayesian_gmm(X, K, weight_concentration_prior_type=weight_prior, max_iter=1, tol=0, seed=seed)
         update = (fit.prior, weight_prior, "full", 0.0)
         resp = np.random.default_rng(seed).dirichlet(np.ones(K), size=len(X)).T
         posterior = eb._posterior(*eb._statistics(np.ascontiguousarray(X.T), resp), *update)
@@ -150,8 +151,11 @@ def test_variational_fit_switches_off_the_components_it_does_not_need():
 
 
 def test_variational_result_shapes_convergence_and_best_of_n_init():
-    fit = eb.fit_bayesian_gmm(THREE, 5, n_init=3, seed=0)
-    singles = [eb.fit_bayesian_gmm(THREE, 5, init=r) for r in _starts(3, 5, seed=0)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", em.ConvergenceWarning)  # the best start converged: no warning
+        fit = eb.fit_bayesian_gmm(THREE, 5, n_init=3, seed=0)
+    with pytest.warns(em.ConvergenceWarning, match="max_iter=200"):  # though one of the three stopped at max_iter
+        singles = [eb.fit_bayesian_gmm(THREE, 5, init=r) for r in _starts(3, 5, seed=0)]
     assert fit.elbo == max(f.elbo for f in singles)
     assert fit.converged and fit.n_iter == len(fit.elbos) < 200
     assert fit.responsibilities.shape == (500, 5) and np.allclose(fit.responsibilities.sum(axis=1), 1)
@@ -235,7 +239,7 @@ def test_given_priors_mean_what_they_mean_in_scikit_learn(covariance_type):
 @pytest.mark.parametrize("covariance_type", em.COVARIANCE_TYPES)
 def test_default_prior_is_scikit_learns_for_two_points_and_for_one_feature(covariance_type):
     for X in (THREE[:2], THREE[:40, :1]):
-        ours = eb.fit_bayesian_gmm(X, 1, covariance_type=covariance_type, max_iter=1).prior
+        ours = eb.fit_bayesian_gmm(X, 1, covariance_type=covariance_type, max_iter=1, tol=0).prior
         gm = BayesianGaussianMixture(n_components=1, covariance_type=covariance_type, max_iter=1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -560,3 +564,83 @@ def test_map_bad_input_gets_a_clear_error(kwargs, error, message):
 def test_conjugate_prior_checks_its_fields(args, message):
     with pytest.raises(ValueError, match=message):
         em.ConjugatePrior(*args)
+
+
+# --------------------------------------------------------------------------- new points and early stops
+
+
+def _sklearn_with(fit):
+    """A BayesianGaussianMixture whose fitted posterior is ``fit``'s (no fit: the same q exactly)."""
+    post, ct = fit.posterior, fit.params.covariance_type
+    covariances = {
+        "full": lambda c: c,
+        "diag": lambda c: np.diagonal(c, axis1=1, axis2=2),
+        "spherical": lambda c: c[:, 0, 0],
+        "tied": lambda c: c[0],
+    }[ct](post.covariances)
+    conc = post.weight_concentration
+    weight_prior = "dirichlet_process" if conc.ndim == 2 else "dirichlet_distribution"
+    gm = BayesianGaussianMixture(n_components=len(post.means), covariance_type=ct,
+                                 weight_concentration_prior_type=weight_prior)  # fmt: skip
+    gm.weight_concentration_ = (conc[0], conc[1]) if conc.ndim == 2 else conc
+    gm.mean_precision_, gm.means_, gm.covariances_ = post.mean_precision, post.means, covariances
+    gm.degrees_of_freedom_ = post.degrees_of_freedom[0] if ct == "tied" else post.degrees_of_freedom
+    gm.precisions_cholesky_ = _compute_precision_cholesky(covariances, ct)
+    return gm
+
+
+def _verb_differences(ours, gm, X):
+    """Largest |ours - scikit-learn's| of predict_proba and score_samples on X, and whether predict agrees."""
+    return (
+        np.abs(ours.predict_proba(X) - gm.predict_proba(X)).max(),
+        np.abs(ours.score_samples(X) - gm.score_samples(X)).max(),
+        np.array_equal(ours.predict(X), gm.predict(X)),
+    )
+
+
+@pytest.mark.parametrize("weight_prior", eb.WEIGHT_PRIOR_TYPES)
+@pytest.mark.parametrize("covariance_type", em.COVARIANCE_TYPES)
+def test_predict_proba_and_score_samples_on_new_points_equal_sklearns(covariance_type, weight_prior):
+    rng = np.random.default_rng(3)
+    X, K = THREE[:300], 6
+    resp = rng.dirichlet(np.ones(K), size=len(X))
+    ours = eb.fit_bayesian_gmm(X, K, covariance_type=covariance_type, weight_concentration_prior_type=weight_prior,
+                               init=resp, max_iter=60, tol=0)  # fmt: skip
+    gm = _FromResponsibilities(resp, n_components=K, covariance_type=covariance_type,
+                               weight_concentration_prior_type=weight_prior, max_iter=60, tol=0)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # scikit-learn's: tol=0 never reports convergence
+        gm.fit(X)
+    X_new = np.r_[1.5 * THREE[300:] - 1.0, [[40.0, -40.0]]]  # points the fit has not seen, one far from all
+    # On the same posterior the verbs are the same computation: to 1e-10.
+    proba, score, same_labels = _verb_differences(ours, _sklearn_with(ours), X_new)
+    assert proba < 1e-10 and score < 1e-10 and same_labels, (proba, score)
+    # After 60 iterations from the same start each posterior has its own rounding (up to 9e-10 in ν_k
+    # for "spherical"), which the verbs inherit: the tolerance of the posterior comparison above, 1e-8.
+    proba, score, same_labels = _verb_differences(ours, gm, X_new)
+    assert proba < 1e-8 and score < 1e-8 and same_labels, (proba, score)
+    np.testing.assert_allclose(ours.predict_proba(X), ours.responsibilities, rtol=0, atol=1e-12)
+
+
+def test_one_point_of_the_variational_fit_must_be_a_row():
+    fit = eb.fit_bayesian_gmm(THREE, 3, seed=0)
+    with pytest.raises(ValueError, match=r"X\.reshape\(1, -1\) or \[x\]"):
+        fit.predict(THREE[0])
+    assert fit.predict([THREE[0]]).shape == fit.score_samples([THREE[0]]).shape == (1,)
+    fit1 = eb.fit_bayesian_gmm(THREE[:, 0], 2, seed=0)
+    np.testing.assert_array_equal(fit1.predict_proba(THREE[:, 0]), fit1.predict_proba(THREE[:, :1]))
+
+
+def test_a_variational_fit_stopped_at_max_iter_warns_as_fit_gmm_does():
+    with pytest.warns(em.ConvergenceWarning) as record:
+        fit = eb.fit_bayesian_gmm(THREE, 3, seed=0, max_iter=3)
+    gain = (fit.elbos[-1] - fit.elbos[-2]) / len(THREE)
+    assert record[0].filename == __file__ and str(record[0].message).startswith(
+        f"fit_bayesian_gmm stopped at max_iter=3 before converging: its ELBO still gained {gain:.3g} per point "
+        "in the last iteration, above tol=1e-06. Raise max_iter, or loosen (raise) tol;"
+    )
+    with pytest.warns(em.ConvergenceWarning, match="max_iter=1 before converging: one iteration gives no gain"):
+        eb.fit_bayesian_gmm(THREE, 3, seed=0, max_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        eb.fit_bayesian_gmm(THREE, 3, seed=0, max_iter=3, tol=0)

@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.mixture import GaussianMixture
+from sklearn.mixture._gaussian_mixture import _compute_precision_cholesky
 
 import em_helpers as em
 
@@ -152,7 +153,11 @@ def test_exact_em_never_lowers_the_log_likelihood_or_stops_with_the_collapse_err
     for seed in range(300):
         X, n_components = sweep_problem(seed)
         try:
-            fit = em.fit_gmm(X, n_components, reg_covar=0.0, tol=1e-10, max_iter=300, seed=seed)
+            with warnings.catch_warnings():
+                # Some fits reach max_iter=300 before a gain of 1e-10 per point (a ConvergenceWarning):
+                # every step they took is checked all the same, as the steps of those that converged.
+                warnings.simplefilter("ignore", em.ConvergenceWarning)
+                fit = em.fit_gmm(X, n_components, reg_covar=0.0, tol=1e-10, max_iter=300, seed=seed)
         except ValueError as err:
             assert "increase reg_covar" in str(err)
             errors += 1
@@ -271,11 +276,14 @@ def test_same_seed_same_answer_and_generators_work_as_seeds():
 def test_n_init_keeps_the_best_of_its_starts():
     X, _ = problem(9, 300, 2, 4)
     rng = np.random.default_rng(5)
-    best = em.fit_gmm(X, 4, init="random", n_init=6, seed=rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", em.ConvergenceWarning)  # the best start converged: no warning
+        best = em.fit_gmm(X, 4, init="random", n_init=6, seed=rng)
     singles = [em.fit_gmm(X, 4, init="random", seed=np.random.default_rng(s)).log_likelihood for s in range(6)]
     assert best.log_likelihood >= np.median(singles)
     replay = np.random.default_rng(5)
-    replayed = [em.fit_gmm(X, 4, init="random", seed=replay).log_likelihood for _ in range(6)]
+    with pytest.warns(em.ConvergenceWarning, match="max_iter=200"):  # though one of the six stopped at max_iter
+        replayed = [em.fit_gmm(X, 4, init="random", seed=replay).log_likelihood for _ in range(6)]
     assert best.log_likelihood == max(replayed)
 
 
@@ -1223,7 +1231,7 @@ def test_the_loop_defaults_and_flags_are_what_the_docstring_says():
     assert capped.n_iter == 200 and capped.converged is False and capped.stop_reason == "max_iter"
     assert em.fit_gmm(X, 2, seed=0).converged is True
     tied = em.ConjugatePrior(0.01, X.mean(axis=0), 4.0, np.cov(X.T))  # "tied", like "full", takes a matrix scale
-    assert em.fit_gmm(X, 2, seed=0, covariance_type="tied", prior=tied, max_iter=2).prior is tied
+    assert em.fit_gmm(X, 2, seed=0, covariance_type="tied", prior=tied, max_iter=2, tol=0).prior is tied
     with pytest.raises(ValueError, match=r'^covariance_type="tied" needs the prior\'s scale to be a \(D, D\) matrix'):
         em.fit_gmm(X, 2, covariance_type="tied", prior=em.ConjugatePrior(0.01, [0.0, 0.0], 4.0, 1.0))
 
@@ -1249,4 +1257,156 @@ def test_the_public_names_include_the_statistics_seam_and_all_exist():
     assert {"SufficientStatistics", "sufficient_statistics", "m_step_from_statistics", "CholeskyFactors"} <= set(
         em.__all__
     )
+    assert {"predict", "predict_proba", "score_samples", "ConvergenceWarning"} <= set(em.__all__)
     assert all(hasattr(em, name) for name in em.__all__)
+
+
+# --------------------------------------------------------------------------- new points
+
+
+def sklearn_with(params):
+    """A GaussianMixture whose fitted attributes are ``params`` (no fit: the same θ exactly)."""
+    covariances = {
+        "full": lambda c: c,
+        "diag": lambda c: np.diagonal(c, axis1=1, axis2=2),
+        "spherical": lambda c: c[:, 0, 0],
+        "tied": lambda c: c[0],
+    }[params.covariance_type](params.covariances)
+    gm = GaussianMixture(params.n_components, covariance_type=params.covariance_type)
+    gm.weights_, gm.means_, gm.covariances_ = params.weights, params.means, covariances
+    gm.precisions_cholesky_ = _compute_precision_cholesky(covariances, params.covariance_type)
+    return gm
+
+
+def new_points(seed, n_features):
+    """Points the fit has not seen: from another mixture, spread wider, and one far from everything."""
+    X, _ = problem(seed, 400, n_features, 2)
+    return np.r_[1.5 * X, np.full((1, n_features), 40.0)]
+
+
+@pytest.mark.parametrize("prior", [None, "default"])
+@pytest.mark.parametrize("covariance_type", em.COVARIANCE_TYPES)
+def test_predict_proba_and_score_samples_on_new_points_equal_sklearns_on_the_same_parameters(covariance_type, prior):
+    X, _ = problem(11, 300, 3, 3)
+    fit = em.fit_gmm(X, 3, covariance_type=covariance_type, prior=prior, seed=0)
+    gm, X_new = sklearn_with(fit.params), new_points(12, 3)
+    differences = {
+        "predict_proba": np.abs(fit.predict_proba(X_new) - gm.predict_proba(X_new)).max(),
+        "score_samples": np.abs(fit.score_samples(X_new) - gm.score_samples(X_new)).max(),
+    }
+    assert max(differences.values()) < 1e-10, differences
+    np.testing.assert_array_equal(fit.predict(X_new), gm.predict(X_new))
+    # the functions are the methods, on any GMMParams
+    np.testing.assert_array_equal(em.predict_proba(fit.params, X_new), fit.predict_proba(X_new))
+    np.testing.assert_array_equal(em.score_samples(fit.params, X_new), fit.score_samples(X_new))
+    np.testing.assert_array_equal(em.predict(fit.params, X_new), fit.predict(X_new))
+    assert fit.predict(X_new).shape == fit.score_samples(X_new).shape == (len(X_new),)
+    assert fit.predict_proba(X_new).shape == (len(X_new), 3)
+
+
+def test_scores_of_the_fitted_points_sum_to_the_log_likelihood_and_predict_is_the_argmax():
+    X, _ = problem(13, 500, 2, 3)
+    fit = em.fit_gmm(X, 3, seed=1)
+    assert fit.score_samples(X).sum() == pytest.approx(fit.log_likelihood, rel=1e-12)
+    np.testing.assert_allclose(fit.predict_proba(X), fit.responsibilities, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(fit.predict(X), fit.responsibilities.argmax(axis=1))
+    # a zero-weight component gets exactly 0, as in the E-step
+    zero = em.GMMParams([0.0, 1.0], [[0.0, 0.0], [1.0, 1.0]], [np.eye(2), np.eye(2)])
+    assert (em.predict_proba(zero, X)[:, 0] == 0.0).all() and (em.predict(zero, X) == 1).all()
+
+
+def test_one_point_of_a_d_dimensional_fit_must_be_a_row_and_a_1d_array_is_n_points_when_d_is_1():
+    X, _ = problem(14, 200, 2, 2)
+    fit = em.fit_gmm(X, 2, seed=0)
+    x = X[0]
+    for verb in (fit.predict, fit.predict_proba, fit.score_samples):
+        with pytest.raises(
+            ValueError, match=r"^X is 1-D \(shape \(2,\)\) but the fit has D=2 features: .*X\.reshape\(1, -1\) or \[x\]"
+        ):
+            verb(x)
+        np.testing.assert_array_equal(verb(x.reshape(1, -1)), verb([x]))
+        np.testing.assert_array_equal(verb([x]), verb(X[:1]))
+    with pytest.raises(ValueError, match=r"^X is 1-D \(shape \(5,\)\)"):  # not D values either
+        em.score_samples(fit.params, np.zeros(5))
+    with pytest.raises(ValueError, match=r"^X has 3 columns but the fit has D=2 features\.$"):
+        fit.predict(np.zeros((4, 3)))
+    with pytest.raises(TypeError, match="params must be a GMMParams"):
+        em.predict(fit, X)
+    # D = 1: a 1-D array is N points, as fit_gmm reads it
+    X1 = X[:, 0]
+    fit1 = em.fit_gmm(X1, 2, seed=0)
+    assert fit1.predict(X1).shape == (200,)
+    np.testing.assert_array_equal(fit1.score_samples(X1), fit1.score_samples(X1[:, None]))
+    np.testing.assert_array_equal(fit1.predict_proba(X1), fit1.predict_proba(X1[:, None]))
+    assert fit1.score_samples(X1).sum() == pytest.approx(fit1.log_likelihood, rel=1e-12)
+
+
+# --------------------------------------------------------------------------- a fit that stops early says so
+
+
+def test_a_fit_stopped_at_max_iter_warns_with_the_fix_and_the_gain_per_point():
+    X, _ = problem(15, 500, 2, 3)
+    with pytest.warns(em.ConvergenceWarning) as record:
+        fit = em.fit_gmm(X, 3, seed=0, max_iter=3)
+    assert len(record) == 1 and record[0].filename == __file__  # points at the caller's line
+    gain = (fit.log_likelihoods[-1] - fit.log_likelihoods[-2]) / len(X)
+    assert str(record[0].message) == (
+        f"fit_gmm stopped at max_iter=3 before converging: its log-likelihood still gained {gain:.3g} per point "
+        "in the last iteration, above tol=1e-06. Raise max_iter, or loosen (raise) tol; pass tol=0 to run "
+        "exactly max_iter iterations without this warning."
+    )
+    with pytest.warns(em.ConvergenceWarning, match="its log-posterior still gained"):
+        em.fit_gmm(X, 3, seed=0, max_iter=3, prior="default")
+    # the project's own class, a UserWarning (not scikit-learn's, not a RuntimeWarning the tests make errors)
+    assert issubclass(em.ConvergenceWarning, UserWarning) and not issubclass(em.ConvergenceWarning, ConvergenceWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        em.fit_gmm(X, 3, seed=0, max_iter=3, tol=0)  # stopping early on purpose
+        em.fit_gmm(X, 3, seed=0, max_iter=0)  # the start, evaluated
+        assert em.fit_gmm(X, 3, seed=0).converged
+
+
+# --------------------------------------------------------------------------- a collapsing start is skipped
+
+
+def collapsing_data(far):
+    """100 points of N(0, I) and 3 copies of (far, far): with reg_covar=0 and K=3 some starts put a
+    component on the copies alone (variance 0: Cholesky fails) or shrink one onto them in EM."""
+    base = np.random.default_rng(0).normal(size=(100, 2))
+    return np.r_[base, np.tile([[far, far]], (3, 1))]
+
+
+def test_starts_that_collapse_are_skipped_counted_and_fatal_only_when_all_do():
+    X = collapsing_data(3.0)
+    replay, objectives = np.random.default_rng(0), []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", em.ConvergenceWarning)  # not what this test is about
+        for _ in range(8):
+            try:
+                objectives.append(em.fit_gmm(X, 3, reg_covar=0.0, seed=replay).objective)
+            except ValueError as err:
+                assert "increase reg_covar" in str(err)
+                objectives.append(None)
+        assert 0 < objectives.count(None) < 8, objectives
+        fit = em.fit_gmm(X, 3, reg_covar=0.0, n_init=8, seed=np.random.default_rng(0))
+    assert fit.n_failed_starts == objectives.count(None)
+    assert fit.objective == max(o for o in objectives if o is not None)
+    assert em.fit_gmm(X, 3, seed=0, max_iter=5, tol=0).n_failed_starts == 0  # the default
+    # the same data with one start, on a seed that collapses: the error, as before
+    failing = next(s for s in range(20) if _collapses(X, s))
+    with pytest.raises(ValueError, match="increase reg_covar") as one:
+        em.fit_gmm(X, 3, reg_covar=0.0, seed=failing)
+    assert not str(one.value).startswith("all")
+    # every start collapses: the first one's error, saying that all did
+    with pytest.raises(ValueError, match=r"^all n_init=3 starts collapsed; the first: .*increase reg_covar"):
+        em.fit_gmm(collapsing_data(8.0), 3, reg_covar=0.0, n_init=3, seed=0)
+
+
+def _collapses(X, seed):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", em.ConvergenceWarning)
+            em.fit_gmm(X, 3, reg_covar=0.0, seed=seed)
+    except ValueError:
+        return True
+    return False

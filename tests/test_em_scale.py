@@ -75,10 +75,15 @@ def test_chunked_gives_fit_gmms_iterates_from_the_same_start(X, kind, covariance
 
 def test_max_iter_stop_is_the_same_as_fit_gmms(X):
     start = em.init_params(X, 3, seed=6)
-    assert_same_fit(
-        es.fit_gmm_chunked(X, 3, init=start, max_iter=4, chunk_size=5_000),
-        em.fit_gmm(X, 3, init=start, max_iter=4),
-    )
+    with pytest.warns(em.ConvergenceWarning) as chunked_warning:
+        chunked = es.fit_gmm_chunked(X, 3, init=start, max_iter=4, chunk_size=5_000)
+    with pytest.warns(em.ConvergenceWarning) as in_memory_warning:
+        in_memory = em.fit_gmm(X, 3, init=start, max_iter=4)
+    assert_same_fit(chunked, in_memory)
+    # the same words, the same gain per point to 3 digits, but for the name of the function
+    messages = [str(w[0].message) for w in (chunked_warning, in_memory_warning)]
+    assert messages[0].startswith("fit_gmm_chunked stopped at max_iter=4 before converging")
+    assert messages[0].replace("fit_gmm_chunked", "fit_gmm") == messages[1]
 
 
 def test_same_seed_gives_fit_gmms_start_and_fit_when_the_data_fit_the_subsample(X):
@@ -103,8 +108,8 @@ def test_large_data_start_from_a_uniform_subsample_of_init_subsample_rows(X, mon
 def test_dask_array_split_into_column_blocks_is_read_as_whole_rows(X):
     start = em.init_params(X, 3, seed=4)
     with dask.config.set(scheduler="sync"):
-        chunked = es.fit_gmm_chunked(da.from_array(X, chunks=(3_001, 1)), 3, init=start, max_iter=3)
-    assert_same_fit(chunked, em.fit_gmm(X, 3, init=start, max_iter=3))
+        chunked = es.fit_gmm_chunked(da.from_array(X, chunks=(3_001, 1)), 3, init=start, max_iter=3, tol=0)
+    assert_same_fit(chunked, em.fit_gmm(X, 3, init=start, max_iter=3, tol=0))
 
 
 @pytest.mark.parametrize("kind", ["numpy", "dask"])
@@ -140,8 +145,8 @@ def test_of_n_init_starts_with_equal_log_likelihoods_the_first_wins_as_in_fit_gm
 def test_one_feature_and_one_row_are_data_too(X):
     start = em.init_params(X[:, :1], 2, seed=3)
     assert_same_fit(
-        es.fit_gmm_chunked(X[:, :1], 2, init=start, max_iter=3, chunk_size=3_000),
-        em.fit_gmm(X[:, :1], 2, init=start, max_iter=3),
+        es.fit_gmm_chunked(X[:, :1], 2, init=start, max_iter=3, tol=0, chunk_size=3_000),
+        em.fit_gmm(X[:, :1], 2, init=start, max_iter=3, tol=0),
     )
     assert_same_fit(es.fit_gmm_chunked(X[:1], 1, seed=0), em.fit_gmm(X[:1], 1, seed=0))
 
@@ -173,7 +178,7 @@ def shipped_modules(dask_worker):
 def test_dask_array_on_a_local_cluster_of_two_worker_processes_equals_in_memory(X):
     distributed = pytest.importorskip("distributed")
     start = em.init_params(X, 3, seed=7)
-    in_memory = em.fit_gmm(X, 3, init=start, max_iter=5)
+    in_memory = em.fit_gmm(X, 3, init=start, max_iter=5, tol=0)
     bad = X.copy()
     bad[12_345, 1] = np.inf
     with (
@@ -191,7 +196,7 @@ def test_dask_array_on_a_local_cluster_of_two_worker_processes_equals_in_memory(
         imported_on_arrival = client.run(lambda: [name for name in ("em_helpers", "em_scale") if name in sys.modules])
         # What a worker that joins later is sent: one plugin per file (a shared name would keep only the last).
         plugins = client.run_on_scheduler(lambda dask_scheduler: [*dask_scheduler.worker_plugins])
-        chunked = es.fit_gmm_chunked(da.from_array(X, chunks=5_000), 3, init=start, max_iter=5)
+        chunked = es.fit_gmm_chunked(da.from_array(X, chunks=5_000), 3, init=start, max_iter=5, tol=0)
         files = client.run(shipped_modules)
         registered = []
         client.register_plugin = lambda *args, **kwargs: registered.append(args)  # the client is shipped to once
@@ -249,7 +254,7 @@ def test_chunked_memory_does_not_grow_with_the_number_of_rows(tmp_path):
         np.save(path, em.sample_gmm(TRUTH, n_samples, seed=3)[0])
         X = np.load(path, mmap_mode="r")
         tracemalloc.start()
-        es.fit_gmm_chunked(X, 3, init=start, max_iter=2, chunk_size=2_000)
+        es.fit_gmm_chunked(X, 3, init=start, max_iter=2, tol=0, chunk_size=2_000)
         peaks[n_samples] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     assert abs(peaks[200_000] - peaks[50_000]) < 0.05 * peaks[50_000]
@@ -439,7 +444,8 @@ def test_a_chunk_gone_bad_in_a_later_pass_keeps_the_fit_of_the_complete_passes(X
     )
     assert err.value.points_consumed == 1_000
     # Exactly the fit that stops after those 2 iterations: θ_2, with its L(θ_0), L(θ_1), L(θ_2).
-    two_iterations = es.fit_gmm_chunked(X[:2_000], 3, init=start, chunk_size=500, tol=1e-9, max_iter=2)
+    with pytest.warns(em.ConvergenceWarning, match="max_iter=2 "):  # tol=1e-9, as the failed fit's
+        two_iterations = es.fit_gmm_chunked(X[:2_000], 3, init=start, chunk_size=500, tol=1e-9, max_iter=2)
     assert max_relative_difference(err.value.fit.params, two_iterations.params) == 0.0
     np.testing.assert_array_equal(err.value.fit.log_likelihoods, two_iterations.log_likelihoods)
     assert (err.value.fit.n_iter, err.value.fit.converged, err.value.fit.tol) == (2, False, 1e-9)

@@ -1,6 +1,8 @@
-"""requirements.txt (pip) and environment.yml (conda) must pin the same packages."""
+"""requirements.txt (pip) and environment.yml (conda) must pin the same packages; pyproject.toml's
+distribution holds every top-level module."""
 
 import re
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,3 +67,13 @@ def test_the_required_packages_are_pinned():
         "scikit-learn",
     }
     assert needed <= set(pip_pins())
+
+
+def test_the_distribution_lists_every_top_level_module():
+    """pyproject's py-modules are the em_*.py files at the root: a new room is not left out of `pip install .`."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    listed = config["tool"]["setuptools"]["py-modules"]
+    assert len(listed) == len(set(listed)), listed
+    assert set(listed) == {path.stem for path in ROOT.glob("em_*.py")}
+    assert set(config["project"]["dependencies"]) == {"numpy", "scipy"}
+    assert config["project"]["requires-python"] == ">=3.11"
