@@ -82,9 +82,8 @@ def pager(pages, index, where):
             other = pages[index + step]
             text = other["label"] if where == "bottom" else ("Previous" if step < 0 else "Next")
             title = html.escape(plain(other["label"]), quote=True)
-            links.append(
-                f'<a class="book-{rel}" rel="{rel}" href="{root}{other["href"]}" title="{title}">{arrow.format(text)}</a>'
-            )
+            href = root + other["href"]
+            links.append(f'<a class="book-{rel}" rel="{rel}" href="{href}" title="{title}">{arrow.format(text)}</a>')
     return f'<nav class="book-pager book-pager-{where}" aria-label="Previous and next page">{"".join(links)}</nav>'
 
 
@@ -143,7 +142,8 @@ def listing_page(folder, site):
         f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1.0">
 <title>{title} · {SITE_TITLE}</title><link rel="stylesheet" href="{root}_static/book.css"></head>
-<body class="book-listing"><header class="book-bar"><a class="book-home" href="{root}index.html">{SITE_TITLE}</a></header>
+<body class="book-listing">
+<header class="book-bar"><a class="book-home" href="{root}index.html">{SITE_TITLE}</a></header>
 <main><h1><code>{title}</code></h1><p>The files of the repository's <code>{title}</code> folder
 (the README says where each comes from).</p><ul>{"".join(rows)}</ul></main></body></html>
 """,
@@ -179,9 +179,7 @@ def build(out):
         label = f"{path.stem[:2]} · {heading or path.stem}" if path.stem[:2].isdigit() else heading or path.stem
         sources.append((path.relative_to(ROOT), nb, f"notebooks/{path.stem}.html", label))
 
-    pages = [
-        {"href": href, "label": label, "root": "../" * (href.count("/"))} for _, _, href, label in sources
-    ]
+    pages = [{"href": href, "label": label, "root": "../" * (href.count("/"))} for _, _, href, label in sources]
     copies = {}
     for index, (path, nb, href, label) in enumerate(sources):
         page = pages[index]
