@@ -18,6 +18,7 @@ nbconvert's classic one, which writes each figure's alt text.
 import argparse
 import hashlib
 import html
+import os
 import re
 import shutil
 import subprocess
@@ -31,6 +32,7 @@ from nbconvert import HTMLExporter
 
 ROOT = Path(__file__).resolve().parent.parent
 BOOK = ROOT / "book"
+DEFAULT_SITE = ROOT / "build" / "book"
 SITE_TITLE = "EM for Gaussian mixtures"
 
 # The renderer: MathJax 3's single-file TeX-to-SVG component (every TeX extension included).
@@ -111,9 +113,13 @@ def fix_links(page_html, page_path, site, copies):
 
     def replace(match):
         attribute, target, suffix = match.group(1), match.group(2), match.group(3) or ""
-        if target.startswith(("/", "data:")) or target.endswith(".html"):
+        if target.startswith(("/", "data:")):
             return match.group(0)
         source = (ROOT / page_path.parent / target).resolve()
+        if DEFAULT_SITE in source.parents:  # the README's link to the site itself, from inside it
+            return f'{attribute}="{os.path.relpath(source, DEFAULT_SITE / page_path.parent)}{suffix}"'
+        if target.endswith(".html"):
+            return match.group(0)
         if target.endswith(".ipynb"):
             target = target[: -len(".ipynb")] + ".html"
         elif source.is_dir():
@@ -160,7 +166,13 @@ def build(out):
     shutil.copy2(mathjax_script(ROOT / "build" / "vendor"), static / "mathjax" / "tex-svg-full.js")
     shutil.copy2(BOOK / "book.css", static / "book.css")
 
-    exporter = HTMLExporter(template_name="book", extra_template_basedirs=[str(BOOK / "templates")])
+    # No In [n]: / Out[n]: prompts: on a page they only take a column of width from the text.
+    exporter = HTMLExporter(
+        template_name="book",
+        extra_template_basedirs=[str(BOOK / "templates")],
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
     # The classic page's stylesheet, once for the site instead of inlined into every page.
     classic_css = next(
         Path(d) / "classic" / "static" / "style.css"
@@ -216,5 +228,5 @@ def build(out):
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "build" / "book", help="the site's folder (emptied first)")
+    parser.add_argument("--out", type=Path, default=DEFAULT_SITE, help="the site's folder (emptied first)")
     build(parser.parse_args().out.resolve())
