@@ -147,7 +147,8 @@ def listing_page(folder, site):
     (out / "index.html").write_text(
         f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>{title} · {SITE_TITLE}</title><link rel="stylesheet" href="{root}_static/book.css"></head>
+<title>{title} · {SITE_TITLE}</title><link rel="icon" href="data:,">
+<link rel="stylesheet" href="{root}_static/book.css"></head>
 <body class="book-listing">
 <header class="book-bar"><a class="book-home" href="{root}index.html">{SITE_TITLE}</a></header>
 <main><h1><code>{title}</code></h1><p>The files of the repository's <code>{title}</code> folder
