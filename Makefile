@@ -6,7 +6,7 @@ STAMP  := $(VENV)/requirements.stamp
 # Jupyter kernels and tools resolve `python` and `jupyter` on PATH: make it the venv's.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv run test lint lab html bench mutation clean
+.PHONY: help venv run test lint lab book html browser bench mutation clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -22,7 +22,7 @@ venv: $(STAMP)  ## create .venv from requirements.txt (when missing or changed)
 run: $(STAMP)  ## execute every notebook in place; rewrites data/ and figures/
 	$(VENV)/bin/python tests/run_notebooks.py
 
-test: lint  ## ruff, then the unit tests and nbval over the notebooks
+test: lint browser  ## ruff, then the unit tests, nbval over the notebooks, and the site in a browser
 	$(VENV)/bin/python -m pytest
 
 lint: $(STAMP)  ## ruff check and ruff format --check over the modules, tests and notebooks
@@ -32,9 +32,24 @@ lint: $(STAMP)  ## ruff check and ruff format --check over the modules, tests an
 lab: $(STAMP)  ## start JupyterLab at the repository root
 	$(VENV)/bin/jupyter lab --notebook-dir=$(CURDIR) $(if $(filter 0,$(shell id -u)),--allow-root)
 
-html: $(STAMP)  ## export the notebooks, with their outputs, to build/html/
-	# The classic template writes each figure's alt text (save_figure's alt=); the lab template drops it.
-	$(VENV)/bin/jupyter nbconvert --to html --template classic --output-dir build/html notebooks/*.ipynb
+book: $(STAMP)  ## the tutorial as one static site in build/book/ (open build/book/index.html)
+	$(VENV)/bin/python book/build.py
+
+html: book  ## the same as make book (its old name)
+
+# tests/test_book.py opens the site in Debian's chromium; book/build.py fetches MathJax once with npm.
+# When either is missing and make runs as root (CI does), apt-get installs it (a minute or two, once);
+# otherwise this says what is missing, and the browser tests skip, saying so (they fail under CI=true).
+browser:  ## install Debian's chromium (and npm) for the site's browser test, when missing and run as root
+	@missing="$$(command -v chromium >/dev/null || printf ' chromium')$$(command -v npm >/dev/null || printf ' npm')"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "make browser: installing$$missing with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "make browser: not installed:$$missing (not root, so not installing); apt-get install$$missing"; \
+	  fi; \
+	fi
 
 bench: $(STAMP)  ## em_helpers against scikit-learn and a scipy.stats loop: time and memory
 	$(VENV)/bin/python tests/bench.py
