@@ -152,6 +152,7 @@ def plot_clusters(
     params_name="fitted",
     columns=(0, 1),
     feature_names=None,
+    equal_aspect=True,
 ):
     """Scatter points coloured by ``labels`` (label k in ``component_style(k)``: PALETTE[k] as a
     round dot for k < 8; from k = 8 on the colours repeat with squares, then triangles, so that
@@ -167,6 +168,9 @@ def plot_clusters(
     N(μ_k[[a, b]], Σ_k[[a, b]][:, [a, b]]). Axes are labelled ``feature_names[a]`` and
     ``feature_names[b]`` if given, else $x_{a+1}$ and $x_{b+1}$. A ValueError says what to do
     when the figure cannot be drawn (D = 1, a column out of range, more than 24 components).
+    ``equal_aspect=False`` lets each axis keep its own scale, for columns in different units
+    (Old Faithful's minutes of eruption and of waiting differ 12-fold in spread); the ellipses
+    stay correct, drawn in data coordinates.
     """
     from matplotlib.lines import Line2D
 
@@ -231,7 +235,7 @@ def plot_clusters(
         xlim=(shown[:, 0].min() - pad[0], shown[:, 0].max() + pad[0]),
         ylim=(shown[:, 1].min() - pad[1], shown[:, 1].max() + pad[1]),
     )
-    ax.set_aspect("equal", adjustable="box")
+    ax.set_aspect("equal" if equal_aspect else "auto", adjustable="box")
     points = ax.get_legend_handles_labels()
     # Past 8 components, one legend column per round of the palette (8 rows): dots, squares, triangles.
     ncol = -(-(len(points[0]) + len(handles)) // len(PALETTE)) if many else None
@@ -1169,7 +1173,7 @@ def plot_model_search(ax, search, *, criterion=None, title=None):
     """BIC or ICL against K, one line per covariance type, from ``select_model``'s result.
 
     ``search.table`` holds one row per (covariance_type, n_components) with ``bic``, ``icl``
-    (lower is better: -2L + p log N, and that plus twice the entropy of γ) and ``status``;
+    (lower is better: -2L + p log N, and that plus the classification cost -2 Σ_i log max_k γ_ik) and ``status``;
     ``search.criterion`` names the criterion that chose ``search.best``. ``criterion`` ("bic"
     or "icl") picks the one drawn, by default the one that chose.
 
@@ -1263,7 +1267,9 @@ def plot_model_search(ax, search, *, criterion=None, title=None):
     ax.grid(alpha=0.3)
 
 
-def plot_uncertainty(ax, X, responsibilities, params=None, *, columns=(0, 1), feature_names=None, title=""):
+def plot_uncertainty(
+    ax, X, responsibilities, params=None, *, columns=(0, 1), feature_names=None, title="", equal_aspect=True
+):
     """mclust's uncertainty plot: each point in the colour (and marker) of its hard label
     argmax_k γ_ik, sized by its uncertainty u_i = 1 - max_k γ_ik.
 
@@ -1274,7 +1280,7 @@ def plot_uncertainty(ax, X, responsibilities, params=None, *, columns=(0, 1), fe
     1 - 1/K where that is smaller). The most uncertain points are drawn last, on top. With
     ``params`` (aligned with the columns of ``responsibilities``), each component's 1σ ellipse,
     projected on ``columns`` as in ``plot_clusters``. X : (n_samples, D), responsibilities :
-    (n_samples, K). Returns the uncertainties u, shape (n_samples,).
+    (n_samples, K). ``equal_aspect`` as in ``plot_clusters``. Returns the uncertainties u, shape (n_samples,).
     """
     from matplotlib.lines import Line2D
 
@@ -1320,7 +1326,7 @@ def plot_uncertainty(ax, X, responsibilities, params=None, *, columns=(0, 1), fe
     ax.set(
         xlabel=_feature_label(columns[0], feature_names), ylabel=_feature_label(columns[1], feature_names), title=title
     )
-    ax.set_aspect("equal", adjustable="box")
+    ax.set_aspect("equal" if equal_aspect else "auto", adjustable="box")
     ax.legend(
         handles=handles,
         loc="upper left",
