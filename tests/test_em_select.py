@@ -80,21 +80,29 @@ def test_the_rule_flags_the_collapsed_fits_a_likelihood_search_prefers_on_old_fa
 # --------------------------------------------------------------------------- several starts at once
 
 
+@pytest.mark.parametrize("offset", [0.0, 1e6])
 @pytest.mark.parametrize("covariance_type", em.COVARIANCE_TYPES)
-def test_the_stacked_em_equals_fit_gmm_from_every_start(covariance_type):
+def test_the_stacked_em_equals_fit_gmm_from_every_start(covariance_type, offset):
+    # fit_gmm on the data as they are is the reference; the stacked EM runs on the data offset by
+    # 0 or 1e6 (its expanded distances would cancel there unless it centred the data: it does).
     X = FAITHFUL
     starts = [
         em.init_params(X, K, seed=seed, covariance_type=covariance_type, reg_covar=1e-6)
         for K, seed in ((3, 0), (5, 1), (2, 2), (3, 3))  # mixed K: the stack is padded to 5
     ]
-    stacked = sel._stacked_em(np.ascontiguousarray(X.T), starts, 150, 1e-6, 1e-6, covariance_type)
+    moved = [em.GMMParams(p.weights, p.means + offset, p.covariances, covariance_type=covariance_type) for p in starts]
+    stacked = sel._stacked_em(np.ascontiguousarray((X + offset).T), moved, 150, 1e-6, 1e-6, covariance_type)
     for start, (weights, means, covariances, history, converged) in zip(starts, stacked, strict=True):
         fit = em.fit_gmm(X, start.n_components, init=start, covariance_type=covariance_type, max_iter=150)
         assert history.shape == fit.log_likelihoods.shape and converged == fit.converged
-        np.testing.assert_allclose(history, fit.log_likelihoods, rtol=1e-12)
-        np.testing.assert_allclose(weights, fit.params.weights, rtol=0, atol=1e-10)
-        np.testing.assert_allclose(means, fit.params.means, rtol=0, atol=1e-8)  # data of scale 50
-        np.testing.assert_allclose(covariances, fit.params.covariances, rtol=1e-10, atol=1e-10)
+        # 1e6 + x is stored to 1e-10: the offset data differ from X by that much, L by ~1e-9 of 1e3
+        np.testing.assert_allclose(history, fit.log_likelihoods, rtol=1e-12 if offset == 0 else 1e-11)
+        # At 1e6 the stacked weights and covariances agree to 1.4e-9 (fit_gmm's own fit at 1e6: 4e-11):
+        # centring keeps all but a digit and a half of what the expanded distances would otherwise lose.
+        tol = 1e-10 if offset == 0 else 1e-8
+        np.testing.assert_allclose(weights, fit.params.weights, rtol=0, atol=tol)
+        np.testing.assert_allclose(means - offset, fit.params.means, rtol=0, atol=1e-8)  # data of scale 50
+        np.testing.assert_allclose(covariances, fit.params.covariances, rtol=tol, atol=tol)
 
 
 # --------------------------------------------------------------------------- the search
