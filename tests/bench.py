@@ -10,9 +10,17 @@ same run: fit_gmm_chunked over a memory-mapped .npy file and over a dask array o
 of 2 worker processes, and fit_gmm_online (one pass in batches of 1,000), next to the in-memory
 fit_gmm and scikit-learn numbers of the first table, as points per second per core (a worker
 process is a core; the in-process fits use one) and peak memory.
+
+A row against R's mclust (when Rscript with mclust is installed): EM for N = 500, D = 2, K = 3,
+the tutorial's own scale, from the same start θ_0 for 30 iterations, by mclust's em() (model VVV)
+timed inside R by tests/mclust_em_timing.R and by fit_gmm timed here, in rounds that alternate
+between the two; reg_covar=0, since mclust's EM adds nothing to the covariances, so both compute
+the same iterates and the final log-likelihoods agree to rounding (printed as a bound).
 """
 
 import logging
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -102,6 +110,91 @@ def peak_memory(fn, X, start):
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     return peak
+
+
+# --------------------------------------------------------------------------- against R's mclust
+
+MCLUST_SIZE, MCLUST_ITER, MCLUST_AIM = (500, 2, 3), 30, 0.6
+# Rounds alternate R and Python; each times BATCHES batches of CALLS fits (R's clock counts whole ms).
+MCLUST_ROUNDS, MCLUST_BATCHES, MCLUST_CALLS = 5, 5, 20
+
+
+def mclust_available():
+    if shutil.which("Rscript") is None:
+        return False
+    return subprocess.run(["Rscript", "-e", "library(mclust)"], capture_output=True).returncode == 0
+
+
+def write_for_r(folder, X, start):
+    """X and θ_0 as headerless CSV files for tests/mclust_em_timing.R (R's means are D x K)."""
+    for name, values in (
+        ("X", X),
+        ("pro", start.weights[None, :]),
+        ("mean", start.means.T),
+        ("sigma", start.covariances.reshape(1, -1)),  # symmetric: (K, D, D) in C order is R's (D, D, K)
+    ):
+        np.savetxt(Path(folder) / f"{name}.csv", values, delimiter=",", fmt="%.17g")
+
+
+def time_mclust_round(folder):
+    """Seconds per em() call in each batch, and mclust's final log-likelihood."""
+    script = Path(__file__).resolve().parent / "mclust_em_timing.R"
+    args = [str(folder), str(MCLUST_ITER), str(MCLUST_BATCHES), str(MCLUST_CALLS)]
+    out = subprocess.run(["Rscript", str(script), *args], capture_output=True, text=True, check=True).stdout
+    lines = dict(line.split(maxsplit=1) for line in out.splitlines())
+    return [float(t) for t in lines["seconds"].split()], float(lines["loglik"])
+
+
+def time_ours_round(X, start):
+    """Seconds per fit_gmm call in each batch, as R's rounds are timed."""
+    fit = lambda: em.fit_gmm(X, start.n_components, init=start, max_iter=MCLUST_ITER, tol=0, reg_covar=0)  # noqa: E731
+    seconds = []
+    for _ in range(MCLUST_BATCHES):
+        t0 = time.perf_counter()
+        for _ in range(MCLUST_CALLS):
+            fit()
+        seconds.append((time.perf_counter() - t0) / MCLUST_CALLS)
+    return seconds, fit().log_likelihood
+
+
+def bound(value):
+    """A rounding-level number as the power of ten above it ("below 1e-12"), never its digits."""
+    return "0" if value == 0 else f"below 1e{int(np.floor(np.log10(value))) + 1}"
+
+
+def mclust_table():
+    n_samples, n_features, n_components = MCLUST_SIZE
+    print(
+        f"Against R's mclust: N = {n_samples}, D = {n_features}, K = {n_components}, {MCLUST_ITER} EM iterations "
+        "from the same start (mclust em(), model VVV; fit_gmm with reg_covar=0)\n"
+    )
+    if not mclust_available():
+        print("R's mclust is absent (no Rscript with mclust): row skipped.")
+        return
+    X, start = make_problem(*MCLUST_SIZE)
+    ours, theirs = [], []
+    with tempfile.TemporaryDirectory() as folder:
+        write_for_r(folder, X, start)
+        for _ in range(MCLUST_ROUNDS):
+            seconds, mclust_log_lik = time_mclust_round(folder)
+            theirs += seconds
+            seconds, log_lik = time_ours_round(X, start)
+            ours += seconds
+    per_ours, per_theirs = np.median(ours) / MCLUST_ITER, np.median(theirs) / MCLUST_ITER
+    ratio = per_ours / per_theirs
+    gap = abs(log_lik - mclust_log_lik) / abs(mclust_log_lik)
+    print("| N | D | K | iterations | em_helpers µs per iteration | mclust µs per iteration | time ratio vs mclust "
+          "| final log-likelihood, relative difference |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|---:|---:|---|")
+    print(
+        f"| {n_samples} | {n_features} | {n_components} | {MCLUST_ITER} | {per_ours * 1e6:,.0f} "
+        f"| {per_theirs * 1e6:,.0f} | **{ratio:.2f}** | {bound(gap)} |"
+    )
+    print(
+        f"\nMedian over {MCLUST_ROUNDS} alternating rounds of {MCLUST_BATCHES} batches of {MCLUST_CALLS} calls each; "
+        f"a call's time, with its per-call checks (fit_gmm's, em()'s), over {MCLUST_ITER}. "
+        f"Aim: time ratio <= {MCLUST_AIM}: " + ("met." if ratio <= MCLUST_AIM else "NOT met.")
+    )
 
 
 # --------------------------------------------------------------------------- EM at scale (em_scale)
@@ -268,6 +361,8 @@ def main():
         f"\nBar: time ratio <= {TIME_BAR} (aim {AIM}) and memory ratio <= 1 at every size: "
         + ("met." if ok else "NOT met.")
     )
+    print()
+    mclust_table()
     print()
     scale_table(*measured[SCALE_SIZE])
     return 0 if ok else 1

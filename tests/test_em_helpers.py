@@ -636,7 +636,7 @@ def test_an_e_step_over_several_blocks_and_a_ragged_last_one_is_exact():
     from scipy.special import logsumexp
 
     n_samples, D = 9000, 8
-    block = max(1024, 32768 // D)  # the E-step's block of columns: 4096 here
+    block = max(1024, 32768 // (3 * D))  # the E-step's block of columns (K = 3): 1365 here
     assert n_samples > 2 * block and n_samples % block, "the data must span >2 blocks, the last one partial"
     X, _ = problem(30, n_samples, D, 3)
     params = em.init_params(X, 3, seed=0)
