@@ -16,6 +16,11 @@ the tutorial's own scale, from the same start θ_0 for 30 iterations, by mclust'
 timed inside R by tests/mclust_em_timing.R and by fit_gmm timed here, in rounds that alternate
 between the two; reg_covar=0, since mclust's EM adds nothing to the covariances, so both compute
 the same iterates and the final log-likelihoods agree to rounding (printed as a bound).
+
+A model-search row (also when mclust is installed): em_select.select_model(X, seed=0) against
+Mclust(X, G = 1:9, modelNames = c("VII", "VVI", "EEE", "VVV")) on Old Faithful (data/faithful.csv),
+36 (covariance type, K) pairs each, timed in alternating rounds (R inside R, by
+tests/mclust_search_timing.R), with the model each chooses and its BIC.
 """
 
 import logging
@@ -37,6 +42,7 @@ from sklearn.mixture import GaussianMixture
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import em_helpers as em
 import em_scale
+import em_select
 
 SIZES = [(500, 2, 3), (200_000, 8, 6), (1_000_000, 2, 3)]
 N_ITER = 20
@@ -194,6 +200,50 @@ def mclust_table():
         f"\nMedian over {MCLUST_ROUNDS} alternating rounds of {MCLUST_BATCHES} batches of {MCLUST_CALLS} calls each; "
         f"a call's time, with its per-call checks (fit_gmm's, em()'s), over {MCLUST_ITER}. "
         f"Aim: time ratio <= {MCLUST_AIM}: " + ("met." if ratio <= MCLUST_AIM else "NOT met.")
+    )
+
+
+# --------------------------------------------------------------------------- model search against mclust
+
+SEARCH_ROUNDS, SEARCH_CALLS, SEARCH_AIM = 3, 3, 2.0
+MCLUST_NAMES = {"VII": "spherical", "VVI": "diag", "EEE": "tied", "VVV": "full"}
+
+
+def search_table():
+    faithful = Path(__file__).resolve().parent.parent / "data" / "faithful.csv"
+    print(
+        "Model search on Old Faithful (N = 272, D = 2): select_model(X, seed=0) against "
+        'Mclust(X, G = 1:9, modelNames = c("VII", "VVI", "EEE", "VVV")), 36 pairs each\n'
+    )
+    if not mclust_available():
+        print("R's mclust is absent (no Rscript with mclust): row skipped.")
+        return
+    X = np.loadtxt(faithful, delimiter=",", skiprows=1)
+    script = Path(__file__).resolve().parent / "mclust_search_timing.R"
+    ours, theirs = [], []
+    for _ in range(SEARCH_ROUNDS):
+        out = subprocess.run(
+            ["Rscript", str(script), str(faithful), str(SEARCH_CALLS)], capture_output=True, text=True, check=True
+        ).stdout
+        lines = dict(line.split(maxsplit=1) for line in out.splitlines())
+        theirs += [float(t) for t in lines["seconds"].split()]
+        for _ in range(SEARCH_CALLS):
+            t0 = time.perf_counter()
+            search = em_select.select_model(X, seed=0)
+            ours.append(time.perf_counter() - t0)
+    model, k = lines["chosen"].split()
+    ratio = np.median(ours) / np.median(theirs)
+    row = search.best_row
+    print("| select_model s | Mclust s | time ratio vs mclust | select_model chooses | mclust chooses |")
+    print("|---:|---:|---:|---|---|")
+    print(
+        f"| {np.median(ours):.2f} | {np.median(theirs):.2f} | **{ratio:.2f}** "
+        f"| {row.covariance_type}, K = {row.n_components}, BIC {row.bic:.1f} "
+        f"| {MCLUST_NAMES[model]}, K = {k}, BIC {-float(lines['bic']):.1f} |"
+    )
+    print(
+        f"\nMedian over {SEARCH_ROUNDS} alternating rounds of {SEARCH_CALLS} calls each; BIC with scikit-learn's "
+        f"sign (lower is better). Aim: time ratio <= {SEARCH_AIM}: " + ("met." if ratio <= SEARCH_AIM else "NOT met.")
     )
 
 
@@ -363,6 +413,8 @@ def main():
     )
     print()
     mclust_table()
+    print()
+    search_table()
     print()
     scale_table(*measured[SCALE_SIZE])
     return 0 if ok else 1

@@ -4,6 +4,7 @@ and its agreement with R's mclust on public data."""
 import json
 import shutil
 import subprocess
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -45,13 +46,28 @@ def test_a_component_on_a_few_coincident_points_is_degenerate_and_a_real_cluster
     assert sel.degenerate_components(healthy, X).size == 0
 
 
-@pytest.mark.parametrize("fraction, flagged", [(0.5, True), (2.0, False)])
-def test_the_spread_threshold_is_relative_to_the_data_along_the_thin_direction(fraction, flagged):
-    # Data variance 1e6 along x, 1 along y: a component thin along y is judged against 1, not 1e6.
+@pytest.mark.parametrize("covariance_type", em.COVARIANCE_TYPES)
+def test_the_spread_ratio_is_the_points_own_scatter_against_the_datas_and_the_threshold_cuts_it(covariance_type):
+    # Data of variance ~1e6 along x and ~1 along y: the thin direction is judged against its own
+    # variance in the data, not against 1e6.
     X = np.random.default_rng(1).normal(size=(400, 2)) * [1e3, 1.0]
-    S = np.cov(X.T, bias=True)
-    thin = em.GMMParams([1.0], [[0.0, 0.0]], [np.diag([S[0, 0], fraction * sel.MIN_SPREAD_RATIO * S[1, 1]])])
-    assert (sel.degenerate_components(thin, X).size > 0) == flagged
+    fit = em.fit_gmm(X, 2, covariance_type=covariance_type, seed=0)
+    gamma, S = fit.responsibilities, np.cov(X.T, bias=True)
+    ratios = sel.spread_ratios(fit.params, X)
+    for k in range(2):
+        d = X - fit.params.means[k]
+        own = (gamma[:, k, None, None] * d[:, :, None] * d[:, None, :]).sum(axis=0) / gamma[:, k].sum()
+        if covariance_type == "diag":
+            expected = (np.diag(own) / np.diag(S)).min()
+        elif covariance_type == "spherical":
+            expected = np.trace(own) / np.trace(S)
+        else:
+            w, V = np.linalg.eigh(own)
+            expected = (w / np.einsum("dj,de,ej->j", V, S, V)).min()
+        assert ratios[k] == pytest.approx(expected, rel=1e-9)
+        # the threshold: flagged just above the ratio, not just below it
+        assert k in sel.degenerate_components(fit.params, X, min_spread_ratio=2 * ratios[k])
+        assert k not in sel.degenerate_components(fit.params, X, min_spread_ratio=0.5 * ratios[k])
 
 
 def test_a_full_covariance_needs_d_plus_1_points():
@@ -67,7 +83,8 @@ def test_the_rule_flags_the_collapsed_fits_a_likelihood_search_prefers_on_old_fa
     # The issue's case: fit_gmm's best-of-10 diag K = 5 fit on Old Faithful has a component on the
     # 14 eruptions with one waiting time (waiting is in whole minutes): its variance along waiting
     # is reg_covar = 1e-6, 5e-9 of the data's; its BIC beats every healthy model.
-    best = em.fit_gmm(FAITHFUL, 5, covariance_type="diag", n_init=10, seed=0)
+    with pytest.warns(em.ConvergenceWarning):  # fit_gmm's defaults, max_iter=200 included, as a reader calls it
+        best = em.fit_gmm(FAITHFUL, 5, covariance_type="diag", n_init=10, seed=0)
     flagged = sel.degenerate_components(best.params, FAITHFUL)
     assert flagged.size == 1
     k = flagged[0]
@@ -93,7 +110,9 @@ def test_the_stacked_em_equals_fit_gmm_from_every_start(covariance_type, offset)
     moved = [em.GMMParams(p.weights, p.means + offset, p.covariances, covariance_type=covariance_type) for p in starts]
     stacked = sel._stacked_em(np.ascontiguousarray((X + offset).T), moved, 150, 1e-6, 1e-6, covariance_type)
     for start, (weights, means, covariances, history, converged) in zip(starts, stacked, strict=True):
-        fit = em.fit_gmm(X, start.n_components, init=start, covariance_type=covariance_type, max_iter=150)
+        with warnings.catch_warnings():  # some starts stop at max_iter: the stacked run must stop there too
+            warnings.simplefilter("ignore", em.ConvergenceWarning)
+            fit = em.fit_gmm(X, start.n_components, init=start, covariance_type=covariance_type, max_iter=150)
         assert history.shape == fit.log_likelihoods.shape and converged == fit.converged
         # 1e6 + x is stored to 1e-10: the offset data differ from X by that much, L by ~1e-9 of 1e3
         np.testing.assert_allclose(history, fit.log_likelihoods, rtol=1e-12 if offset == 0 else 1e-11)
@@ -203,13 +222,55 @@ def test_a_prior_runs_the_map_search():
         (dict(criterion="aic"), ValueError, 'criterion must be "bic" or "icl"'),
         (dict(n_components=[]), ValueError, "at least one value"),
         (dict(covariance_types=("VVV",)), ValueError, "covariance_type"),
-        (dict(n_components=[0]), ValueError, "n_components"),
+        (dict(n_components=[0]), ValueError, "K must be between 1 and N = 272"),
+        (dict(n_components=range(1, 300)), ValueError, r"pass n_components=range\(1, 10\) or fewer"),
         (dict(n_init=-1), ValueError, "n_init"),
     ],
 )
 def test_bad_arguments_get_clear_errors(kwargs, error, match):
     with pytest.raises(error, match=match):
         sel.select_model(FAITHFUL, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "X, match",
+    [
+        (np.column_stack([FAITHFUL, np.ones(272)]), r"column\(s\) \[2\] of X are constant"),
+        (np.column_stack([FAITHFUL, 60 * FAITHFUL[:, 0] + FAITHFUL[:, 1]]), "linearly dependent"),
+        (FAITHFUL[:1], "at least 2 points"),
+    ],
+)
+def test_data_no_search_can_mean_anything_on_is_refused(X, match):
+    # Without the checks a constant column gave BIC -2091.7 and L = +1093.5, with no mark anywhere.
+    with pytest.raises(ValueError, match=match):
+        sel.select_model(X, seed=0)
+
+
+def test_a_tied_component_on_one_exact_value_is_degenerate():
+    # The shared Σ is held up by the other component, so Σ_k is not thin; the points it holds are.
+    rng = np.random.default_rng(3)
+    X = np.vstack([rng.normal(size=(200, 2)), np.tile([[12.0, 12.0]], (10, 1))])
+    pooled = np.cov(X[:200].T, bias=True) * 200 / 210
+    params = em.GMMParams([200 / 210, 10 / 210], [[0.0, 0.0], [12.0, 12.0]], [pooled, pooled], covariance_type="tied")
+    assert sel.spread_ratios(params, X)[1] < 1e-12
+    assert sel.degenerate_components(params, X).tolist() == [1]
+    assert sel.spread_ratios(params, X)[0] > 1e-2  # the blob: ~0.1 of a data covariance the spike stretches
+
+
+def test_pairs_with_as_many_parameters_as_numbers_are_never_chosen():
+    X = FAITHFUL[:9]
+    search = sel.select_model(X, n_components=range(1, 5), seed=0)
+    crowded = [row for row in search.table if row.n_parameters >= X.size]
+    assert crowded and all(row.status != "ok" for row in crowded)
+    assert search.best_row.n_parameters < X.size
+
+
+def test_a_choice_at_the_edge_of_the_range_says_so():
+    X = np.random.default_rng(0).normal(size=(300, 2)) + np.repeat(np.arange(3) * 8.0, 100)[:, None]
+    edge = sel.select_model(X, n_components=[1, 2], covariance_types=("spherical",), seed=0)
+    assert edge.best_row.n_components == 2 and "largest K searched" in edge.summary()
+    inside = sel.select_model(X, n_components=[1, 2, 3, 4], covariance_types=("spherical",), seed=0)
+    assert inside.best_row.n_components == 3 and "largest K searched" not in inside.summary()
 
 
 def test_no_healthy_pair_is_an_error_that_says_what_to_try():
