@@ -496,7 +496,7 @@ class _Run(NamedTuple):
     degenerate: bool
 
 
-def _search_one_type(X, covariance_type, starts, settings, max_iter, short_iter, n_continue):
+def _search_one_type(X, covariance_type, starts, settings, max_iter, short_iter, n_continue, min_spread_ratio):
     """Short-run strategy (Biernacki, Celeux and Govaert 2003) for every K of one covariance
     type at once: every start runs ``short_iter`` iterations; per K, the two hierarchical starts
     and the ``n_continue`` others with the highest objective that are not degenerate then run to
@@ -509,7 +509,7 @@ def _search_one_type(X, covariance_type, starts, settings, max_iter, short_iter,
         if fit is None:
             out[K][2] += 1
         else:
-            runs.append(_Run(K, name, fit, _degenerate(fit, X)))
+            runs.append(_Run(K, name, fit, _degenerate(fit, X, min_spread_ratio)))
     # Per K, go on with the hierarchical starts (mclust's kind of start: deterministic, rarely
     # a spike) and the best ``n_continue`` others by objective; degenerate ones stop here.
     chosen = []
@@ -533,15 +533,15 @@ def _search_one_type(X, covariance_type, starts, settings, max_iter, short_iter,
                 out[run.n_components][2] += 1
                 continue
             fit = _joined(fit, longer[id(run)])
-        degenerate = _degenerate(fit, X)
+        degenerate = _degenerate(fit, X, min_spread_ratio)
         out[run.n_components][1] += degenerate
         out[run.n_components][0].append(run._replace(fit=fit, degenerate=degenerate))
     return out
 
 
-def _degenerate(fit, X):
+def _degenerate(fit, X, min_spread_ratio):
     """Whether a GMMFit has a degenerate component (see degenerate_components)."""
-    return degenerate_components(fit.params, X, fit.responsibilities).size > 0
+    return degenerate_components(fit.params, X, fit.responsibilities, min_spread_ratio=min_spread_ratio).size > 0
 
 
 def _best(runs):
@@ -562,7 +562,7 @@ def _split_responsibilities(fit, j, X):
     return split
 
 
-def _second_round(X, found, settings, max_iter, short_iter, n_continue):
+def _second_round(X, found, settings, max_iter, short_iter, n_continue, min_spread_ratio):
     """More starts for every pair, from what the first round found, by the same short-run rule:
 
     * the partitions the other covariance types found at the same K (their γ, one M-step under
@@ -592,7 +592,7 @@ def _second_round(X, found, settings, max_iter, short_iter, n_continue):
                 )
             except ValueError:  # with reg_covar = 0, a partition with a singleton collapses
                 by_k[K][2] += 1
-        more = _search_one_type(X, covariance_type, inits, settings, max_iter, short_iter, n_continue)
+        more = _search_one_type(X, covariance_type, inits, settings, max_iter, short_iter, n_continue, min_spread_ratio)
         for K, (runs, n_degenerate, failed) in more.items():
             by_k[K][0].extend(runs)
             by_k[K][1] += n_degenerate
@@ -644,6 +644,7 @@ def select_model(
     tol=1e-6,
     short_iter=10,
     n_continue=1,
+    min_spread_ratio=MIN_SPREAD_RATIO,
 ):
     """Search K and the covariance model; return every pair's numbers and the chosen fit.
 
@@ -672,6 +673,10 @@ def select_model(
         run to convergence. (On Old Faithful and four of mclust's data sets, 1 instead of 2
         halved the search's time and reached the same or higher log-likelihoods in all but one
         of the 180 pairs.)
+
+    min_spread_ratio : float, default MIN_SPREAD_RATIO (1e-6)
+        The degenerate rule's threshold (see ``degenerate_components``); 0 switches its spread
+        test off, to see what it prevents (the count test for full covariances stays).
 
     Returns
     -------
@@ -739,9 +744,9 @@ def select_model(
                 except ValueError:
                     unstarted[K] += 1
         found[covariance_type] = _search_one_type(
-            X, covariance_type, starts, settings, max_iter, short_iter, n_continue
+            X, covariance_type, starts, settings, max_iter, short_iter, n_continue, min_spread_ratio
         )
-    _second_round(X, found, settings, max_iter, short_iter, n_continue)
+    _second_round(X, found, settings, max_iter, short_iter, n_continue, min_spread_ratio)
     table, fits = [], {}
     for covariance_type in types:
         for K in ks:
