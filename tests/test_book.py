@@ -218,7 +218,10 @@ def test_every_image_loads_with_a_size_and_alt_text(visits, site):
         for image in seen["images"]:
             if not (image["complete"] and image["natural"] > 0 and image["shown"] > 0):
                 problems.append((path.relative_to(site), f"image not shown: {image['src']}"))
-            if not (image["alt"] or "").strip():
+            alt = (image["alt"] or "").strip()
+            # nbconvert writes this placeholder for a figure shown without alt text (plt.show()):
+            # it is no description, so it counts as none.
+            if not alt or alt == "No description has been provided for this image":
                 problems.append((path.relative_to(site), f"image without alt text: {image['src']}"))
     assert not problems, report(problems)
 
