@@ -77,3 +77,27 @@ def test_the_distribution_lists_every_top_level_module():
     assert set(listed) == {path.stem for path in ROOT.glob("em_*.py")}
     assert set(config["project"]["dependencies"]) == {"numpy", "scipy"}
     assert config["project"]["requires-python"] == ">=3.11"
+
+
+def test_the_distribution_depends_on_every_package_a_module_imports_at_the_top():
+    # `pip install -e .` in a fresh venv once failed on `import em_select` (threadpoolctl missing):
+    # every third-party package imported at the top of a module is a dependency (or, for the
+    # figures and the cluster code, an extra: em_plots imports matplotlib only inside functions).
+    import ast
+    import sys
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    declared = {_normalise(re.split(r"[\[<>=; ]", dep)[0]) for dep in project["dependencies"]}
+    for extra in project.get("optional-dependencies", {}).values():
+        declared |= {_normalise(re.split(r"[\[<>=; ]", dep)[0]) for dep in extra}
+    local = {path.stem for path in ROOT.glob("em_*.py")}
+    for path in ROOT.glob("em_*.py"):
+        for node in ast.parse(path.read_text()).body:
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top in local or top == "__future__":
+                    continue
+                assert _normalise(top) in declared, f"{path.name} imports {top}, which pyproject.toml does not declare"
