@@ -1338,7 +1338,9 @@ def plot_uncertainty(
     return uncertainty
 
 
-UNCERTAINTY_SIZES = (3.0, 160.0)  # marker area (points²) at u = 0 and its growth per unit of u
+# Marker area (points²) at u = 0 and its growth per unit of u; 8 at u = 0, since 3 made the certain
+# points vanish at notebook size (a cold reader of notebook 05 could not see the short-eruption clump).
+UNCERTAINTY_SIZES = (8.0, 160.0)
 
 
 def _uncertainty_size(uncertainty):

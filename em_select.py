@@ -9,20 +9,24 @@ A component is *degenerate* (``degenerate_components``) when it has collapsed on
 points or a few exact values, which the likelihood rewards without bound (N(x | μ, Σ) → ∞ as
 Σ shrinks onto x):
 
-* the points it holds spread, along some direction the covariance model can make thin, less
-  than ``MIN_SPREAD_RATIO`` = 1e-6 times the data's variance there (a standard deviation below
-  1e-3 of the data's; ``spread_ratios`` measures their own scatter, before the model and
-  reg_covar, so a tied Σ held up by other components does not hide a spike). On Old Faithful
-  and four of mclust's data sets (tests/degenerate_rule_evidence.py, 1,080 fits), 102 of the
-  103 fits below 1e-6 held at most 5 points in that component (the other: 14 eruptions with
-  one waiting time); 22 lay between 1e-6 and 1e-4, on 2 to 9 points (the summary marks such
-  pairs with ~); the other 955 were above 1e-4; or
+* the spread its density has before reg_covar (``spread_ratios``: the points it holds,
+  scattered about its mean, under the covariance model; for tied the pooled scatter, which
+  keeps a tied component's likelihood bounded however few points it holds) is below
+  ``MIN_SPREAD_RATIO`` = 1e-6 times the data's variance along some direction the model can
+  make thin (a standard deviation below 1e-3 of the data's). Evidence
+  (tests/degenerate_rule_evidence.py: fit_gmm from six k-means++ starts, every type and
+  K = 1..9, on Old Faithful and four of mclust's data sets, 1,080 fits, this statistic): 110
+  fits fell below 1e-6, 107 of them on at most 5 points (the others: 6 points twice, and 14
+  eruptions with one waiting time); 17 lay between 1e-6 and 1e-4, on 3 to 9 points (the
+  summary marks such pairs with ~); the other 953 stayed above 1e-4; or
 * with a full covariance, its effective count N_k is below D + 1, the fewest points whose
   scatter can have full rank.
 
-What the rule cannot see: a mixture fitted to data with few distinct values (counts, heavily
-rounded measurements) can put one narrow component on each value without any component being
-thinner than 1e-6 of the data; the table then shows K growing to the edge of the range.
+What the rule cannot see: on data with few distinct values (counts, heavily rounded
+measurements) a tied mixture can put one component on each common value, its shared Σ no
+thinner than the gaps between values (300 Poisson(3) counts: tied with K = 9); and at
+small N a component on two or three points can sit just above the threshold. The summary
+notes columns with few distinct values and marks thin-but-allowed fits with ~.
 
 Starts: Ward's agglomerative clustering (deterministic; of the raw and of the scaled columns,
 cut at K clusters: mclust also starts EM from an agglomerative partition) and ``n_init``
@@ -70,32 +74,43 @@ MIN_SPREAD_RATIO = 1e-6
 # select_model's default reg_covar, as a fraction of the smallest column variance of X.
 REG_COVAR_FRACTION = 1e-8
 CRITERIA = ("bic", "icl")
+# A column with at most this many distinct values is noted in the summary: a mixture can put one
+# narrow component on each value (300 Poisson(3) counts: 10 values, and a tied fit with K = 9).
+FEW_DISTINCT = 20
 # Ward's linkage needs the N(N-1)/2 pairwise distances: above this many points it runs on a
 # subsample (drawn from ``seed``) and every other point joins the nearest cluster mean.
 HIERARCHICAL_MAX_POINTS = 2000
 
 
 def spread_ratios(params, X, responsibilities=None):
-    """Per component, the smallest ratio of its points' spread to the data's, in the model's terms.
+    """Per component, the smallest ratio of the spread its density has to the data's, before reg_covar.
 
-    The spread of component k is the scatter of the points it holds about its mean,
-    W_k / N_k = Σ_i γ_ik (x_i - μ_k)(x_i - μ_k)ᵀ / N_k, before the covariance model constrains
-    it and before reg_covar is added (both would hide a collapse: a tied Σ is held up by the
-    other components, and reg_covar floors every variance). It is compared with the data's
-    covariance S along the directions the model can make thin: every eigenvector u of W_k for
-    full and tied (uᵀ W_k u / N_k against uᵀ S u), each axis for diag, the average over axes
-    for spherical (tr W_k / N_k against tr S).
+    A component's density is N(x | μ_k, Σ_k), and the likelihood grows without bound only when
+    Σ_k - reg_covar·I, the part the data set, becomes singular. That part is, by the M-step, the
+    scatter of the points the component holds, W_k / N_k = Σ_i γ_ik (x_i - μ_k)(x_i - μ_k)ᵀ / N_k,
+    constrained by the covariance model: W_k / N_k itself for full; its diagonal for diag; the
+    average of its diagonal for spherical; and for tied the pooled Σ_k W_k / N, shared by every
+    component (a tied component on a few points is held up by the others: its likelihood stays
+    bounded, so it is not a collapse). It is compared with the data's covariance S along the
+    directions the model can make thin: every eigenvector u of that matrix for full and tied
+    (uᵀ W u against uᵀ S u), each axis for diag, the average over axes for spherical.
 
     Returns an array of shape (K,): 0 for a component on one point or one exact value along a
-    direction, about 1 for a component as spread as the data.
+    direction, about 1 for a component as spread as the data. Computed from the responsibilities
+    (from ``params`` if not given), not from Σ_k, so that reg_covar does not hide a collapse.
     """
     X = np.asarray(X, dtype=float).reshape(len(X), -1)
     if responsibilities is None:
         responsibilities = em.e_step(X, params)[0]
     data_cov = np.atleast_2d(np.cov(X.T, bias=True))
-    counts = responsibilities.sum(axis=0) + em._COUNT_FLOOR  # N_k
+    held = responsibilities.sum(axis=0)
+    counts = held + em._COUNT_FLOOR  # N_k
     centred = X[None, :, :] - params.means[:, None, :]  # (K, N, D)
-    own = np.einsum("nk,knd,kne->kde", responsibilities, centred, centred) / counts[:, None, None]
+    scatter = np.einsum("nk,knd,kne->kde", responsibilities, centred, centred)  # W_k
+    if params.covariance_type == "tied":
+        pooled = scatter.sum(axis=0) / held.sum()
+        scatter, counts = np.repeat(pooled[None], len(counts), axis=0), np.ones_like(counts)
+    own = scatter / counts[:, None, None]
     if params.covariance_type == "diag":
         return (np.diagonal(own, axis1=1, axis2=2) / np.diag(data_cov)).min(axis=1)
     if params.covariance_type == "spherical":
@@ -108,10 +123,11 @@ def spread_ratios(params, X, responsibilities=None):
 def degenerate_components(params, X, responsibilities=None, *, min_spread_ratio=MIN_SPREAD_RATIO):
     """The components of ``params`` that have collapsed onto a few points (or a few exact values) of X.
 
-    Component k is degenerate when its points' spread (``spread_ratios``: their own scatter,
-    before the covariance model and reg_covar, against the data's covariance along the
-    directions the model can make thin) is below ``min_spread_ratio``, or, for a full
-    covariance, when N_k = Σ_i γ_ik < D + 1, the fewest points whose scatter has full rank.
+    Component k is degenerate when the spread its density has before reg_covar
+    (``spread_ratios``: the points' scatter under the covariance model, against the data's
+    covariance along the directions the model can make thin) is below ``min_spread_ratio``, or,
+    for a full covariance, when N_k = Σ_i γ_ik < D + 1, the fewest points whose scatter has
+    full rank.
 
     Parameters
     ----------
@@ -189,6 +205,10 @@ class ModelSearch:
         The reg_covar the fits used.
     fits : dict
         (covariance_type, K) -> the GMMFit kept for that pair (absent when it failed).
+    seed, n_init, min_spread_ratio
+        The search's settings, as given.
+    distinct_values : tuple of int
+        How many distinct values each column of X has (the summary notes columns with at most 20).
     """
 
     table: tuple
@@ -197,6 +217,10 @@ class ModelSearch:
     reg_covar: float
     n_samples: int
     fits: dict = dataclasses.field(repr=False)
+    seed: object = None
+    n_init: int = 10
+    min_spread_ratio: float = 1e-6
+    distinct_values: tuple = ()
 
     @property
     def best_row(self) -> SearchRow:
@@ -211,12 +235,14 @@ class ModelSearch:
         cells = {(row.covariance_type, row.n_components): row for row in self.table}
         name = self.criterion.upper()
         lines = [
-            f"{name} per K and covariance type, N = {self.n_samples}, reg_covar = {self.reg_covar:.2g}.",
-            f"{name} = -2 log L + p log N{' + classification cost' if name == 'ICL' else ''}: LOWER is better "
-            "(R's mclust prints the negative, higher is better).",
-            "  * chosen   d degenerate (a component collapsed; never chosen)   ~ a component thinner than "
-            "1e-4 of the data (look at it)",
-            "  ! stopped at max_iter   p too many parameters (p >= N·D; never chosen)   - every start failed",
+            f"{name} per K and covariance type, N = {self.n_samples}, reg_covar = {self.reg_covar:.2g}, "
+            f"seed = {self.seed}, starts per pair: 2 Ward + {self.n_init} k-means++ (then a second round).",
+            f"{name} = -2 log L + p log N (p parameters){' + classification cost' if name == 'ICL' else ''}: "
+            "LOWER is better (R's mclust prints the negative, higher is better).",
+            f"  * chosen   d degenerate: a component's variance below {self.min_spread_ratio:g} of the data's "
+            "along some direction (never chosen)",
+            "  ~ a component's variance below 1e-4 of the data's (allowed; look at it)   ! stopped at max_iter",
+            "  p too many parameters (p >= N·D; never chosen)   - every start failed",
             "   K " + "".join(f"{t:>13}" for t in types),
         ]
         best = self.best_row
@@ -233,10 +259,18 @@ class ModelSearch:
             lines.append(f"{k:4d} " + "".join(text))
         lines.append(
             f"chosen: {best.covariance_type}, K = {best.n_components} ({name} {getattr(best, self.criterion):.1f}, "
-            f"log-likelihood {best.log_likelihood:.2f}, {best.n_parameters} parameters, from the {best.start} start)"
+            f"log-likelihood {best.log_likelihood:.2f}, {best.n_parameters} parameters; start: {best.start})"
         )
+        if best.min_spread_ratio < 1e-4:
+            lines.append("note: the chosen fit has a component thinner than 1e-4 of the data (~): look at it.")
         if best.n_components == max(ks) and len(ks) > 1:
             lines.append(f"note: K = {best.n_components} is the largest K searched: widen n_components to see past it.")
+        for d, distinct in enumerate(self.distinct_values):
+            if distinct <= FEW_DISTINCT:
+                lines.append(
+                    f"note: column {d} has only {distinct} distinct values: a mixture can put a narrow component "
+                    "on each, which no criterion here catches."
+                )
         return "\n".join(lines)
 
     def __str__(self):
@@ -285,11 +319,12 @@ def _check_full_rank(X):
     combination of others): the data then lie on a lower-dimensional plane, every component is
     flat across it, the likelihood is unbounded for every model, and nothing the search could
     report would mean anything."""
-    variances = X.var(axis=0)
-    if (variances == 0).any():
+    constant = np.ptp(X, axis=0) == 0  # exact: X.var() of a constant column can round to 1e-29
+    if constant.any():
         raise ValueError(
-            f"column(s) {np.flatnonzero(variances == 0).tolist()} of X are constant: drop them before the search."
+            f"column(s) {np.flatnonzero(constant).tolist()} of X are constant: drop them before the search."
         )
+    variances = X.var(axis=0)
     scale = np.sqrt(variances)
     eigenvalues, vectors = np.linalg.eigh(np.atleast_2d(np.corrcoef(X.T)))
     if eigenvalues[0] < 1e-10 * eigenvalues[-1]:
@@ -580,10 +615,12 @@ def _second_round(X, found, settings, max_iter, short_iter, n_continue, min_spre
             for other in found:
                 source = _best(found[other][K][0]) if other != covariance_type and K > 1 else None
                 if source is not None:
-                    starts.append((K, f"{other}'s fit", source.fit.responsibilities))
+                    starts.append((K, f"{other} fit at K = {K}", source.fit.responsibilities))
             parent = _best(by_k[K - 1][0]) if K - 1 in by_k else None
             for j in range(K - 1 if parent is not None else 0):
-                starts.append((K, f"K = {K - 1}, component {j + 1} split", _split_responsibilities(parent.fit, j, X)))
+                starts.append(
+                    (K, f"K = {K - 1} fit, component {j + 1} split in two", _split_responsibilities(parent.fit, j, X))
+                )
         inits = []
         for K, name, gamma in starts:
             try:
@@ -694,7 +731,7 @@ def select_model(
     _check_full_rank(X)
     if criterion not in CRITERIA:
         raise ValueError(f'criterion must be "bic" or "icl"; got {criterion!r}.')
-    ks = [int(k) for k in n_components]
+    ks = [int(n_components)] if np.isscalar(n_components) else [int(k) for k in n_components]
     types = list(covariance_types)
     if not ks or not types:
         raise ValueError("n_components and covariance_types must each name at least one value.")
@@ -762,4 +799,7 @@ def select_model(
         )
     chosen = min(candidates, key=lambda row: getattr(row, criterion))  # the first best
     best = fits[(chosen.covariance_type, chosen.n_components)]
-    return ModelSearch(tuple(table), best, criterion, float(reg_covar), X.shape[0], fits)
+    distinct = tuple(len(np.unique(column)) for column in X.T)
+    return ModelSearch(
+        tuple(table), best, criterion, float(reg_covar), X.shape[0], fits, seed, n_init, min_spread_ratio, distinct
+    )
