@@ -674,7 +674,7 @@ def plot_restart_histograms(ax_final, ax_iterations, final_log_likelihoods, iter
     ax_final.set(
         xlabel="final log-likelihood per point (nats)",
         ylabel="number of starts",
-        title="Where EM ends: one spike per local maximum",
+        title="Where EM ends: each spike holds one or more local maxima",
     )
     ax_iterations.set(
         xlabel="iterations to convergence (cap 200)", ylabel="number of starts", title="How long it takes"
@@ -910,7 +910,7 @@ def plot_singularity(sigmas, log_lik_by_reg, em_runs):
             if len(values) < longest:  # this run broke off
                 ax.plot(t[-1], values[-1], "X", ms=13, color=colour[reg], mec="black", zorder=4)
                 broke_off = True
-    axes[1].set(xlabel="iteration $t$", ylabel=r"$\log p(X \mid \theta_t)$", title="EM from a start near the point")
+    axes[1].set(xlabel="iteration $t$", ylabel=r"$\log p(X \mid \theta_t)$", title="EM from a start on the point")
     axes[2].set(xlabel="iteration $t$", ylabel=r"$\log_{10} \det \Sigma_3$", title="The covariance it collapses")
     for ax in axes:
         ax.grid(alpha=0.3)

@@ -1100,7 +1100,7 @@ def test_restart_histograms_tell_start_methods_apart_by_line_style():
         assert_faint_grid(ax)
     left_edges = np.unique(ax_final.patches[0].get_xy()[:, 0])
     assert len(left_edges) == 31 and left_edges[0] == -3.0 and left_edges[-1] == -2.0  # 30 bins over all values
-    assert ax_final.get_title() == "Where EM ends: one spike per local maximum"
+    assert ax_final.get_title() == "Where EM ends: each spike holds one or more local maxima"
     assert ax_iter.get_title() == "How long it takes"
 
 
@@ -1142,7 +1142,7 @@ def test_singularity_panels_say_what_they_show():
     fig = plots.plot_singularity(sigmas, {0.0: np.arange(5.0)}, {0.0: ([1.0, 2.0], [0.0, -3.0])})
     left, middle, right = fig.axes
     assert left.get_title() == "Shrink a component onto a point: L → ∞"
-    assert middle.get_title() == "EM from a start near the point"
+    assert middle.get_title() == "EM from a start on the point"
     assert right.get_title() == "The covariance it collapses"
     for ax in (middle, right):
         (curve,) = ax.lines
