@@ -497,7 +497,7 @@ def plot_log_likelihood(ax, fit, *, fontsize=9):
     ax.plot(t, fit.log_likelihoods, "o-", ms=3.5, color="black", lw=1.2)
     ax.axvline(fit.n_iter, color=PALETTE[5], ls="--", lw=1.2)
     if fit.n_iter >= 3:
-        inset = ax.inset_axes([0.42, 0.1, 0.5, 0.4])
+        inset = ax.inset_axes([0.42, 0.17, 0.5, 0.36])
         remaining = fit.log_likelihoods[-1] - fit.log_likelihoods[:-1]
         inset.semilogy(t[:-1], remaining, "o-", ms=2.5, color=PALETTE[0], lw=1)
         inset.set_xlabel("$t$", fontsize=fontsize + 1, labelpad=0)
