@@ -153,6 +153,8 @@ def plot_clusters(
     columns=(0, 1),
     feature_names=None,
     equal_aspect=True,
+    legend_fontsize=8,
+    reference_style=None,
 ):
     """Scatter points coloured by ``labels`` (label k in ``component_style(k)``: PALETTE[k] as a
     round dot for k < 8; from k = 8 on the colours repeat with squares, then triangles, so that
@@ -170,7 +172,9 @@ def plot_clusters(
     when the figure cannot be drawn (D = 1, a column out of range, more than 24 components).
     ``equal_aspect=False`` lets each axis keep its own scale, for columns in different units
     (Old Faithful's minutes of eruption and of waiting differ 12-fold in spread); the ellipses
-    stay correct, drawn in data coordinates.
+    stay correct, drawn in data coordinates. ``legend_fontsize`` sets the legend's text size;
+    ``reference_style`` (matplotlib line keywords, e.g. dict(color="black", ls=":", lw=1.4,
+    zorder=5)) replaces the thin grey of the reference ellipses, e.g. to draw them on top.
     """
     from matplotlib.lines import Line2D
 
@@ -224,9 +228,11 @@ def plot_clusters(
         ]
     if reference is not None:
         means, covariances = projected(reference, columns)
+        style = dict(color="0.45", lw=0.9) if reference_style is None else dict(reference_style)
         for k in range(reference.n_components):
-            draw_ellipse(ax, means[k], covariances[k], 1, color="0.45", lw=0.9)
-        handles.append(Line2D([], [], color="0.45", lw=0.9, label="true 1σ ellipse"))
+            draw_ellipse(ax, means[k], covariances[k], 1, **style)
+        style.pop("zorder", None)
+        handles.append(Line2D([], [], **style, label="true 1σ ellipse"))
     ax.set(
         xlabel=_feature_label(columns[0], feature_names), ylabel=_feature_label(columns[1], feature_names), title=title
     )
@@ -245,7 +251,11 @@ def plot_clusters(
         else dict(loc=legend_loc, framealpha=0.9, ncol=ncol or 1)
     )
     ax.legend(
-        points[0] + handles, points[1] + [h.get_label() for h in handles], fontsize=8, markerscale=1.8, **placement
+        points[0] + handles,
+        points[1] + [h.get_label() for h in handles],
+        fontsize=legend_fontsize,
+        markerscale=1.8,
+        **placement,
     )
 
 
@@ -479,20 +489,21 @@ def _pairs_diagonal(ax, values, params, labels, present, column, bins, limits):
     ax.set_ylim(bottom=0)
 
 
-def plot_log_likelihood(ax, fit):
+def plot_log_likelihood(ax, fit, *, fontsize=9):
     """log p(X | θ_t) against iteration t, with the stopping point marked; an inset shows
     the distance to the final value, L(θ_T) - L(θ_t), on a log scale (a straight line there
-    is EM's linear convergence)."""
+    is EM's linear convergence). ``fontsize`` sets the note's and the inset's text size."""
     t = np.arange(len(fit.log_likelihoods))
     ax.plot(t, fit.log_likelihoods, "o-", ms=3.5, color="black", lw=1.2)
     ax.axvline(fit.n_iter, color=PALETTE[5], ls="--", lw=1.2)
     if fit.n_iter >= 3:
-        inset = ax.inset_axes([0.42, 0.1, 0.5, 0.4])
+        inset = ax.inset_axes([0.42, 0.17, 0.5, 0.36])
         remaining = fit.log_likelihoods[-1] - fit.log_likelihoods[:-1]
         inset.semilogy(t[:-1], remaining, "o-", ms=2.5, color=PALETTE[0], lw=1)
-        inset.set_xlabel("$t$", fontsize=10, labelpad=1)
-        inset.set_title(r"$L(\theta_T) - L(\theta_t)$, log scale", fontsize=10.5)
-        inset.tick_params(labelsize=9)
+        inset.set_xlabel("$t$", fontsize=fontsize + 1, labelpad=0)
+        inset.xaxis.get_major_locator().set_params(integer=True)
+        inset.set_title(r"$L(\theta_T) - L(\theta_t)$ (nats), log scale", fontsize=fontsize + 1.5)
+        inset.tick_params(labelsize=fontsize)
         inset.grid(alpha=0.3)
     why = f"gain per point < {fit.tol:g}" if fit.stop_reason == "converged" else "max_iter reached"
     ax.annotate(
@@ -501,67 +512,100 @@ def plot_log_likelihood(ax, fit):
         xytext=(0.62, 0.7),
         textcoords="axes fraction",
         ha="center",
-        fontsize=9,
+        fontsize=fontsize,
         arrowprops=dict(arrowstyle="->", color=PALETTE[5]),
     )
-    ax.set(xlabel="iteration $t$", ylabel=r"$\log p(X \mid \theta_t)$", title="Log-likelihood per iteration")
+    ax.set(
+        xlabel="iteration $t$",
+        ylabel=r"$\log p(X \mid \theta_t)$ (nats)",
+        title="Log-likelihood per iteration",
+    )
     ax.grid(alpha=0.3)
 
 
 def plot_three_panel(X, labels, fit, order, truth):
-    """Truth | fit with ellipses (fitted component ``order[k]`` drawn in true colour k) | history."""
+    """Truth | fit with ellipses (fitted component ``order[k]`` drawn in true colour k), side by
+    side, over the log-likelihood history. Sized for a notebook cell about 900 px wide: the
+    smallest text is 10 pt at 110 dpi. The true 1σ ellipses are drawn in black, dotted, on top of
+    the fitted ones, so that a fitted ellipse cannot hide the one it estimates. The data are
+    unitless, so the axes say so."""
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 5.6), gridspec_kw={"width_ratios": [1, 1, 1.1]})
-    plot_clusters(axes[0], X, labels, title="True components (hidden from EM)")
+    fig, axes = plt.subplot_mosaic(
+        [["truth", "fit"], ["history", "history"]], figsize=(11, 10), gridspec_kw={"height_ratios": [1.5, 1]}
+    )
+    plot_clusters(axes["truth"], X, labels, title="True components (hidden from EM)", legend_fontsize=10)
     aligned = fit.params.permute(order)
     fitted_labels = np.argmax(fit.responsibilities[:, order], axis=1)  # column k = true component k
     plot_clusters(
-        axes[1],
+        axes["fit"],
         X,
         fitted_labels,
         aligned,
         reference=truth,
         label_prefix="fitted",
-        title="EM fit, coloured as the true component it matches",
+        title="EM fit, coloured as the true\ncomponent it matches",
+        legend_fontsize=10,
+        reference_style=dict(color="black", ls=":", lw=1.5, zorder=5),
     )
-    plot_log_likelihood(axes[2], fit)
+    for key in ("truth", "fit"):
+        axes[key].set(xlabel="$x_1$ (unitless)", ylabel="$x_2$ (unitless)")
+    plot_log_likelihood(axes["history"], fit, fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def plot_soft_assignments(ax, X, responsibilities, params=None, *, ambiguous_below=0.9, title=""):
-    """Scatter 2-D points, each coloured by the mix of the component colours weighted by its
-    responsibilities: the colour of row i is Σ_k γ_ik · PALETTE[k], so a point that is 60/40
-    between two components is drawn in a 60/40 blend. Points whose largest γ_ik is below
-    ``ambiguous_below`` are ringed in black. With ``params`` (aligned with the columns of
-    ``responsibilities``), each component's 1σ ellipse is drawn in its colour.
+def plot_soft_assignments(ax, X, responsibilities, params=None, *, ambiguous_below=0.9, title="", pie_radius=None):
+    """Scatter 2-D points coloured by their responsibilities. A point whose largest γ_ik is at
+    least ``ambiguous_below`` is a dot in the mix Σ_k γ_ik · PALETTE[k] (nearly a pure colour);
+    every other point is drawn as a small pie, outlined in black, whose wedges are its γ_ik in
+    the component colours. Blends of two colours can look alike (blue with orange and orange
+    with green both give olive); a pie's wedges cannot be mistaken. With ``params`` (aligned
+    with the columns of ``responsibilities``), each component's 1σ ellipse is drawn in its colour.
 
-    X : (n_samples, 2); responsibilities : (n_samples, n_components). Returns the number of
-    ringed points.
+    X : (n_samples, 2); responsibilities : (n_samples, n_components). ``pie_radius`` is in data
+    units (default 1.3% of the data's largest range). Returns the number of pies.
     """
     from matplotlib.colors import to_rgb
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Wedge
 
+    X = np.asarray(X, dtype=float)
     gamma = np.asarray(responsibilities, dtype=float)
     colours = gamma @ np.array([to_rgb(c) for c in PALETTE[: gamma.shape[1]]])  # (N, 3)
     ambiguous = gamma.max(axis=1) < ambiguous_below
     ax.scatter(*X[~ambiguous].T, s=10, c=colours[~ambiguous], linewidths=0)
-    ax.scatter(*X[ambiguous].T, s=34, c=colours[ambiguous], edgecolors="black", linewidths=0.9, zorder=3)
+    radius = 0.013 * np.ptp(X, axis=0).max() if pie_radius is None else pie_radius
+    for x, row in zip(X[ambiguous], gamma[ambiguous], strict=True):
+        angles = 90 + 360 * np.concatenate([[0.0], np.cumsum(row)])
+        for k in np.flatnonzero(row > 0):
+            ax.add_patch(
+                Wedge(tuple(x), radius, angles[k], angles[k + 1], facecolor=PALETTE[k], edgecolor="none", zorder=3)
+            )
+        ax.add_patch(Wedge(tuple(x), radius, 0, 360, fill=False, edgecolor="black", lw=0.8, zorder=4))
     handles = [
-        Line2D([], [], ls="", marker="o", ms=6, color=PALETTE[k], label=f"γ = 1 for component {k + 1}")
+        Line2D([], [], ls="", marker="o", ms=6, color=PALETTE[k], label=f"γ near 1 for component {k + 1}")
         for k in range(gamma.shape[1])
     ]
     handles.append(
-        Line2D([], [], ls="", marker="o", ms=6, mfc="white", mec="black", label=f"largest γ below {ambiguous_below:g}")
+        Line2D(
+            [],
+            [],
+            ls="",
+            marker="o",
+            ms=8,
+            mfc="white",
+            mec="black",
+            label=f"largest γ below {ambiguous_below:g}: a pie of its γ",
+        )
     )
     if params is not None:
         for k in range(params.n_components):
             draw_ellipse(ax, params.means[k], params.covariances[k], 1, color=PALETTE[k], lw=1.6)
-        handles.append(Line2D([], [], color="0.2", lw=1.6, label="1σ ellipse"))
-    ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title)
+        handles.append(Line2D([], [], color="0.2", lw=1.6, label="fitted 1σ ellipse"))
+    ax.set(xlabel="$x_1$ (unitless)", ylabel="$x_2$ (unitless)", title=title)
     ax.set_aspect("equal", adjustable="box")
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=3, frameon=False, fontsize=9)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, frameon=False, fontsize=10)
     return int(ambiguous.sum())
 
 
@@ -630,7 +674,7 @@ def plot_restart_histograms(ax_final, ax_iterations, final_log_likelihoods, iter
     ax_final.set(
         xlabel="final log-likelihood per point (nats)",
         ylabel="number of starts",
-        title="Where EM ends: one spike per local maximum",
+        title="Where EM ends: each spike holds one or more local maxima",
     )
     ax_iterations.set(
         xlabel="iterations to convergence (cap 200)", ylabel="number of starts", title="How long it takes"
@@ -666,16 +710,52 @@ def plot_numbered_points(ax, points):
         )
 
 
-def plot_restarts(final_log_likelihoods, iterations, best_fit, poor_fit, X, poor_name="a poor start", truth_means=None):
+def _label_true_means(ax, means, obstacles, offset):
+    """Mark each true mean (K, 2) with a black + and write its number k, in the colour of true
+    component k on a white halo, ``offset`` data units away, in whichever of eight directions
+    lies farthest from the ``obstacles`` (M, 2): the means and circles drawn in the panel, so that
+    no number sits on one. Returns the numbers' positions (K, 2)."""
+    import matplotlib.patheffects as pe
+
+    means = np.asarray(means, dtype=float)
+    obstacles = np.asarray(obstacles, dtype=float).reshape(-1, 2)
+    angles = np.radians(np.arange(8) * 45 + 22.5)
+    directions = np.column_stack([np.cos(angles), np.sin(angles)])
+    placed = []
+    for k, mean in enumerate(means):
+        candidates = mean + offset * directions  # (8, 2)
+        others = np.vstack([obstacles, means, *placed]) if placed else np.vstack([obstacles, means])
+        clearance = np.linalg.norm(candidates[:, None, :] - others[None, :, :], axis=2).min(axis=1)
+        position = candidates[np.argmax(clearance)]
+        placed.append(position[None, :])
+        ax.plot(*mean, marker="+", ms=11, mew=2.2, color="black", zorder=6)
+        ax.text(
+            *position,
+            str(k + 1),
+            ha="center",
+            va="center",
+            fontsize=14,
+            fontweight="bold",
+            color=PALETTE[k],
+            zorder=7,
+            path_effects=[pe.withStroke(linewidth=3.5, foreground="white")],
+        )
+    return np.vstack(placed)
+
+
+def plot_restarts(final_log_likelihoods, iterations, best_fit, poor_fit, X, poor_name="a poor start", truth=None):
     """Notebook 02: the spread of EM's results over many starts, and why a start can fail.
 
     Top: ``plot_restart_histograms``. Bottom: the poor run's start θ_0 and the paths its
-    means take; the optimum it reaches; the best optimum. The poor fit's components are
-    matched to the best fit's (``match_components``) and drawn in the same colours.
-    ``final_log_likelihoods`` and ``iterations`` map a start method's name to arrays over
-    starts; ``best_fit`` is a GMMFit, ``poor_fit`` one made with ``keep_params=True``; X is
-    (n_samples, 2); ``truth_means`` (K, 2), if given, numbers the true means 1..K in the start
-    panel, so that the reader can see which true components the start covers.
+    means take; the optimum it reaches; the best optimum. With ``truth`` (GMMParams), colour
+    means what it means in notebook 01: each fitted component, of either fit, is drawn in the
+    colour of the true component it is matched to (``match_components``: closest means, one
+    each), and every panel marks the true means (+) with their numbers in those colours, each
+    number placed clear of the panel's means and circles. Without ``truth``, the best fit takes
+    the palette in its own order and the poor fit's components the colours of the best fit's
+    components they match. ``final_log_likelihoods`` and ``iterations`` map a start method's
+    name to arrays over starts; ``best_fit`` is a GMMFit, ``poor_fit`` one made with
+    ``keep_params=True``; X is (n_samples, 2).
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
@@ -688,39 +768,54 @@ def plot_restarts(final_log_likelihoods, iterations, best_fit, poor_fit, X, poor
         gridspec_kw={"height_ratios": [1, 1.35]},
     )
     plot_restart_histograms(axes["final"], axes["iters"], final_log_likelihoods, iterations)
-    order = match_components(poor_fit.params, best_fit.params)  # poor component order[k] ~ best component k
-    colours = [None] * best_fit.params.n_components
-    for k, j in enumerate(order):
-        colours[j] = PALETTE[k]  # poor component j drawn in the colour of the best component it matches
+
+    def colours_matched_to(params, reference):
+        order = match_components(params, reference)  # component order[k] ~ reference component k
+        colours = [None] * params.n_components
+        for k, j in enumerate(order):
+            colours[j] = PALETTE[k]
+        return colours
+
+    if truth is not None:
+        best_colours = colours_matched_to(best_fit.params, truth)
+        colours = colours_matched_to(poor_fit.params, truth)
+    else:
+        best_colours = list(PALETTE[: best_fit.params.n_components])
+        colours = colours_matched_to(poor_fit.params, best_fit.params)
     n = len(X)
     panels = (
         ("start", poor_fit.params_history[0], colours, f"{poor_name}: $\\theta_0$ and the paths of its means"),
         ("poor", poor_fit.params, colours, f"where it ends: {poor_fit.log_likelihood / n:.3f} per point"),
-        ("best", best_fit.params, PALETTE, f"best optimum: {best_fit.log_likelihood / n:.3f} per point"),
+        ("best", best_fit.params, best_colours, f"best optimum: {best_fit.log_likelihood / n:.3f} per point"),
     )
     pad = 0.05 * np.ptp(X, axis=0)  # every panel shows the same region: the data's
     for key, params, cols, title in panels:
         ax = axes[key]
         ax.scatter(*X.T, s=6, color="0.65", linewidths=0)
         _draw_components(ax, params, cols, n_stds=(1,) if key == "start" else (1, 2))
-        ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title)
+        ax.set(xlabel="$x_1$ (unitless)", ylabel="$x_2$ (unitless)", title=title)
         ax.set(xlim=(X[:, 0].min() - pad[0], X[:, 0].max() + pad[0]))
         ax.set(ylim=(X[:, 1].min() - pad[1], X[:, 1].max() + pad[1]))
         ax.set_aspect("equal", adjustable="box")
     plot_mean_paths(axes["start"], poor_fit.params_history, colours)
+    if truth is not None:
+        paths = np.array([p.means for p in poor_fit.params_history]).reshape(-1, 2)
+        offset = 0.05 * np.ptp(X, axis=0).max()
+        for key, params, _, _ in panels:
+            obstacles = np.vstack([params.means, paths]) if key == "start" else params.means
+            _label_true_means(axes[key], truth.means, obstacles, offset)
     handles = [
         Line2D([], [], color="0.2", lw=2.0, label="1σ ellipse"),
         Line2D([], [], color="0.2", lw=1.2, ls="--", label="2σ ellipse"),
         Line2D([], [], color="0.2", marker="X", ls="", ms=8, mec="black", label="mean (left: at the start)"),
         Line2D([], [], color="0.2", marker="o", ls="-", ms=7, mfc="white", label="path of a mean, and where it ends"),
     ]
-    if truth_means is not None:
-        plot_numbered_points(axes["start"], truth_means)
+    if truth is not None:
         handles.append(
-            Line2D([], [], color="black", marker="$k$", ls="", ms=9, label="true mean of component k (left)")
+            Line2D([], [], color="black", marker="+", ls="", ms=10, mew=2, label="true mean k, numbered in colour k")
         )
     fig.tight_layout(rect=(0, 0.05, 1, 1))
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False, fontsize=10)
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False, fontsize=11)
     return fig
 
 
@@ -815,7 +910,7 @@ def plot_singularity(sigmas, log_lik_by_reg, em_runs):
             if len(values) < longest:  # this run broke off
                 ax.plot(t[-1], values[-1], "X", ms=13, color=colour[reg], mec="black", zorder=4)
                 broke_off = True
-    axes[1].set(xlabel="iteration $t$", ylabel=r"$\log p(X \mid \theta_t)$", title="EM from a start near the point")
+    axes[1].set(xlabel="iteration $t$", ylabel=r"$\log p(X \mid \theta_t)$", title="EM from a start on the point")
     axes[2].set(xlabel="iteration $t$", ylabel=r"$\log_{10} \det \Sigma_3$", title="The covariance it collapses")
     for ax in axes:
         ax.grid(alpha=0.3)
@@ -832,22 +927,25 @@ def plot_singularity(sigmas, log_lik_by_reg, em_runs):
 def plot_information_criteria(n_components_range, scores, chosen):
     """Notebook 02: BIC and AIC against K for each covariance type; ``scores[name][ct]`` is a
     list over K, ``chosen[name]`` the (covariance_type, K) with the lowest score. Each
-    covariance type has its own colour, marker and line style, so curves that coincide
-    stay distinguishable."""
+    covariance type has its own colour, marker and line style, and is shifted sideways by
+    ``DODGE[i]`` (a fraction of one K): curves whose values coincide (diag, spherical and tied
+    AIC from K = 3 on) would otherwise draw on top of each other, and side by side each stays
+    visible. The star sits on the chosen curve's shifted point."""
     import matplotlib.pyplot as plt
 
     styles = (("o", "-"), ("s", "--"), ("^", "-."), ("D", ":"))
     penalty = {"BIC": r"p \log N", "AIC": "2p"}
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.6))
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.8))
+    Ks = np.asarray(list(n_components_range), dtype=float)
     for ax, (name, by_type) in zip(axes, scores.items(), strict=True):
+        shift = {}
         for i, (ct, values) in enumerate(by_type.items()):
             marker, ls = styles[i % len(styles)]
-            ax.plot(
-                n_components_range, values, marker=marker, ls=ls, ms=6, mfc="none", mew=1.4, color=PALETTE[i], label=ct
-            )
+            shift[ct] = DODGE[i % len(DODGE)]
+            ax.plot(Ks + shift[ct], values, marker=marker, ls=ls, ms=7, mfc="none", mew=1.6, color=PALETTE[i], label=ct)
         ct, K = chosen[name]
         ax.plot(
-            [K],
+            [K + shift[ct]],
             [by_type[ct][list(n_components_range).index(K)]],
             "*",
             ms=20,
@@ -856,14 +954,18 @@ def plot_information_criteria(n_components_range, scores, chosen):
             zorder=3,
         )
         ax.set(
-            xlabel="number of components $K$",
+            xlabel="number of components $K$ (curves shifted sideways to stay apart)",
             ylabel=f"{name} (lower is better)",
             title=rf"{name} $= -2L(\hat\theta) + {penalty.get(name, 'penalty')}$",
         )
+        ax.set_xticks(Ks)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=9)
+        ax.legend(fontsize=10)
     fig.tight_layout()
     return fig
+
+
+DODGE = (-0.15, -0.05, 0.05, 0.15)  # sideways shift of covariance type i in plot_information_criteria
 
 
 def _animation_limits(X, shown_params):
@@ -896,50 +998,67 @@ def _log_likelihood_axis(ax, log_likelihoods):
             xy=(0, low - 0.12 * (high - low)),
             xytext=(0.08, 0.1),
             textcoords="axes fraction",
-            fontsize=9,
+            fontsize=11,
             arrowprops=dict(arrowstyle="->", color="0.3"),
         )
 
 
-def animate_em(X, frames, params_history, log_likelihoods, path, *, fps=4, dpi=80):
+def animate_em(X, frames, params_history, log_likelihoods, path, *, fps=4, dpi=100, colours=None):
     """Write a GIF of EM: ellipses moving over the points (left) beside L(θ_t) (right).
 
     One frame per iteration t in ``frames``, drawing θ_t = ``params_history[t]`` and
-    ``log_likelihoods[:t + 1]``. matplotlib.animation's PillowWriter writes the file, one
-    draw per frame (about 0.1 s each here, so keep to a few dozen frames).
+    ``log_likelihoods[:t + 1]``. Component k is drawn in ``colours[k]`` (default PALETTE[k]):
+    pass PALETTE[j] for the component that the final fit matches to true component j, as the
+    key below the panels ("matched to true j") says. Text is 12 pt or more at ``dpi``, so it
+    stays legible at the GIF's own size in a notebook. matplotlib.animation's PillowWriter
+    writes the file, one draw per frame (about 0.1 s each here, so keep to a few dozen frames).
     """
     from pathlib import Path
 
     import matplotlib.pyplot as plt
     from matplotlib.animation import PillowWriter
+    from matplotlib.lines import Line2D
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8.4, 3.7), dpi=dpi, gridspec_kw={"width_ratios": [1, 1.15]})
-    left.scatter(*X.T, s=4, color="0.55", linewidths=0)
-    xlim, ylim = _animation_limits(X, [params_history[t] for t in frames])
-    left.set(xlabel="$x_1$", ylabel="$x_2$", xlim=xlim, ylim=ylim)
-    left.set_aspect("equal", adjustable="box")
-    _log_likelihood_axis(right, log_likelihoods)
-    for ax in (left, right):
-        ax.locator_params(nbins=5)  # fewer tick labels: text layout is most of each frame's cost
-    (curve,) = right.plot([], [], "o-", ms=3, color="black", lw=1.2)
-    fig.tight_layout()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    writer = PillowWriter(fps=fps)
-    with writer.saving(fig, path, dpi):
-        for t in frames:
-            params = params_history[t]
-            left.set_title(f"EM from a poor start: t = {t}")
-            curve.set_data(np.arange(t + 1), log_likelihoods[: t + 1])
-            drawn = []
-            for k in range(params.n_components):
-                for n_std, ls in ((1, "-"), (2, "--")):
-                    drawn.append(
-                        draw_ellipse(left, params.means[k], params.covariances[k], n_std, color=PALETTE[k], lw=2, ls=ls)
-                    )
-                drawn.extend(left.plot(*params.means[k], marker="X", ms=9, color=PALETTE[k], mec="black"))
-            writer.grab_frame()
-            for artist in drawn:
-                artist.remove()
+    n_components = params_history[0].n_components
+    colours = list(PALETTE[:n_components]) if colours is None else list(colours)
+    with plt.rc_context({"font.size": 12, "axes.titlesize": 13, "axes.labelsize": 12}):
+        fig, (left, right) = plt.subplots(1, 2, figsize=(9.6, 4.9), dpi=dpi, gridspec_kw={"width_ratios": [1, 1.15]})
+        left.scatter(*X.T, s=5, color="0.55", linewidths=0)
+        xlim, ylim = _animation_limits(X, [params_history[t] for t in frames])
+        left.set(xlabel="$x_1$ (unitless)", ylabel="$x_2$ (unitless)", xlim=xlim, ylim=ylim)
+        left.set_aspect("equal", adjustable="box")
+        _log_likelihood_axis(right, log_likelihoods)
+        right.set_ylabel(r"$\log p(X \mid \theta_t)$ (nats)")
+        for ax in (left, right):
+            ax.locator_params(nbins=5)  # fewer tick labels: text layout is most of each frame's cost
+        (curve,) = right.plot([], [], "o-", ms=3, color="black", lw=1.2)
+        handles = [Line2D([], [], color=c, lw=3, label=f"matched to true {k + 1}") for k, c in enumerate(colours)]
+        handles += [
+            Line2D([], [], color="0.2", lw=2, label="1σ"),
+            Line2D([], [], color="0.2", lw=2, ls="--", label="2σ"),
+            Line2D([], [], color="0.2", marker="X", ls="", ms=9, mec="black", label="mean"),
+        ]
+        fig.tight_layout(rect=(0, 0.14, 1, 1))
+        fig.legend(handles=handles, loc="lower center", ncol=3, frameon=False, fontsize=12)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        writer = PillowWriter(fps=fps)
+        with writer.saving(fig, path, dpi):
+            for t in frames:
+                params = params_history[t]
+                left.set_title(f"EM from a poor start: t = {t}")
+                curve.set_data(np.arange(t + 1), log_likelihoods[: t + 1])
+                drawn = []
+                for k in range(params.n_components):
+                    for n_std, ls in ((1, "-"), (2, "--")):
+                        drawn.append(
+                            draw_ellipse(
+                                left, params.means[k], params.covariances[k], n_std, color=colours[k], lw=2, ls=ls
+                            )
+                        )
+                    drawn.extend(left.plot(*params.means[k], marker="X", ms=10, color=colours[k], mec="black"))
+                writer.grab_frame()
+                for artist in drawn:
+                    artist.remove()
     plt.close(fig)
 
 

@@ -125,7 +125,8 @@ def test_plot_log_likelihood_draws_the_history_the_stop_and_the_distance_to_the_
     np.testing.assert_array_equal(curve.get_xdata(), np.arange(7))
     assert stop.get_xdata()[0] == 6 and to_rgba(stop.get_color()) == to_rgba(plots.PALETTE[5])
     assert ax.texts[0].xy == (6, fit.log_likelihoods[-1])
-    assert ax.get_xlabel() == "iteration $t$" and ax.get_ylabel() == r"$\log p(X \mid \theta_t)$" and ax.get_title()
+    assert ax.get_xlabel() == "iteration $t$" and ax.get_title()
+    assert ax.get_ylabel() == r"$\log p(X \mid \theta_t)$ (nats)"
     (inset,) = ax.child_axes
     (remaining,) = inset.lines
     np.testing.assert_array_equal(remaining.get_ydata(), fit.log_likelihoods[-1] - fit.log_likelihoods[:-1])
@@ -152,7 +153,8 @@ def test_plot_three_panel_draws_fitted_component_order_k_in_true_colour_k():
     assert len(drawn) == 9
     for k in range(3):
         assert_ellipse(drawn[2 * k], fit.params.means[order[k]], fit.params.covariances[order[k]], 1, plots.PALETTE[k])
-        assert_ellipse(drawn[6 + k], truth.means[k], truth.covariances[k], 1, "0.45")
+        assert_ellipse(drawn[6 + k], truth.means[k], truth.covariances[k], 1, "black")
+        assert drawn[6 + k].get_linestyle() == ":" and drawn[6 + k].get_zorder() > drawn[2 * k].get_zorder()
     fitted_labels = np.argmax(fit.responsibilities[:, order], axis=1)
     for k, points in enumerate(middle.collections):
         np.testing.assert_array_equal(points.get_offsets(), X[fitted_labels == k])
@@ -229,7 +231,8 @@ def test_plot_restarts_histograms_each_method_and_draws_each_fit_in_matched_colo
         ("where it ends", poor, colour_of_poor, f"where it ends: {poor.log_likelihood / n:.3f} per point"),
     ):
         ax = axes[key]
-        assert ax.get_title() == title and ax.get_xlabel() == "$x_1$" and ax.get_ylabel() == "$x_2$"
+        assert ax.get_title() == title
+        assert (ax.get_xlabel(), ax.get_ylabel()) == ("$x_1$ (unitless)", "$x_2$ (unitless)")
         np.testing.assert_array_equal(ax.collections[0].get_offsets(), X)
         drawn = ellipses(ax)
         assert len(drawn) == 6
@@ -293,13 +296,17 @@ def test_plot_information_criteria_stars_the_lowest_score():
         curves = [line for line in ax.lines if len(line.get_xdata()) == len(Ks)]
         assert [c.get_label() for c in curves] == ["full", "diag"]
         assert [to_rgba(c.get_color()) for c in curves] == [to_rgba(plots.PALETTE[i]) for i in range(2)]
-        for curve, ct in zip(curves, ("full", "diag"), strict=True):
-            assert list(curve.get_xdata()) == list(Ks) and list(curve.get_ydata()) == scores[name][ct]
+        for i, (curve, ct) in enumerate(zip(curves, ("full", "diag"), strict=True)):
+            np.testing.assert_allclose(curve.get_xdata(), np.array(Ks) + plots.DODGE[i])  # shifted sideways
+            assert list(curve.get_ydata()) == scores[name][ct]
+        assert list(ax.get_xticks()) == list(Ks)
         (star,) = [line for line in ax.lines if line.get_marker() == "*"]
         ct, K = chosen[name]
-        assert (star.get_xdata()[0], star.get_ydata()[0]) == (K, scores[name][ct][K - 1])
+        shift = plots.DODGE[("full", "diag").index(ct)]
+        assert (star.get_xdata()[0], star.get_ydata()[0]) == (pytest.approx(K + shift), scores[name][ct][K - 1])
         assert star.get_label() == f"lowest {name}: K = {K}, {ct}"
-        assert ax.get_ylabel() == f"{name} (lower is better)" and ax.get_xlabel() == "number of components $K$"
+        assert ax.get_ylabel() == f"{name} (lower is better)"
+        assert ax.get_xlabel() == "number of components $K$ (curves shifted sideways to stay apart)"
         assert to_rgba(star.get_color()) == to_rgba("black")
         penalty = r"p \log N" if name == "BIC" else "2p"
         assert ax.get_title() == rf"{name} $= -2L(\hat\theta) + {penalty}$"
@@ -452,18 +459,31 @@ def test_plot_clusters_names_the_ellipses_after_their_parameters():
     plt.close(fig)
 
 
-def test_soft_assignments_colour_one_hot_rows_purely_and_blend_the_rest():
-    from matplotlib.colors import to_rgb
+def pies(ax):
+    """The soft-assignment figure's pies: {centre: [(colour, share of the circle), ...]} per outlined circle."""
+    from matplotlib.patches import Wedge
 
+    wedges = [p for p in ax.patches if isinstance(p, Wedge)]
+    outlines = [w for w in wedges if not w.get_fill()]
+    found = {}
+    for outline in outlines:
+        parts = [w for w in wedges if w.get_fill() and w.center == outline.center]
+        found[tuple(outline.center)] = [(w.get_facecolor()[:3], (w.theta2 - w.theta1) / 360) for w in parts]
+    return found
+
+
+def test_soft_assignments_colour_one_hot_rows_purely_and_draw_the_rest_as_pies():
     X = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0]])
     gamma = np.array([[1.0, 0.0], [0.5, 0.5], [0.0, 1.0]])
     fig, ax = plt.subplots()
     ringed = plots.plot_soft_assignments(ax, X, gamma)
-    clear, ambiguous = ax.collections
-    assert ringed == 1 and len(ambiguous.get_offsets()) == 1
-    np.testing.assert_allclose(clear.get_facecolors()[:, :3], [to_rgb(plots.PALETTE[0]), to_rgb(plots.PALETTE[1])])
-    blend = (np.array(to_rgb(plots.PALETTE[0])) + to_rgb(plots.PALETTE[1])) / 2
-    np.testing.assert_allclose(ambiguous.get_facecolors()[0, :3], blend)
+    (clear,) = ax.collections
+    assert ringed == 1
+    np.testing.assert_allclose(clear.get_facecolors()[:, :3], [rgb(plots.PALETTE[0]), rgb(plots.PALETTE[1])])
+    ((centre, parts),) = pies(ax).items()
+    assert centre == (1.0, 0.0)
+    halves = [(rgb(plots.PALETTE[0]), 0.5), (rgb(plots.PALETTE[1]), 0.5)]
+    assert [(c, pytest.approx(share)) for c, share in parts] == halves
     assert ax.get_xlabel() and ax.get_ylabel()
     plt.close(fig)
 
@@ -516,18 +536,40 @@ def test_restarts_draw_matched_components_in_the_same_colour():
     plt.close(fig)
 
 
-def test_restarts_number_the_true_means_in_the_start_panel_only():
+def test_restarts_colour_both_fits_by_the_true_component_they_match_and_number_it_in_every_panel():
     X = _two_blobs(200)
     best = em.fit_gmm(X, 2, seed=0, keep_params=True)
+    # best's component 1 lies on true component 2, and the other way round
+    truth = em.GMMParams([0.5, 0.5], best.params.means[::-1] + 0.05, best.params.covariances[::-1])
+    poor = dataclasses.replace(best, params_history=tuple(best.params_history))
     final = {"random": np.array([-2.0, -2.1])}
     iterations = {"random": np.array([10, 20])}
-    truth = np.array([[0.0, 0.0], [4.0, 1.0]])
-    fig = plots.plot_restarts(final, iterations, best, best, X, poor_name="start", truth_means=truth)
-    texts = {ax.get_title().split(":")[0]: [(t.get_text(), t.get_position()) for t in ax.texts] for ax in fig.axes}
-    assert [(k, tuple(xy)) for k, xy in texts["start"]] == [("1", (0.0, 0.0)), ("2", (4.0, 1.0))]
-    assert texts["where it ends"] == [] and texts["best optimum"] == []
-    assert "true mean of component k (left)" in [t.get_text() for t in fig.legends[0].get_texts()]
+    fig = plots.plot_restarts(final, iterations, best, poor, X, poor_name="start", truth=truth)
+    axes = {ax.get_title().split(":")[0]: ax for ax in fig.axes}
+    for key in ("start", "where it ends", "best optimum"):
+        ax = axes[key]
+        marks = [line for line in ax.lines if line.get_marker() == "X"]
+        # fitted component 0 sits on true component 2 (index 1), so it takes PALETTE[1], as in notebook 01
+        assert [to_rgba(m.get_color()) for m in marks] == [to_rgba(plots.PALETTE[1]), to_rgba(plots.PALETTE[0])]
+        crosses = [line for line in ax.lines if line.get_marker() == "+"]
+        assert [tuple(c.get_xydata()[0]) for c in crosses] == [tuple(m) for m in truth.means]
+        numbers = [(t.get_text(), np.array(t.get_position()), to_rgba(t.get_color())) for t in ax.texts]
+        assert [(n, c) for n, _, c in numbers] == [("1", to_rgba(plots.PALETTE[0])), ("2", to_rgba(plots.PALETTE[1]))]
+        offset = 0.05 * np.ptp(X, axis=0).max()
+        for (_, xy, _), mean in zip(numbers, truth.means, strict=True):
+            assert np.linalg.norm(xy - mean) == pytest.approx(offset)  # beside its mean, not on it
+            drawn = np.array([m.get_xydata()[0] for m in marks])
+            assert np.linalg.norm(drawn - xy, axis=1).min() > 0.5 * offset  # and clear of the fitted means
+    assert "true mean k, numbered in colour k" in [t.get_text() for t in fig.legends[0].get_texts()]
     plt.close(fig)
+
+
+def test_label_true_means_keeps_each_number_clear_of_the_obstacles():
+    _, ax = plt.subplots()
+    means = np.array([[0.0, 0.0]])
+    obstacles = np.array([[0.3, 0.3], [-0.3, 0.3], [0.3, -0.3]])  # only the lower-left diagonal is free
+    (position,) = plots._label_true_means(ax, means, obstacles, offset=0.4)
+    assert position[0] < 0 and position[1] < 0
 
 
 def test_information_criteria_give_each_covariance_type_its_own_marker_and_style():
@@ -538,6 +580,8 @@ def test_information_criteria_give_each_covariance_type_its_own_marker_and_style
     for ax in fig.axes:
         curves = [line for line in ax.get_lines() if len(line.get_xdata()) == 4]
         assert len({(line.get_marker(), line.get_linestyle()) for line in curves}) == len(em.COVARIANCE_TYPES)
+        # equal scores (as diag, spherical and tied AIC nearly are) stay apart: no two markers on one spot
+        assert len({line.get_xdata()[0] for line in curves}) == len(em.COVARIANCE_TYPES)
         assert "log L" not in ax.get_title() and r"L(\hat\theta)" in ax.get_title()
     plt.close(fig)
 
@@ -597,44 +641,66 @@ def test_scaling_figure_has_labelled_log_axes():
     plt.close(fig)
 
 
-def test_soft_assignments_ring_the_points_below_the_threshold_above_everything_else():
+def test_soft_assignments_draw_pies_below_the_threshold_above_everything_else():
+    from matplotlib.patches import Wedge
+
     X = np.array([[0.0, 0.0], [1.0, 0.0], [2.0, 0.0], [3.0, 0.0]])
     gamma = np.array([[1.0, 0.0], [0.9, 0.1], [0.6, 0.4], [0.0, 1.0]])  # row 1's largest γ is 0.9: not below 0.9
     params = em.GMMParams([0.5, 0.5], [[0.0, 0.0], [3.0, 0.0]], [np.eye(2), [[2.0, 0.5], [0.5, 1.0]]])
     _, ax = plt.subplots(figsize=(3, 3))
-    ringed = plots.plot_soft_assignments(ax, X, gamma, params, ambiguous_below=0.9, title="soft")
-    clear, ambiguous = ax.collections
+    ringed = plots.plot_soft_assignments(ax, X, gamma, params, ambiguous_below=0.9, title="soft", pie_radius=0.2)
+    (clear,) = ax.collections
     assert ringed == 1
     np.testing.assert_array_equal(clear.get_offsets(), X[[0, 1, 3]])
-    np.testing.assert_array_equal(ambiguous.get_offsets(), X[[2]])
-    np.testing.assert_allclose(
-        ambiguous.get_facecolors()[0, :3], 0.6 * np.array(rgb(plots.PALETTE[0])) + 0.4 * np.array(rgb(plots.PALETTE[1]))
-    )
-    assert to_rgba(ambiguous.get_edgecolors()[0]) == to_rgba("black") and ambiguous.get_linewidths()[0] > 0
-    assert ambiguous.get_sizes()[0] > clear.get_sizes().max()  # a ring round a dot as large as the others
+    found = pies(ax)
+    assert list(found) == [(2.0, 0.0)]  # the one point whose largest γ is below 0.9
+    assert [(c, pytest.approx(share)) for c, share in found[2.0, 0.0]] == [
+        (rgb(plots.PALETTE[0]), 0.6),
+        (rgb(plots.PALETTE[1]), 0.4),
+    ]
+    wedges = [p for p in ax.patches if isinstance(p, Wedge)]
+    assert all(w.r == 0.2 for w in wedges)
+    (outline,) = [w for w in wedges if not w.get_fill()]
+    assert to_rgba(outline.get_edgecolor()) == to_rgba("black") and outline.get_linewidth() > 0
     drawn = ellipses(ax)
     assert len(drawn) == 2
     for k in range(2):
         assert_ellipse(drawn[k], params.means[k], params.covariances[k], 1, plots.PALETTE[k])
-    assert ambiguous.get_zorder() > max(artist.get_zorder() for artist in [clear, *drawn])  # never hidden
-    assert (ax.get_title(), ax.get_xlabel(), ax.get_ylabel()) == ("soft", "$x_1$", "$x_2$") and ax.get_aspect() == 1.0
+    assert min(w.get_zorder() for w in wedges) > max(artist.get_zorder() for artist in [clear, *drawn])  # never hidden
+    assert outline.get_zorder() > max(w.get_zorder() for w in wedges if w.get_fill())
+    assert ax.get_title() == "soft" and ax.get_aspect() == 1.0  # equal aspect: the pies are round
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("$x_1$ (unitless)", "$x_2$ (unitless)")
     legend = ax.get_legend()
-    assert legend_texts(ax) == ["γ = 1 for component 1", "γ = 1 for component 2", "largest γ below 0.9", "1σ ellipse"]
+    assert legend_texts(ax) == [
+        "γ near 1 for component 1",
+        "γ near 1 for component 2",
+        "largest γ below 0.9: a pie of its γ",
+        "fitted 1σ ellipse",
+    ]
     *pure, ring, ellipse = legend.legend_handles
     for k, handle in enumerate(pure):  # a dot in component k's colour, no line through it
         assert (handle.get_marker(), handle.get_linestyle()) == ("o", "None")
         assert to_rgba(handle.get_color()) == to_rgba(plots.PALETTE[k])
     assert (ring.get_marker(), ring.get_linestyle()) == ("o", "None")
-    assert to_rgba(ring.get_markerfacecolor()) == to_rgba("white") and to_rgba(ring.get_markeredgecolor()) == to_rgba(
-        "black"
-    )
+    assert to_rgba(ring.get_markeredgecolor()) == to_rgba("black")
     r, g, b, _ = to_rgba(ellipse.get_color())
     assert ellipse.get_linestyle() == "-" and r == g == b  # grey: a 1σ ellipse of any component
     assert all(e.get_linewidth() == ellipse.get_linewidth() for e in drawn)  # the sample is drawn as they are
-    assert legend._loc == 9 and legend._ncols == 3
+    assert legend._loc == 9 and all(t.get_fontsize() >= 10 for t in legend.get_texts())
     box, anchor = ax.get_window_extent(), legend.get_bbox_to_anchor()
     assert box.y0 - 0.3 * box.height < anchor.y0 < box.y0  # right under the axes,
     assert anchor.x0 == pytest.approx((box.x0 + box.x1) / 2)  # centred
+
+
+def test_soft_assignment_pies_tell_apart_blends_that_mix_to_the_same_colour():
+    # Blue-with-orange and orange-with-green blend to near-identical olives; their pies differ.
+    X = np.array([[0.0, 0.0], [1.0, 0.0]])
+    gamma = np.array([[0.5, 0.5, 0.0], [0.0, 0.5, 0.5]])
+    _, ax = plt.subplots(figsize=(3, 3))
+    plots.plot_soft_assignments(ax, X, gamma)
+    found = pies(ax)
+    assert {c for c, _ in found[0.0, 0.0]} == {rgb(plots.PALETTE[0]), rgb(plots.PALETTE[1])}
+    assert {c for c, _ in found[1.0, 0.0]} == {rgb(plots.PALETTE[1]), rgb(plots.PALETTE[2])}
 
 
 def test_soft_assignments_without_parameters_draw_no_ellipse_and_no_title():
@@ -642,7 +708,9 @@ def test_soft_assignments_without_parameters_draw_no_ellipse_and_no_title():
     _, ax = plt.subplots(figsize=(3, 3))
     ringed = plots.plot_soft_assignments(ax, X, np.array([[0.3, 0.5, 0.2], [0.0, 0.0, 1.0]]), ambiguous_below=0.6)
     assert ringed == 1 and not ellipses(ax) and ax.get_title() == ""
-    assert legend_texts(ax) == [f"γ = 1 for component {k}" for k in (1, 2, 3)] + ["largest γ below 0.6"]
+    assert legend_texts(ax) == [f"γ near 1 for component {k}" for k in (1, 2, 3)] + [
+        "largest γ below 0.6: a pie of its γ"
+    ]
 
 
 def test_binned_trace_drops_batches_outside_the_edges():
@@ -933,7 +1001,7 @@ def test_log_likelihood_inset_sits_inside_the_axes_below_the_note_and_shares_its
     assert 0 <= note.xyann[0] <= 1
     (remaining,) = inset.lines
     assert to_rgba(remaining.get_color()) == to_rgba(plots.PALETTE[0]) and remaining.get_marker() == "o"
-    assert inset.get_title() == r"$L(\theta_T) - L(\theta_t)$, log scale"
+    assert inset.get_title() == r"$L(\theta_T) - L(\theta_t)$ (nats), log scale"
     assert_faint_grid(inset)
     assert_faint_grid(ax)
     assert ax.get_title() == "Log-likelihood per iteration"
@@ -945,10 +1013,19 @@ def test_three_panel_titles_say_what_each_panel_shows():
     fig = plots.plot_three_panel(X, labels, fit, em.match_components(fit.params, truth), truth)
     left, middle, right = fig.axes[:3]
     assert left.get_title() == "True components (hidden from EM)"
-    assert middle.get_title() == "EM fit, coloured as the true component it matches"
+    assert middle.get_title() == "EM fit, coloured as the true\ncomponent it matches"
     assert legend_texts(left)[0].startswith("component 1 (")
     assert right.get_position().width > left.get_position().width  # room for the inset
-    assert left.get_position().x1 < middle.get_position().x0 < middle.get_position().x1 < right.get_position().x0
+    assert left.get_position().x1 < middle.get_position().x0  # the two scatters side by side,
+    assert right.get_position().y1 < middle.get_position().y0  # the history below them
+    assert "unitless" in left.get_xlabel() and "nats" in right.get_ylabel()
+    # Legible at a notebook cell's width (about 900 px): the smallest text is at least 10 px there.
+    scale = 900 / (fig.get_figwidth() * 110)
+    for ax in (left, middle, right, *right.child_axes):
+        texts = [*ax.texts, *ax.get_xticklabels(), *ax.get_yticklabels()]
+        if ax.get_legend():
+            texts += ax.get_legend().get_texts()
+        assert min(t.get_fontsize() for t in texts) * 110 / 72 * scale >= 10
 
 
 def test_restarts_share_one_window_and_a_legend_that_matches_the_drawing():
@@ -956,7 +1033,8 @@ def test_restarts_share_one_window_and_a_legend_that_matches_the_drawing():
     best = em.fit_gmm(X, 2, seed=0, keep_params=True)
     final = {"random": np.array([-2.0, -2.1, -2.05]), "kmeans++": np.array([-2.0, -2.0, -2.02])}
     iterations = {"random": np.array([10, 20, 35]), "kmeans++": np.array([12, 15, 18])}
-    fig = plots.plot_restarts(final, iterations, best, best, X, truth_means=[[0.0, 0.0], [4.0, 1.0]])
+    truth = em.GMMParams([0.5, 0.5], [[0.0, 0.0], [4.0, 1.0]], [np.eye(2), np.eye(2)])
+    fig = plots.plot_restarts(final, iterations, best, best, X, truth=truth)
     axes = {ax.get_title().split(":")[0]: ax for ax in fig.axes}
     start, poor, top = axes["a poor start"], axes["where it ends"], axes["Where EM ends"]
     assert start.get_title() == "a poor start: $\\theta_0$ and the paths of its means"
@@ -981,7 +1059,7 @@ def test_restarts_share_one_window_and_a_legend_that_matches_the_drawing():
         "2σ ellipse",
         "mean (left: at the start)",
         "path of a mean, and where it ends",
-        "true mean of component k (left)",
+        "true mean k, numbered in colour k",
     ]
     assert legend._ncols == len(labels)  # one row
     one, two, mean, path, _ = legend.legend_handles
@@ -1000,8 +1078,8 @@ def test_restarts_share_one_window_and_a_legend_that_matches_the_drawing():
         assert_inside_figure(fig, ax)
     renderer = fig.canvas.get_renderer()
     assert not any(_overlaps(legend.get_window_extent(), ax.get_tightbbox(renderer)) for ax in fig.axes)
-    truth = legend.legend_handles[-1]  # a "k" like the numbers it stands for, in their black
-    assert (truth.get_marker(), truth.get_linestyle(), to_rgba(truth.get_color())) == ("$k$", "None", to_rgba("black"))
+    cross = legend.legend_handles[-1]  # the black + drawn at each true mean
+    assert (cross.get_marker(), cross.get_linestyle(), to_rgba(cross.get_color())) == ("+", "None", to_rgba("black"))
 
 
 def test_restart_histograms_tell_start_methods_apart_by_line_style():
@@ -1022,7 +1100,7 @@ def test_restart_histograms_tell_start_methods_apart_by_line_style():
         assert_faint_grid(ax)
     left_edges = np.unique(ax_final.patches[0].get_xy()[:, 0])
     assert len(left_edges) == 31 and left_edges[0] == -3.0 and left_edges[-1] == -2.0  # 30 bins over all values
-    assert ax_final.get_title() == "Where EM ends: one spike per local maximum"
+    assert ax_final.get_title() == "Where EM ends: each spike holds one or more local maxima"
     assert ax_iter.get_title() == "How long it takes"
 
 
@@ -1064,7 +1142,7 @@ def test_singularity_panels_say_what_they_show():
     fig = plots.plot_singularity(sigmas, {0.0: np.arange(5.0)}, {0.0: ([1.0, 2.0], [0.0, -3.0])})
     left, middle, right = fig.axes
     assert left.get_title() == "Shrink a component onto a point: L → ∞"
-    assert middle.get_title() == "EM from a start near the point"
+    assert middle.get_title() == "EM from a start on the point"
     assert right.get_title() == "The covariance it collapses"
     for ax in (middle, right):
         (curve,) = ax.lines
@@ -1112,8 +1190,13 @@ def test_animate_em_draws_each_frames_parameters_and_the_curve_so_far(tmp_path, 
         np.testing.assert_array_equal(curve, np.c_[np.arange(t + 1), fit.log_likelihoods[: t + 1]])
     assert windows == [plots._animation_limits(X, [fit.params_history[0], fit.params_history[3]])] * 2  # one window
     left, right = made[0].axes
-    assert (left.get_xlabel(), left.get_ylabel(), left.get_aspect()) == ("$x_1$", "$x_2$", 1.0)
+    assert (left.get_xlabel(), left.get_ylabel(), left.get_aspect()) == ("$x_1$ (unitless)", "$x_2$ (unitless)", 1.0)
     assert neutral(left.collections[0].get_facecolor()[0])  # the points in grey: colour is for components
+    key = made[0].legends[0]  # the colour key: one entry per component, then the line styles and the mean
+    assert [t.get_text() for t in key.get_texts()] == ["matched to true 1", "matched to true 2", "1σ", "2σ", "mean"]
+    assert [to_rgba(h.get_color()) for h in key.legend_handles[:2]] == [to_rgba(c) for c in plots.PALETTE[:2]]
+    texts = [left.title, right.title, left.xaxis.label, *right.get_yticklabels(), *key.get_texts()]
+    assert min(t.get_fontsize() for t in texts) >= 12  # at 100 dpi, about 17 px in the GIF
     (curve,) = right.lines
     assert (curve.get_marker(), curve.get_linestyle(), to_rgba(curve.get_color())) == ("o", "-", to_rgba("black"))
 
@@ -1665,3 +1748,20 @@ def test_uncertainty_refuses_mismatched_inputs():
     three = em.GMMParams(np.full(3, 1 / 3), np.zeros((3, 2)), [np.eye(2)] * 3)
     with pytest.raises(ValueError, match="3 components and responsibilities 2 columns"):
         plots.plot_uncertainty(ax, X, gamma, three)
+
+
+def test_animate_em_draws_component_k_in_the_colour_it_is_given(tmp_path, monkeypatch):
+    from matplotlib.animation import PillowWriter
+
+    X = _two_blobs()
+    fit = em.fit_gmm(X, 2, seed=0, tol=0, max_iter=2, keep_params=True)
+    seen, grab = [], PillowWriter.grab_frame
+
+    def record(writer, **kwargs):
+        seen.append([e.get_edgecolor() for e in ellipses(writer.fig.axes[0])])
+        return grab(writer, **kwargs)
+
+    monkeypatch.setattr(PillowWriter, "grab_frame", record)
+    colours = [plots.PALETTE[2], plots.PALETTE[0]]  # component 0 matched to true 3, component 1 to true 1
+    plots.animate_em(X, [0, 2], fit.params_history, fit.log_likelihoods, tmp_path / "em.gif", dpi=30, colours=colours)
+    assert seen == [[to_rgba(colours[0])] * 2 + [to_rgba(colours[1])] * 2] * 2
