@@ -14,6 +14,13 @@ the update order and the lower bound (the ELBO up to an additive constant that d
 depend on q, only on the data, the prior and K: tested against Bishop's eqs. 10.70-10.77),
 so that from the same initial responsibilities and the same number of iterations every
 posterior quantity equals scikit-learn's to rounding (tested to 1e-8).
+
+The loop's settings are not scikit-learn's. ``tol`` is on the ELBO's gain *per point*
+(scikit-learn's is on the total bound, so the same value stops far earlier here: on notebook
+01's 500 points, tol=1e-3 stops after 37 iterations, before the weights have settled); the defaults are
+``tol=1e-6``, ``max_iter=200`` and a k-means++ start (scikit-learn: 1e-3, 100 and k-means);
+``max_iter`` must be at least 1 (scikit-learn accepts 0 and returns its start); and the seed is
+``seed``, not ``random_state``.
 MAP-EM with a conjugate prior, the other Bayesian variant, lives in em_helpers (``fit_gmm``'s
 ``prior``), because it is an M-step of the ordinary EM loop.
 """
@@ -28,7 +35,14 @@ from scipy.special import betaln, digamma, entr, gammaln
 
 import em_helpers as em
 
-__all__ = ["WEIGHT_PRIOR_TYPES", "BayesianGMMFit", "VariationalPosterior", "VariationalPrior", "fit_bayesian_gmm"]
+__all__ = [
+    "WEIGHT_PRIOR_TYPES",
+    "BayesianGMMFit",
+    "VariationalPosterior",
+    "VariationalPrior",
+    "fit_bayesian_gmm",
+    "full_elbo",
+]
 
 # The two priors on the weights, with scikit-learn's names.
 WEIGHT_PRIOR_TYPES = ("dirichlet_process", "dirichlet_distribution")
@@ -340,6 +354,60 @@ def _elbo(resp, posterior, gaussians):
     )
 
 
+def full_elbo(X, fit):
+    """The whole ELBO of a "full" variational fit, every constant kept (Bishop 2006, eqs.
+    10.70-10.77): a lower bound on log p(X), the log evidence, where ``fit.elbo`` (scikit-learn's
+    ``lower_bounds_``) drops the terms that do not depend on q.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The data ``fit`` was fitted on.
+    fit : BayesianGMMFit
+        With ``covariance_type="full"``; either weight prior.
+
+    Returns
+    -------
+    float
+    """
+    from scipy import stats
+    from scipy.special import multigammaln
+
+    if fit.params.covariance_type != "full":
+        raise ValueError(f"full_elbo is written for covariance_type='full'; got {fit.params.covariance_type!r}.")
+    X = np.asarray(X, dtype=float)
+    resp = np.ascontiguousarray(fit.responsibilities.T)
+    D = X.shape[1]
+    counts, means, scatter = _statistics(np.ascontiguousarray(X.T), resp)
+    post, prior = fit.posterior, fit.prior
+    beta, m, nu = post.mean_precision, post.means, post.degrees_of_freedom
+    W = np.linalg.inv(post.covariances * nu[:, None, None])  # the Wishart scales W_k
+    d_range = np.arange(1, D + 1)
+    e_logdet = np.array([digamma((n + 1 - d_range) / 2).sum() + D * np.log(2) + np.linalg.slogdet(w)[1]
+                         for n, w in zip(nu, W, strict=True)])  # fmt: skip
+    e_log_pi = _expected_log_weights(post.weight_concentration)
+    b0, m0, nu0, psi0 = prior.mean_precision, prior.mean, prior.degrees_of_freedom, prior.covariance
+    log_norm_w0 = 0.5 * nu0 * np.linalg.slogdet(psi0)[1] - 0.5 * nu0 * D * np.log(2) - multigammaln(nu0 / 2, D)
+    total = (resp * e_log_pi[:, None]).sum() + entr(resp).sum()  # E[log p(Z | π)] + H(q(Z))
+    for k in range(len(nu)):
+        d, dm = means[k] - m[k], m[k] - m0
+        total += 0.5 * counts[k] * (e_logdet[k] - D / beta[k] - nu[k] * np.trace(scatter[k] @ W[k])
+                                    - nu[k] * d @ W[k] @ d - D * np.log(2 * np.pi))  # fmt: skip
+        total += 0.5 * (D * np.log(b0 / (2 * np.pi)) + e_logdet[k] - D * b0 / beta[k] - b0 * nu[k] * dm @ W[k] @ dm)
+        total += log_norm_w0 + 0.5 * (nu0 - D - 1) * e_logdet[k] - 0.5 * nu[k] * np.trace(psi0 @ W[k])
+        total -= 0.5 * e_logdet[k] + 0.5 * D * np.log(beta[k] / (2 * np.pi)) - 0.5 * D  # E[log q(μ_k | Λ_k)]
+        total += stats.wishart(df=nu[k], scale=W[k]).entropy()
+    conc, a0 = post.weight_concentration, prior.weight_concentration
+    if conc.ndim == 1:
+        total += gammaln(a0 * len(conc)) - len(conc) * gammaln(a0) + (a0 - 1) * e_log_pi.sum()
+        total += stats.dirichlet(conc).entropy()
+    else:
+        e_log_rest = digamma(conc[1]) - digamma(conc.sum(axis=0))  # E[log(1 - v_k)]
+        total += np.sum(np.log(a0) + (a0 - 1) * e_log_rest)  # v_k ~ Beta(1, α_0)
+        total += sum(stats.beta(a, b).entropy() for a, b in conc.T)
+    return float(total)
+
+
 # --------------------------------------------------------------------------- the loop
 
 
@@ -446,13 +514,16 @@ def fit_bayesian_gmm(
         ("spherical"); default the data covariance, its diagonal, or its mean variance,
         with N - 1 in the denominator (scikit-learn's): a single point needs a given Ψ_0.
     init : {"kmeans++", "random"} or array-like of shape (n_samples, n_components)
-        Seeds as in ``fit_gmm``, or responsibilities: one M-step on them sets the posterior
-        (scikit-learn's initialisation), and ``n_init`` is ignored.
+        Seeds as in ``fit_gmm`` (scikit-learn's default is a k-means partition), or
+        responsibilities: one M-step on them sets the posterior (scikit-learn's initialisation),
+        and ``n_init`` is ignored.
     n_init : int, default 1
         Starts; the fit with the highest final ELBO is returned.
     max_iter, tol : int and float, default 200 and 1e-6
-        At most ``max_iter`` E/M iterations after that first M-step; stop when the ELBO's
-        gain per point falls below ``tol`` (0 runs them all). With tol > 0, a fit that reaches
+        At most ``max_iter`` E/M iterations after that first M-step (at least 1); stop when the
+        ELBO's gain per point falls below ``tol`` (0 runs them all). Not scikit-learn's: its
+        ``tol`` (default 1e-3) is on the gain of the total bound, its ``max_iter`` defaults to 100
+        and may be 0. With tol > 0, a fit that reaches
         ``max_iter`` first issues ``em_helpers.ConvergenceWarning``.
     reg_covar : float, default 1e-6
         Added to each S_k's diagonal, as scikit-learn does. With 0, a posterior E[Λ_k]⁻¹ that

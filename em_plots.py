@@ -1095,12 +1095,18 @@ def draw_online_runs(ax, runs, edges):
         ax.plot(*binned_trace(np.maximum(seen, 1), fit.log_likelihood_trace, edges), label=label, **style)
 
 
-def plot_online_vs_batch(runs, batch_fit, n_samples, edges):
-    """Per-point log-likelihood against points seen (log scale): online runs (each batch scored
-    before it updates θ) and batch EM, whose pass t has read t·N points."""
+def plot_online_vs_batch(runs, batch_fit, n_samples, edges, spread=None, target=1e-4):
+    """Left: per-point log-likelihood against points seen (log scale) for one start and order:
+    online runs (each batch scored before it updates θ, binned) and batch EM, whose L(θ_t)/N is
+    known after t + 1 passes. Right, when ``spread`` (a label -> relative gaps to batch EM's
+    optimum after one pass, one per start and order) is given: those gaps on a log axis, one row
+    per label, each run a dot and the median a bar, against the ``target`` line."""
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(9, 5.2))
+    if spread is None:
+        fig, ax = plt.subplots(figsize=(9, 5.2))
+    else:
+        fig, (ax, ax_gap) = plt.subplots(1, 2, figsize=(14, 5.4), gridspec_kw={"width_ratios": [1.45, 1]})
     draw_online_runs(ax, runs, edges)
     passes = np.arange(len(batch_fit.log_likelihoods)) + 1
     ax.plot(
@@ -1123,6 +1129,30 @@ def plot_online_vs_batch(runs, batch_fit, n_samples, edges):
     )
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3, which="both")
+    if spread is not None:
+        ax.set_title(
+            "One start and order: each batch scored before its update\n"
+            "(a batch's own mean: noisy, it can sit above the optimum of all N points)",
+            fontsize=10,
+        )
+        labels = list(spread)
+        for row, label in enumerate(labels):
+            gaps = np.asarray(spread[label], dtype=float)
+            y = np.full(len(gaps), len(labels) - 1 - row, dtype=float)
+            ax_gap.plot(gaps, y, "o", ms=6, mfc="none", mew=1.4, color=PALETTE[row % len(PALETTE)])
+            ax_gap.plot([np.median(gaps)] * 2, y[0] + np.array([-0.3, 0.3]), color="black", lw=2)
+        ax_gap.axvline(target, color="0.4", ls="--", lw=1, label=f"target {target:g}")
+        ax_gap.plot([], [], "o", mfc="none", color="0.3", label=f"one start and order ({len(gaps)} per row)")
+        ax_gap.plot([], [], color="black", lw=2, label="median")
+        ax_gap.set_xscale("log")
+        ax_gap.set_yticks(np.arange(len(labels))[::-1], labels)
+        ax_gap.set_ylim(-0.7, len(labels) - 0.3)
+        ax_gap.set(
+            xlabel="relative gap to batch EM's optimum after one pass, $(L^* - L)/|L^*|$",
+            title="Over starts and stream orders: where one pass ends",
+        )
+        ax_gap.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, frameon=False)
+        ax_gap.grid(alpha=0.3, which="both", axis="x")
     fig.tight_layout()
     return fig
 
@@ -1231,7 +1261,9 @@ def plot_variational_fit(X, fit, threshold=0.01, reference=None):
     axes[1].set_xticks(np.arange(1, len(weights) + 1))
     axes[1].legend(fontsize=9)
     labels = np.argmax(fit.responsibilities[:, kept], axis=1)  # 0 .. len(kept) - 1
-    names = [f"component {k + 1}" for k in kept]
+    n = len(X)
+    # the bars are expected weights E[π_k]; the legend's counts are points by largest γ: say both
+    names = [f"component {k + 1}: E[π]·N = {weights[k] * n:.0f}; largest γ for" for k in kept]
     plot_clusters(axes[2], X, labels, shown, title="Points and the kept components", reference=reference, names=names)
     for ax in axes[:2]:
         ax.grid(alpha=0.3)
@@ -1256,18 +1288,22 @@ def plot_model_choice(results, n_components_max):
             colour = PALETTE[2 * i]  # maximum likelihood blue, MAP green, as in map_singularity.png
             row[0].plot(K, values, "o-", ms=4, color=colour, label=label)
             best = int(np.argmin(values))
-            row[0].plot(K[best], values[best], "*", ms=18, color=colour, mec="black", zorder=3)
+            # above the crosses; the MAP star smaller, so that two stars on one K both show
+            row[0].plot(K[best], values[best], "*", ms=20 - 7 * i, color=colour, mec="black", zorder=5 + i)
         mclust = -np.asarray(r["bic_mclust"])
-        row[0].plot(K, mclust, "x", ms=9, mew=2, color="black", label="mclust with its prior (its starts), negated")
+        label = "mclust with its prior (its starts), negated"
+        row[0].plot(K, mclust, "x", ms=8, mew=1.8, color="black", zorder=2.5, label=label)
         row[0].set(xlabel="number of components $K$", ylabel="BIC (lower is better)", title=f"{name}: BIC (★ lowest)")
-        counts = np.bincount(r["kept"], minlength=n_components_max + 1)
-        row[1].bar(np.arange(n_components_max + 1), counts, color=PALETTE[3])
+        # from 1 to one past the largest count kept: the axis shows where the seeds are, not all K
+        shown = np.arange(1, max(r["kept"]) + 2)
+        counts = np.bincount(r["kept"], minlength=shown[-1] + 1)[1:]
+        row[1].bar(shown, counts, color=PALETTE[3])
         row[1].yaxis.set_major_locator(MaxNLocator(integer=True))
         row[1].set(
             xlabel="components above 1% weight",
             ylabel="seeds",
             title=f"{name}: variational Bayes from K = {n_components_max}, {len(r['kept'])} seeds",
-            xticks=np.arange(n_components_max + 1),
+            xticks=shown,
         )
         for ax in row:
             ax.grid(alpha=0.3)

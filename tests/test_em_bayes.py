@@ -145,6 +145,18 @@ def test_elbo_is_bishops_whole_bound_up_to_a_constant(weight_prior):
     assert np.ptp(differences) < 1e-8 * abs(differences[0])
 
 
+@pytest.mark.parametrize("weight_prior", eb.WEIGHT_PRIOR_TYPES)
+def test_full_elbo_is_bishops_whole_bound_and_lies_below_the_log_likelihood_at_its_maximum(weight_prior):
+    for seed in (0, 1):
+        fit = eb.fit_bayesian_gmm(THREE, 5, weight_concentration_prior_type=weight_prior, seed=seed)
+        whole = eb.full_elbo(THREE, fit)
+        resp = np.ascontiguousarray(fit.responsibilities.T)
+        assert abs(whole - _bishop_full_elbo(THREE, resp, fit.posterior, fit.prior, weight_prior)) < 1e-8 * abs(whole)
+        assert whole < em.fit_gmm(THREE, 3, seed=seed).log_likelihood  # ELBO <= log p(X) <= sup L
+    with pytest.raises(ValueError, match="full_elbo is written for covariance_type='full'"):
+        eb.full_elbo(THREE, eb.fit_bayesian_gmm(THREE, 3, covariance_type="diag", seed=0))
+
+
 def test_variational_fit_switches_off_the_components_it_does_not_need():
     kept = [int((eb.fit_bayesian_gmm(THREE, 10, seed=seed).params.weights > 0.01).sum()) for seed in range(5)]
     assert kept.count(3) >= 3, f"components above 1% weight per seed: {kept}"

@@ -392,7 +392,7 @@ def test_notebook_04_figures_show_what_they_say():
         j = np.argmin(((truth.means - fit.params.means[k]) ** 2).sum(axis=1))
         assert fig.axes[1].patches[k].get_facecolor()[:3] == matplotlib.colors.to_rgb(plots.PALETTE[j])
     assert len(fig.axes[2].patches) == 2 * kept + 3  # and the true 1σ ellipses
-    assert {t.get_text().split(" (")[0] for t in fig.axes[2].get_legend().get_texts()} >= {
+    assert {t.get_text().split(":")[0].split(" (")[0] for t in fig.axes[2].get_legend().get_texts()} >= {
         f"component {k + 1}" for k in np.flatnonzero(fit.params.weights > 0.01)
     }  # the legend names components as the bars number them
     plt.close(fig)
@@ -406,7 +406,7 @@ def test_notebook_04_figures_show_what_they_say():
     fig = plots.plot_model_choice(results, 6)
     stars = [line for line in fig.axes[0].lines if line.get_marker() == "*"]
     assert [list(s.get_xdata()) for s in stars] == [[2], [3]]  # the lowest BIC of each curve
-    assert [b.get_height() for b in fig.axes[1].patches][3:5] == [2, 1]
+    assert [b.get_height() for b in fig.axes[1].patches][2:4] == [2, 1]  # bars from K = 1
 
 
 # --------------------------------------------------------------------------- shared small problems
@@ -794,6 +794,30 @@ def test_online_vs_batch_draws_the_runs_batch_em_per_pass_and_its_optimum():
     assert minor and all(tick.gridline.get_visible() for tick in minor)  # the log axis' decades are readable
     assert_faint_grid(ax)
     assert_faint_grid(ax, "minor")
+
+
+def test_online_vs_batch_with_a_spread_draws_each_runs_gap_per_row_its_median_and_the_target():
+    X, runs, _, edges, batch = _online_runs()
+    spread = {"κ = 0.6": [2e-5, 1e-5, 5e-2], "κ = 1.0": [1e-2, 3e-3, 5e-2]}
+    fig = plots.plot_online_vs_batch(runs, batch, len(X), edges, spread, target=1e-4)
+    ax, ax_gap = fig.axes
+    assert ax.get_title().startswith("One start and order")  # the left panel says its curves are noisy
+    assert "above the optimum" in ax.get_title()
+    dots = [line for line in ax_gap.lines if line.get_marker() == "o" and len(line.get_xdata()) == 3]
+    for row, gaps in zip((1, 0), spread.values(), strict=True):
+        (line,) = [d for d in dots if d.get_ydata()[0] == row]
+        np.testing.assert_array_equal(line.get_xdata(), gaps)
+        medians = [
+            m for m in ax_gap.lines if m.get_marker() in ("None", "") and list(m.get_xdata()) == [np.median(gaps)] * 2
+        ]
+        assert len(medians) == 1 and medians[0].get_ydata().mean() == row
+    ticks = {round(y): t.get_text() for y, t in zip(ax_gap.get_yticks(), ax_gap.get_yticklabels(), strict=True)}
+    assert ticks == {1: "κ = 0.6", 0: "κ = 1.0"}  # the first label on top
+    assert ax_gap.get_xscale() == "log"
+    (target,) = [line for line in ax_gap.lines if list(line.get_xdata()) == [1e-4, 1e-4]]
+    assert target.get_linestyle() == "--"
+    assert "relative gap" in ax_gap.get_xlabel()
+    assert legend_texts(ax_gap) == ["target 0.0001", "one start and order (3 per row)", "median"]
 
 
 def test_online_drift_draws_the_runs_against_the_true_mixtures_score():
@@ -1280,12 +1304,16 @@ def test_model_choice_draws_both_bics_stars_each_lowest_and_counts_the_kept_comp
         ]
         assert left.get_title() == f"{name}: BIC (★ lowest)"
         assert (left.get_xlabel(), left.get_ylabel()) == ("number of components $K$", "BIC (lower is better)")
-        assert [bar.get_height() for bar in right.patches] == list(np.bincount(r["kept"], minlength=6))
-        assert [bar.get_x() + bar.get_width() / 2 for bar in right.patches] == list(range(6))
+        shown = list(range(1, max(r["kept"]) + 2))  # 1 to one past the largest count kept
+        assert [bar.get_height() for bar in right.patches] == [*np.bincount(r["kept"])[1:], 0]
+        assert [bar.get_x() + bar.get_width() / 2 for bar in right.patches] == shown
         assert all(to_rgba(bar.get_facecolor()) == to_rgba(plots.PALETTE[3]) for bar in right.patches)
         assert right.get_title() == f"{name}: variational Bayes from K = 5, {len(r['kept'])} seeds"
         assert (right.get_xlabel(), right.get_ylabel()) == ("components above 1% weight", "seeds")
-        assert list(right.get_xticks()) == list(range(6)) and right.yaxis.get_major_locator()._integer
+        assert list(right.get_xticks()) == shown and right.yaxis.get_major_locator()._integer
+        crosses_z = mclust.get_zorder()
+        assert all(star.get_zorder() > crosses_z for star in stars)  # the stars are never hidden
+        assert stars[1].get_markersize() < stars[0].get_markersize()  # two stars on one K both show
         assert_faint_grid(left)
         assert_faint_grid(right)
 
@@ -1320,7 +1348,10 @@ def test_variational_fit_shows_the_elbo_the_weights_against_the_threshold_and_th
     assert weights.get_title() == f"{len(kept)} of 6 kept"
     assert (weights.get_xlabel(), weights.get_ylabel()) == ("component $k$", r"$E[\pi_k]$")
     assert points.get_title() == "Points and the kept components"
-    assert legend_texts(points)[0].startswith(f"component {kept[0] + 1} (")
+    k = kept[0]  # the legend gives the expected count E[π_k]·N beside the points counted by largest γ
+    n_largest = int((fit.responsibilities[:, kept].argmax(axis=1) == 0).sum())
+    expected = f"component {k + 1}: E[π]·N = {fit.params.weights[k] * len(X):.0f}; largest γ for ({n_largest} points)"
+    assert legend_texts(points)[0] == expected
     assert_faint_grid(elbo)
     assert_faint_grid(weights)
     assert weights.get_position().width < elbo.get_position().width  # the bar panel is the narrow one
