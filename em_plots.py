@@ -138,6 +138,22 @@ def save_figure(fig, path, dpi=110, *, alt=None):
     return Image(filename=str(path), alt=alt)
 
 
+def show_figure(fig, dpi=110, *, alt):
+    """Return ``fig`` as a PNG image with its ``alt`` text for a notebook to display, without
+    saving it (for a live measurement, which must not overwrite a file under figures/ on every
+    run); close it. A figure shown by plt.show() has no alt text: nbconvert writes "No
+    description has been provided for this image" in its place."""
+    import io
+
+    import matplotlib.pyplot as plt
+    from IPython.display import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return Image(data=buffer.getvalue(), format="png", alt=alt)
+
+
 def plot_clusters(
     ax,
     X,

@@ -1796,3 +1796,15 @@ def test_animate_em_draws_component_k_in_the_colour_it_is_given(tmp_path, monkey
     colours = [plots.PALETTE[2], plots.PALETTE[0]]  # component 0 matched to true 3, component 1 to true 1
     plots.animate_em(X, [0, 2], fit.params_history, fit.log_likelihoods, tmp_path / "em.gif", dpi=30, colours=colours)
     assert seen == [[to_rgba(colours[0])] * 2 + [to_rgba(colours[1])] * 2] * 2
+
+
+def test_show_figure_returns_the_png_with_its_alt_text_and_writes_no_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    image = plots.show_figure(fig, alt="a rising line")
+    assert image.data[:8] == b"\x89PNG\r\n\x1a\n"
+    data, metadata = image._repr_png_()
+    assert data and metadata["alt"] == "a rising line"
+    assert list(tmp_path.iterdir()) == []
+    assert not plt.fignum_exists(fig.number)
