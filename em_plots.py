@@ -868,7 +868,7 @@ def plot_iris(X, species, cluster, by_species, fitted, names, *, jitter=0.04, se
         names=[f"component for {n}" for n in names],
         params_name="EM",
         legend_loc="upper left",
-        title="EM components, colored as the matched species",
+        title="EM components, coloured as the matched species",
     )
     disagree = cluster != species
     for ax in axes:

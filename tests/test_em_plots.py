@@ -920,7 +920,7 @@ def test_iris_figure_names_species_and_components_and_circles_the_disagreements(
     assert legend_texts(top)[:2] == [f"{n} ({counts[0][k]} points)" for k, n in enumerate("ab")]
     assert legend_texts(bottom)[:2] == [f"component for {n} ({counts[1][k]} points)" for k, n in enumerate("ab")]
     assert top.get_title() == "Species, with each species' own Gaussian"
-    assert bottom.get_title() == "EM components, colored as the matched species"
+    assert bottom.get_title() == "EM components, coloured as the matched species"
     (note,) = bottom.texts
     assert note.get_text() == (
         "3 flowers where component and species differ (circled);\n"
