@@ -1279,7 +1279,7 @@ def plot_variational_fit(X, fit, threshold=0.01, reference=None):
     labels = np.argmax(fit.responsibilities[:, kept], axis=1)  # 0 .. len(kept) - 1
     n = len(X)
     # the bars are expected weights E[π_k]; the legend's counts are points by largest γ: say both
-    names = [f"component {k + 1}: E[π]·N = {weights[k] * n:.0f}; largest γ for" for k in kept]
+    names = [f"component {k + 1}: E[π]·N = {weights[k] * n:.0f}; by largest γ" for k in kept]
     plot_clusters(axes[2], X, labels, shown, title="Points and the kept components", reference=reference, names=names)
     for ax in axes[:2]:
         ax.grid(alpha=0.3)

@@ -1350,7 +1350,7 @@ def test_variational_fit_shows_the_elbo_the_weights_against_the_threshold_and_th
     assert points.get_title() == "Points and the kept components"
     k = kept[0]  # the legend gives the expected count E[π_k]·N beside the points counted by largest γ
     n_largest = int((fit.responsibilities[:, kept].argmax(axis=1) == 0).sum())
-    expected = f"component {k + 1}: E[π]·N = {fit.params.weights[k] * len(X):.0f}; largest γ for ({n_largest} points)"
+    expected = f"component {k + 1}: E[π]·N = {fit.params.weights[k] * len(X):.0f}; by largest γ ({n_largest} points)"
     assert legend_texts(points)[0] == expected
     assert_faint_grid(elbo)
     assert_faint_grid(weights)
