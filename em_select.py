@@ -709,8 +709,8 @@ def select_model(
     n_continue : int, default 1
         ... then the two Ward starts and the ``n_continue`` best others that are not degenerate
         run to convergence. (On Old Faithful and four of mclust's data sets, 1 instead of 2
-        about halved the search's time; the pairs ending below mclust's log-likelihood by more
-        than its tolerance were 4 of 180 with 2 and 3 with 1, at seed 0.)
+        about halved the search's time, with a similar handful of the 180 pairs ending below
+        mclust's log-likelihood, at seed 0.)
 
     min_spread_ratio : float, default MIN_SPREAD_RATIO (1e-6)
         The degenerate rule's threshold (see ``degenerate_components``); 0 switches its spread
