@@ -384,13 +384,11 @@ def _stacked_e_step(Xt, squares, weights, means, covariances, reg_covar, valid):
         const = np.log(weights) - 0.5 * D * np.log(2.0 * np.pi) - half_log_det - 0.5 * (pulled * means).sum(axis=-1)
     log_prob = const[..., None] - 0.5 * maha
     log_prob[~valid] = -np.inf
-    peak = log_prob.max(axis=1, keepdims=True)
-    log_prob -= peak
-    resp = np.exp(np.maximum(log_prob, -700.0, out=log_prob), out=log_prob)  # the core's clamp (_normalize_in_place)
-    resp[~valid] = 0.0
-    total = resp.sum(axis=1, keepdims=True)
-    resp /= total
-    return resp, (peak + np.log(total)).sum(axis=(1, 2))
+    # The core's log-sum-exp over k (its clamp included), on the (K, S, N) view of the stack;
+    # a padded component's exp(-700) ~ 1e-304 is then set to exactly 0.
+    peak, total = em._normalize_rows_in_place(np.moveaxis(log_prob, 1, 0))
+    log_prob[~valid] = 0.0
+    return log_prob, (peak + np.log(total)).sum(axis=-1)
 
 
 def _stacked_m_step(Xt, squares, resp, reg_covar, covariance_type, valid):
