@@ -182,6 +182,13 @@ def _run(variant, make_start, settings, n_samples):
     objectives, log_likelihoods, kept = [], [], []
     try:
         state = make_start()
+    except DataError as err:
+        raise StreamError(
+            f"{err} No pass over the data had begun: nothing was learned (err.fit is None).",
+            points_consumed=0,
+            fit=None,
+        ) from None
+    try:
         last = variant.e_pass(state, None)
         objectives.append(variant.objective(None, state, last))
         log_likelihoods.append(last.log_likelihood)

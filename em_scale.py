@@ -252,7 +252,7 @@ def _subsample(X, n_samples, rng):
     if _is_dask_array(rows):
         rows = rows.compute()
     try:
-        return _rows_as_Xt(rows, X.shape[1], "the rows read for the k-means++ start", 0, index)
+        return _rows_as_Xt(rows, X.shape[1], "the sample of rows read for the k-means++ start", 0, index)
     except ValueError as err:
         raise em.DataError(str(err), 0) from None
 
