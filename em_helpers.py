@@ -27,6 +27,23 @@ Numerics, in one place:
 * Σ_k = S_k + reg_covar·I has every eigenvalue >= reg_covar in exact arithmetic. If rounding
   breaks that (a component spanning a point 1e8 away, cond(Σ_k) ~ 1e19), the M-step floors
   that Σ_k's eigenvalues at reg_covar instead of failing; with reg_covar = 0 it raises.
+
+The house. Four rooms sit below this one and import nothing above them: em_checks (every input
+check, and ``FitSettings``, the loop's settings checked once), em_priors (MAP-EM's conjugate
+prior), em_geometry (``ellipse_geometry``) and em_driver (the one EM loop of every fitter: its
+docstring says where sample weights, missing values and a thread pool go). This module
+re-exports their names, so ``em.<name>`` reaches all of them. Above it: em_plots, em_scale,
+em_bayes, em_select, each importing em_helpers only.
+
+The internal layer. The names without a leading underscore that ``__all__`` does not list
+(``block_pass``, ``given_pass``, ``EPass``, ``combine_passes``, ``run_fit``, ``fit_settings``,
+``check_init``, ``init_error``, ``seed_responsibilities``, ``statistics_of``,
+``log_weighted_densities``, ``normalize_rows_in_place``, ``centred_scatter``,
+``constrain_covariances``, ``GMMParams.trusted``, the ``check_*`` functions, ``MAX_ABS``,
+``COUNT_FLOOR``, ``START_METHODS``) are what the rooms above use, documented and tested as the
+public functions are. They take the points as Xᵀ, shape (D, N), and responsibilities and
+log-densities laid out (K, N); the public functions take and return scikit-learn's (N, D) and
+(N, K).
 """
 
 from __future__ import annotations
@@ -47,8 +64,8 @@ from em_checks import (
     as_float_array,
     check_covariance_structure,
     check_covariance_type,
+    check_data,
     check_int,
-    check_n_components,
     check_new_points,
     check_reg_covar,
     check_responsibilities,
@@ -57,6 +74,7 @@ from em_checks import (
     init_error,
 )
 from em_checks import FitSettings as FitSettings
+from em_checks import check_n_components as check_n_components
 from em_checks import is_finite_real as is_finite_real
 from em_checks import is_symmetric_positive_definite as is_symmetric_positive_definite
 from em_driver import CollapseError, EPass, run_fit
@@ -1001,10 +1019,8 @@ def init_params(X, n_components, *, method="kmeans++", seed=None, reg_covar=1e-6
     -------
     GMMParams
     """
-    X = check_X(X)
-    check_n_components(n_components, X.shape[0])
+    X = check_data(X, n_components, covariance_type)
     check_reg_covar(reg_covar)
-    check_covariance_type(covariance_type)
     if method not in START_METHODS:
         raise ValueError(f'method must be "kmeans++" or "random"; got {method!r}.')
     Xt = np.ascontiguousarray(X.T)
