@@ -439,7 +439,8 @@ class _Variational:
     def e_pass(self, state, spent):
         offsets = _log_rho_offsets(state.posterior, self.Xt.shape[0])
         out = None if spent is None else spent.responsibilities
-        e_pass = em.block_pass(self.Xt, state.gaussians, out=out, log_weights=offsets)
+        # Full statistics whatever the model: the conjugate updates reduce S_k to it themselves.
+        e_pass = em.block_pass(self.Xt, state.gaussians, out=out, log_weights=offsets, statistics_type="full")
         e_pass.entropy = float(entr(e_pass.responsibilities).sum())
         return e_pass
 
