@@ -193,9 +193,10 @@ def _default_covariance_prior(X, covariance_type):
             "the default covariance_prior is the data covariance, undefined for a single point: "
             "pass covariance_prior (or more points)."
         )
+    covariance = em.sample_covariance(X)
     if covariance_type in ("full", "tied"):
-        return np.atleast_2d(np.cov(X.T))
-    variances = np.var(X, axis=0, ddof=1)
+        return covariance
+    variances = np.diag(covariance)
     return np.diag(variances) if covariance_type == "diag" else variances.mean() * np.eye(X.shape[1])
 
 
@@ -271,13 +272,13 @@ def _posterior(counts, means, sample_covariances, prior, weight_prior_type, cova
     β_k = β_0 + N_k, m_k = (β_0 m_0 + N_k x̄_k) / β_k, ν_k = ν_0 + N_k and
     ν_k E[Λ_k]⁻¹ = Ψ_0 + N_k (S_k + β_0/β_k (x̄_k - m_0)(x̄_k - m_0)ᵀ), each term reduced to
     the covariance model; "tied" pools them and counts N/K per component."""
-    K, D = means.shape
+    K = len(means)
     beta = prior.mean_precision + counts
     m = (prior.mean_precision * prior.mean + counts[:, None] * means) / beta[:, None]
     diff = means - prior.mean
     spread = sample_covariances + (prior.mean_precision / beta)[:, None, None] * np.einsum("kd,ke->kde", diff, diff)
     spread = em.constrain_covariances(spread, counts, covariance_type)
-    spread[:, np.arange(D), np.arange(D)] += reg_covar  # where scikit-learn adds it: to S_k
+    em.add_to_diagonals(spread, reg_covar)  # where scikit-learn adds it: to S_k
     n_eff = np.full(K, counts.sum() / K) if covariance_type == "tied" else counts
     dof = prior.degrees_of_freedom + n_eff
     covariances = (prior.covariance + n_eff[:, None, None] * spread) / dof[:, None, None]

@@ -85,6 +85,7 @@ from em_driver import combine_passes as combine_passes
 from em_geometry import ellipse_geometry as ellipse_geometry
 from em_priors import ConjugatePrior, log_prior, resolve_prior
 from em_priors import default_prior as default_prior
+from em_priors import sample_covariance as sample_covariance
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -789,6 +790,18 @@ def centred_scatter(stats):
     return counts, offset, stats.second - _outer(offset, weight)
 
 
+def add_to_diagonals(matrices, value):
+    """``value`` added in place to the diagonal of each (D, D) matrix of ``matrices`` (K, D, D):
+    reg_covar, the one place it is added (the ML, MAP and variational M-steps call this)."""
+    if not value:
+        return
+    K, D = matrices.shape[:2]
+    if matrices.flags.c_contiguous:  # every (D + 1)-th number of each Σ_k: a view, one call
+        matrices.reshape(K, D * D)[:, :: D + 1] += value
+    else:
+        np.einsum("kdd->kd", matrices)[...] += value
+
+
 def _m_step_from_statistics(stats, reg_covar, covariance_type, data_cov=None):
     """π_k, μ_k, Σ_k from sufficient statistics (see m_step for the formulas); ``data_cov``, the
     covariance of the data if the caller has it, spares the collapse check recomputing it."""
@@ -796,9 +809,7 @@ def _m_step_from_statistics(stats, reg_covar, covariance_type, data_cov=None):
     covariances = constrain_covariances(
         scatter / counts.reshape(-1, *(1,) * (scatter.ndim - 1)), counts, covariance_type
     )
-    if reg_covar:  # the diagonals: every (D + 1)-th number of each contiguous Σ_k (a view)
-        K, D = stats.first.shape
-        covariances.reshape(K, D * D)[:, :: D + 1] += reg_covar
+    add_to_diagonals(covariances, reg_covar)
     try:
         params = GMMParams.trusted(
             counts / stats.n_samples, stats.shift + offset, covariances, covariance_type, reg_covar
@@ -995,7 +1006,7 @@ def _map_m_step_from_statistics(stats, prior, reg_covar, covariance_type):
     else:  # spherical
         variances = (prior.scale + np.trace(spread, axis1=1, axis2=2)) / (nu + counts * D + 2 + b * D)
         covariances = variances[:, None, None] * np.eye(D)
-    covariances[:, np.arange(D), np.arange(D)] += reg_covar
+    add_to_diagonals(covariances, reg_covar)
     return GMMParams.trusted(counts / stats.n_samples, means, covariances, covariance_type, reg_covar)
 
 

@@ -76,6 +76,13 @@ class ConjugatePrior:
         )
 
 
+def sample_covariance(X):
+    """The data's covariance, shape (D, D), with N - 1 in the denominator (R's ``var``, and
+    scikit-learn's default covariance prior): what both Bayesian fits' default priors are scaled
+    from. X is a checked (N, D) array with N >= 2."""
+    return np.atleast_2d(np.cov(X.T))
+
+
 def default_prior(X, n_components, covariance_type="full"):
     """mclust's ``defaultPrior`` for the data, K and the covariance model: shrinkage 0.01,
     the data mean, D + 2 degrees of freedom, and as scale the data covariance / K^(2/D)
@@ -97,7 +104,7 @@ def default_prior(X, n_components, covariance_type="full"):
     if n_samples < 2:
         raise ValueError("default_prior needs at least 2 points to estimate the data's covariance.")
     factor = (1.0 / n_components) ** (2.0 / D)
-    covariance = np.atleast_2d(np.cov(X.T))
+    covariance = sample_covariance(X)
     if covariance_type in ("full", "tied"):
         scale = factor * (covariance if n_samples > D else np.diag(np.diag(covariance)))
     else:
