@@ -128,7 +128,7 @@ def peak_memory(fn, X, start):
 # --------------------------------------------------------------------------- per covariance model
 
 MODELS_SIZE, MODELS_ITER, MODELS_REPEATS, MODELS_AIM = (200_000, 50, 5), 5, 3, 0.5
-MODELS = ("full", "diag", "spherical")
+MODELS = ("diag", "spherical", "full")
 
 
 def sklearn_precisions(params):
@@ -144,8 +144,9 @@ def sklearn_precisions(params):
 def sklearn_params(gm):
     """A fitted GaussianMixture's parameters as GMMParams (covariances expanded to (K, D, D))."""
     D, cov = gm.means_.shape[1], gm.covariances_
-    full = {"full": cov, "diag": cov[:, :, None] * np.eye(D), "spherical": cov[:, None, None] * np.eye(D)}
-    return em.GMMParams(gm.weights_, gm.means_, full[gm.covariance_type], gm.covariance_type)
+    if gm.covariance_type != "full":  # (K, D) variances or (K,) ones
+        cov = (cov if cov.ndim == 2 else cov[:, None])[:, :, None] * np.eye(D)
+    return em.GMMParams(gm.weights_, gm.means_, cov, gm.covariance_type)
 
 
 def run_model(X, start):
