@@ -404,10 +404,27 @@ def model_based_merges(X, min_clusters=1, *, alpha=1.0, beta=1.0):
     nearest = cost.argmin(axis=1)
     best = cost[np.arange(N), nearest]
     active = np.ones(N, dtype=bool)
+    # mclust keeps the clusters in slots 0 .. last: a merge puts the pair into the lower slot of
+    # the two and moves the last slot's cluster into the higher one. Among pairs of exactly equal
+    # cost (identical rows, which Old Faithful has) it takes the last in its scan, the pair with
+    # the highest (higher slot, lower slot); so does this.
+    slot, at_slot, last = np.arange(N), np.arange(N), N - 1
     merges, deltas = [], []
     for _ in range(N - min_clusters):
         i = int(np.argmin(best))
+        tied = np.flatnonzero(best == best[i])
+        if tied.size > 2:  # more than one pair at the minimum: mclust's choice among them
+            rows, cols = np.nonzero(cost[tied] == best[i])
+            high, low = np.maximum(slot[tied[rows]], slot[cols]), np.minimum(slot[tied[rows]], slot[cols])
+            pick = np.lexsort((low, high))[-1]
+            i, nearest[i] = int(tied[rows[pick]]), cols[pick]
         a, b = sorted((i, int(nearest[i])))
+        low, high = sorted((slot[a], slot[b]))
+        moved = at_slot[last]
+        slot[a], at_slot[low] = low, a
+        if high != last:
+            slot[moved], at_slot[high] = high, moved
+        last -= 1
         delta, merged, term = _vvv_merge(n, means, scatter, terms, np.array([a]), np.array([b]), alpha, beta)
         merges.append((a, b))
         deltas.append(float(delta[0]))
@@ -584,7 +601,7 @@ def _stacked_m_step(Xt, squares, resp, reg_covar, types, valid):
     return counts / N, means, scatter
 
 
-def _stacked_em(Xt, starts, max_iter, tol, reg_covar):
+def _stacked_em(Xt, starts, max_iter, tol, reg_covar, race=0.0):
     """EM from every start in ``starts`` (θ with ``weights``, ``means``, ``covariances`` and
     ``covariance_type``; any K, any type) at once, each stopping by fit_gmm's rule on its own;
     returns a ``_Fit`` per start.
@@ -594,12 +611,15 @@ def _stacked_em(Xt, starts, max_iter, tol, reg_covar):
     here: its threads cost more than they gain on these short, wide products (an iteration of
     108 starts of K = 9 on Old Faithful: 30 ms with OpenBLAS's threads on a busy 2-core machine,
     6 ms on one; measured), as in the core's E-step.
+
+    ``race`` > 0 also stops a start, unconverged, once its gain falls below race·(1 + |L|)
+    (mclust's rule with race = 1e-5): the search's race between starts (see _search_round).
     """
     with threadpool_limits(limits=1, user_api="blas"):
-        return _stacked_em_loop(Xt, starts, max_iter, tol, reg_covar)
+        return _stacked_em_loop(Xt, starts, max_iter, tol, reg_covar, race)
 
 
-def _stacked_em_loop(Xt, starts, max_iter, tol, reg_covar):
+def _stacked_em_loop(Xt, starts, max_iter, tol, reg_covar, race=0.0):
     """``_stacked_em``'s loop (see there)."""
     N, D = Xt.shape[1], Xt.shape[0]
     centre = Xt.mean(axis=1)
@@ -620,8 +640,12 @@ def _stacked_em_loop(Xt, starts, max_iter, tol, reg_covar):
     histories = [[value] for value in log_lik]
     final_resp = [None] * len(starts)
     converged = np.zeros(len(starts), dtype=bool)
-    active = np.arange(len(starts))
-    for _ in range(max_iter):
+    limits = np.broadcast_to(np.asarray(max_iter), (len(starts),))  # one max_iter, or one per start
+    active = np.flatnonzero(limits > 0)
+    for s in np.flatnonzero(limits <= 0):
+        final_resp[s] = resp[s]
+    resp = resp[active]
+    for iteration in range(1, int(limits.max(initial=0)) + 1):
         if active.size == 0:
             break
         w, m, c = _stacked_m_step(Xt, squares, resp, reg_covar, types[active], valid[active])
@@ -629,12 +653,14 @@ def _stacked_em_loop(Xt, starts, max_iter, tol, reg_covar):
         resp, log_lik = _stacked_e_step(Xt, squares, w, m, c, reg_covar, valid[active])
         gains = []
         for s, value in zip(active, log_lik, strict=True):
-            gains.append((value - histories[s][-1]) / N)
+            gains.append(value - histories[s][-1])
             histories[s].append(value)
-        done = (np.array(gains) < tol) if tol > 0 else np.zeros(active.size, dtype=bool)
+        gains = np.array(gains)
+        at_tol = (gains / N < tol) if tol > 0 else np.zeros(active.size, dtype=bool)
+        done = at_tol | (gains < race * (1.0 + np.abs(log_lik))) | (limits[active] <= iteration)
         for row in np.flatnonzero(done):
             final_resp[active[row]] = resp[row]
-        converged[active[done]] = True
+        converged[active[at_tol]] = True
         active, resp = active[~done], resp[~done]
     for row, s in enumerate(active):
         final_resp[s] = resp[row]
@@ -683,7 +709,7 @@ class _Fit(NamedTuple):
     log_posteriors = None
 
 
-def _fits(X, inits, settings, max_iter):
+def _fits(X, inits, settings, max_iter, race=0.0):
     """EM from each start in ``inits`` (θ, any K and covariance type); a fit per start, or None
     where EM raised (a collapse with reg_covar = 0). All starts at once (``_stacked_em``, giving
     ``_Fit``s) for maximum likelihood with reg_covar > 0; one ``fit_gmm`` per start otherwise
@@ -691,11 +717,12 @@ def _fits(X, inits, settings, max_iter):
     if not inits:
         return []
     if settings["prior"] is None and settings["reg_covar"] > 0:
-        return _stacked_em(np.ascontiguousarray(X.T), inits, max_iter, settings["tol"], settings["reg_covar"])
+        return _stacked_em(np.ascontiguousarray(X.T), inits, max_iter, settings["tol"], settings["reg_covar"], race)
     fits = []
+    limits = np.broadcast_to(np.asarray(max_iter), (len(inits),))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        for init in inits:
+        for init, limit in zip(inits, limits, strict=True):
             try:
                 fits.append(
                     em.fit_gmm(
@@ -703,7 +730,7 @@ def _fits(X, inits, settings, max_iter):
                         init.n_components,
                         init=_as_params(init),
                         covariance_type=init.covariance_type,
-                        max_iter=max_iter,
+                        max_iter=int(limit),
                         **settings,
                     )
                 )
@@ -764,8 +791,11 @@ class _Run(NamedTuple):
     degenerate: bool
 
 
-# The starts every pair runs to convergence whatever their short run gave (see _search_round).
+# The starts every pair continues whatever their short run gave (see _search_round).
 ALWAYS_CONTINUED = ("mclust hc",)
+# The race's stopping rule: a continued start stops when its gain falls below RACE_TOL·(1 + |L|),
+# mclust's own rule (emControl()'s tol); only each pair's winner then runs on to ``tol``.
+RACE_TOL = 1e-5
 
 
 def _search_round(X, starts, settings, max_iter, short_iter, n_continue, check):
@@ -796,7 +826,7 @@ def _search_round(X, starts, settings, max_iter, short_iter, n_continue, check):
             out[pair][0].append(ranked[0])
         chosen += keep
     going_on = [run for run in chosen if not run.fit.converged and run.fit.n_iter < max_iter]
-    more = _fits(X, [run.fit.params for run in going_on], settings, max_iter - short_iter)
+    more = _fits(X, [run.fit.params for run in going_on], settings, max_iter - short_iter, RACE_TOL)
     longer = {id(run): fit for run, fit in zip(going_on, more, strict=True)}
     for run in chosen:
         fit = run.fit
@@ -898,6 +928,31 @@ def _second_round(X, found, types, settings, max_iter, short_iter, n_continue, c
         found[pair][0].extend(runs)
         found[pair][1] += n_degenerate
         found[pair][2] += n_failed
+
+
+def _polish(X, found, settings, max_iter, check):
+    """Run each pair's best non-degenerate run on from where the race stopped it to ``tol`` (or
+    max_iter), all pairs at once; a run that turns degenerate on the way is marked, and the
+    pair's next best is polished in the next pass (at most three passes). In place."""
+    polished = set()
+    for _ in range(3):
+        todo = []
+        for runs, _, _ in found.values():
+            best = _best(runs)
+            if best is not None and not best.fit.converged and best.fit.n_iter < max_iter and id(best) not in polished:
+                todo.append((runs, best))
+        if not todo:
+            return
+        limits = np.array([max_iter - best.fit.n_iter for _, best in todo])
+        more = _fits(X, [best.fit.params for _, best in todo], settings, limits)
+        for (runs, best), fit in zip(todo, more, strict=True):
+            i = next(i for i, run in enumerate(runs) if run is best)
+            if fit is None:  # raised (reg_covar = 0): keep the race's end, marked unconverged
+                polished.add(id(best))
+                continue
+            fit = _joined(best.fit, fit)
+            runs[i] = best._replace(fit=fit, degenerate=check(fit))
+            polished.add(id(runs[i]))
 
 
 def _kmeans_plusplus_labels(X, n_components, rng):
@@ -1063,6 +1118,7 @@ def select_model(
     for pair in ((t, K) for t in types for K in ks):
         found.setdefault(pair, [[], 0, 0])[2] += failed.get(pair, 0)
     _second_round(X, found, types, settings, max_iter, short_iter, n_continue, check)
+    _polish(X, found, settings, max_iter, check)
     table, fits = [], {}
     for covariance_type in types:
         for K in ks:
