@@ -16,6 +16,7 @@ import em_select as sel
 ROOT = Path(__file__).resolve().parent.parent
 FAITHFUL = np.loadtxt(ROOT / "data" / "faithful.csv", delimiter=",", skiprows=1)
 REFERENCE = json.loads((ROOT / "data" / "mclust_search_reference.json").read_text())
+HC_REFERENCE = json.loads((ROOT / "data" / "mclust_hc_reference.json").read_text())
 HAS_MCLUST = shutil.which("Rscript") is not None and (
     subprocess.run(["Rscript", "-e", "library(mclust)"], capture_output=True).returncode == 0
 )
@@ -120,8 +121,10 @@ def test_the_stacked_em_equals_fit_gmm_from_every_start(covariance_type, offset)
         for K, seed in ((3, 0), (5, 1), (2, 2), (3, 3))  # mixed K: the stack is padded to 5
     ]
     moved = [em.GMMParams(p.weights, p.means + offset, p.covariances, covariance_type=covariance_type) for p in starts]
-    stacked = sel._stacked_em(np.ascontiguousarray((X + offset).T), moved, 150, 1e-6, 1e-6, covariance_type)
-    for start, (weights, means, covariances, history, converged) in zip(starts, stacked, strict=True):
+    stacked = sel._stacked_em(np.ascontiguousarray((X + offset).T), moved, 150, 1e-6, 1e-6)
+    for start, end in zip(starts, stacked, strict=True):
+        weights, means, covariances = end.params.weights, end.params.means, end.params.covariances
+        history, converged = end.log_likelihoods, end.converged
         with warnings.catch_warnings():  # some starts stop at max_iter: the stacked run must stop there too
             warnings.simplefilter("ignore", em.ConvergenceWarning)
             fit = em.fit_gmm(X, start.n_components, init=start, covariance_type=covariance_type, max_iter=150)
@@ -134,6 +137,96 @@ def test_the_stacked_em_equals_fit_gmm_from_every_start(covariance_type, offset)
         np.testing.assert_allclose(weights, fit.params.weights, rtol=0, atol=tol)
         np.testing.assert_allclose(means - offset, fit.params.means, rtol=0, atol=1e-8)  # data of scale 50
         np.testing.assert_allclose(covariances, fit.params.covariances, rtol=tol, atol=tol)
+
+
+def test_one_stack_of_mixed_covariance_types_equals_fit_gmm_per_start():
+    # The search runs every covariance type in one stack: each start keeps its own M-step.
+    X = FAITHFUL
+    starts = [
+        em.init_params(X, K, seed=K, covariance_type=t, reg_covar=1e-6)
+        for K, t in ((3, "spherical"), (4, "diag"), (2, "tied"), (3, "full"), (5, "tied"))
+    ]
+    stacked = sel._stacked_em(np.ascontiguousarray(X.T), starts, 80, 1e-6, 1e-6)
+    for start, end in zip(starts, stacked, strict=True):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", em.ConvergenceWarning)
+            fit = em.fit_gmm(X, start.n_components, init=start, covariance_type=start.covariance_type, max_iter=80)
+        assert end.params.covariance_type == start.covariance_type
+        np.testing.assert_allclose(end.log_likelihoods, fit.log_likelihoods, rtol=1e-12)
+        np.testing.assert_allclose(end.params.covariances, fit.params.covariances, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(end.responsibilities, fit.responsibilities, rtol=0, atol=1e-10)
+
+
+def test_the_race_stops_a_start_by_mclusts_rule_and_per_start_limits_hold():
+    X = FAITHFUL
+    starts = [em.init_params(X, K, seed=K, covariance_type="full", reg_covar=1e-6) for K in (4, 5, 6)]
+    full = sel._stacked_em(np.ascontiguousarray(X.T), starts, 1000, 1e-6, 1e-6)
+    raced = sel._stacked_em(np.ascontiguousarray(X.T), starts, 1000, 1e-6, 1e-6, race=1e-5)
+    for whole, short in zip(full, raced, strict=True):
+        L = whole.log_likelihoods
+        # mclust's rule: stop after the first iteration t with (L_t - L_{t-1}) / (1 + |L_t|) < 1e-5
+        stop = 1 + int(np.argmax(np.diff(L) < 1e-5 * (1 + np.abs(L[1:]))))
+        assert short.n_iter == stop < whole.n_iter and not short.converged
+        np.testing.assert_allclose(short.log_likelihoods, L[: stop + 1], rtol=1e-13)
+    limited = sel._stacked_em(np.ascontiguousarray(X.T), starts, np.array([0, 3, 7]), 1e-6, 1e-6)
+    assert [fit.n_iter for fit in limited] == [0, 3, 7]
+
+
+# --------------------------------------------------------------------------- mclust's hierarchical start
+
+
+@pytest.mark.parametrize("name", ["three_gaussians_80", "diabetes_60"])
+def test_the_hierarchical_start_merges_as_mclusts_hc(name):
+    # data/mclust_hc_reference.json: hc(X, modelName = "VVV", use = "SVD") in R (tests/mclust_hc_reference.R)
+    ref = HC_REFERENCE[name]
+    X = np.array(ref["X"])
+    merges, deltas = sel.model_based_merges(X)
+    np.testing.assert_array_equal(merges + 1, ref["merges"])  # mclust numbers rows from 1
+    assert deltas.shape == (len(X) - 1,)
+
+
+def _criterion(Z, clusters, alpha):
+    """mclust's hcVVV criterion Σ_k n_k log(|W_k / n_k| + (tr W_k + α) / n_k), from scratch."""
+    total = 0.0
+    for members in clusters:
+        P = Z[members]
+        n, W = len(P), (P - P.mean(axis=0)).T @ (P - P.mean(axis=0))
+        det = np.linalg.det(W / n) if n > Z.shape[1] else 0.0
+        total += n * np.log(det + (np.trace(W) + alpha) / n)
+    return total
+
+
+def test_each_merge_is_the_cheapest_by_the_criterion_recomputed_from_scratch():
+    # The incremental pair costs against a brute-force search over every pair at every step.
+    X = np.random.default_rng(1).normal(size=(30, 3)) * [1.0, 2.0, 3.0]
+    merges, deltas = sel.model_based_merges(X)
+    Z = sel._svd_whitened(X)
+    alpha = ((Z - Z.mean(axis=0)) ** 2).sum() / Z.size
+    clusters = {i: [i] for i in range(len(X))}
+    for (a, b), delta in zip(merges, deltas, strict=True):
+        now = _criterion(Z, clusters.values(), alpha)
+        costs = {}
+        for i in clusters:
+            for j in clusters:
+                if i < j:
+                    trial = [m for k, m in clusters.items() if k not in (i, j)] + [clusters[i] + clusters[j]]
+                    costs[(i, j)] = _criterion(Z, trial, alpha) - now
+        assert (a, b) == min(costs, key=costs.get)
+        assert delta == pytest.approx(costs[(a, b)], rel=1e-9, abs=1e-9)
+        clusters[a] += clusters.pop(b)
+
+
+def test_the_hierarchical_labels_cut_the_tree_at_k():
+    merges, _ = sel.model_based_merges(FAITHFUL)
+    labels = sel.model_based_labels(FAITHFUL, [1, 3, 272])
+    assert [len(np.unique(cut)) for cut in labels] == [1, 3, 272]
+    owner = np.arange(272)
+    for a, b in merges[:269]:
+        owner[owner == b] = a
+    assert np.array_equal(np.unique(owner, return_inverse=True)[1], labels[1])
+    big = np.random.default_rng(0).normal(size=(700, 2))
+    sub = sel.model_based_labels(big, 4, seed=0, max_points=300)  # tree on 300 rows, the rest by nearest mean
+    assert sub.shape == (700,) and sorted(np.unique(sub)) == [0, 1, 2, 3]
 
 
 # --------------------------------------------------------------------------- the search
