@@ -471,15 +471,52 @@ def model_based_labels(X, n_components, *, seed=None, max_points=HIERARCHICAL_MA
     return out[ks[0]] if np.isscalar(n_components) else [out[k] for k in ks]
 
 
-def _runner_up_labels(X, labels):
-    """A partition with one cluster fewer than ``labels``, by the merge mclust's criterion finds
-    second cheapest (the cheapest is the tree's own next merge). Where the two are near a tie,
-    mclust's accumulated rounding can take the other one: on wreath (N = 1,000) its K = 3 cut
-    is this runner-up of the K = 4 cut (criterion 443.12 against 442.60), and EM from it ends
-    11.9 nats higher for the tied model than from the cheapest."""
+# The relative gap between the two cheapest merges below which the runner-up is also a start.
+RUNNER_UP_GAP = 0.01
+
+
+def _hc_branches(X, cuts, ks):
+    """More starts from mclust's hierarchy where it nearly ties: at each cut of K + 1 clusters
+    (``cuts``, K + 1 -> labels) whose two cheapest merges are within RUNNER_UP_GAP of each other,
+    the runner-up merge, followed by the cheapest merges down to min(ks). Returns
+    {K: [(name, labels), ...]} for the K in ``ks``, without repeats of the tree's own cuts.
+
+    Near such a tie mclust's accumulated rounding can take the other merge: on wreath
+    (N = 1,000) mclust's merge costs drift from the exact criterion by up to 9e-4 (relative) in
+    its last 17 merges, and its K = 3 cut is the runner-up of the K = 4 cut (443.12 against
+    442.60), its K = 2 cut the cheapest merge after that; from its K = 3 cut EM ends 11.9 nats
+    higher for the tied model than from the tree's."""
     Z = _svd_whitened(X)
     alpha = max(float(((Z - Z.mean(axis=0)) ** 2).sum()) / Z.size, np.finfo(float).eps)
+    seen = {K: [_canonical(cuts[K])] for K in ks if K in cuts}
+    out = {K: [] for K in ks}
+    for top in sorted(cuts):
+        if top - 1 < max(2, min(ks)):
+            continue
+        merged, K = _merged_by_rank(Z, alpha, cuts[top], rank=1), top - 1
+        while merged is not None and K >= min(ks):
+            if K in out and not any(np.array_equal(merged, other) for other in seen.setdefault(K, [])):
+                seen[K].append(merged)
+                out[K].append((f"mclust hc, near-tie branch at K = {top}", merged))
+            merged = _merged_by_rank(Z, alpha, merged, rank=0) if K > max(2, min(ks)) else None
+            K -= 1
+    return out
+
+
+def _canonical(labels):
+    """Labels renumbered in the order of each cluster's first point."""
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    rank = np.empty(first.size, dtype=int)
+    rank[np.argsort(first)] = np.arange(first.size)
+    return rank[inverse.reshape(-1)]
+
+
+def _merged_by_rank(Z, alpha, labels, rank):
+    """``labels`` with one pair of clusters merged: the cheapest by mclust's criterion (rank 0)
+    or the runner-up (rank 1, only when within RUNNER_UP_GAP of the cheapest; else None)."""
     K = labels.max() + 1
+    if K < 2 + rank:
+        return None
     n = np.bincount(labels, minlength=K).astype(float)
     means = np.array([Z[labels == k].mean(axis=0) for k in range(K)])
     centred = Z - means[labels]
@@ -487,9 +524,11 @@ def _runner_up_labels(X, labels):
     terms = _vvv_term(n, scatter, alpha, 1.0, n == 1)
     a, b = np.triu_indices(K, 1)
     delta = _vvv_merge(n, means, scatter, terms, a, b, alpha, 1.0)[0]
-    second = np.argsort(delta, kind="stable")[1]
-    merged = np.where(labels == b[second], a[second], labels)
-    return np.unique(merged, return_inverse=True)[1].reshape(-1)
+    order = np.argsort(delta, kind="stable")
+    if rank == 1 and delta[order[1]] - delta[order[0]] > RUNNER_UP_GAP * abs(delta[order[0]]):
+        return None
+    pick = order[rank]
+    return _canonical(np.where(labels == b[pick], a[pick], labels))
 
 
 def _check_full_rank(X):
@@ -845,8 +884,9 @@ class _Run(NamedTuple):
     degenerate: bool
 
 
-# The starts every pair continues whatever their short run gave (see _search_round).
-ALWAYS_CONTINUED = ("mclust hc", "mclust hc, runner-up merge")
+# The starts every pair continues whatever their short run gave (see _search_round): those whose
+# names begin so (mclust's hierarchy and its near-tie branches).
+ALWAYS_CONTINUED = "mclust hc"
 # The race's stopping rule: a continued start stops when its gain falls below RACE_TOL·(1 + |L|),
 # mclust's own rule (emControl()'s tol); only each pair's winner then runs on to ``tol``.
 RACE_TOL = 1e-5
@@ -873,9 +913,9 @@ def _search_round(X, starts, settings, max_iter, short_iter, n_continue, check):
     for pair in out:
         ranked = sorted(
             (run for run in runs if (run.covariance_type, run.n_components) == pair),
-            key=lambda run: (run.degenerate, run.name not in ALWAYS_CONTINUED, -run.fit.objective),
+            key=lambda run: (run.degenerate, not run.name.startswith(ALWAYS_CONTINUED), -run.fit.objective),
         )
-        always = sum(run.name in ALWAYS_CONTINUED for run in ranked)
+        always = sum(run.name.startswith(ALWAYS_CONTINUED) for run in ranked)
         keep = [run for run in ranked[: always + n_continue] if not run.degenerate]
         out[pair][1] = sum(run.degenerate for run in ranked)
         if not keep and ranked:  # every start degenerate: the best of them, for the record
@@ -1243,9 +1283,9 @@ def select_model(
     tree_ks = sorted(set(ks) | {K + 1 for K in ks if K + 1 <= len(X)})
     cuts = dict(zip(tree_ks, model_based_labels(X, tree_ks, seed=rng), strict=True))
     labels = {K: [("mclust hc", cuts[K])] for K in ks}
+    for K, branches in _hc_branches(X, cuts, ks).items():
+        labels[K] += branches
     for K in ks:
-        if 1 < K and K + 1 in cuts:
-            labels[K].append(("mclust hc, runner-up merge", _runner_up_labels(X, cuts[K + 1])))
         for i in range(n_init if K > 1 else 0):
             labels[K].append((f"kmeans++ {i + 1}", _kmeans_plusplus_labels(X, K, rng.spawn(1)[0])))
     partitions = [
