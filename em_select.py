@@ -83,8 +83,9 @@ CRITERIA = ("bic", "icl")
 # A column with at most this many distinct values is noted in the summary: a mixture can put one
 # narrow component on each value (300 Poisson(3) counts: 10 values, and a tied fit with K = 9).
 FEW_DISTINCT = 20
-# Ward's linkage needs the N(N-1)/2 pairwise distances: above this many points it runs on a
-# subsample (drawn from ``seed``) and every other point joins the nearest cluster mean.
+# mclust's hierarchy keeps the N(N-1)/2 pair costs: above this many points it runs on a subsample
+# (drawn from ``seed``; mclust's ``subset`` option does the same at 2,000) and every other point
+# joins the nearest cluster mean.
 HIERARCHICAL_MAX_POINTS = 2000
 
 
@@ -199,7 +200,7 @@ class SearchRow(NamedTuple):
     degenerate: bool
     n_iter: int
     status: str
-    start: str  # the kept fit's start: "Ward", "Ward, scaled", "kmeans++ i", "<type>'s fit", "K - 1 split"
+    start: str  # the kept fit's start: "mclust hc" (or a near-tie branch of it), "kmeans++ i", or a second round's
     n_degenerate_starts: int
     n_failed_starts: int
     min_spread_ratio: float  # the thinnest component's spread_ratios value (nan when failed)
@@ -554,7 +555,7 @@ def _check_full_rank(X):
 
 
 def _one_hot(labels, n_components):
-    """Hard responsibilities (N, K) from labels; a K that Ward could not reach (ties) is left empty."""
+    """Hard responsibilities (N, K) from labels (a label beyond K - 1 counts as K - 1)."""
     resp = np.zeros((len(labels), n_components))
     resp[np.arange(len(labels)), np.minimum(labels, n_components - 1)] = 1.0
     return resp
