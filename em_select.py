@@ -263,10 +263,12 @@ class ModelSearch:
         name = self.criterion.upper()
         lines = [
             f"{name} per K and covariance type, N = {self.n_samples}, reg_covar = {self.reg_covar:.2g}, "
-            f"seed = {self.seed}, starts per pair: 2 hierarchical (mclust's) + {self.n_init} k-means++"
-            + (", then a second round." if self.second_round else "."),
+            f"seed = {self.seed}, starts per pair: mclust's hierarchical one (and its near-tie branches) + "
+            f"{self.n_init} k-means++" + (", then a second round." if self.second_round else "."),
             f"{name} = -2 log L + p log N (p parameters){' + classification cost' if name == 'ICL' else ''}: "
             "LOWER is better (R's mclust prints the negative, higher is better).",
+            "L: the chosen pair's converged to a gain below tol per point; the others' by mclust's rule "
+            "(a gain below 1e-5 (1 + |L|)).",
             f"  * chosen   d degenerate: a component's variance below {self.min_spread_ratio:g} of the data's "
             "along some direction (never chosen)",
             "  ~ a component's variance below 1e-4 of the data's (allowed; look at it)   ! stopped at max_iter",
