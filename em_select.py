@@ -1004,15 +1004,17 @@ def _m_steps(X, partitions, settings):
 
 
 def _second_round(X, found, types, settings, max_iter, short_iter, n_continue, check):
-    """More starts for every pair, from what the first round found, by the same short-run rule:
+    """More starts for every pair (``second_round=True``), from what the first round found, by the
+    same short-run rule (found useful before mclust's own start joined the first round, with
+    Ward's and ten k-means++ starts):
 
     * the partitions the other covariance types found at the same K (their γ, one M-step under
       this type): mclust starts every model from one partition, and on thyroid only the
-      spherical fit's partition led the diag model with K = 2 to its maximum (-2581.8, against
-      -2606.9 from every other start);
+      spherical fit's partition then led the diag model with K = 2 to its maximum (-2581.8,
+      against -2606.9 from every other start);
     * the best fit at K - 1 with one of its components split in two: on Old Faithful the first
-      round's full K = 9 fit (-1084.5) fell below its own K = 8 fit (-1080.5), which a split of
-      any K = 8 component starts above.
+      round's full K = 9 fit (-1084.5) then fell below its own K = 8 fit (-1080.5), which a split
+      of any K = 8 component starts above.
 
     Adds the runs to ``found`` in place."""
     best = {pair: _best(runs) for pair, (runs, _, _) in found.items()}

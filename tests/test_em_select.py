@@ -216,6 +216,26 @@ def test_each_merge_is_the_cheapest_by_the_criterion_recomputed_from_scratch():
         clusters[a] += clusters.pop(b)
 
 
+def test_a_branch_is_the_runner_up_merge_then_the_cheapest_and_repeats_no_cut():
+    X = np.loadtxt(ROOT / "data" / "three_gaussians.csv", delimiter=",", skiprows=1)[:, :2]  # 8 branches
+    cuts = dict(zip(range(1, 11), sel.model_based_labels(X, range(1, 11)), strict=True))
+    Z = sel._svd_whitened(X)
+    alpha = ((Z - Z.mean(axis=0)) ** 2).sum() / Z.size
+    for K in range(1, 10):  # the cheapest merge of the K + 1 cut is the tree's K cut
+        assert np.array_equal(sel._merged_by_rank(Z, alpha, cuts[K + 1], rank=0), sel._canonical(cuts[K]))
+    branches = sel._hc_branches(X, cuts, list(range(1, 10)))
+    assert sum(len(found) for found in branches.values()) > 0
+    for K, found in branches.items():
+        labels = [sel._canonical(cuts[K])] + [b for _, b in found]
+        assert all(not np.array_equal(a, b) for i, a in enumerate(labels) for b in labels[:i])
+        for name, branch in found:
+            top = int(name.rsplit("= ", 1)[1])
+            step = sel._merged_by_rank(Z, alpha, cuts[top], rank=1)  # not None: the two merges were near a tie
+            for _ in range(top - 1 - K):
+                step = sel._merged_by_rank(Z, alpha, step, rank=0)
+            assert np.array_equal(step, branch)
+
+
 def test_the_hierarchical_labels_cut_the_tree_at_k():
     merges, _ = sel.model_based_merges(FAITHFUL)
     labels = sel.model_based_labels(FAITHFUL, [1, 3, 272])
@@ -453,6 +473,31 @@ def _mclust_data(name):
         check=True,
     ).stdout
     return np.loadtxt(out.splitlines()[1:], delimiter=",")
+
+
+@pytest.mark.skipif(not HAS_MCLUST, reason="R's mclust is not installed (apt-get install r-cran-mclust)")
+def test_on_wreath_mclusts_tree_is_ours_but_for_its_last_merges_and_a_near_tie_branch_holds_them():
+    # hc in R on wreath (N = 1,000): its merge costs drift from the exact criterion in its last
+    # merges, and its K = 3 and K = 2 cuts differ from our tree's; the near-tie branch at K = 4
+    # (the runner-up merge of the K = 4 cut, then the cheapest) gives both. About 3 s.
+    X = _mclust_data("wreath")
+    script = (
+        "suppressMessages(library(mclust)); h <- hc(as.matrix(wreath), modelName = 'VVV', use = 'SVD'); "
+        "write.csv(t(unclass(h)[1:2, ]), stdout(), row.names = FALSE); "
+        "write.csv(hclass(h, 2:3), stdout(), row.names = FALSE)"
+    )
+    out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, check=True).stdout.splitlines()
+    theirs = np.loadtxt(out[1:1000], delimiter=",", dtype=int) - 1
+    cuts_r = np.loadtxt(out[1001:], delimiter=",", dtype=int) - 1
+    ours, _ = sel.model_based_merges(X)
+    same = (ours == theirs).all(axis=1)
+    assert same[:996].all() and not same[996:].all()
+    cuts = dict(zip(range(1, 11), sel.model_based_labels(X, range(1, 11)), strict=True))
+    branches = sel._hc_branches(X, cuts, list(range(1, 10)))
+    for K, column in ((2, 0), (3, 1)):
+        mclusts = sel._canonical(cuts_r[:, column])
+        assert not np.array_equal(sel._canonical(cuts[K]), mclusts)
+        assert any(np.array_equal(labels, mclusts) for _, labels in branches[K])
 
 
 @pytest.mark.skipif(not HAS_MCLUST, reason="R's mclust is not installed (apt-get install r-cran-mclust)")
