@@ -791,6 +791,10 @@ class _Theta(NamedTuple):
     def n_components(self):
         return len(self.weights)
 
+    @property
+    def n_features(self):
+        return self.means.shape[1]
+
 
 class _Fit(NamedTuple):
     """A stacked EM run's end, read like GMMFit by the search."""
@@ -1115,12 +1119,12 @@ def _polish(X, found, pairs, settings, max_iter, check):
 
 def _criterion_value(X, run, criterion):
     """BIC or ICL of a run's fit (lower is better), and whether it may be chosen (p < N·D)."""
-    params = _as_params(run.fit.params)
-    value = -2.0 * run.fit.log_likelihood + em.n_parameters(params) * np.log(len(X))
+    n_params = em.n_parameters(run.fit.params)  # reads K, D and the covariance type only
+    value = -2.0 * run.fit.log_likelihood + n_params * np.log(len(X))
     if criterion == "icl":
         with np.errstate(divide="ignore"):
             value -= 2.0 * float(np.log(run.fit.responsibilities.max(axis=1)).sum())
-    return value, em.n_parameters(params) < X.size
+    return value, n_params < X.size
 
 
 def _polish_the_choice(X, found, criterion, settings, max_iter, check):
