@@ -757,7 +757,7 @@ def _stacked_em_loop(Xt, starts, max_iter, tol, reg_covar, race=0.0):
             histories[s].append(value)
         gains = np.array(gains)
         at_tol = (gains / N < tol) if tol > 0 else np.zeros(active.size, dtype=bool)
-        by_race = ~at_tol & (gains < race * (1.0 + np.abs(log_lik)))
+        by_race = ~at_tol & (gains < race * (1.0 + np.abs(log_lik))) if race > 0 else np.zeros(active.size, bool)
         done = at_tol | by_race | (limits[active] <= iteration)
         for row in np.flatnonzero(done):
             final_resp[active[row]] = resp[row]

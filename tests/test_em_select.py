@@ -170,6 +170,8 @@ def test_the_race_stops_a_start_by_mclusts_rule_and_per_start_limits_hold():
         np.testing.assert_allclose(short.log_likelihoods, L[: stop + 1], rtol=1e-13)
     limited = sel._stacked_em(np.ascontiguousarray(X.T), starts, np.array([0, 3, 7]), 1e-6, 1e-6)
     assert [fit.n_iter for fit in limited] == [0, 3, 7]
+    # tol = 0: every start runs max_iter, as fit_gmm does, whatever its gains (no race)
+    assert [fit.n_iter for fit in sel._stacked_em(np.ascontiguousarray(X.T), starts, 300, 0.0, 1e-6)] == [300] * 3
 
 
 # --------------------------------------------------------------------------- mclust's hierarchical start
