@@ -39,8 +39,9 @@ partitions from ``seed``. Each start is one M-step from its partition, under eac
 type. Every start runs ``short_iter`` iterations (the short runs of Biernacki, Celeux and
 Govaert 2003); the hierarchical starts and the ``n_continue`` best others that are not
 degenerate go on, all starts of all types as one stacked computation, until mclust's own
-stopping rule (a gain below 1e-5 (1 + |L|)). So every pair reaches at least the log-likelihood
-mclust's start reaches by mclust's rule. The pair the criterion chooses then runs on to ``tol``.
+stopping rule (a gain below 1e-5 (1 + |L|)). So, where the tree is mclust's, every pair
+reaches at least the log-likelihood mclust's start reaches by mclust's rule. The pair the
+criterion chooses then runs on to ``tol``.
 With ``second_round=True`` every pair also starts from the other covariance types' fits at the
 same K and from the best K - 1 fit with one component split in two. A start that raises (a
 collapse with ``reg_covar=0``) is counted and skipped.
