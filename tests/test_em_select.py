@@ -16,6 +16,7 @@ import em_select as sel
 ROOT = Path(__file__).resolve().parent.parent
 FAITHFUL = np.loadtxt(ROOT / "data" / "faithful.csv", delimiter=",", skiprows=1)
 REFERENCE = json.loads((ROOT / "data" / "mclust_search_reference.json").read_text())
+HC_REFERENCE = json.loads((ROOT / "data" / "mclust_hc_reference.json").read_text())
 HAS_MCLUST = shutil.which("Rscript") is not None and (
     subprocess.run(["Rscript", "-e", "library(mclust)"], capture_output=True).returncode == 0
 )
@@ -120,8 +121,10 @@ def test_the_stacked_em_equals_fit_gmm_from_every_start(covariance_type, offset)
         for K, seed in ((3, 0), (5, 1), (2, 2), (3, 3))  # mixed K: the stack is padded to 5
     ]
     moved = [em.GMMParams(p.weights, p.means + offset, p.covariances, covariance_type=covariance_type) for p in starts]
-    stacked = sel._stacked_em(np.ascontiguousarray((X + offset).T), moved, 150, 1e-6, 1e-6, covariance_type)
-    for start, (weights, means, covariances, history, converged) in zip(starts, stacked, strict=True):
+    stacked = sel._stacked_em(np.ascontiguousarray((X + offset).T), moved, 150, 1e-6, 1e-6)
+    for start, end in zip(starts, stacked, strict=True):
+        weights, means, covariances = end.params.weights, end.params.means, end.params.covariances
+        history, converged = end.log_likelihoods, end.converged
         with warnings.catch_warnings():  # some starts stop at max_iter: the stacked run must stop there too
             warnings.simplefilter("ignore", em.ConvergenceWarning)
             fit = em.fit_gmm(X, start.n_components, init=start, covariance_type=covariance_type, max_iter=150)
@@ -134,6 +137,118 @@ def test_the_stacked_em_equals_fit_gmm_from_every_start(covariance_type, offset)
         np.testing.assert_allclose(weights, fit.params.weights, rtol=0, atol=tol)
         np.testing.assert_allclose(means - offset, fit.params.means, rtol=0, atol=1e-8)  # data of scale 50
         np.testing.assert_allclose(covariances, fit.params.covariances, rtol=tol, atol=tol)
+
+
+def test_one_stack_of_mixed_covariance_types_equals_fit_gmm_per_start():
+    # The search runs every covariance type in one stack: each start keeps its own M-step.
+    X = FAITHFUL
+    starts = [
+        em.init_params(X, K, seed=K, covariance_type=t, reg_covar=1e-6)
+        for K, t in ((3, "spherical"), (4, "diag"), (2, "tied"), (3, "full"), (5, "tied"))
+    ]
+    stacked = sel._stacked_em(np.ascontiguousarray(X.T), starts, 80, 1e-6, 1e-6)
+    for start, end in zip(starts, stacked, strict=True):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", em.ConvergenceWarning)
+            fit = em.fit_gmm(X, start.n_components, init=start, covariance_type=start.covariance_type, max_iter=80)
+        assert end.params.covariance_type == start.covariance_type
+        np.testing.assert_allclose(end.log_likelihoods, fit.log_likelihoods, rtol=1e-12)
+        np.testing.assert_allclose(end.params.covariances, fit.params.covariances, rtol=1e-10, atol=1e-10)
+        np.testing.assert_allclose(end.responsibilities, fit.responsibilities, rtol=0, atol=1e-10)
+
+
+def test_the_race_stops_a_start_by_mclusts_rule_and_per_start_limits_hold():
+    X = FAITHFUL
+    starts = [em.init_params(X, K, seed=K, covariance_type="full", reg_covar=1e-6) for K in (4, 5, 6)]
+    full = sel._stacked_em(np.ascontiguousarray(X.T), starts, 1000, 1e-6, 1e-6)
+    raced = sel._stacked_em(np.ascontiguousarray(X.T), starts, 1000, 1e-6, 1e-6, race=1e-5)
+    for whole, short in zip(full, raced, strict=True):
+        L = whole.log_likelihoods
+        # mclust's rule: stop after the first iteration t with (L_t - L_{t-1}) / (1 + |L_t|) < 1e-5
+        stop = 1 + int(np.argmax(np.diff(L) < 1e-5 * (1 + np.abs(L[1:]))))
+        assert short.n_iter == stop < whole.n_iter and not short.converged
+        np.testing.assert_allclose(short.log_likelihoods, L[: stop + 1], rtol=1e-13)
+    limited = sel._stacked_em(np.ascontiguousarray(X.T), starts, np.array([0, 3, 7]), 1e-6, 1e-6)
+    assert [fit.n_iter for fit in limited] == [0, 3, 7]
+    # tol = 0: every start runs max_iter, as fit_gmm does, whatever its gains (no race)
+    assert [fit.n_iter for fit in sel._stacked_em(np.ascontiguousarray(X.T), starts, 300, 0.0, 1e-6)] == [300] * 3
+
+
+# --------------------------------------------------------------------------- mclust's hierarchical start
+
+
+@pytest.mark.parametrize("name", ["three_gaussians_80", "diabetes_60"])
+def test_the_hierarchical_start_merges_as_mclusts_hc(name):
+    # data/mclust_hc_reference.json: hc(X, modelName = "VVV", use = "SVD") in R (tests/mclust_hc_reference.R)
+    ref = HC_REFERENCE[name]
+    X = np.array(ref["X"])
+    merges, deltas = sel.model_based_merges(X)
+    np.testing.assert_array_equal(merges + 1, ref["merges"])  # mclust numbers rows from 1
+    assert deltas.shape == (len(X) - 1,)
+
+
+def _criterion(Z, clusters, alpha):
+    """mclust's hcVVV criterion Σ_k n_k log(|W_k / n_k| + (tr W_k + α) / n_k), from scratch."""
+    total = 0.0
+    for members in clusters:
+        P = Z[members]
+        n, W = len(P), (P - P.mean(axis=0)).T @ (P - P.mean(axis=0))
+        det = np.linalg.det(W / n) if n > Z.shape[1] else 0.0
+        total += n * np.log(det + (np.trace(W) + alpha) / n)
+    return total
+
+
+def test_each_merge_is_the_cheapest_by_the_criterion_recomputed_from_scratch():
+    # The incremental pair costs against a brute-force search over every pair at every step.
+    X = np.random.default_rng(1).normal(size=(30, 3)) * [1.0, 2.0, 3.0]
+    merges, deltas = sel.model_based_merges(X)
+    Z = sel._svd_whitened(X)
+    alpha = ((Z - Z.mean(axis=0)) ** 2).sum() / Z.size
+    clusters = {i: [i] for i in range(len(X))}
+    for (a, b), delta in zip(merges, deltas, strict=True):
+        now = _criterion(Z, clusters.values(), alpha)
+        costs = {}
+        for i in clusters:
+            for j in clusters:
+                if i < j:
+                    trial = [m for k, m in clusters.items() if k not in (i, j)] + [clusters[i] + clusters[j]]
+                    costs[(i, j)] = _criterion(Z, trial, alpha) - now
+        assert (a, b) == min(costs, key=costs.get)
+        assert delta == pytest.approx(costs[(a, b)], rel=1e-9, abs=1e-9)
+        clusters[a] += clusters.pop(b)
+
+
+def test_a_branch_is_the_runner_up_merge_then_the_cheapest_and_repeats_no_cut():
+    X = np.loadtxt(ROOT / "data" / "three_gaussians.csv", delimiter=",", skiprows=1)[:, :2]  # 8 branches
+    cuts = dict(zip(range(1, 11), sel.model_based_labels(X, range(1, 11)), strict=True))
+    Z = sel._svd_whitened(X)
+    alpha = ((Z - Z.mean(axis=0)) ** 2).sum() / Z.size
+    for K in range(1, 10):  # the cheapest merge of the K + 1 cut is the tree's K cut
+        assert np.array_equal(sel._merged_by_rank(Z, alpha, cuts[K + 1], rank=0), sel._canonical(cuts[K]))
+    branches = sel._hc_branches(X, cuts, list(range(1, 10)))
+    assert sum(len(found) for found in branches.values()) > 0
+    for K, found in branches.items():
+        labels = [sel._canonical(cuts[K])] + [b for _, b in found]
+        assert all(not np.array_equal(a, b) for i, a in enumerate(labels) for b in labels[:i])
+        for name, branch in found:
+            top = int(name.rsplit("= ", 1)[1])
+            step = sel._merged_by_rank(Z, alpha, cuts[top], rank=1)  # not None: the two merges were near a tie
+            for _ in range(top - 1 - K):
+                step = sel._merged_by_rank(Z, alpha, step, rank=0)
+            assert np.array_equal(step, branch)
+
+
+def test_the_hierarchical_labels_cut_the_tree_at_k():
+    merges, _ = sel.model_based_merges(FAITHFUL)
+    labels = sel.model_based_labels(FAITHFUL, [1, 3, 272])
+    assert [len(np.unique(cut)) for cut in labels] == [1, 3, 272]
+    owner = np.arange(272)
+    for a, b in merges[:269]:
+        owner[owner == b] = a
+    assert np.array_equal(np.unique(owner, return_inverse=True)[1], labels[1])
+    big = np.random.default_rng(0).normal(size=(700, 2))
+    sub = sel.model_based_labels(big, 4, seed=0, max_points=300)  # tree on 300 rows, the rest by nearest mean
+    assert sub.shape == (700,) and sorted(np.unique(sub)) == [0, 1, 2, 3]
 
 
 # --------------------------------------------------------------------------- the search
@@ -209,7 +324,8 @@ def _pairs_below_mclust(search, ref):
 
 def test_a_collapsing_start_is_counted_not_fatal():
     X = _blob_with_spike(3)
-    search = sel.select_model(X, n_components=[2, 3], covariance_types=("full",), reg_covar=0.0, seed=0)
+    # n_init=10: enough k-means++ starts that some land on the spike (the default 4 all miss it)
+    search = sel.select_model(X, n_components=[2, 3], covariance_types=("full",), reg_covar=0.0, seed=0, n_init=10)
     assert search.best_row.status == "ok"
     assert all(row.n_failed_starts >= 0 for row in search.table)
     assert sum(row.n_failed_starts + row.n_degenerate_starts for row in search.table) > 0
@@ -303,15 +419,47 @@ def test_no_healthy_pair_is_an_error_that_says_what_to_try():
         sel.select_model(X, n_components=[4], covariance_types=("full",), seed=0)
 
 
-def test_the_hierarchical_start_is_deterministic_and_scales_when_asked():
-    a = sel.hierarchical_labels(FAITHFUL, 3)
-    assert np.array_equal(a, sel.hierarchical_labels(FAITHFUL, 3))
-    assert sorted(np.unique(a)) == [0, 1, 2]
-    scaled = sel.hierarchical_labels(FAITHFUL, [2, 3], scaled=True)
-    assert np.array_equal(scaled[1], sel.hierarchical_labels(FAITHFUL / FAITHFUL.std(axis=0), 3))
-    big = np.random.default_rng(0).normal(size=(2500, 2))
-    labels = sel.hierarchical_labels(big, 4, seed=0, max_points=500)  # Ward on a subsample, the rest by nearest mean
-    assert labels.shape == (2500,) and sorted(np.unique(labels)) == [0, 1, 2, 3]
+def test_the_chosen_fit_runs_to_tol_and_the_others_stop_by_mclusts_rule(faithful_search):
+    best = faithful_search.best
+    assert best.converged and best.tol == 1e-6
+    assert (best.log_likelihoods[-1] - best.log_likelihoods[-2]) / 272 < 1e-6
+    raced = 0
+    for fit in faithful_search.fits.values():
+        gain = fit.log_likelihoods[-1] - fit.log_likelihoods[-2] if fit.n_iter else 0.0
+        assert fit.converged and gain / 272 < fit.tol  # a fit's tol is the rule that stopped it
+        if fit.tol != 1e-6:  # mclust's: a gain below 1e-5 (1 + |L|)
+            raced += 1
+            assert fit.tol == pytest.approx(sel.RACE_TOL * (1 + abs(fit.log_likelihood)) / 272, rel=1e-12)
+    assert raced > 20
+
+
+def test_the_vectorised_degenerate_check_equals_the_rule_fit_by_fit():
+    X = _blob_with_spike(4)
+    fits = [
+        em.fit_gmm(X, K, covariance_type=t, seed=seed, reg_covar=1e-10, max_iter=60, tol=0)
+        for t in em.COVARIANCE_TYPES
+        for K, seed in ((1, 0), (3, 1), (4, 2), (5, 3), (6, 4))
+    ]
+    data_cov = np.cov(X.T, bias=True)
+    flags = sel._stacked_degenerate(X, fits, data_cov, sel.MIN_SPREAD_RATIO)
+    expected = [sel.degenerate_components(fit.params, X).size > 0 for fit in fits]
+    assert flags.tolist() == expected and 0 < sum(expected) < len(fits)
+
+
+def test_the_second_round_adds_starts_and_never_lowers_a_pair():
+    plain = sel.select_model(FAITHFUL, n_components=range(1, 5), covariance_types=("diag", "full"), seed=0)
+    more = sel.select_model(
+        FAITHFUL, n_components=range(1, 5), covariance_types=("diag", "full"), seed=0, second_round=True
+    )
+    assert "then a second round" in more.summary() and "second round" not in plain.summary()
+    for a, b in zip(plain.table, more.table, strict=True):
+        assert b.log_likelihood >= a.log_likelihood - 1e-5 * abs(a.log_likelihood)
+
+
+def test_the_search_starts_from_mclusts_hierarchy(faithful_search):
+    starts = {row.start for row in faithful_search.table}
+    assert "mclust hc" in starts
+    assert faithful_search.best_row.start == "mclust hc"  # mclust's own start gives the chosen fit here
 
 
 # --------------------------------------------------------------------------- mclust's own data sets, live
@@ -330,8 +478,34 @@ def _mclust_data(name):
 
 
 @pytest.mark.skipif(not HAS_MCLUST, reason="R's mclust is not installed (apt-get install r-cran-mclust)")
+def test_on_wreath_mclusts_tree_is_ours_but_for_its_last_merges_and_a_near_tie_branch_holds_them():
+    # hc in R on wreath (N = 1,000): its merge costs drift from the exact criterion in its last
+    # merges, and its K = 3 and K = 2 cuts differ from our tree's; the near-tie branch at K = 4
+    # (the runner-up merge of the K = 4 cut, then the cheapest) gives both. About 3 s.
+    X = _mclust_data("wreath")
+    script = (
+        "suppressMessages(library(mclust)); h <- hc(as.matrix(wreath), modelName = 'VVV', use = 'SVD'); "
+        "write.csv(t(unclass(h)[1:2, ]), stdout(), row.names = FALSE); "
+        "write.csv(hclass(h, 2:3), stdout(), row.names = FALSE)"
+    )
+    out = subprocess.run(["Rscript", "-e", script], capture_output=True, text=True, check=True).stdout.splitlines()
+    theirs = np.loadtxt(out[1:1000], delimiter=",", dtype=int) - 1
+    cuts_r = np.loadtxt(out[1001:], delimiter=",", dtype=int) - 1
+    ours, _ = sel.model_based_merges(X)
+    same = (ours == theirs).all(axis=1)
+    assert same[:996].all() and not same[996:].all()
+    cuts = dict(zip(range(1, 11), sel.model_based_labels(X, range(1, 11)), strict=True))
+    branches = sel._hc_branches(X, cuts, list(range(1, 10)))
+    for K, column in ((2, 0), (3, 1)):
+        mclusts = sel._canonical(cuts_r[:, column])
+        assert not np.array_equal(sel._canonical(cuts[K]), mclusts)
+        assert any(np.array_equal(labels, mclusts) for _, labels in branches[K])
+
+
+@pytest.mark.skipif(not HAS_MCLUST, reason="R's mclust is not installed (apt-get install r-cran-mclust)")
 @pytest.mark.parametrize("name", ["diabetes", "banknote", "thyroid", "wreath"])
-def test_mclusts_data_sets_never_a_degenerate_choice_and_never_a_worse_criterion(name):
+def test_mclusts_data_sets_never_a_degenerate_choice_nor_a_worse_criterion_nor_a_pair_below_mclust(name):
+    # 0.5 to 1.5 s per data set (wreath, N = 1,000, the slowest), plus R's start-up to read the data.
     X = _mclust_data(name)
     ref = REFERENCE[name]
     assert X.shape[0] == ref["n_samples"]
@@ -340,3 +514,5 @@ def test_mclusts_data_sets_never_a_degenerate_choice_and_never_a_worse_criterion
     assert chosen.status == "ok" and sel.degenerate_components(search.best.params, X).size == 0
     mclust_best = max(pair["bic_mclust"] for pair in ref["pairs"] if pair["bic_mclust"] is not None)
     assert chosen.bic <= -mclust_best + 1e-6 * abs(mclust_best)  # mclust's model, or a better criterion value
+    short = _pairs_below_mclust(search, ref)
+    assert not short, f"pairs where mclust's log-likelihood is higher (type, K, gap in nats): {short}"
