@@ -1075,7 +1075,7 @@ def _stacked_degenerate(X, fits, data_cov, min_spread_ratio):
         second - outer - np.swapaxes(outer, -1, -2) + held[..., None, None] * means[..., :, None] * means[..., None, :]
     )
     types = np.array([fit.params.covariance_type for fit in fits])
-    counts = held + em._COUNT_FLOOR
+    counts = held + em.COUNT_FLOOR
     tied = types == "tied"
     if tied.any():
         pooled = scatter[tied].sum(axis=1) / held[tied].sum(axis=1)[:, None, None]
@@ -1292,8 +1292,8 @@ def select_model(
     if reg_covar is None:
         variances = X.var(axis=0)
         reg_covar = REG_COVAR_FRACTION * float(variances[variances > 0].min()) if (variances > 0).any() else 1e-6
-    em._check_int(short_iter, "short_iter", 0)
-    em._check_int(n_continue, "n_continue", 0)
+    em.check_int(short_iter, "short_iter", 0)
+    em.check_int(n_continue, "n_continue", 0)
     settings = dict(tol=tol, reg_covar=reg_covar, prior=prior)
     rng = np.random.default_rng(seed)
     data_cov = np.atleast_2d(np.cov(X.T, bias=True))
