@@ -40,6 +40,8 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.special import entr, gammaln, multigammaln
 
+import em_incomplete as _incomplete
+
 __all__ = [
     "COVARIANCE_TYPES",
     "CholeskyFactors",
@@ -363,8 +365,9 @@ def _as_float_array(values, name):
     return arr.astype(np.float64)
 
 
-def _check_X(X):
-    """X as a C-contiguous float64 array of shape (n_samples, n_features)."""
+def _check_X(X, allow_missing=False):
+    """X as a C-contiguous float64 array of shape (n_samples, n_features); with ``allow_missing``
+    NaN is kept (a missing value), inf is still refused."""
     arr = _as_float_array(X, "X")
     if arr.ndim == 1:
         arr = arr[:, None]  # N one-dimensional points
@@ -375,17 +378,24 @@ def _check_X(X):
         )
     if arr.size == 0:
         raise ValueError(f"X is empty (shape {arr.shape}); EM needs at least one point and one feature.")
-    finite = np.isfinite(arr)
+    finite = np.isfinite(arr) | (allow_missing & np.isnan(arr))
     if not finite.all():
         bad_rows = np.flatnonzero(~finite.all(axis=1))
+        n_inf = np.isinf(arr).sum()
         raise ValueError(
-            f"X contains {np.isnan(arr).sum()} NaN and {np.isinf(arr).sum()} inf values "
+            f"X contains {np.isnan(arr).sum()} NaN and {n_inf} inf values "
             f"(in {bad_rows.size} rows, the first is row {bad_rows[0]}); EM needs finite "
-            "numbers: drop or impute those rows first."
+            "numbers: drop or impute those rows first"
+            + (
+                "."
+                if n_inf or allow_missing
+                else ", or let fit_gmm(..., allow_missing=True) treat NaN as missing at random."
+            )
         )
-    if np.abs(arr).max() > _MAX_ABS:
+    peak = np.max(np.abs(arr), initial=0.0, where=~np.isnan(arr))  # NaN only with allow_missing
+    if peak > _MAX_ABS:
         raise ValueError(
-            f"X has values up to {np.abs(arr).max():.3g}; beyond ±{_MAX_ABS:g} their squares leave no "
+            f"X has values up to {peak:.3g}; beyond ±{_MAX_ABS:g} their squares leave no "
             "headroom in float64: rescale X (divide by its standard deviation, say) first."
         )
     return np.ascontiguousarray(arr)
@@ -822,10 +832,19 @@ def _m_step_from_statistics(stats, reg_covar, covariance_type, data_cov=None):
     return params
 
 
-def _m_step(Xt, resp, reg_covar, covariance_type, prior=None, data_cov=None):
+def _m_step(Xt, resp, reg_covar, covariance_type, prior=None, data_cov=None, sample_weight=None):
     """The M-step from Xᵀ (D, N) and γ laid out (K, N), from statistics about the new means:
-    maximum likelihood, or with a prior the MAP one."""
+    maximum likelihood, or with a prior the MAP one; with ``sample_weight`` w (N,), of w_i γ_ik."""
+    if sample_weight is not None:
+        resp = resp * sample_weight
     stats = _sufficient_statistics(Xt, resp, _weighted_means(Xt, resp))
+    if sample_weight is not None:
+        stats = dataclasses.replace(stats, n_samples=float(sample_weight.sum()))
+    return _m_step_from_stats(stats, reg_covar, covariance_type, prior, data_cov)
+
+
+def _m_step_from_stats(stats, reg_covar, covariance_type, prior=None, data_cov=None):
+    """The ML M-step, or with a prior the MAP one, from sufficient statistics."""
     if prior is None:
         return _m_step_from_statistics(stats, reg_covar, covariance_type, data_cov)
     return _map_m_step_from_statistics(stats, prior, reg_covar, covariance_type)
@@ -1035,22 +1054,34 @@ def default_prior(X, n_components, covariance_type="full"):
     X = _check_X(X)
     _check_n_components(n_components, X.shape[0])
     _check_covariance_type(covariance_type)
-    n_samples, D = X.shape
-    if n_samples < 2:
+    if X.shape[0] < 2:
         raise ValueError("default_prior needs at least 2 points to estimate the data's covariance.")
+    return _default_prior_from(X.mean(axis=0), np.atleast_2d(np.cov(X.T)), X.shape[0], n_components, covariance_type)
+
+
+def _default_prior_from(mean, covariance, n_samples, n_components, covariance_type):
+    """mclust's default prior from the data's mean (D,), covariance (D, D, divisor N - 1) and N."""
+    D = mean.size
     factor = (1.0 / n_components) ** (2.0 / D)
-    covariance = np.atleast_2d(np.cov(X.T))
     if covariance_type in ("full", "tied"):
         scale = factor * (covariance if n_samples > D else np.diag(np.diag(covariance)))
     else:
         scale = factor * np.trace(covariance) / D
-    return ConjugatePrior(0.01, X.mean(axis=0), D + 2.0, scale)
+    return ConjugatePrior(0.01, mean, D + 2.0, scale)
 
 
-def _resolve_prior(prior, X, n_components, covariance_type):
-    """None, or a ConjugatePrior checked against the data and the covariance model."""
+def _resolve_prior(prior, X, n_components, covariance_type, incomplete=None):
+    """None, or a ConjugatePrior checked against the data and the covariance model. On incomplete
+    or weighted data "default" takes the data's mean and covariance from one Gaussian fitted by EM
+    to them (maximum likelihood under missing at random, weighted), with divisor Σ w_i - 1."""
     if prior is None:
         return None
+    if isinstance(prior, str) and prior == "default" and incomplete is not None:
+        total = incomplete.total_weight
+        if total <= 1:
+            raise ValueError("the default prior needs a total weight above 1 to estimate the data's covariance.")
+        mean, covariance = _incomplete.observed_gaussian(incomplete)
+        return _default_prior_from(mean, covariance * total / (total - 1), total, n_components, covariance_type)
     if isinstance(prior, str) and prior == "default":
         return default_prior(X, n_components, covariance_type)
     if not isinstance(prior, ConjugatePrior):
@@ -1169,30 +1200,36 @@ def _squared_distances(Xt, center):
     return np.einsum("dn,dn->n", diff, diff)
 
 
-def _kmeans_plusplus(Xt, n_components, rng):
-    """Indices of k-means++ seeds: each next seed drawn with probability ∝ D(x)²."""
+def _kmeans_plusplus(Xt, n_components, rng, sample_weight=None):
+    """Indices of k-means++ seeds: each next seed drawn with probability ∝ D(x)² (∝ w_i D(x_i)²
+    with weights w: the law of the seeds on the data with each row repeated w_i times)."""
     n_samples = Xt.shape[1]
-    chosen = [int(rng.integers(n_samples))]
+    w = sample_weight
+    chosen = [int(rng.integers(n_samples))] if w is None else [int(rng.choice(n_samples, p=w / w.sum()))]
     closest = _squared_distances(Xt, Xt[:, chosen[0]])
     for _ in range(1, n_components):
-        total = closest.sum()
+        mass = closest if w is None else closest * w
+        total = mass.sum()
         if total > 0:
-            pick = rng.choice(n_samples, p=closest / total)
-        else:  # every point coincides with a seed already: any unused point will do
-            pick = rng.choice(np.setdiff1d(np.arange(n_samples), chosen))
+            pick = rng.choice(n_samples, p=mass / total)
+        else:  # every (weighted) point coincides with a seed already: any unused one will do
+            pool = np.arange(n_samples) if w is None else np.flatnonzero(w > 0)
+            pick = rng.choice(np.setdiff1d(pool, chosen))
         chosen.append(int(pick))
         np.minimum(closest, _squared_distances(Xt, Xt[:, pick]), out=closest)
     return np.array(chosen)
 
 
-def _init_params(X, Xt, n_components, method, rng, reg_covar, covariance_type="full", prior=None):
+def _init_params(X, Xt, n_components, method, rng, reg_covar, covariance_type="full", prior=None, sample_weight=None):
     """θ_0: K seed points (k-means++ or uniform), every point to its nearest seed, one M-step
-    (the MAP one with a prior)."""
+    (the MAP one with a prior); with weights w, seeds drawn ∝ w and the M-step weighted."""
     n_samples = X.shape[0]
     if method == "kmeans++":
-        seeds = _kmeans_plusplus(Xt, n_components, rng)
-    else:  # "random": both public callers have checked method against _START_METHODS
+        seeds = _kmeans_plusplus(Xt, n_components, rng, sample_weight)
+    elif sample_weight is None:  # "random": both public callers have checked method against _START_METHODS
         seeds = rng.choice(n_samples, size=n_components, replace=False)
+    else:
+        seeds = rng.choice(n_samples, size=n_components, replace=False, p=sample_weight / sample_weight.sum())
     # Hard-assign every point to its nearest seed (ties to the seed drawn first: strict <),
     # then one M-step from those labels.
     labels = np.zeros(n_samples, dtype=np.intp)
@@ -1205,7 +1242,7 @@ def _init_params(X, Xt, n_components, method, rng, reg_covar, covariance_type="f
     labels[seeds] = np.arange(n_components)  # each seed owns itself, even among duplicates
     resp = np.zeros((n_components, n_samples))
     resp[labels, np.arange(n_samples)] = 1.0
-    return _m_step(Xt, resp, reg_covar, covariance_type, prior)
+    return _m_step(Xt, resp, reg_covar, covariance_type, prior, sample_weight=sample_weight)
 
 
 def init_params(X, n_components, *, method="kmeans++", seed=None, reg_covar=1e-6, covariance_type="full"):
@@ -1278,9 +1315,15 @@ def _warn_if_not_converged(fit_name, objective_name, objectives, n_samples, max_
     )
 
 
-def _run_em(Xt, params, max_iter, tol, reg_covar, covariance_type, keep_params=False, prior=None):
+def _run_em(Xt, params, max_iter, tol, reg_covar, covariance_type, keep_params=False, prior=None, incomplete=None):
     """EM from θ_0 = ``params``: M-step, E-step, until the gain per point in the objective
-    (L(θ), or L(θ) + log p(θ) with a prior) is below tol."""
+    (L(θ), or L(θ) + log p(θ) with a prior) is below tol.
+
+    ``incomplete`` (em_incomplete.IncompleteData: missing values or weights) swaps the E-step for
+    the expected statistics of em_incomplete, which the same M-step reads; L is then the
+    observed-data log-likelihood Σ_i w_i log p(x_io | θ), and "per point" per unit of weight."""
+    if incomplete is not None:
+        return _run_em_incomplete(incomplete, params, max_iter, tol, reg_covar, covariance_type, keep_params, prior)
     resp, log_lik = _e_step(Xt, params)
     history, kept = [log_lik], [params]
     objective = [log_lik + log_prior(params, prior)] if prior is not None else history
@@ -1305,6 +1348,37 @@ def _run_em(Xt, params, max_iter, tol, reg_covar, covariance_type, keep_params=F
     return GMMFit(params, resp.T, np.array(history), len(history) - 1, converged, float(tol), trace, posteriors, prior)
 
 
+def _incomplete_e_pass(data, params):
+    """γ laid out (K, N), L(θ) = Σ_i w_i log p(x_io | θ) and the expected sufficient statistics about
+    the current means, from em_incomplete (missing values, weights)."""
+    resp, log_lik, counts, first, second = _incomplete.expected_statistics(
+        data, params.weights, params.means, params.covariances, params.means
+    )
+    return resp, log_lik, SufficientStatistics(counts, params.means, first, second, data.total_weight)
+
+
+def _run_em_incomplete(data, params, max_iter, tol, reg_covar, covariance_type, keep_params, prior):
+    """_run_em's loop on em_incomplete's E-pass (until issue 19's one driver takes it in)."""
+    resp, log_lik, stats = _incomplete_e_pass(data, params)
+    history, kept = [log_lik], [params]
+    objective = [log_lik + log_prior(params, prior)] if prior is not None else history
+    converged = False
+    for _ in range(max_iter):
+        params = _m_step_from_stats(stats, reg_covar, covariance_type, prior)
+        resp, log_lik, stats = _incomplete_e_pass(data, params)
+        history.append(log_lik)
+        if prior is not None:
+            objective.append(log_lik + log_prior(params, prior))
+        if keep_params:
+            kept.append(params)
+        if tol > 0 and (objective[-1] - objective[-2]) / data.total_weight < tol:
+            converged = True
+            break
+    trace = tuple(kept) if keep_params else None
+    posteriors = np.array(objective) if prior is not None else None
+    return GMMFit(params, resp.T, np.array(history), len(history) - 1, converged, float(tol), trace, posteriors, prior)
+
+
 def fit_gmm(
     X,
     n_components,
@@ -1318,6 +1392,8 @@ def fit_gmm(
     seed=None,
     keep_params=False,
     prior=None,
+    allow_missing=False,
+    sample_weight=None,
 ):
     """Fit a Gaussian mixture with K = ``n_components`` components by EM (MAP-EM with a prior).
 
@@ -1353,6 +1429,22 @@ def fit_gmm(
     prior : None, "default" or ConjugatePrior
         MAP-EM with this prior ("default": mclust's, see ``default_prior``), climbing L(θ) +
         log p(θ) (``log_posteriors``; ``tol`` applies to it). reg_covar=0 is then safe.
+    allow_missing : bool, default False
+        Treat NaN in X as missing at random (em_incomplete, notebook 06): the E-step uses the
+        density of each point's observed coordinates and the expected statistics of its missing
+        ones (conditional mean and conditional covariance), and L is the observed-data
+        log-likelihood Σ_i log p(x_io | θ). Rows with every value missing carry no information:
+        they take no part in the fit (N counts the others) and get γ_ik = π_k. A column missing
+        in every row is an error. Along a direction that no point of component k observes, EM
+        leaves μ_k and Σ_k where the start put them, widened by reg_covar each iteration (L does
+        not depend on them there). Starts are chosen on the data with each NaN replaced by its
+        column's mean (responsibilities as ``init``: one M-step on those data). Without this
+        option a NaN in X is an error, so an accidental NaN never becomes a silent model.
+    sample_weight : array-like of shape (n_samples,), optional
+        w_i >= 0, finite, not all 0: point i counts w_i times, in the statistics (w_i γ_ik) and in
+        L = Σ_i w_i log p(x_i | θ); integer weights give the fit of the data with row i repeated
+        w_i times (from the same start), π_k = N_k / Σ_i w_i, and ``tol`` is per unit of weight.
+        k-means++ draws seeds ∝ w_i D(x_i)², so a weight-0 row is never a seed.
 
     Returns
     -------
@@ -1363,23 +1455,42 @@ def fit_gmm(
     ConvergenceWarning
         When tol > 0 and the returned fit stopped at ``max_iter`` (not with max_iter=0).
     """
-    X = _check_X(X)
-    prior = _check_fit_arguments(X, n_components, init, n_init, max_iter, tol, reg_covar, covariance_type, prior)
+    if not isinstance(allow_missing, bool):
+        raise TypeError(f"allow_missing must be True or False; got {allow_missing!r}.")
+    X = _check_X(X, allow_missing=allow_missing)
+    weights = None if sample_weight is None else _incomplete.check_sample_weight(sample_weight, X.shape[0])
+    incomplete, start_weights = None, None
+    if weights is not None or (allow_missing and np.isnan(X).any()):
+        incomplete = _incomplete.group_patterns(X, weights)
+        start_weights = np.zeros(X.shape[0])  # empty rows (all NaN) never seed nor weigh in the start
+        for pattern in incomplete.patterns:
+            start_weights[pattern.rows] = pattern.weights
+        X = _incomplete.mean_imputed(X, weights)  # only for the start; the E-step reads the NaN
+    prior = _check_fit_arguments(
+        X, n_components, init, n_init, max_iter, tol, reg_covar, covariance_type, prior, incomplete
+    )
+    if incomplete is not None and np.count_nonzero(start_weights) < n_components:
+        raise ValueError(
+            f"n_components={n_components} but only {np.count_nonzero(start_weights)} rows have an observed "
+            "value and a positive weight: EM needs at least K of them."
+        )
     Xt = np.ascontiguousarray(X.T)
     run = dict(max_iter=max_iter, tol=tol, reg_covar=reg_covar, covariance_type=covariance_type)
-    run.update(keep_params=keep_params, prior=prior)
+    run.update(keep_params=keep_params, prior=prior, incomplete=incomplete)
     if not isinstance(init, str):
-        fit = _run_em(Xt, _given_start(init, Xt, n_components, reg_covar, covariance_type, prior), **run)
+        start = _given_start(init, Xt, n_components, reg_covar, covariance_type, prior, start_weights)
+        fit = _run_em(Xt, start, **run)
     else:
         rng = np.random.default_rng(seed)
-        fit = _best_of_starts(X, Xt, n_components, init, n_init, rng, run)
+        fit = _best_of_starts(X, Xt, n_components, init, n_init, rng, run, start_weights)
     objective = fit.log_likelihoods if fit.log_posteriors is None else fit.log_posteriors
     name = "log-likelihood" if prior is None else "log-posterior"
-    _warn_if_not_converged("fit_gmm", name, objective, X.shape[0], max_iter, fit.converged, tol)
+    n_points = X.shape[0] if incomplete is None else incomplete.total_weight
+    _warn_if_not_converged("fit_gmm", name, objective, n_points, max_iter, fit.converged, tol)
     return fit
 
 
-def _best_of_starts(X, Xt, n_components, method, n_init, rng, run):
+def _best_of_starts(X, Xt, n_components, method, n_init, rng, run, sample_weight=None):
     """EM from each of ``n_init`` starts; the first with the highest objective. A start that
     collapses (reg_covar = 0) is skipped and counted in ``n_failed_starts``; if all do, the
     first one's error is raised again (as it was when n_init = 1)."""
@@ -1387,7 +1498,7 @@ def _best_of_starts(X, Xt, n_components, method, n_init, rng, run):
     for _ in range(n_init):
         try:
             start = _init_params(
-                X, Xt, n_components, method, rng, run["reg_covar"], run["covariance_type"], run["prior"]
+                X, Xt, n_components, method, rng, run["reg_covar"], run["covariance_type"], run["prior"], sample_weight
             )
             fit = _run_em(Xt, start, **run)
         except _CollapseError as err:
@@ -1402,17 +1513,19 @@ def _best_of_starts(X, Xt, n_components, method, n_init, rng, run):
     return dataclasses.replace(best, n_failed_starts=len(failures)) if failures else best
 
 
-def _given_start(init, Xt, n_components, reg_covar, covariance_type, prior):
-    """θ_0 from a GMMParams (as given) or from responsibilities (one M-step from them)."""
+def _given_start(init, Xt, n_components, reg_covar, covariance_type, prior, sample_weight=None):
+    """θ_0 from a GMMParams (as given) or from responsibilities (one M-step from them, weighted)."""
     if isinstance(init, GMMParams):
         return init
     resp = _check_responsibilities(init, Xt.shape[1])
     if resp.shape[0] != n_components:
         raise ValueError(f"init has {resp.shape[0]} columns of responsibilities but n_components={n_components}.")
-    return _m_step(Xt, resp, reg_covar, covariance_type, prior)
+    return _m_step(Xt, resp, reg_covar, covariance_type, prior, sample_weight=sample_weight)
 
 
-def _check_fit_arguments(X, n_components, init, n_init, max_iter, tol, reg_covar, covariance_type, prior):
+def _check_fit_arguments(
+    X, n_components, init, n_init, max_iter, tol, reg_covar, covariance_type, prior, incomplete=None
+):
     """fit_gmm's arguments, each with an error that says what was expected; returns the prior
     resolved for the data (None, or a ConjugatePrior)."""
     _check_n_components(n_components, X.shape[0])
@@ -1430,7 +1543,7 @@ def _check_fit_arguments(X, n_components, init, n_init, max_iter, tol, reg_covar
             f'init must be "kmeans++", "random", a GMMParams or an (N, K) array of responsibilities; '
             f"got {type(init).__name__}."
         )
-    return _resolve_prior(prior, X, n_components, covariance_type)
+    return _resolve_prior(prior, X, n_components, covariance_type, incomplete)
 
 
 # --------------------------------------------------------------------------- after the fit
