@@ -154,7 +154,7 @@ def test_without_the_conditional_covariance_the_estimate_is_biased_low():
     fit = em.fit_gmm(X, 1, allow_missing=True, reg_covar=0.0, tol=1e-14, max_iter=2000)
     data = inc.group_patterns(X)
     mean, cov = fit.params.means, fit.params.covariances
-    _, _, counts, first, second = inc.expected_statistics(data, np.ones(1), mean, cov, mean)
+    _, _, counts, _, second = inc.expected_statistics(data, np.ones(1), mean, cov, mean)
     completed_only = second.copy()
     incomplete_rows = data.patterns[1].rows.size  # the pattern with x₂ missing
     completed_only[0, 1, 1] -= incomplete_rows * (cov[0, 1, 1] - cov[0, 0, 1] ** 2 / cov[0, 0, 0])
@@ -412,7 +412,8 @@ X_BAD = np.arange(20.0).reshape(10, 2) % 7
         (
             lambda: em.fit_gmm(X_BAD, 3, sample_weight=np.r_[np.ones(2), np.zeros(8)]),
             ValueError,
-            r"^n_components=3 but only 2 rows have an observed value and a positive weight: EM needs at least K of them\.$",
+            r"^n_components=3 but only 2 rows have an observed value and a positive weight: EM needs at least K "
+            r"of them\.$",
         ),
         (
             lambda: em.fit_gmm(np.r_[X_BAD[:2], np.full((8, 2), np.nan)], 3, allow_missing=True),
