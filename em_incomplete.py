@@ -36,6 +36,7 @@ __all__ = [
     "IncompleteData",
     "Pattern",
     "check_sample_weight",
+    "conditional_expectation",
     "expected_statistics",
     "group_patterns",
     "mean_imputed",
@@ -330,6 +331,47 @@ def expected_statistics(data, weights, means, covariances, shift):
         second[:, order[:, None], order] += p_second
     resp[:, data.sorted_rows] = gamma_sorted
     return resp, log_lik, counts, first, second
+
+
+def conditional_expectation(X, weights, means, covariances):
+    """X with every missing value replaced by its expectation under θ given the point's observed
+    values: E[x_m | x_o, θ] = Σ_k γ_ik (μ_km + Σ_kmo Σ_koo⁻¹ (x_o - μ_ko)), γ_ik from x_o alone.
+
+    The best single guess for each missing value under the fitted mixture, and what "impute the
+    conditional mean" means; its completed points are less spread than the data (they lack the
+    conditional covariance), so a covariance computed from them is too small (notebook 06, §1).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), NaN where missing
+    weights : ndarray of shape (n_components,)
+    means : ndarray of shape (n_components, n_features)
+    covariances : ndarray of shape (n_components, n_features, n_features)
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features)
+        X itself where observed; a row with every value missing gets the mixture's mean Σ_k π_k μ_k.
+    """
+    X = np.array(X, dtype=np.float64)
+    observed = ~np.isnan(X)
+    X[~observed.any(axis=1)] = weights @ means
+    for pattern in np.unique(observed[observed.any(axis=1) & ~observed.all(axis=1)], axis=0):
+        rows = np.flatnonzero((observed == pattern).all(axis=1))
+        o, m = np.flatnonzero(pattern), np.flatnonzero(~pattern)
+        lower_inv = np.linalg.inv(np.linalg.cholesky(covariances[:, o[:, None], o]))
+        u = lower_inv @ (X[np.ix_(rows, o)].T - means[:, o, None])  # (K, |o|, n)
+        with np.errstate(divide="ignore"):
+            log_prob = (  # log π_k N(x_o | μ_ko, Σ_koo) but for -|o|/2 log 2π, the same for every k
+                np.log(weights)[:, None]
+                + np.log(np.diagonal(lower_inv, axis1=1, axis2=2)).sum(axis=1)[:, None]  # -½ log|Σ_koo|
+                - 0.5 * np.einsum("kon,kon->kn", u, u)
+            )
+        _normalise_columns(log_prob)  # γ_ik
+        regression = covariances[:, m[:, None], o] @ lower_inv.transpose(0, 2, 1)  # Σ_kmo C_k⁻ᵀ
+        conditional = means[:, m, None] + regression @ u  # (K, |m|, n)
+        X[np.ix_(rows, m)] = np.einsum("kn,kmn->nm", log_prob, conditional)
+    return X
 
 
 def observed_gaussian(data, max_iter=1000, tol=1e-12):

@@ -162,6 +162,28 @@ def test_without_the_conditional_covariance_the_estimate_is_biased_low():
     assert completed_only[0, 1, 1] / counts[0] < 0.85 * cov[0, 1, 1]
 
 
+def test_conditional_expectation_is_the_posterior_mean_of_each_missing_value():
+    """Σ_k γ_ik E[x_m | x_o, k], with γ from x_o by scipy and the regression by a linear solve, row by row."""
+    X, truth = mixture(31, n_samples=60)
+    X = remove(X, 0.35, seed=32)
+    X[3] = np.nan
+    filled = inc.conditional_expectation(X, truth.weights, truth.means, truth.covariances)
+    w, mu, S = truth.weights, truth.means, truth.covariances
+    for x, row in zip(X, filled, strict=True):
+        o = ~np.isnan(x)
+        if not o.any():
+            np.testing.assert_allclose(row, w @ mu, rtol=1e-12)
+            continue
+        log_g = [np.log(w[k]) + multivariate_normal(mu[k][o], S[k][np.ix_(o, o)]).logpdf(x[o]) for k in range(2)]
+        g = np.exp(np.array(log_g) - logsumexp(log_g))
+        expected = sum(
+            g[k] * (mu[k][~o] + S[k][np.ix_(~o, o)] @ np.linalg.solve(S[k][np.ix_(o, o)], x[o] - mu[k][o]))
+            for k in range(2)
+        )
+        np.testing.assert_allclose(row[~o], expected, rtol=1e-10, atol=1e-12)
+        assert np.array_equal(row[o], x[o])
+
+
 # --------------------------------------------------------------------------- the exact objective
 
 
