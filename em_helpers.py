@@ -40,7 +40,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.special import entr, gammaln, multigammaln
 
-import em_incomplete as _incomplete
+import em_incomplete
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -75,14 +75,14 @@ __all__ = [
 # The covariance models, with scikit-learn's names (see m_step).
 COVARIANCE_TYPES = ("full", "diag", "spherical", "tied")
 # How init_params and fit_gmm may choose the K seed points.
-_START_METHODS = ("kmeans++", "random")
+START_METHODS = ("kmeans++", "random")
 _LOG_2PI = np.log(2.0 * np.pi)
 # Largest |value| accepted in X and in means (covariances: its square): squared distances
 # must stay far from float64's overflow at 1.8e308.
-_MAX_ABS = 1e100
+MAX_ABS = 1e100
 # Floor added to every effective count N_k, as scikit-learn does, so that a component
 # that no point claims still has a finite mean and covariance.
-_COUNT_FLOOR = 10.0 * np.finfo(np.float64).eps
+COUNT_FLOOR = 10.0 * np.finfo(np.float64).eps
 
 
 # --------------------------------------------------------------------------- parameters
@@ -131,9 +131,9 @@ class GMMParams:
 
     def __post_init__(self):
         """Validate shapes, finiteness, the probability vector, symmetry and structure; factor."""
-        weights = _as_float_array(self.weights, "weights")
-        means = _as_float_array(self.means, "means")
-        covariances = _as_float_array(self.covariances, "covariances")
+        weights = as_float_array(self.weights, "weights")
+        means = as_float_array(self.means, "means")
+        covariances = as_float_array(self.covariances, "covariances")
         if weights.ndim != 1 or means.ndim != 2 or covariances.ndim != 3:
             raise ValueError(
                 "GMMParams expects weights of shape (K,), means of shape (K, D) and "
@@ -149,8 +149,8 @@ class GMMParams:
             )
         for name, arr, bound in (
             ("weights", weights, np.inf),
-            ("means", means, _MAX_ABS),
-            ("covariances", covariances, _MAX_ABS**2),
+            ("means", means, MAX_ABS),
+            ("covariances", covariances, MAX_ABS**2),
         ):
             if not np.isfinite(arr).all():
                 raise ValueError(f"GMMParams {name} contain NaN or inf.")
@@ -169,7 +169,7 @@ class GMMParams:
         self._freeze(weights, means, covariances)
 
     @classmethod
-    def _trusted(cls, weights, means, covariances, covariance_type, reg_covar):
+    def trusted(cls, weights, means, covariances, covariance_type, reg_covar):
         """For the M-step's output, correct by construction: skip all checks but the
         factorisation, which the E-step needs anyway (0.50 -> 0.45 ms per iteration at
         N = 500, K = 4, measured).
@@ -236,8 +236,9 @@ class GMMFit:
     ----------
     params : GMMParams
         The final parameters θ_T.
-    responsibilities : ndarray of shape (n_samples, n_components)
-        γ_ik under the final parameters.
+    responsibilities : ndarray of shape (n_samples, n_components) or None
+        γ_ik under the final parameters; None from ``em_scale.fit_gmm_chunked`` (an (N, K)
+        array is what it exists to avoid holding) and in a ``StreamError``'s fit so far.
     log_likelihoods : ndarray of shape (n_iter + 1,)
         log p(X | θ_t) for t = 0 .. n_iter: the initial parameters first, the final last.
     n_iter : int
@@ -265,7 +266,7 @@ class GMMFit:
     """
 
     params: GMMParams
-    responsibilities: np.ndarray
+    responsibilities: np.ndarray | None
     log_likelihoods: np.ndarray
     n_iter: int
     converged: bool
@@ -306,7 +307,7 @@ class GMMFit:
 # --------------------------------------------------------------------------- input checks
 
 
-class _CollapseError(ValueError):
+class CollapseError(ValueError):
     """A component collapsed onto too few points in an exact (reg_covar = 0) M-step (see
     ``_collapse_error``): what ``fit_gmm`` skips, among several starts, to keep the best of the others."""
 
@@ -341,7 +342,7 @@ def _factor_each(covariances, eigenvalue_floor):
 
 def _check_covariance_structure(covariances, covariance_type):
     """Covariances (K, D, D) must have the form their covariance_type says (diagonal, σ²I, shared)."""
-    _check_covariance_type(covariance_type)
+    check_covariance_type(covariance_type)
     D = covariances.shape[1]
     scale = np.abs(covariances).max() + np.finfo(float).tiny
     off_diagonal = covariances * (1 - np.eye(D))
@@ -354,7 +355,7 @@ def _check_covariance_structure(covariances, covariance_type):
         raise ValueError('"tied" covariances must be the same for every component.')
 
 
-def _as_float_array(values, name):
+def as_float_array(values, name):
     """``values`` as a float64 array, or a ValueError (ragged) / TypeError (not real numbers)."""
     try:
         arr = np.array(values)
@@ -365,10 +366,10 @@ def _as_float_array(values, name):
     return arr.astype(np.float64)
 
 
-def _check_X(X, allow_missing=False):
+def check_X(X, allow_missing=False):
     """X as a C-contiguous float64 array of shape (n_samples, n_features); with ``allow_missing``
     NaN is kept (a missing value), inf is still refused."""
-    arr = _as_float_array(X, "X")
+    arr = as_float_array(X, "X")
     if arr.ndim == 1:
         arr = arr[:, None]  # N one-dimensional points
     if arr.ndim != 2:
@@ -393,15 +394,15 @@ def _check_X(X, allow_missing=False):
             )
         )
     peak = np.max(np.abs(arr), initial=0.0, where=~np.isnan(arr))  # NaN only with allow_missing
-    if peak > _MAX_ABS:
+    if peak > MAX_ABS:
         raise ValueError(
-            f"X has values up to {peak:.3g}; beyond ±{_MAX_ABS:g} their squares leave no "
+            f"X has values up to {peak:.3g}; beyond ±{MAX_ABS:g} their squares leave no "
             "headroom in float64: rescale X (divide by its standard deviation, say) first."
         )
     return np.ascontiguousarray(arr)
 
 
-def _check_int(value, name, low):
+def check_int(value, name, low):
     """An integer (not a bool, not a float like 2.0) >= low (if given), or a TypeError/ValueError saying so."""
     if not isinstance(value, numbers.Integral) or isinstance(value, bool):
         raise TypeError(f"{name} must be an integer; got {value!r}.")
@@ -409,39 +410,44 @@ def _check_int(value, name, low):
         raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
 
 
-def _check_n_components(n_components, n_samples):
+def check_n_components(n_components, n_samples):
     """K must be an integer in 1..N."""
-    _check_int(n_components, "n_components", None)
+    check_int(n_components, "n_components", None)
     if not 1 <= n_components <= n_samples:
         raise ValueError(f"n_components must be between 1 and the number of points N={n_samples}; got {n_components}.")
 
 
-def _check_covariance_type(covariance_type):
+def check_covariance_type(covariance_type):
     """One of COVARIANCE_TYPES."""
     if covariance_type not in COVARIANCE_TYPES:
         raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}; got {covariance_type!r}.")
 
 
-def _check_reg_covar(reg_covar):
+def is_finite_real(value):
+    """A real number (not a bool: True is not a tolerance) that is finite."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and bool(np.isfinite(value))
+
+
+def check_reg_covar(reg_covar):
     """A finite real number >= 0."""
-    if not isinstance(reg_covar, numbers.Real) or not np.isfinite(reg_covar) or reg_covar < 0:
+    if not is_finite_real(reg_covar) or reg_covar < 0:
         raise ValueError(f"reg_covar must be a finite number >= 0; got {reg_covar!r}.")
 
 
-def _check_tol(tol):
-    """The stopping threshold: a number >= 0 (0 runs every iteration)."""
-    if not isinstance(tol, numbers.Real) or not tol >= 0:
-        raise ValueError(f"tol must be a number >= 0; got {tol!r}.")
+def check_tol(tol):
+    """The stopping threshold: a finite number >= 0 (0 runs every iteration)."""
+    if not is_finite_real(tol) or not tol >= 0:
+        raise ValueError(f"tol must be a finite number >= 0; got {tol!r}.")
 
 
-def _is_symmetric_positive_definite(matrix):
+def is_symmetric_positive_definite(matrix):
     """Whether a finite (D, D) matrix is symmetric (to 1e-10 of its largest entry) and positive definite."""
     if np.abs(matrix - matrix.T).max() > 1e-10 * np.abs(matrix).max():
         return False
     return bool(np.linalg.eigvalsh(matrix)[0] > 0)
 
 
-def _check_start(init, n_features, n_components, covariance_type):
+def check_start(init, n_features, n_components, covariance_type):
     """A GMMParams start for this data (D), this K and this covariance model."""
     _check_params_match(init, n_features, n_components)
     if init.covariance_type != covariance_type:
@@ -461,9 +467,9 @@ def _check_params_match(params, n_features, n_components=None):
         raise ValueError(f"init has K={params.n_components} components but n_components={n_components}.")
 
 
-def _check_responsibilities(responsibilities, n_samples):
+def check_responsibilities(responsibilities, n_samples):
     """γ as (N, K), finite, non-negative, rows summing to 1; returned laid out (K, N)."""
-    resp = _as_float_array(responsibilities, "responsibilities")
+    resp = as_float_array(responsibilities, "responsibilities")
     if resp.ndim != 2 or resp.shape[0] != n_samples or resp.shape[1] == 0:
         raise ValueError(
             f"responsibilities must have shape (n_samples, n_components) = ({n_samples}, K); got {resp.shape}."
@@ -480,8 +486,11 @@ def _check_responsibilities(responsibilities, n_samples):
 # --------------------------------------------------------------------------- the E-step
 
 
-def _log_weighted_densities(Xt, params, out=None):
+def log_weighted_densities(Xt, params, out=None, log_weights=None):
     """log π_k + log N(x_i | μ_k, Σ_k), laid out (K, N) (written into ``out`` if given).
+
+    ``log_weights`` (K,), when given, replaces log π_k: 0 gives the log-densities alone, and
+    the variational fit passes its E[log π_k] plus its per-component constants.
 
     With Σ_k = C_k C_kᵀ (C_k the Cholesky factor, cached in GMMParams with its inverse and
     ½ log|Σ_k| = Σ_d log (C_k)_dd): (x - μ)ᵀ Σ_k⁻¹ (x - μ) = ‖C_k⁻¹ (x - μ)‖², so neither
@@ -493,10 +502,10 @@ def _log_weighted_densities(Xt, params, out=None):
         out = np.empty((K, N))
     C_inv = params.cholesky.lower_inv
     shift = C_inv @ params.means[:, :, None]  # C_k⁻¹ μ_k, shape (K, D, 1)
-    with np.errstate(divide="ignore"):  # a weight of exactly 0 gives log π_k = -inf
-        const = (
-            np.log(params.weights) - 0.5 * D * _LOG_2PI - params.cholesky.half_log_det  # ½ log|Σ_k|
-        )[:, None]
+    if log_weights is None:
+        with np.errstate(divide="ignore"):  # a weight of exactly 0 gives log π_k = -inf
+            log_weights = np.log(params.weights)
+    const = (log_weights - 0.5 * D * _LOG_2PI - params.cholesky.half_log_det)[:, None]  # ½ log|Σ_k|
     # Columns in blocks whose temporaries, K·D·block numbers, stay near 32k (256 KiB, in cache),
     # and each small C_k⁻¹ @ block runs on one BLAS thread (OpenBLAS's threads cost more than
     # they gain on these thin products: 2x slower E-step at N=200k, D=8, measured). All K
@@ -517,13 +526,13 @@ def _log_weighted_densities(Xt, params, out=None):
     return out
 
 
-def _normalize_in_place(log_prob):
+def normalize_in_place(log_prob):
     """Turn log π_k p(x_i | k), shape (K, N), into γ_ik in place; return Σ_i log p(x_i)."""
-    peak, total = _normalize_rows_in_place(log_prob)
+    peak, total = normalize_rows_in_place(log_prob)
     return float(peak.sum() + np.log(total).sum())
 
 
-def _normalize_rows_in_place(log_prob):
+def normalize_rows_in_place(log_prob):
     """Turn log π_k p(x_i | k), shape (K, N), into γ_ik in place; return ``peak`` and
     ``total``, shapes (N,), with log p(x_i) = peak_i + log total_i.
 
@@ -543,10 +552,11 @@ def _normalize_rows_in_place(log_prob):
     return peak, total
 
 
-def _e_step(Xt, params, out=None):
-    """γ laid out (K, N) and log p(X | θ) from Xᵀ (D, N); zero-weight components get γ = 0 exactly."""
-    resp = _log_weighted_densities(Xt, params, out)
-    log_lik = _normalize_in_place(resp)
+def _e_step(Xt, params, out=None, log_weights=None):
+    """γ laid out (K, N) and log p(X | θ) from Xᵀ (D, N); zero-weight components get γ = 0 exactly.
+    ``log_weights``: see log_weighted_densities."""
+    resp = log_weighted_densities(Xt, params, out, log_weights)
+    log_lik = normalize_in_place(resp)
     resp[params.weights == 0] = 0.0  # exactly, not the exp(-700) of the clamp
     return resp, log_lik
 
@@ -566,7 +576,7 @@ def e_step(X, params):
     log_likelihood : float
         Σ_i log Σ_k π_k N(x_i | μ_k, Σ_k), the total (not the mean) over points.
     """
-    X = _check_X(X)
+    X = check_X(X)
     _check_params_match(params, X.shape[1])
     resp, log_lik = _e_step(np.ascontiguousarray(X.T), params)
     return resp.T, log_lik
@@ -580,16 +590,16 @@ def log_likelihood(X, params) -> float:
 # --------------------------------------------------------------------------- new points
 
 
-def _check_new_points(X, n_features):
+def check_new_points(X, n_features):
     """New points as Xᵀ (D, N) for a fit with D = ``n_features``; a 1-D X is N points only when D = 1."""
-    arr = _as_float_array(X, "X")
+    arr = as_float_array(X, "X")
     if arr.ndim == 1 and n_features > 1:
         raise ValueError(
             f"X is 1-D (shape {arr.shape}) but the fit has D={n_features} features: pass one point as "
             f"X.reshape(1, -1) or [x], and several as an array of shape (n_samples, {n_features}). "
             "(A 1-D X is read as n_samples one-dimensional points only when D=1.)"
         )
-    arr = _check_X(arr)
+    arr = check_X(arr)
     if arr.shape[1] != n_features:
         raise ValueError(f"X has {arr.shape[1]} columns but the fit has D={n_features} features.")
     return np.ascontiguousarray(arr.T)
@@ -599,8 +609,8 @@ def _responsibilities_and_log_densities(params, X):
     """γ laid out (K, N) and log p(x_i | θ), shape (N,), of new points: the E-step, kept per point."""
     if not isinstance(params, GMMParams):
         raise TypeError(f"params must be a GMMParams; got {type(params).__name__}.")
-    resp = _log_weighted_densities(_check_new_points(X, params.n_features), params)
-    peak, total = _normalize_rows_in_place(resp)
+    resp = log_weighted_densities(check_new_points(X, params.n_features), params)
+    peak, total = normalize_rows_in_place(resp)
     resp[params.weights == 0] = 0.0  # exactly, as in the E-step
     return resp, peak + np.log(total)
 
@@ -729,7 +739,7 @@ class SufficientStatistics:
 
     def means(self):
         """μ_k = c_k + Σ_i γ_ik (x_i - c_k) / N_k, shape (n_components, n_features)."""
-        return self.shift + self.first / (self.counts + _COUNT_FLOOR)[:, None]
+        return self.shift + self.first / (self.counts + COUNT_FLOOR)[:, None]
 
 
 def _outer(vectors, weights):
@@ -772,6 +782,12 @@ def _sufficient_statistics(Xt, resp, shift):
     return SufficientStatistics(resp.sum(axis=1), shift, first, second, N)
 
 
+def statistics_of(Xt, resp, shift=None):
+    """``sufficient_statistics`` in the internal layout: from Xᵀ (D, N) and γ laid out (K, N),
+    about ``shift`` (K, D), by default the γ-weighted means (exact, see ``_weighted_means``)."""
+    return _sufficient_statistics(Xt, resp, _weighted_means(Xt, resp) if shift is None else shift)
+
+
 def sufficient_statistics(X, responsibilities, *, shift=None):
     """The M-step's sufficient statistics of X under responsibilities γ.
 
@@ -790,12 +806,12 @@ def sufficient_statistics(X, responsibilities, *, shift=None):
         Statistics of different chunks add: ``sufficient_statistics(X1, γ1) +
         sufficient_statistics(X2, γ2)`` are those of the stacked data.
     """
-    X = _check_X(X)
-    resp = _check_responsibilities(responsibilities, X.shape[0])
+    X = check_X(X)
+    resp = check_responsibilities(responsibilities, X.shape[0])
     Xt = np.ascontiguousarray(X.T)
     if shift is None:
         shift = _weighted_means(Xt, resp)
-    shift = _as_float_array(shift, "shift")
+    shift = as_float_array(shift, "shift")
     if shift.shape != (resp.shape[0], X.shape[1]) or not np.isfinite(shift).all():
         raise ValueError(f"shift must be finite with shape (K, D) = {(resp.shape[0], X.shape[1])}; got {shift.shape}.")
     return _sufficient_statistics(Xt, resp, shift)
@@ -804,10 +820,10 @@ def sufficient_statistics(X, responsibilities, *, shift=None):
 # --------------------------------------------------------------------------- the M-step
 
 
-def _scatter(stats):
+def centred_scatter(stats):
     """N_k (+ the floor), o_k = x̄_k - c_k and the scatter W_k = Σ_i γ_ik (x_i - x̄_k)(x_i - x̄_k)ᵀ
     about the γ-weighted mean x̄_k, from statistics about any shift c_k: shapes (K,), (K, D), (K, D, D)."""
-    counts = stats.counts + _COUNT_FLOOR  # N_k
+    counts = stats.counts + COUNT_FLOOR  # N_k
     offset = stats.first / counts[:, None]  # o_k = x̄_k - c_k
     # Σγ(x - x̄)(x - x̄)ᵀ with x - x̄ = (x - c) - o: second - first oᵀ - o firstᵀ + Σγ o oᵀ, and
     # first = N_k o_k, so second - (2 N_k - Σγ) o oᵀ (Σγ = N_k but for the floor): one product
@@ -818,11 +834,11 @@ def _scatter(stats):
 def _m_step_from_statistics(stats, reg_covar, covariance_type, data_cov=None):
     """π_k, μ_k, Σ_k from sufficient statistics (see m_step for the formulas); ``data_cov``, the
     covariance of the data if the caller has it, spares the collapse check recomputing it."""
-    counts, offset, scatter = _scatter(stats)  # μ_k = c_k + o_k
-    covariances = _constrain(scatter / counts[:, None, None], counts, covariance_type)
+    counts, offset, scatter = centred_scatter(stats)  # μ_k = c_k + o_k
+    covariances = constrain_covariances(scatter / counts[:, None, None], counts, covariance_type)
     np.einsum("kdd->kd", covariances)[...] += reg_covar  # the diagonals (a view)
     try:
-        params = GMMParams._trusted(
+        params = GMMParams.trusted(
             counts / stats.n_samples, stats.shift + offset, covariances, covariance_type, reg_covar
         )  # π_k = N_k / N
     except ValueError:  # only with reg_covar = 0: some Σ_k is singular to rounding
@@ -832,19 +848,10 @@ def _m_step_from_statistics(stats, reg_covar, covariance_type, data_cov=None):
     return params
 
 
-def _m_step(Xt, resp, reg_covar, covariance_type, prior=None, data_cov=None, sample_weight=None):
+def _m_step(Xt, resp, reg_covar, covariance_type, prior=None, data_cov=None):
     """The M-step from Xᵀ (D, N) and γ laid out (K, N), from statistics about the new means:
-    maximum likelihood, or with a prior the MAP one; with ``sample_weight`` w (N,), of w_i γ_ik."""
-    if sample_weight is not None:
-        resp = resp * sample_weight
+    maximum likelihood, or with a prior the MAP one."""
     stats = _sufficient_statistics(Xt, resp, _weighted_means(Xt, resp))
-    if sample_weight is not None:
-        stats = dataclasses.replace(stats, n_samples=float(sample_weight.sum()))
-    return _m_step_from_stats(stats, reg_covar, covariance_type, prior, data_cov)
-
-
-def _m_step_from_stats(stats, reg_covar, covariance_type, prior=None, data_cov=None):
-    """The ML M-step, or with a prior the MAP one, from sufficient statistics."""
     if prior is None:
         return _m_step_from_statistics(stats, reg_covar, covariance_type, data_cov)
     return _map_m_step_from_statistics(stats, prior, reg_covar, covariance_type)
@@ -898,14 +905,14 @@ def _collapse_error(k):
     was detected (Cholesky failing, or _check_resolved): which of the two fires first depends on
     the CPU's rounding, so the message must not. The variance itself is rounding noise (0 on one
     CPU, 1e-72 on another): it states the bound, never the digits."""
-    return _CollapseError(
+    return CollapseError(
         f"component {k} collapsed onto too few points (its variance along one direction is below "
         "2.2e-16 times the spread there, float64's resolution): "
         "increase reg_covar, decrease n_components, or scale the data."
     )
 
 
-def _constrain(scatter, counts, covariance_type):
+def constrain_covariances(scatter, counts, covariance_type):
     """The maximum of Q over each covariance model, from the full weighted scatters S_k.
 
     diag keeps the diagonal of S_k; spherical its mean, σ_k² = tr(S_k) / D; tied pools
@@ -941,8 +948,8 @@ def m_step_from_statistics(stats, *, reg_covar=1e-6, covariance_type="full"):
     """
     if not isinstance(stats, SufficientStatistics):
         raise TypeError(f"stats must be a SufficientStatistics; got {type(stats).__name__}.")
-    _check_reg_covar(reg_covar)
-    _check_covariance_type(covariance_type)
+    check_reg_covar(reg_covar)
+    check_covariance_type(covariance_type)
     return _m_step_from_statistics(stats, reg_covar, covariance_type)
 
 
@@ -968,10 +975,10 @@ def m_step(X, responsibilities, *, reg_covar=1e-6, covariance_type="full"):
     -------
     GMMParams
     """
-    X = _check_X(X)
-    _check_reg_covar(reg_covar)
-    _check_covariance_type(covariance_type)
-    resp = _check_responsibilities(responsibilities, X.shape[0])
+    X = check_X(X)
+    check_reg_covar(reg_covar)
+    check_covariance_type(covariance_type)
+    resp = check_responsibilities(responsibilities, X.shape[0])
     return _m_step(np.ascontiguousarray(X.T), resp, reg_covar, covariance_type)
 
 
@@ -1014,15 +1021,15 @@ class ConjugatePrior:
                 raise ValueError(f"ConjugatePrior {name} must be a finite number >= 0; got {value!r}.")
         if self.degrees_of_freedom == 0:
             raise ValueError("ConjugatePrior degrees_of_freedom must be positive (mclust's default is D + 2).")
-        mean = _as_float_array(self.mean, "ConjugatePrior mean")
-        scale = _as_float_array(self.scale, "ConjugatePrior scale")
+        mean = as_float_array(self.mean, "ConjugatePrior mean")
+        scale = as_float_array(self.scale, "ConjugatePrior scale")
         if mean.ndim != 1 or not np.isfinite(mean).all() or not np.isfinite(scale).all():
             raise ValueError(f"ConjugatePrior mean must be a finite vector (D,); got shape {mean.shape}.")
         if scale.ndim == 0 and scale <= 0:
             raise ValueError(f"ConjugatePrior scale must be positive; got {float(scale)!r}.")
         if scale.ndim not in (0, 2) or (scale.ndim == 2 and scale.shape != (mean.size, mean.size)):
             raise ValueError(f"ConjugatePrior scale must be a number or a (D, D) = {(mean.size,) * 2} matrix.")
-        if scale.ndim == 2 and not _is_symmetric_positive_definite(scale):
+        if scale.ndim == 2 and not is_symmetric_positive_definite(scale):
             raise ValueError("ConjugatePrior scale must be symmetric positive definite.")
         object.__setattr__(self, "mean", mean)
         object.__setattr__(self, "scale", float(scale) if scale.ndim == 0 else scale)
@@ -1051,9 +1058,9 @@ def default_prior(X, n_components, covariance_type="full"):
     -------
     ConjugatePrior
     """
-    X = _check_X(X)
-    _check_n_components(n_components, X.shape[0])
-    _check_covariance_type(covariance_type)
+    X = check_X(X)
+    check_n_components(n_components, X.shape[0])
+    check_covariance_type(covariance_type)
     if X.shape[0] < 2:
         raise ValueError("default_prior needs at least 2 points to estimate the data's covariance.")
     return _default_prior_from(X.mean(axis=0), np.atleast_2d(np.cov(X.T)), X.shape[0], n_components, covariance_type)
@@ -1072,15 +1079,16 @@ def _default_prior_from(mean, covariance, n_samples, n_components, covariance_ty
 
 def _resolve_prior(prior, X, n_components, covariance_type, incomplete=None):
     """None, or a ConjugatePrior checked against the data and the covariance model. On incomplete
-    or weighted data "default" takes the data's mean and covariance from one Gaussian fitted by EM
-    to them (maximum likelihood under missing at random, weighted), with divisor Σ w_i - 1."""
+    or weighted data (``incomplete``, an em_incomplete.IncompleteData) "default" takes the data's
+    mean and covariance from one Gaussian fitted to them by EM (maximum likelihood under missing
+    at random, weighted), the covariance with divisor Σ_i w_i - 1."""
     if prior is None:
         return None
     if isinstance(prior, str) and prior == "default" and incomplete is not None:
         total = incomplete.total_weight
         if total <= 1:
             raise ValueError("the default prior needs a total weight above 1 to estimate the data's covariance.")
-        mean, covariance = _incomplete.observed_gaussian(incomplete)
+        mean, covariance = em_incomplete.observed_gaussian(incomplete)
         return _default_prior_from(mean, covariance * total / (total - 1), total, n_components, covariance_type)
     if isinstance(prior, str) and prior == "default":
         return default_prior(X, n_components, covariance_type)
@@ -1103,7 +1111,7 @@ def _map_m_step_from_statistics(stats, prior, reg_covar, covariance_type):
     full Σ_k = (Λ_P + M_k) / (ν_P + N_k + D + 1 + b); tied Σ = (Λ_P + Σ_k M_k) / (ν_P + N + D + 1 + bK);
     diag σ²_kd = (s_P + (M_k)_dd) / (ν_P + N_k + 2 + b); spherical σ²_k = (s_P + tr M_k) / (ν_P + N_k D + 2 + bD).
     The prior is pseudo-observations added to the statistics; π_k = N_k / N as before."""
-    counts, offset, scatter = _scatter(stats)  # N_k, x̄_k - c_k, W_k
+    counts, offset, scatter = centred_scatter(stats)  # N_k, x̄_k - c_k, W_k
     kappa, nu = prior.shrinkage, prior.degrees_of_freedom
     diff = stats.shift + offset - prior.mean  # d_k
     means = stats.shift + offset - (kappa / (counts + kappa))[:, None] * diff
@@ -1121,7 +1129,7 @@ def _map_m_step_from_statistics(stats, prior, reg_covar, covariance_type):
         variances = (prior.scale + np.trace(spread, axis1=1, axis2=2)) / (nu + counts * D + 2 + b * D)
         covariances = variances[:, None, None] * np.eye(D)
     covariances[:, np.arange(D), np.arange(D)] += reg_covar
-    return GMMParams._trusted(counts / stats.n_samples, means, covariances, covariance_type, reg_covar)
+    return GMMParams.trusted(counts / stats.n_samples, means, covariances, covariance_type, reg_covar)
 
 
 def log_prior(params, prior) -> float:
@@ -1180,7 +1188,7 @@ def sample_gmm(params, n_samples, seed=None):
     """
     if not isinstance(params, GMMParams):
         raise TypeError(f"params must be a GMMParams; got {type(params).__name__}.")
-    _check_int(n_samples, "n_samples", 1)
+    check_int(n_samples, "n_samples", 1)
     rng = np.random.default_rng(seed)
     labels = rng.choice(params.n_components, size=n_samples, p=params.weights)
     X = np.empty((n_samples, params.n_features))
@@ -1220,18 +1228,29 @@ def _kmeans_plusplus(Xt, n_components, rng, sample_weight=None):
     return np.array(chosen)
 
 
-def _init_params(X, Xt, n_components, method, rng, reg_covar, covariance_type="full", prior=None, sample_weight=None):
-    """θ_0: K seed points (k-means++ or uniform), every point to its nearest seed, one M-step
-    (the MAP one with a prior); with weights w, seeds drawn ∝ w and the M-step weighted."""
-    n_samples = X.shape[0]
+def seed_responsibilities(Xt, n_components, method, rng, sample_weight=None):
+    """Hard γ laid out (K, N) from K seed points (k-means++ or uniform), every point to its
+    nearest seed: the start every fitter takes one M-step (ML, MAP or variational) from. With
+    ``sample_weight`` (N,) the seeds are drawn ∝ w_i (k-means++: ∝ w_i D(x_i)²): never a weight-0 row.
+
+    Parameters
+    ----------
+    Xt : ndarray of shape (n_features, n_samples)
+        Xᵀ, the layout of the internal layer.
+    n_components : int
+    method : {"kmeans++", "random"}
+        Checked by the caller (``check_init``).
+    rng : numpy.random.Generator
+    sample_weight : ndarray of shape (n_samples,) or None
+    """
+    n_samples = Xt.shape[1]
     if method == "kmeans++":
         seeds = _kmeans_plusplus(Xt, n_components, rng, sample_weight)
-    elif sample_weight is None:  # "random": both public callers have checked method against _START_METHODS
+    elif sample_weight is None:  # "random"
         seeds = rng.choice(n_samples, size=n_components, replace=False)
     else:
         seeds = rng.choice(n_samples, size=n_components, replace=False, p=sample_weight / sample_weight.sum())
-    # Hard-assign every point to its nearest seed (ties to the seed drawn first: strict <),
-    # then one M-step from those labels.
+    # Hard-assign every point to its nearest seed (ties to the seed drawn first: strict <).
     labels = np.zeros(n_samples, dtype=np.intp)
     best = _squared_distances(Xt, Xt[:, seeds[0]])
     for k in range(1, n_components):
@@ -1242,7 +1261,7 @@ def _init_params(X, Xt, n_components, method, rng, reg_covar, covariance_type="f
     labels[seeds] = np.arange(n_components)  # each seed owns itself, even among duplicates
     resp = np.zeros((n_components, n_samples))
     resp[labels, np.arange(n_samples)] = 1.0
-    return _m_step(Xt, resp, reg_covar, covariance_type, prior, sample_weight=sample_weight)
+    return resp
 
 
 def init_params(X, n_components, *, method="kmeans++", seed=None, reg_covar=1e-6, covariance_type="full"):
@@ -1268,18 +1287,49 @@ def init_params(X, n_components, *, method="kmeans++", seed=None, reg_covar=1e-6
     -------
     GMMParams
     """
-    X = _check_X(X)
-    _check_n_components(n_components, X.shape[0])
-    _check_reg_covar(reg_covar)
-    _check_covariance_type(covariance_type)
-    if method not in _START_METHODS:
+    X = check_X(X)
+    check_n_components(n_components, X.shape[0])
+    check_reg_covar(reg_covar)
+    check_covariance_type(covariance_type)
+    if method not in START_METHODS:
         raise ValueError(f'method must be "kmeans++" or "random"; got {method!r}.')
     Xt = np.ascontiguousarray(X.T)
-    rng = np.random.default_rng(seed)
-    return _init_params(X, Xt, n_components, method, rng, reg_covar, covariance_type)
+    resp = seed_responsibilities(Xt, n_components, method, np.random.default_rng(seed))
+    return _m_step(Xt, resp, reg_covar, covariance_type)
 
 
-# --------------------------------------------------------------------------- the EM loop
+# --------------------------------------------------------------------------- one driver for every fit
+#
+# Every fitter is the same loop: ``fit_gmm`` (in memory, ML or MAP), em_scale's
+# ``fit_gmm_chunked`` (chunks, a memory map, a dask array) and em_bayes' ``fit_bayesian_gmm``
+# (variational) each hand ``run_fit`` a *variant*, an object with these methods:
+#
+#   start(method, rng) -> state         θ_0 from seeds (``seed_responsibilities`` and one M-step)
+#   given_start(init) -> state          θ_0 from the caller's ``init`` (checked by ``check_init``)
+#   e_pass(state, spent) -> EPass       one E-pass over the variant's data source under ``state``:
+#                                       statistics plus the objective's terms (``spent``: the
+#                                       previous pass, whose memory it may reuse)
+#   m_step(e_pass) -> state             from ``e_pass.statistics``: ML, MAP or variational
+#   objective(previous, state, e_pass)  the number the fit climbs, after each iteration
+#   result(run, n_failed_starts)        the fit object the caller gets back
+#
+# and the attributes ``name`` and ``objective_name`` (for the warning). The driver owns the
+# rest: the iterations, the history, the one stopping rule, the best of ``n_init`` starts (by
+# the final objective; the first among equals), ``max_iter=0`` (the start, evaluated),
+# ``keep_params``, skipping collapsed starts, the ConvergenceWarning, and turning bad data met
+# part-way (``DataError``) into a ``StreamError`` that carries the fit so far.
+#
+# Where the next features go, one place each:
+#
+# * sample weights w_i: ``block_pass``, the only place γ meets the points: γ_ik·w_i in the
+#   statistics (and Σ_i w_i as their N) and w_i·log p(x_i) in the log-likelihood (fit_gmm's
+#   ``sample_weight``; a fitter over chunks would pass each chunk's weights there).
+# * missing values: ``incomplete_pass`` (em_incomplete's expected statistics of the missing
+#   coordinates given the observed ones, weights included) returning the same ``EPass``; the
+#   driver and the M-steps do not change (fit_gmm's ``allow_missing``).
+# * a thread pool (issue 20): the block map of em_scale's ``_chunk_pass`` (one ``block_pass``
+#   per block) becomes a pool's map, and ``combine_passes`` sums the blocks in block order, so
+#   the result does not depend on the number of threads.
 
 
 class ConvergenceWarning(UserWarning):
@@ -1291,17 +1341,238 @@ class ConvergenceWarning(UserWarning):
     """
 
 
-def _warn_if_not_converged(fit_name, objective_name, objectives, n_samples, max_iter, converged, tol, stacklevel=3):
+class StreamError(ValueError):
+    """Bad data met part-way through a pass or a stream; nothing learned before it is lost.
+
+    Attributes
+    ----------
+    points_consumed : int
+        Points read (in this pass, for the chunked fit) before the bad chunk or batch.
+    fit : GMMFit, OnlineFit or None
+        The fit as it stood before the bad chunk or batch (None if nothing was learned).
+    """
+
+    def __init__(self, message, *, points_consumed, fit):
+        super().__init__(message)
+        self.points_consumed = points_consumed
+        self.fit = fit
+
+
+class DataError(ValueError):
+    """Bad rows met by an E-pass (a chunk with NaN, say), starting at row ``first_row``.
+
+    The driver turns it into a ``StreamError`` carrying the fit so far. Picklable (its args
+    only), so it crosses from dask workers.
+    """
+
+    def __init__(self, message, first_row):
+        super().__init__(message, first_row)
+        self.first_row = first_row
+
+    def __str__(self):
+        return self.args[0]
+
+
+@dataclasses.dataclass(frozen=True)
+class FitSettings:
+    """The loop's settings, checked once by ``fit_settings`` (the same checks and wording for
+    every fitter)."""
+
+    n_components: int
+    n_init: int = 1
+    max_iter: int = 200
+    tol: float = 1e-6
+    reg_covar: float = 1e-6
+    covariance_type: str = "full"
+    keep_params: bool = False
+
+
+def fit_settings(n_samples, n_components, *, n_init, max_iter, tol, reg_covar, covariance_type, keep_params=False):
+    """``FitSettings`` checked for N = ``n_samples`` points: K in 1..N, integers that are not bools,
+    finite non-negative numbers that are not bools, a known covariance model."""
+    check_n_components(n_components, n_samples)
+    check_reg_covar(reg_covar)
+    check_covariance_type(covariance_type)
+    check_int(n_init, "n_init", 1)
+    check_int(max_iter, "max_iter", 0)
+    check_tol(tol)
+    return FitSettings(n_components, n_init, max_iter, float(tol), float(reg_covar), covariance_type, bool(keep_params))
+
+
+_INIT_FORMS = {
+    "methods": '"kmeans++", "random"',
+    "params": "a GMMParams",
+    "responsibilities": "an (N, K) array of responsibilities",
+    "none": "None",
+}
+
+
+def init_error(forms, init):
+    """The one wording of a bad ``init`` for every fitter: ``forms`` are the keys of what it
+    accepts, in order. It names a bad string and the type of anything else, never an array's
+    values (an (N, K) array would fill the screen). A ValueError for an unknown method name,
+    else a TypeError."""
+    words = [_INIT_FORMS[form] for form in forms]
+    wanted = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+    if isinstance(init, str) and "methods" in forms:
+        return ValueError(f"init must be {wanted}; got {init!r}.")
+    return TypeError(f"init must be {wanted}; got {type(init).__name__}.")
+
+
+def check_init(init, forms, n_samples, n_features, settings):
+    """``init`` checked against what the fitter accepts (``forms``, a tuple of "methods",
+    "params", "responsibilities"): a method name, a GMMParams for this D, K and covariance
+    model, or responsibilities returned laid out (K, N)."""
+    if isinstance(init, str):
+        if init in START_METHODS and "methods" in forms:
+            return init
+    elif isinstance(init, GMMParams) and "params" in forms:
+        check_start(init, n_features, settings.n_components, settings.covariance_type)
+        return init
+    elif isinstance(init, (np.ndarray, list, tuple)) and "responsibilities" in forms:
+        resp = check_responsibilities(init, n_samples)
+        if resp.shape[0] != settings.n_components:
+            raise ValueError(
+                f"init has {resp.shape[0]} columns of responsibilities but n_components={settings.n_components}."
+            )
+        return resp
+    raise init_error(forms, init)
+
+
+class EPass:
+    """One E-pass over (part of) the data under θ: the objective's terms and the statistics.
+
+    Attributes
+    ----------
+    log_likelihood : float
+        Σ_i log Σ_k exp(log-weight_k + log N(x_i | μ_k, Σ_k)) over the pass's points: L(θ)
+        for EM (the variational fit's is not a likelihood and is not used).
+    responsibilities : ndarray of shape (n_components, n_samples) or None
+        γ laid out (K, N), when the pass holds its points in memory (None after ``+``).
+    entropy : float or None
+        H(γ), when the variant computes it (the variational fit's ELBO needs it).
+    statistics : SufficientStatistics
+        What the M-step reads; from a pass in memory computed on first use (about the
+        γ-weighted means unless a shift was given), so a pass whose statistics are not
+        needed (the last one) costs only its E-step. With ``sample_weight`` w (N,), of
+        w_i γ_ik, with N = Σ_i w_i.
+    """
+
+    def __init__(
+        self,
+        log_likelihood,
+        statistics=None,
+        *,
+        responsibilities=None,
+        Xt=None,
+        shift=None,
+        entropy=None,
+        sample_weight=None,
+    ):
+        self.log_likelihood = log_likelihood
+        self.responsibilities = responsibilities
+        self.entropy = entropy
+        self._statistics = statistics
+        self._Xt, self._shift, self._sample_weight = Xt, shift, sample_weight
+
+    @property
+    def statistics(self):
+        if self._statistics is None:
+            w = self._sample_weight
+            if w is None:
+                self._statistics = statistics_of(self._Xt, self.responsibilities, self._shift)
+            else:
+                stats = statistics_of(self._Xt, self.responsibilities * w, self._shift)
+                self._statistics = dataclasses.replace(stats, n_samples=float(w.sum()))
+        return self._statistics
+
+    def summary(self):
+        """The statistics and terms without γ or the points: what crosses from a worker and adds."""
+        return EPass(self.log_likelihood, self.statistics, entropy=self.entropy)
+
+    def __add__(self, other):
+        """Both passes' terms and statistics summed (about ``self``'s shift)."""
+        entropy = None if self.entropy is None else self.entropy + other.entropy
+        return EPass(self.log_likelihood + other.log_likelihood, self.statistics + other.statistics, entropy=entropy)
+
+
+def block_pass(Xt, params, *, shift=None, out=None, log_weights=None, sample_weight=None):
+    """The E-step of one block of points under θ, with the statistics it feeds: the one place
+    where every fit's responsibilities meet the points (and sample weights meet them).
+
+    Parameters
+    ----------
+    Xt : ndarray of shape (n_features, n_samples)
+        Xᵀ of the block, C-contiguous.
+    params : GMMParams
+    shift : ndarray of shape (n_components, n_features) or None
+        The c_k of the statistics; None: the γ-weighted means (exact, for data in memory).
+    out : ndarray of shape (n_components, n_samples) or None
+        Memory for γ (a spent pass's).
+    log_weights : ndarray of shape (n_components,) or None
+        Replaces log π_k (see ``log_weighted_densities``): the variational fit's E[log π_k] etc.
+    sample_weight : ndarray of shape (n_samples,) or None
+        w_i >= 0: the statistics are those of w_i γ_ik (N = Σ_i w_i) and the log-likelihood is
+        Σ_i w_i log p(x_i | θ); γ itself is unchanged.
+
+    Returns
+    -------
+    EPass
+    """
+    if sample_weight is None:
+        resp, log_lik = _e_step(Xt, params, out=out, log_weights=log_weights)
+        return EPass(log_lik, responsibilities=resp, Xt=Xt, shift=shift)
+    resp = log_weighted_densities(Xt, params, out, log_weights)
+    peak, total = normalize_rows_in_place(resp)  # log p(x_i) = peak_i + log total_i
+    resp[params.weights == 0] = 0.0  # exactly, as in _e_step
+    log_lik = float(sample_weight @ peak + sample_weight @ np.log(total))
+    return EPass(log_lik, responsibilities=resp, Xt=Xt, shift=shift, sample_weight=sample_weight)
+
+
+def incomplete_pass(data, params):
+    """The E-pass on data with missing values (and weights), grouped by missingness pattern
+    (``em_incomplete.IncompleteData``): γ from each point's observed coordinates, the observed-data
+    log-likelihood Σ_i w_i log p(x_io | θ), and the expected sufficient statistics (the conditional
+    mean and covariance of the missing coordinates), taken about the current means μ_k. The same
+    EPass as ``block_pass``: the driver and the M-steps do not change (see em_incomplete)."""
+    resp, log_lik, counts, first, second = em_incomplete.expected_statistics(
+        data, params.weights, params.means, params.covariances, params.means
+    )
+    statistics = SufficientStatistics(counts, params.means, first, second, data.total_weight)
+    return EPass(log_lik, statistics, responsibilities=resp)
+
+
+def combine_passes(parts):
+    """The passes of several blocks (any iterable, consumed as it goes) summed in block order:
+    the order is fixed, so the sum is the same whichever worker or thread computed each block."""
+    total = None
+    for part in parts:
+        total = part.summary() if total is None else total + part
+    return total
+
+
+class Run(NamedTuple):
+    """One run of the driver from one start."""
+
+    state: object  # θ_T (the variational fit: its posterior)
+    last: EPass | None  # the E-pass under θ_T (None when a later pass failed)
+    objectives: list  # what the fit climbs, at θ_0 .. θ_T
+    log_likelihoods: list  # each pass's log_likelihood
+    converged: bool
+    kept: tuple | None  # θ_0 .. θ_T with keep_params
+
+
+def _warn_if_not_converged(fit_name, objective_name, objectives, n_samples, max_iter, converged, tol, stacklevel=4):
     """Issue a ConvergenceWarning when a fit with tol > 0 ran out of iterations.
 
-    ``objectives`` is what the fit climbed, the last values last (with fewer than two there is
-    no gain to report). No warning with tol = 0 (all iterations asked for), after a converged
-    fit, or with max_iter = 0 (no iteration: the start evaluated on purpose). The one wording
-    for every fit (fit_gmm, em_bayes, em_scale); ``stacklevel`` 3 points the warning at the
-    line that called the public function that calls this.
+    ``objectives`` is what the fit climbed, the last values last (its finite values: with fewer
+    than two there is no gain to report). No warning with tol = 0 (all iterations asked for),
+    after a converged fit, or with max_iter = 0 (no iteration: the start evaluated on purpose).
+    ``stacklevel`` 4 points the warning at the line that called the public fitter.
     """
     if converged or tol == 0 or max_iter == 0:
         return
+    objectives = [value for value in objectives if np.isfinite(value)]
     if len(objectives) > 1:
         gain = (objectives[-1] - objectives[-2]) / n_samples
         at_stop = f"its {objective_name} still gained {gain:.3g} per point in the last iteration, above tol={tol:g}"
@@ -1315,68 +1586,142 @@ def _warn_if_not_converged(fit_name, objective_name, objectives, n_samples, max_
     )
 
 
-def _run_em(Xt, params, max_iter, tol, reg_covar, covariance_type, keep_params=False, prior=None, incomplete=None):
-    """EM from θ_0 = ``params``: M-step, E-step, until the gain per point in the objective
-    (L(θ), or L(θ) + log p(θ) with a prior) is below tol.
+def _run(variant, make_start, settings, n_samples):
+    """EM from θ_0 = ``make_start()``: E-pass, then M-step and E-pass until the objective's
+    gain per point is below tol (a negative gain too: with reg_covar > 0 the M-step is not an
+    exact maximiser, and a tiny drop means what a tiny gain means) or max_iter M-steps are done.
+    ``state`` is always the θ the last complete pass scored."""
+    objectives, log_likelihoods, kept = [], [], []
+    try:
+        state = make_start()
+        last = variant.e_pass(state, None)
+        objectives.append(variant.objective(None, state, last))
+        log_likelihoods.append(last.log_likelihood)
+        kept.append(state)
+        converged = False
+        for _ in range(settings.max_iter):
+            new_state = variant.m_step(last)
+            e_pass = variant.e_pass(new_state, last)  # γ_t is spent: its memory may be reused
+            objectives.append(variant.objective(last, new_state, e_pass))
+            log_likelihoods.append(e_pass.log_likelihood)
+            state, last = new_state, e_pass
+            if settings.keep_params:
+                kept.append(state)
+            if settings.tol > 0 and (objectives[-1] - objectives[-2]) / n_samples < settings.tol:
+                converged = True
+                break
+    except DataError as err:
+        so_far = Run(state, None, objectives, log_likelihoods, False, None) if objectives else None
+        done = max(len(objectives) - 1, 0)
+        raise StreamError(
+            f"{err} In pass {len(objectives)} (0 = the first), the {err.first_row:,} points before it were read; "
+            f"nothing already learned is lost: err.fit holds the fit after {done} complete iterations"
+            + (" (None: the bad chunk came in the first pass)." if so_far is None else "."),
+            points_consumed=err.first_row,
+            fit=None if so_far is None else variant.result(so_far, 0),
+        ) from None
+    return Run(state, last, objectives, log_likelihoods, converged, tuple(kept) if settings.keep_params else None)
 
-    ``incomplete`` (em_incomplete.IncompleteData: missing values or weights) swaps the E-step for
-    the expected statistics of em_incomplete, which the same M-step reads; L is then the
-    observed-data log-likelihood Σ_i w_i log p(x_io | θ), and "per point" per unit of weight."""
-    if incomplete is not None:
-        return _run_em_incomplete(incomplete, params, max_iter, tol, reg_covar, covariance_type, keep_params, prior)
-    resp, log_lik = _e_step(Xt, params)
-    history, kept = [log_lik], [params]
-    objective = [log_lik + log_prior(params, prior)] if prior is not None else history
-    converged = False
-    # The collapse check of the exact step (reg_covar = 0) compares each Σ_k with the data's
-    # covariance, the same at every iteration: computed once here, not from each iteration's
-    # statistics (11 of an iteration's ~120 µs at N = 500, measured).
-    data_cov = np.cov(Xt, bias=True).reshape(len(Xt), len(Xt)) if reg_covar == 0 and prior is None else None
-    for _ in range(max_iter):
-        params = _m_step(Xt, resp, reg_covar, covariance_type, prior, data_cov)
-        resp, log_lik = _e_step(Xt, params, out=resp)  # γ_t is spent: reuse its memory
-        history.append(log_lik)
-        if prior is not None:
-            objective.append(log_lik + log_prior(params, prior))
-        if keep_params:
-            kept.append(params)
-        if tol > 0 and (objective[-1] - objective[-2]) / Xt.shape[1] < tol:
-            converged = True
-            break
-    trace = tuple(kept) if keep_params else None
-    posteriors = np.array(objective) if prior is not None else None
-    return GMMFit(params, resp.T, np.array(history), len(history) - 1, converged, float(tol), trace, posteriors, prior)
 
+def run_fit(variant, settings, init, seed, n_samples):
+    """The driver: EM from the given start, or the best of ``settings.n_init`` seeded starts.
 
-def _incomplete_e_pass(data, params):
-    """γ laid out (K, N), L(θ) = Σ_i w_i log p(x_io | θ) and the expected sufficient statistics about
-    the current means, from em_incomplete (missing values, weights)."""
-    resp, log_lik, counts, first, second = _incomplete.expected_statistics(
-        data, params.weights, params.means, params.covariances, params.means
+    ``init`` is what ``check_init`` returned: a method name draws seeds with ``seed``; anything
+    else goes to ``variant.given_start`` (and ``n_init`` is ignored). The best run has the highest
+    final objective (the first among equals). A start that collapses (``CollapseError``, possible
+    only with reg_covar = 0) is skipped and counted; if every start does, the first one's error is
+    raised again. Returns ``variant.result(best_run, n_failed_starts)``.
+    """
+    if not isinstance(init, str):
+        best, failures = _run(variant, lambda: variant.given_start(init), settings, n_samples), []
+    else:
+        rng = np.random.default_rng(seed)
+        best, failures = None, []
+        for _ in range(settings.n_init):
+            try:
+                run = _run(variant, lambda: variant.start(init, rng), settings, n_samples)
+            except CollapseError as err:
+                failures.append(err)
+                continue
+            if best is None or run.objectives[-1] > best.objectives[-1]:
+                best = run
+        if best is None:
+            if settings.n_init == 1:
+                raise failures[0]
+            first = failures[0]
+            raise CollapseError(f"all n_init={settings.n_init} starts collapsed; the first: {first}") from first
+    _warn_if_not_converged(
+        variant.name,
+        variant.objective_name,
+        best.objectives,
+        n_samples,
+        settings.max_iter,
+        best.converged,
+        settings.tol,
     )
-    return resp, log_lik, SufficientStatistics(counts, params.means, first, second, data.total_weight)
+    return variant.result(best, len(failures))
 
 
-def _run_em_incomplete(data, params, max_iter, tol, reg_covar, covariance_type, keep_params, prior):
-    """_run_em's loop on em_incomplete's E-pass (until issue 19's one driver takes it in)."""
-    resp, log_lik, stats = _incomplete_e_pass(data, params)
-    history, kept = [log_lik], [params]
-    objective = [log_lik + log_prior(params, prior)] if prior is not None else history
-    converged = False
-    for _ in range(max_iter):
-        params = _m_step_from_stats(stats, reg_covar, covariance_type, prior)
-        resp, log_lik, stats = _incomplete_e_pass(data, params)
-        history.append(log_lik)
-        if prior is not None:
-            objective.append(log_lik + log_prior(params, prior))
-        if keep_params:
-            kept.append(params)
-        if tol > 0 and (objective[-1] - objective[-2]) / data.total_weight < tol:
-            converged = True
-            break
-    trace = tuple(kept) if keep_params else None
-    posteriors = np.array(objective) if prior is not None else None
-    return GMMFit(params, resp.T, np.array(history), len(history) - 1, converged, float(tol), trace, posteriors, prior)
+class _InMemory:
+    """fit_gmm's variant: the E-pass over Xᵀ (D, N) in memory, one block (weighted with
+    ``sample_weight``), or with missing values em_incomplete's (``incomplete``: then Xᵀ, the data
+    with each NaN replaced by its column's mean, and ``sample_weight`` serve the start only); the
+    ML or MAP M-step."""
+
+    name = "fit_gmm"
+
+    def __init__(self, Xt, settings, prior, sample_weight=None, incomplete=None):
+        self.Xt, self.settings, self.prior = Xt, settings, prior
+        self.sample_weight, self.incomplete = sample_weight, incomplete
+        self.objective_name = "log-likelihood" if prior is None else "log-posterior"
+        # The collapse check of the exact step (reg_covar = 0) compares each Σ_k with the data's
+        # covariance, the same at every iteration: computed once here, not from each iteration's
+        # statistics (11 of an iteration's ~120 µs at N = 500, measured). With weights or missing
+        # values it comes from each iteration's statistics (the unweighted Xᵀ is not the data).
+        exact = settings.reg_covar == 0 and prior is None and sample_weight is None and incomplete is None
+        self.data_cov = np.cov(Xt, bias=True).reshape(len(Xt), len(Xt)) if exact else None
+
+    def start(self, method, rng):
+        resp = seed_responsibilities(self.Xt, self.settings.n_components, method, rng, self.sample_weight)
+        return self.given_start(resp)
+
+    def given_start(self, init):
+        """A GMMParams as given; responsibilities (K, N) by one M-step from them."""
+        if isinstance(init, GMMParams):
+            return init
+        return self.m_step(EPass(np.nan, responsibilities=init, Xt=self.Xt, sample_weight=self.sample_weight))
+
+    def e_pass(self, params, spent):
+        if self.incomplete is not None:
+            return incomplete_pass(self.incomplete, params)
+        out = None if spent is None else spent.responsibilities
+        return block_pass(self.Xt, params, out=out, sample_weight=self.sample_weight)
+
+    def m_step(self, e_pass):
+        stats, reg_covar, covariance_type = e_pass.statistics, self.settings.reg_covar, self.settings.covariance_type
+        if self.prior is None:
+            return _m_step_from_statistics(stats, reg_covar, covariance_type, self.data_cov)
+        return _map_m_step_from_statistics(stats, self.prior, reg_covar, covariance_type)
+
+    def objective(self, previous, params, e_pass):
+        """L(θ), or with a prior L(θ) + log p(θ)."""
+        if self.prior is None:
+            return e_pass.log_likelihood
+        return e_pass.log_likelihood + log_prior(params, self.prior)
+
+    def result(self, run, n_failed_starts):
+        return GMMFit(
+            params=run.state,
+            responsibilities=None if run.last is None else run.last.responsibilities.T,
+            log_likelihoods=np.array(run.log_likelihoods),
+            n_iter=len(run.objectives) - 1,
+            converged=run.converged,
+            tol=self.settings.tol,
+            params_history=run.kept,
+            log_posteriors=None if self.prior is None else np.array(run.objectives),
+            prior=self.prior,
+            n_failed_starts=n_failed_starts,
+        )
 
 
 def fit_gmm(
@@ -1414,6 +1759,7 @@ def fit_gmm(
         collapses (reg_covar=0) is skipped and counted in ``n_failed_starts``; only when every
         start collapses is the first one's error raised.
     max_iter : int, default 200
+        0 returns the start, evaluated.
     tol : float, default 1e-6
         0 runs all ``max_iter`` iterations. With tol > 0, a fit that reaches ``max_iter``
         before its gain per point falls below tol issues a ``ConvergenceWarning``.
@@ -1444,7 +1790,8 @@ def fit_gmm(
         w_i >= 0, finite, not all 0: point i counts w_i times, in the statistics (w_i γ_ik) and in
         L = Σ_i w_i log p(x_i | θ); integer weights give the fit of the data with row i repeated
         w_i times (from the same start), π_k = N_k / Σ_i w_i, and ``tol`` is per unit of weight.
-        k-means++ draws seeds ∝ w_i D(x_i)², so a weight-0 row is never a seed.
+        Seeds are drawn ∝ w_i (k-means++: ∝ w_i D(x_i)²), so a weight-0 row is never a seed.
+        Combines with ``allow_missing``. For BIC, N = Σ_i w_i (notebook 06, §4).
 
     Returns
     -------
@@ -1457,93 +1804,34 @@ def fit_gmm(
     """
     if not isinstance(allow_missing, bool):
         raise TypeError(f"allow_missing must be True or False; got {allow_missing!r}.")
-    X = _check_X(X, allow_missing=allow_missing)
-    weights = None if sample_weight is None else _incomplete.check_sample_weight(sample_weight, X.shape[0])
-    incomplete, start_weights = None, None
-    if weights is not None or (allow_missing and np.isnan(X).any()):
-        incomplete = _incomplete.group_patterns(X, weights)
-        start_weights = np.zeros(X.shape[0])  # empty rows (all NaN) never seed nor weigh in the start
+    X = check_X(X, allow_missing=allow_missing)
+    n_samples, n_features = X.shape
+    settings = fit_settings(
+        n_samples, n_components, n_init=n_init, max_iter=max_iter, tol=tol, reg_covar=reg_covar,
+        covariance_type=covariance_type, keep_params=keep_params,
+    )  # fmt: skip
+    weights = None if sample_weight is None else em_incomplete.check_sample_weight(sample_weight, n_samples)
+    incomplete, n_points = None, n_samples  # n_points: what tol is per (Σ_i w_i with weights)
+    if allow_missing and np.isnan(X).any():
+        incomplete = em_incomplete.group_patterns(X, weights)
+        weights = np.zeros(n_samples)  # for the start only: empty rows never seed nor weigh in it
         for pattern in incomplete.patterns:
-            start_weights[pattern.rows] = pattern.weights
-        X = _incomplete.mean_imputed(X, weights)  # only for the start; the E-step reads the NaN
-    prior = _check_fit_arguments(
-        X, n_components, init, n_init, max_iter, tol, reg_covar, covariance_type, prior, incomplete
-    )
-    if incomplete is not None and np.count_nonzero(start_weights) < n_components:
+            weights[pattern.rows] = pattern.weights
+        X, n_points = em_incomplete.mean_imputed(X, weights), incomplete.total_weight
+    elif weights is not None:
+        n_points = float(weights.sum())
+    if weights is not None and np.count_nonzero(weights) < n_components:
         raise ValueError(
-            f"n_components={n_components} but only {np.count_nonzero(start_weights)} rows have an observed "
+            f"n_components={n_components} but only {np.count_nonzero(weights)} rows have an observed "
             "value and a positive weight: EM needs at least K of them."
         )
-    Xt = np.ascontiguousarray(X.T)
-    run = dict(max_iter=max_iter, tol=tol, reg_covar=reg_covar, covariance_type=covariance_type)
-    run.update(keep_params=keep_params, prior=prior, incomplete=incomplete)
-    if not isinstance(init, str):
-        start = _given_start(init, Xt, n_components, reg_covar, covariance_type, prior, start_weights)
-        fit = _run_em(Xt, start, **run)
-    else:
-        rng = np.random.default_rng(seed)
-        fit = _best_of_starts(X, Xt, n_components, init, n_init, rng, run, start_weights)
-    objective = fit.log_likelihoods if fit.log_posteriors is None else fit.log_posteriors
-    name = "log-likelihood" if prior is None else "log-posterior"
-    n_points = X.shape[0] if incomplete is None else incomplete.total_weight
-    _warn_if_not_converged("fit_gmm", name, objective, n_points, max_iter, fit.converged, tol)
-    return fit
-
-
-def _best_of_starts(X, Xt, n_components, method, n_init, rng, run, sample_weight=None):
-    """EM from each of ``n_init`` starts; the first with the highest objective. A start that
-    collapses (reg_covar = 0) is skipped and counted in ``n_failed_starts``; if all do, the
-    first one's error is raised again (as it was when n_init = 1)."""
-    best, failures = None, []
-    for _ in range(n_init):
-        try:
-            start = _init_params(
-                X, Xt, n_components, method, rng, run["reg_covar"], run["covariance_type"], run["prior"], sample_weight
-            )
-            fit = _run_em(Xt, start, **run)
-        except _CollapseError as err:
-            failures.append(err)
-            continue
-        if best is None or fit.objective > best.objective:
-            best = fit
-    if best is None:
-        if n_init == 1:
-            raise failures[0]
-        raise _CollapseError(f"all n_init={n_init} starts collapsed; the first: {failures[0]}") from failures[0]
-    return dataclasses.replace(best, n_failed_starts=len(failures)) if failures else best
-
-
-def _given_start(init, Xt, n_components, reg_covar, covariance_type, prior, sample_weight=None):
-    """θ_0 from a GMMParams (as given) or from responsibilities (one M-step from them, weighted)."""
-    if isinstance(init, GMMParams):
-        return init
-    resp = _check_responsibilities(init, Xt.shape[1])
-    if resp.shape[0] != n_components:
-        raise ValueError(f"init has {resp.shape[0]} columns of responsibilities but n_components={n_components}.")
-    return _m_step(Xt, resp, reg_covar, covariance_type, prior, sample_weight=sample_weight)
-
-
-def _check_fit_arguments(
-    X, n_components, init, n_init, max_iter, tol, reg_covar, covariance_type, prior, incomplete=None
-):
-    """fit_gmm's arguments, each with an error that says what was expected; returns the prior
-    resolved for the data (None, or a ConjugatePrior)."""
-    _check_n_components(n_components, X.shape[0])
-    _check_reg_covar(reg_covar)
-    _check_covariance_type(covariance_type)
-    _check_int(n_init, "n_init", 1)
-    _check_int(max_iter, "max_iter", 0)
-    _check_tol(tol)
-    if isinstance(init, GMMParams):
-        _check_start(init, X.shape[1], n_components, covariance_type)
-    elif isinstance(init, str) and init not in _START_METHODS:
-        raise ValueError(f'init must be "kmeans++", "random", a GMMParams or responsibilities; got {init!r}.')
-    elif not isinstance(init, (str, np.ndarray, list, tuple)):
-        raise TypeError(
-            f'init must be "kmeans++", "random", a GMMParams or an (N, K) array of responsibilities; '
-            f"got {type(init).__name__}."
-        )
-    return _resolve_prior(prior, X, n_components, covariance_type, incomplete)
+    init = check_init(init, ("methods", "params", "responsibilities"), n_samples, n_features, settings)
+    summary = incomplete
+    if summary is None and weights is not None and isinstance(prior, str):
+        summary = em_incomplete.group_patterns(X, weights)  # the default prior's weighted moments
+    prior = _resolve_prior(prior, X, n_components, covariance_type, summary)
+    variant = _InMemory(np.ascontiguousarray(X.T), settings, prior, weights, incomplete)
+    return run_fit(variant, settings, init, seed, n_points)
 
 
 # --------------------------------------------------------------------------- after the fit
@@ -1590,13 +1878,13 @@ def n_parameters(params) -> int:
 def bic(X, params) -> float:
     """Bayesian information criterion, -2 log p(X | θ) + p log N: lower is better
     (scikit-learn's sign; R's mclust reports the negative)."""
-    X = _check_X(X)
+    X = check_X(X)
     return -2.0 * log_likelihood(X, params) + n_parameters(params) * np.log(X.shape[0])
 
 
 def aic(X, params) -> float:
     """Akaike information criterion, -2 log p(X | θ) + 2p: lower is better."""
-    X = _check_X(X)
+    X = check_X(X)
     return -2.0 * log_likelihood(X, params) + 2.0 * n_parameters(params)
 
 
@@ -1606,20 +1894,20 @@ def expected_complete_log_likelihood(X, params, responsibilities) -> float:
     ``responsibilities`` are γ computed under θ_t; ``params`` is θ. At θ = θ_t,
     Q(θ_t | θ_t) + H(γ) = log p(X | θ_t) exactly.
     """
-    X = _check_X(X)
+    X = check_X(X)
     _check_params_match(params, X.shape[1])
-    resp = _check_responsibilities(responsibilities, X.shape[0])
+    resp = check_responsibilities(responsibilities, X.shape[0])
     if resp.shape[0] != params.n_components:
         raise ValueError(f"responsibilities have {resp.shape[0]} columns but params have K={params.n_components}.")
-    log_prob = _log_weighted_densities(np.ascontiguousarray(X.T), params)
+    log_prob = log_weighted_densities(np.ascontiguousarray(X.T), params)
     held = resp > 0  # terms with γ_ik = 0 are 0, even where log π_k = -inf
     return float((resp[held] * log_prob[held]).sum())
 
 
 def responsibility_entropy(responsibilities) -> float:
     """H(γ) = -Σ_i Σ_k γ_ik log γ_ik (with 0 log 0 = 0), in nats."""
-    resp = _as_float_array(responsibilities, "responsibilities")
-    _check_responsibilities(resp, resp.shape[0] if resp.ndim else 0)
+    resp = as_float_array(responsibilities, "responsibilities")
+    check_responsibilities(resp, resp.shape[0] if resp.ndim else 0)
     return float(entr(resp).sum())
 
 

@@ -310,7 +310,7 @@ def test_online_batches_of_one_row_are_fine_and_values_at_the_bound_are_allowed(
     fit = es.fit_gmm_online([*batches, batches[2][:1]], 3, seed=8)
     assert fit.batch_sizes[-1] == 1
     at_bound = batches[0].copy()
-    at_bound[5, 1] = -em._MAX_ABS  # ±1e100 is allowed, beyond it is not (as em_helpers)
+    at_bound[5, 1] = -em.MAX_ABS  # ±1e100 is allowed, beyond it is not (as em_helpers)
     start = em.init_params(batches[1], 3, seed=8)
     chunked = es.fit_gmm_chunked(at_bound, 3, init=start, max_iter=0)
     assert chunked.log_likelihood == pytest.approx(em.fit_gmm(at_bound, 3, init=start, max_iter=0).log_likelihood)
@@ -455,7 +455,7 @@ def test_a_bad_chunk_error_rebuilds_from_its_args_as_plain_pickle_rebuilds_it():
     """To leave a worker process, an exception is pickled: plain pickle calls cls(*args) and then restores
     __dict__. (distributed and dask's process scheduler install tblib's exception pickling when it is
     there, which does not call __init__; without tblib, this is the path.)"""
-    err = es._BadChunk("chunk 3 (rows 300 to 399) contains NaN", 300)
+    err = em.DataError("chunk 3 (rows 300 to 399) contains NaN", 300)
     cls, args, state = BaseException.__reduce__(err)  # what pickle.dumps uses when tblib has not patched it
     rebuilt = cls(*args)
     rebuilt.__dict__.update(state)
