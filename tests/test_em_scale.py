@@ -203,10 +203,11 @@ def test_dask_array_on_a_local_cluster_of_two_worker_processes_equals_in_memory(
         with pytest.raises(es.StreamError, match=r"chunk 0 of dask block 2 \(rows 10,000 to 14,999\)") as err:
             es.fit_gmm_chunked(da.from_array(bad, chunks=5_000), 3, init=start, chunk_size=5_000)
     assert_same_fit(chunked, in_memory)
-    assert list(files.values()) == [["em_helpers.py", "em_scale.py"]] * 2  # shipped, not copied by hand
+    # shipped, not copied by hand: em_scale and what it imports of the project (em_helpers, em_incomplete below it)
+    assert list(files.values()) == [["em_helpers.py", "em_incomplete.py", "em_scale.py"]] * 2
     assert list(imported_on_arrival.values()) == [[]] * 2  # load=False: written, not imported on arrival
     ours = sorted(name for name in plugins if name != "shuffle")  # distributed's own shuffle plugin aside
-    assert ours == ["em-tutorial-em_helpers.py", "em-tutorial-em_scale.py"]
+    assert ours == ["em-tutorial-em_helpers.py", "em-tutorial-em_incomplete.py", "em-tutorial-em_scale.py"]
     assert registered == []
     assert err.value.points_consumed == 10_000  # the bad chunk's first row crossed from the worker process
 
