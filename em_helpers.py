@@ -1525,7 +1525,9 @@ def block_pass(Xt, params, *, shift=None, out=None, log_weights=None, sample_wei
     resp = log_weighted_densities(Xt, params, out, log_weights)
     peak, total = normalize_rows_in_place(resp)  # log p(x_i) = peak_i + log total_i
     resp[params.weights == 0] = 0.0  # exactly, as in _e_step
-    log_lik = float(sample_weight @ peak + sample_weight @ np.log(total))
+    # Σ_i w_i log p(x_i) by einsum, not a BLAS dot: OpenBLAS threads 1-D dots from a few thousand
+    # points on, and on a busy 2-core machine that took 20 ms at N = 20,000 against 11 µs (measured).
+    log_lik = float(np.einsum("i,i->", sample_weight, peak + np.log(total)))
     return EPass(log_lik, responsibilities=resp, Xt=Xt, shift=shift, sample_weight=sample_weight)
 
 

@@ -207,7 +207,7 @@ def mean_imputed(X, sample_weight=None):
     weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
     held = observed * weights[:, None]
     totals = held.sum(axis=0)
-    means = np.where(observed, X, 0.0).T @ weights / np.where(totals > 0, totals, 1.0)
+    means = np.einsum("nd,n->d", np.where(observed, X, 0.0), weights) / np.where(totals > 0, totals, 1.0)
     return np.where(observed, X, means)
 
 
@@ -316,7 +316,7 @@ def expected_statistics(data, weights, means, covariances, shift):
             done += b
             if data.weighted:
                 w = pattern.weights[start : start + block]
-                log_lik += float(w @ log_p)
+                log_lik += float(np.einsum("i,i->", w, log_p))  # not a BLAS dot: see block_pass in em_helpers
                 r = gamma * w  # r_ik = w_i γ_ik, (K, b)
             else:
                 log_lik += float(log_p.sum())
@@ -396,12 +396,12 @@ def observed_gaussian(data, max_iter=1000, tol=1e-12):
     observed_values = [(p.observed, p.values, p.weights) for p in data.patterns]
     sums, totals = np.zeros(D), np.zeros(D)
     for observed, values, w in observed_values:
-        sums[observed] += values @ w
+        sums[observed] += np.einsum("dn,n->d", values, w)
         totals[observed] += w.sum()
     mean = sums / np.where(totals > 0, totals, 1.0)  # start: observed means, unit-free diagonal
     variances = np.zeros(D)
     for observed, values, w in observed_values:
-        variances[observed] += ((values - mean[observed, None]) ** 2) @ w
+        variances[observed] += np.einsum("dn,n->d", (values - mean[observed, None]) ** 2, w)
     covariance = np.diag(np.maximum(variances / np.where(totals > 0, totals, 1.0), np.finfo(float).tiny))
     previous = -np.inf
     for _ in range(max_iter):
