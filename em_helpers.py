@@ -240,7 +240,9 @@ class GMMFit:
         γ_ik under the final parameters; None from ``em_scale.fit_gmm_chunked`` (an (N, K)
         array is what it exists to avoid holding) and in a ``StreamError``'s fit so far.
     log_likelihoods : ndarray of shape (n_iter + 1,)
-        log p(X | θ_t) for t = 0 .. n_iter: the initial parameters first, the final last.
+        log p(X | θ_t) for t = 0 .. n_iter: the initial parameters first, the final last. With
+        missing values, the observed-data log-likelihood Σ_i log p(x_io | θ_t); with weights,
+        Σ_i w_i log p(x_i | θ_t).
     n_iter : int
         Number of M-steps done.
     converged : bool
@@ -366,9 +368,10 @@ def as_float_array(values, name):
     return arr.astype(np.float64)
 
 
-def check_X(X, allow_missing=False):
-    """X as a C-contiguous float64 array of shape (n_samples, n_features); with ``allow_missing``
-    NaN is kept (a missing value), inf is still refused."""
+def check_X(X, allow_missing=None):
+    """X as a C-contiguous float64 array of shape (n_samples, n_features). ``allow_missing``: None
+    (the default) refuses NaN; fit_gmm passes its option: True keeps NaN (a missing value; inf is
+    still refused), False refuses NaN and its error names the option."""
     arr = as_float_array(X, "X")
     if arr.ndim == 1:
         arr = arr[:, None]  # N one-dimensional points
@@ -379,7 +382,7 @@ def check_X(X, allow_missing=False):
         )
     if arr.size == 0:
         raise ValueError(f"X is empty (shape {arr.shape}); EM needs at least one point and one feature.")
-    finite = np.isfinite(arr) | (allow_missing & np.isnan(arr))
+    finite = np.isfinite(arr) | (bool(allow_missing) & np.isnan(arr))
     if not finite.all():
         bad_rows = np.flatnonzero(~finite.all(axis=1))
         n_inf = np.isinf(arr).sum()
@@ -388,9 +391,9 @@ def check_X(X, allow_missing=False):
             f"(in {bad_rows.size} rows, the first is row {bad_rows[0]}); EM needs finite "
             "numbers: drop or impute those rows first"
             + (
-                "."
-                if n_inf or allow_missing
-                else ", or let fit_gmm(..., allow_missing=True) treat NaN as missing at random."
+                ", or let fit_gmm(..., allow_missing=True) treat NaN as missing at random."
+                if allow_missing is False and not n_inf
+                else "."
             )
         )
     peak = np.max(np.abs(arr), initial=0.0, where=~np.isnan(arr))  # NaN only with allow_missing

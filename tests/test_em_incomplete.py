@@ -400,6 +400,12 @@ X_BAD = np.arange(20.0).reshape(10, 2) % 7
             r"^X contains 1 NaN and 1 inf values \(in 1 rows, the first is row 10\); EM needs finite numbers: drop or "
             r"impute those rows first\.$",
         ),
+        (  # only fit_gmm has the option, so only its error names it
+            lambda: em.predict_proba(em.fit_gmm(X_BAD, 2, seed=0).params, [[np.nan, 0.0]]),
+            ValueError,
+            r"^X contains 1 NaN and 0 inf values \(in 1 rows, the first is row 0\); EM needs finite numbers: drop or "
+            r"impute those rows first\.$",
+        ),
         (lambda: em.fit_gmm(X_BAD, 2, allow_missing=1), TypeError, r"^allow_missing must be True or False; got 1\.$"),
         (
             lambda: em.fit_gmm(np.c_[X_BAD, np.full(10, np.nan)], 2, allow_missing=True),
