@@ -432,7 +432,7 @@ class _Variational:
 
     def given_start(self, resp):
         """One M-step on responsibilities (K, N): scikit-learn's initialisation."""
-        return self.m_step(em.EPass(np.nan, responsibilities=resp, Xt=self.Xt))
+        return self.m_step(em.given_pass(self.Xt, resp))
 
     def e_pass(self, state, spent):
         offsets = _log_rho_offsets(state.posterior, self.Xt.shape[0])

@@ -32,15 +32,43 @@ Numerics, in one place:
 from __future__ import annotations
 
 import dataclasses
-import numbers
-import warnings
 from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.special import entr, gammaln, multigammaln
+from scipy.special import entr
 
 import em_incomplete
+
+# The rooms below the core, re-exported so that ``em.<name>`` resolves for notebooks, the README
+# and the rooms above (``as`` marks a name this module only passes on).
+from em_checks import COVARIANCE_TYPES as COVARIANCE_TYPES
+from em_checks import (
+    MAX_ABS,
+    START_METHODS,
+    as_float_array,
+    check_covariance_structure,
+    check_covariance_type,
+    check_int,
+    check_n_components,
+    check_new_points,
+    check_reg_covar,
+    check_responsibilities,
+    check_X,
+    fit_settings,
+    init_error,
+)
+from em_checks import FitSettings as FitSettings
+from em_checks import is_finite_real as is_finite_real
+from em_checks import is_symmetric_positive_definite as is_symmetric_positive_definite
+from em_driver import CollapseError, EPass, run_fit
+from em_driver import ConvergenceWarning as ConvergenceWarning
+from em_driver import DataError as DataError
+from em_driver import StreamError as StreamError
+from em_driver import combine_passes as combine_passes
+from em_geometry import ellipse_geometry as ellipse_geometry
+from em_priors import ConjugatePrior, log_prior, resolve_prior
+from em_priors import default_prior as default_prior
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -72,14 +100,7 @@ __all__ = [
     "sufficient_statistics",
 ]
 
-# The covariance models, with scikit-learn's names (see m_step).
-COVARIANCE_TYPES = ("full", "diag", "spherical", "tied")
-# How init_params and fit_gmm may choose the K seed points.
-START_METHODS = ("kmeans++", "random")
 _LOG_2PI = np.log(2.0 * np.pi)
-# Largest |value| accepted in X and in means (covariances: its square): squared distances
-# must stay far from float64's overflow at 1.8e308.
-MAX_ABS = 1e100
 # Floor added to every effective count N_k, as scikit-learn does, so that a component
 # that no point claims still has a finite mean and covariance.
 COUNT_FLOOR = 10.0 * np.finfo(np.float64).eps
@@ -165,7 +186,7 @@ class GMMParams:
         asym = np.abs(covariances - covariances.transpose(0, 2, 1)).max(axis=(1, 2))
         for k in np.flatnonzero(asym > 1e-10 * scale):
             raise ValueError(f"covariances[{k}] is not symmetric (largest |Σ - Σᵀ| is {asym[k]:.3g}).")
-        _check_covariance_structure(covariances, self.covariance_type)
+        check_covariance_structure(covariances, self.covariance_type)
         self._freeze(weights, means, covariances)
 
     @classmethod
@@ -309,11 +330,6 @@ class GMMFit:
 # --------------------------------------------------------------------------- input checks
 
 
-class CollapseError(ValueError):
-    """A component collapsed onto too few points in an exact (reg_covar = 0) M-step (see
-    ``_collapse_error``): what ``fit_gmm`` skips, among several starts, to keep the best of the others."""
-
-
 def _factor_each(covariances, eigenvalue_floor):
     """Factor each Σ_k: Cholesky where it succeeds; else, with a positive floor, from its
     eigenvalues floored there (C_k = V √Λ); else a clear error."""
@@ -342,114 +358,6 @@ def _factor_each(covariances, eigenvalue_floor):
     return covariances, CholeskyFactors(root, root_inv, half_log_det)
 
 
-def _check_covariance_structure(covariances, covariance_type):
-    """Covariances (K, D, D) must have the form their covariance_type says (diagonal, σ²I, shared)."""
-    check_covariance_type(covariance_type)
-    D = covariances.shape[1]
-    scale = np.abs(covariances).max() + np.finfo(float).tiny
-    off_diagonal = covariances * (1 - np.eye(D))
-    diagonals = np.diagonal(covariances, axis1=1, axis2=2)
-    if covariance_type in ("diag", "spherical") and np.abs(off_diagonal).max() > 1e-12 * scale:
-        raise ValueError(f'"{covariance_type}" covariances must be diagonal.')
-    if covariance_type == "spherical" and np.ptp(diagonals, axis=1).max() > 1e-12 * scale:
-        raise ValueError('"spherical" covariances must be multiples of the identity, σ_k²·I.')
-    if covariance_type == "tied" and np.abs(covariances - covariances[0]).max() > 1e-12 * scale:
-        raise ValueError('"tied" covariances must be the same for every component.')
-
-
-def as_float_array(values, name):
-    """``values`` as a float64 array, or a ValueError (ragged) / TypeError (not real numbers)."""
-    try:
-        arr = np.array(values)
-    except ValueError as err:  # ragged nested lists
-        raise ValueError(f"{name} must be a rectangular array of numbers: {err}") from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must contain real numbers; got an array of dtype {arr.dtype}.")
-    return arr.astype(np.float64)
-
-
-def check_X(X, allow_missing=None):
-    """X as a C-contiguous float64 array of shape (n_samples, n_features). ``allow_missing``: None
-    (the default) refuses NaN; fit_gmm passes its option: True keeps NaN (a missing value; inf is
-    still refused), False refuses NaN and its error names the option."""
-    arr = as_float_array(X, "X")
-    if arr.ndim == 1:
-        arr = arr[:, None]  # N one-dimensional points
-    if arr.ndim != 2:
-        raise ValueError(
-            f"X must have shape (n_samples, n_features), or (n_samples,) for 1-D points; "
-            f"got {arr.ndim} dimensions with shape {arr.shape}."
-        )
-    if arr.size == 0:
-        raise ValueError(f"X is empty (shape {arr.shape}); EM needs at least one point and one feature.")
-    finite = np.isfinite(arr) | (bool(allow_missing) & np.isnan(arr))
-    if not finite.all():
-        bad_rows = np.flatnonzero(~finite.all(axis=1))
-        n_inf = np.isinf(arr).sum()
-        raise ValueError(
-            f"X contains {np.isnan(arr).sum()} NaN and {n_inf} inf values "
-            f"(in {bad_rows.size} rows, the first is row {bad_rows[0]}); EM needs finite "
-            "numbers: drop or impute those rows first"
-            + (
-                ", or let fit_gmm(..., allow_missing=True) treat NaN as missing at random."
-                if allow_missing is False and not n_inf
-                else "."
-            )
-        )
-    peak = np.max(np.abs(arr), initial=0.0, where=~np.isnan(arr))  # NaN only with allow_missing
-    if peak > MAX_ABS:
-        raise ValueError(
-            f"X has values up to {peak:.3g}; beyond ±{MAX_ABS:g} their squares leave no "
-            "headroom in float64: rescale X (divide by its standard deviation, say) first."
-        )
-    return np.ascontiguousarray(arr)
-
-
-def check_int(value, name, low):
-    """An integer (not a bool, not a float like 2.0) >= low (if given), or a TypeError/ValueError saying so."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer; got {value!r}.")
-    if low is not None and value < low:
-        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
-
-
-def check_n_components(n_components, n_samples):
-    """K must be an integer in 1..N."""
-    check_int(n_components, "n_components", None)
-    if not 1 <= n_components <= n_samples:
-        raise ValueError(f"n_components must be between 1 and the number of points N={n_samples}; got {n_components}.")
-
-
-def check_covariance_type(covariance_type):
-    """One of COVARIANCE_TYPES."""
-    if covariance_type not in COVARIANCE_TYPES:
-        raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}; got {covariance_type!r}.")
-
-
-def is_finite_real(value):
-    """A real number (not a bool: True is not a tolerance) that is finite."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and bool(np.isfinite(value))
-
-
-def check_reg_covar(reg_covar):
-    """A finite real number >= 0."""
-    if not is_finite_real(reg_covar) or reg_covar < 0:
-        raise ValueError(f"reg_covar must be a finite number >= 0; got {reg_covar!r}.")
-
-
-def check_tol(tol):
-    """The stopping threshold: a finite number >= 0 (0 runs every iteration)."""
-    if not is_finite_real(tol) or not tol >= 0:
-        raise ValueError(f"tol must be a finite number >= 0; got {tol!r}.")
-
-
-def is_symmetric_positive_definite(matrix):
-    """Whether a finite (D, D) matrix is symmetric (to 1e-10 of its largest entry) and positive definite."""
-    if np.abs(matrix - matrix.T).max() > 1e-10 * np.abs(matrix).max():
-        return False
-    return bool(np.linalg.eigvalsh(matrix)[0] > 0)
-
-
 def check_start(init, n_features, n_components, covariance_type):
     """A GMMParams start for this data (D), this K and this covariance model."""
     _check_params_match(init, n_features, n_components)
@@ -468,22 +376,6 @@ def _check_params_match(params, n_features, n_components=None):
         raise ValueError(f"params have D={params.n_features} features but X has {n_features} columns.")
     if n_components is not None and params.n_components != n_components:
         raise ValueError(f"init has K={params.n_components} components but n_components={n_components}.")
-
-
-def check_responsibilities(responsibilities, n_samples):
-    """γ as (N, K), finite, non-negative, rows summing to 1; returned laid out (K, N)."""
-    resp = as_float_array(responsibilities, "responsibilities")
-    if resp.ndim != 2 or resp.shape[0] != n_samples or resp.shape[1] == 0:
-        raise ValueError(
-            f"responsibilities must have shape (n_samples, n_components) = ({n_samples}, K); got {resp.shape}."
-        )
-    if not np.isfinite(resp).all() or (resp < 0).any():
-        raise ValueError("responsibilities must be finite and non-negative.")
-    row_sums = resp.sum(axis=1)
-    if np.abs(row_sums - 1.0).max() > 1e-6:
-        i = int(np.argmax(np.abs(row_sums - 1.0)))
-        raise ValueError(f"each row of responsibilities must sum to 1; row {i} sums to {row_sums[i]:.6g}.")
-    return np.ascontiguousarray(resp.T)  # (K, N)
 
 
 # --------------------------------------------------------------------------- the E-step
@@ -591,21 +483,6 @@ def log_likelihood(X, params) -> float:
 
 
 # --------------------------------------------------------------------------- new points
-
-
-def check_new_points(X, n_features):
-    """New points as Xᵀ (D, N) for a fit with D = ``n_features``; a 1-D X is N points only when D = 1."""
-    arr = as_float_array(X, "X")
-    if arr.ndim == 1 and n_features > 1:
-        raise ValueError(
-            f"X is 1-D (shape {arr.shape}) but the fit has D={n_features} features: pass one point as "
-            f"X.reshape(1, -1) or [x], and several as an array of shape (n_samples, {n_features}). "
-            "(A 1-D X is read as n_samples one-dimensional points only when D=1.)"
-        )
-    arr = check_X(arr)
-    if arr.shape[1] != n_features:
-        raise ValueError(f"X has {arr.shape[1]} columns but the fit has D={n_features} features.")
-    return np.ascontiguousarray(arr.T)
 
 
 def _responsibilities_and_log_densities(params, X):
@@ -988,124 +865,6 @@ def m_step(X, responsibilities, *, reg_covar=1e-6, covariance_type="full"):
 # --------------------------------------------------------------------------- MAP: the M-step with a prior
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class ConjugatePrior:
-    """The conjugate prior of Fraley and Raftery (2007), R mclust's ``priorControl()``.
-
-    For each component, μ_k | Σ_k ~ N(mean, Σ_k / shrinkage) and Σ_k ~ inverse-Wishart
-    (degrees_of_freedom, scale), density ∝ |Σ_k|^{-(ν + D + 1)/2} exp(-½ tr(scale Σ_k⁻¹))
-    ("full"; "tied": one Σ shared by all). For "diag" and "spherical" each variance σ² has
-    an inverse-gamma prior, density ∝ (σ²)^{-(ν/2 + 1)} exp(-scale / (2σ²)), with a number
-    as scale. The weights π have a flat prior. ``default_prior`` builds mclust's default.
-
-    Parameters
-    ----------
-    shrinkage : float
-        κ_P >= 0: the prior on each mean is worth κ_P points at ``mean``; 0 leaves the
-        means unshrunk (a flat prior on them).
-    mean : array-like of shape (n_features,)
-        μ_P.
-    degrees_of_freedom : float
-        ν_P > 0 (mclust's default D + 2).
-    scale : float or array-like of shape (n_features, n_features)
-        Λ_P: a symmetric positive definite matrix ("full", "tied") or a positive number
-        ("diag", "spherical").
-    """
-
-    shrinkage: float
-    mean: np.ndarray
-    degrees_of_freedom: float
-    scale: np.ndarray | float
-
-    def __post_init__(self):
-        for name in ("shrinkage", "degrees_of_freedom"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
-                raise ValueError(f"ConjugatePrior {name} must be a finite number >= 0; got {value!r}.")
-        if self.degrees_of_freedom == 0:
-            raise ValueError("ConjugatePrior degrees_of_freedom must be positive (mclust's default is D + 2).")
-        mean = as_float_array(self.mean, "ConjugatePrior mean")
-        scale = as_float_array(self.scale, "ConjugatePrior scale")
-        if mean.ndim != 1 or not np.isfinite(mean).all() or not np.isfinite(scale).all():
-            raise ValueError(f"ConjugatePrior mean must be a finite vector (D,); got shape {mean.shape}.")
-        if scale.ndim == 0 and scale <= 0:
-            raise ValueError(f"ConjugatePrior scale must be positive; got {float(scale)!r}.")
-        if scale.ndim not in (0, 2) or (scale.ndim == 2 and scale.shape != (mean.size, mean.size)):
-            raise ValueError(f"ConjugatePrior scale must be a number or a (D, D) = {(mean.size,) * 2} matrix.")
-        if scale.ndim == 2 and not is_symmetric_positive_definite(scale):
-            raise ValueError("ConjugatePrior scale must be symmetric positive definite.")
-        object.__setattr__(self, "mean", mean)
-        object.__setattr__(self, "scale", float(scale) if scale.ndim == 0 else scale)
-
-    def __repr__(self):
-        scale = f"{self.scale:.4g}" if np.ndim(self.scale) == 0 else np.array2string(self.scale, precision=4)
-        return (
-            f"ConjugatePrior(shrinkage={self.shrinkage:g}, mean={np.array2string(self.mean, precision=4)}, "
-            f"degrees_of_freedom={self.degrees_of_freedom:g}, scale={scale})"
-        )
-
-
-def default_prior(X, n_components, covariance_type="full"):
-    """mclust's ``defaultPrior`` for the data, K and the covariance model: shrinkage 0.01,
-    the data mean, D + 2 degrees of freedom, and as scale the data covariance / K^(2/D)
-    ("full", "tied"; its diagonal if N <= D) or the mean variance / K^(2/D) ("diag",
-    "spherical"). Variances use N - 1, as R's ``var``.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, n_features) or (n_samples,)
-    n_components : int
-    covariance_type : {"full", "diag", "spherical", "tied"}, default "full"
-
-    Returns
-    -------
-    ConjugatePrior
-    """
-    X = check_X(X)
-    check_n_components(n_components, X.shape[0])
-    check_covariance_type(covariance_type)
-    if X.shape[0] < 2:
-        raise ValueError("default_prior needs at least 2 points to estimate the data's covariance.")
-    return _default_prior_from(X.mean(axis=0), np.atleast_2d(np.cov(X.T)), X.shape[0], n_components, covariance_type)
-
-
-def _default_prior_from(mean, covariance, n_samples, n_components, covariance_type):
-    """mclust's default prior from the data's mean (D,), covariance (D, D, divisor N - 1) and N."""
-    D = mean.size
-    factor = (1.0 / n_components) ** (2.0 / D)
-    if covariance_type in ("full", "tied"):
-        scale = factor * (covariance if n_samples > D else np.diag(np.diag(covariance)))
-    else:
-        scale = factor * np.trace(covariance) / D
-    return ConjugatePrior(0.01, mean, D + 2.0, scale)
-
-
-def _resolve_prior(prior, X, n_components, covariance_type, incomplete=None):
-    """None, or a ConjugatePrior checked against the data and the covariance model. On incomplete
-    or weighted data (``incomplete``, an em_incomplete.IncompleteData) "default" takes the data's
-    mean and covariance from one Gaussian fitted to them by EM (maximum likelihood under missing
-    at random, weighted), the covariance with divisor Σ_i w_i - 1."""
-    if prior is None:
-        return None
-    if isinstance(prior, str) and prior == "default" and incomplete is not None:
-        total = incomplete.total_weight
-        if total <= 1:
-            raise ValueError("the default prior needs a total weight above 1 to estimate the data's covariance.")
-        mean, covariance = em_incomplete.observed_gaussian(incomplete)
-        return _default_prior_from(mean, covariance * total / (total - 1), total, n_components, covariance_type)
-    if isinstance(prior, str) and prior == "default":
-        return default_prior(X, n_components, covariance_type)
-    if not isinstance(prior, ConjugatePrior):
-        raise TypeError(f'prior must be None, "default" or a ConjugatePrior; got {prior!r}.')
-    if prior.mean.size != X.shape[1]:
-        raise ValueError(f"the prior's mean has {prior.mean.size} values but X has D={X.shape[1]} columns.")
-    matrix = covariance_type in ("full", "tied")
-    if matrix != (np.ndim(prior.scale) == 2):
-        want = "a (D, D) matrix" if matrix else "a number"
-        raise ValueError(f'covariance_type="{covariance_type}" needs the prior\'s scale to be {want}.')
-    return prior
-
-
 def _map_m_step_from_statistics(stats, prior, reg_covar, covariance_type):
     """The MAP M-step: the maximum of Q(θ | θ_t) + log p(θ) (Fraley and Raftery 2007, as
     mclust's me() computes it). With x̄_k the γ-weighted mean, W_k the scatter about it,
@@ -1133,42 +892,6 @@ def _map_m_step_from_statistics(stats, prior, reg_covar, covariance_type):
         covariances = variances[:, None, None] * np.eye(D)
     covariances[:, np.arange(D), np.arange(D)] += reg_covar
     return GMMParams.trusted(counts / stats.n_samples, means, covariances, covariance_type, reg_covar)
-
-
-def log_prior(params, prior) -> float:
-    """log p(θ) under a ConjugatePrior, normalised: Σ_k [log N(μ_k | μ_P, Σ_k / κ_P) +
-    log W⁻¹(Σ_k | ν_P, Λ_P)] ("full"; "tied" counts its one Σ once), or with inverse-gamma
-    densities per variance ("diag", "spherical"), plus log Γ(K), the flat density of π.
-    With κ_P = 0 the means' flat prior contributes 0. MAP-EM climbs L(θ) + log p(θ)."""
-    if not isinstance(params, GMMParams) or not isinstance(prior, ConjugatePrior):
-        raise TypeError("log_prior takes a GMMParams and a ConjugatePrior.")
-    K, D = params.n_components, params.n_features
-    kappa, nu = prior.shrinkage, prior.degrees_of_freedom
-    diff = params.means - prior.mean
-    total = gammaln(K)
-    if params.covariance_type in ("diag", "spherical"):
-        variances = np.diagonal(params.covariances, axis1=1, axis2=2)  # (K, D)
-        per_prior = variances if params.covariance_type == "diag" else variances[:, :1]  # σ_k² once
-        a, b = nu / 2, prior.scale / 2  # inverse gamma(a, b)
-        total += np.sum(a * np.log(b) - gammaln(a) - (a + 1) * np.log(per_prior) - b / per_prior)
-        if kappa > 0:
-            total += np.sum(-0.5 * np.log(2 * np.pi * variances / kappa) - 0.5 * kappa * diff**2 / variances)
-        return float(total)
-    inv, half_log_det = params.cholesky.lower_inv, params.cholesky.half_log_det
-    scale_root = np.linalg.cholesky(prior.scale)
-    trace = np.einsum("kde,ef->kdf", inv, scale_root)  # tr(Λ_P Σ_k⁻¹) = ‖C_k⁻¹ L_P‖²_F
-    log_iw = (
-        nu * np.log(np.diag(scale_root)).sum()
-        - 0.5 * nu * D * np.log(2.0)
-        - multigammaln(nu / 2, D)
-        - (nu + D + 1) * half_log_det
-        - 0.5 * np.einsum("kdf,kdf->k", trace, trace)
-    )
-    total += log_iw[0] if params.covariance_type == "tied" else log_iw.sum()
-    if kappa > 0:
-        whitened = np.einsum("kde,ke->kd", inv, diff)
-        total += np.sum(0.5 * D * np.log(kappa / (2 * np.pi)) - half_log_det - 0.5 * kappa * (whitened**2).sum(axis=1))
-    return float(total)
 
 
 # --------------------------------------------------------------------------- sampling
@@ -1301,125 +1024,7 @@ def init_params(X, n_components, *, method="kmeans++", seed=None, reg_covar=1e-6
     return _m_step(Xt, resp, reg_covar, covariance_type)
 
 
-# --------------------------------------------------------------------------- one driver for every fit
-#
-# Every fitter is the same loop: ``fit_gmm`` (in memory, ML or MAP), em_scale's
-# ``fit_gmm_chunked`` (chunks, a memory map, a dask array) and em_bayes' ``fit_bayesian_gmm``
-# (variational) each hand ``run_fit`` a *variant*, an object with these methods:
-#
-#   start(method, rng) -> state         θ_0 from seeds (``seed_responsibilities`` and one M-step)
-#   given_start(init) -> state          θ_0 from the caller's ``init`` (checked by ``check_init``)
-#   e_pass(state, spent) -> EPass       one E-pass over the variant's data source under ``state``:
-#                                       statistics plus the objective's terms (``spent``: the
-#                                       previous pass, whose memory it may reuse)
-#   m_step(e_pass) -> state             from ``e_pass.statistics``: ML, MAP or variational
-#   objective(previous, state, e_pass)  the number the fit climbs, after each iteration
-#   result(run, n_failed_starts)        the fit object the caller gets back
-#
-# and the attributes ``name`` and ``objective_name`` (for the warning). The driver owns the
-# rest: the iterations, the history, the one stopping rule, the best of ``n_init`` starts (by
-# the final objective; the first among equals), ``max_iter=0`` (the start, evaluated),
-# ``keep_params``, skipping collapsed starts, the ConvergenceWarning, and turning bad data met
-# part-way (``DataError``) into a ``StreamError`` that carries the fit so far.
-#
-# Where the next features go, one place each:
-#
-# * sample weights w_i: ``block_pass``, the only place γ meets the points: γ_ik·w_i in the
-#   statistics (and Σ_i w_i as their N) and w_i·log p(x_i) in the log-likelihood (fit_gmm's
-#   ``sample_weight``; a fitter over chunks would pass each chunk's weights there).
-# * missing values: ``incomplete_pass`` (em_incomplete's expected statistics of the missing
-#   coordinates given the observed ones, weights included) returning the same ``EPass``; the
-#   driver and the M-steps do not change (fit_gmm's ``allow_missing``).
-# * a thread pool (issue 20): the block map of em_scale's ``_chunk_pass`` (one ``block_pass``
-#   per block) becomes a pool's map, and ``combine_passes`` sums the blocks in block order, so
-#   the result does not depend on the number of threads.
-
-
-class ConvergenceWarning(UserWarning):
-    """An iterative fit stopped at ``max_iter`` while its gain per point was still above ``tol``.
-
-    The fit is returned all the same (``converged`` False). Raise ``max_iter``, or loosen
-    ``tol``; a fit that stops early on purpose passes ``tol=0`` (run exactly ``max_iter``
-    iterations), which never warns.
-    """
-
-
-class StreamError(ValueError):
-    """Bad data met part-way through a pass or a stream; nothing learned before it is lost.
-
-    Attributes
-    ----------
-    points_consumed : int
-        Points read (in this pass, for the chunked fit) before the bad chunk or batch.
-    fit : GMMFit, OnlineFit or None
-        The fit as it stood before the bad chunk or batch (None if nothing was learned).
-    """
-
-    def __init__(self, message, *, points_consumed, fit):
-        super().__init__(message)
-        self.points_consumed = points_consumed
-        self.fit = fit
-
-
-class DataError(ValueError):
-    """Bad rows met by an E-pass (a chunk with NaN, say), starting at row ``first_row``.
-
-    The driver turns it into a ``StreamError`` carrying the fit so far. Picklable (its args
-    only), so it crosses from dask workers.
-    """
-
-    def __init__(self, message, first_row):
-        super().__init__(message, first_row)
-        self.first_row = first_row
-
-    def __str__(self):
-        return self.args[0]
-
-
-@dataclasses.dataclass(frozen=True)
-class FitSettings:
-    """The loop's settings, checked once by ``fit_settings`` (the same checks and wording for
-    every fitter)."""
-
-    n_components: int
-    n_init: int = 1
-    max_iter: int = 200
-    tol: float = 1e-6
-    reg_covar: float = 1e-6
-    covariance_type: str = "full"
-    keep_params: bool = False
-
-
-def fit_settings(n_samples, n_components, *, n_init, max_iter, tol, reg_covar, covariance_type, keep_params=False):
-    """``FitSettings`` checked for N = ``n_samples`` points: K in 1..N, integers that are not bools,
-    finite non-negative numbers that are not bools, a known covariance model."""
-    check_n_components(n_components, n_samples)
-    check_reg_covar(reg_covar)
-    check_covariance_type(covariance_type)
-    check_int(n_init, "n_init", 1)
-    check_int(max_iter, "max_iter", 0)
-    check_tol(tol)
-    return FitSettings(n_components, n_init, max_iter, float(tol), float(reg_covar), covariance_type, bool(keep_params))
-
-
-_INIT_FORMS = {
-    "methods": '"kmeans++", "random"',
-    "params": "a GMMParams",
-    "responsibilities": "an (N, K) array of responsibilities",
-    "none": "None",
-}
-
-
-def init_error(forms, init):
-    """The one wording of a bad ``init`` for every fitter: ``forms`` are the keys of what it
-    accepts, in order. It names a bad string and the type of anything else, never an array's
-    values (an (N, K) array would fill the screen). A ValueError for an unknown method name,
-    else a TypeError."""
-    words = [_INIT_FORMS[form] for form in forms]
-    wanted = words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
-    if isinstance(init, str) and "methods" in forms:
-        return ValueError(f"init must be {wanted}; got {init!r}.")
-    return TypeError(f"init must be {wanted}; got {type(init).__name__}.")
+# --------------------------------------------------------------------------- the E-pass of every fit, and fit_gmm
 
 
 def check_init(init, forms, n_samples, n_features, settings):
@@ -1440,63 +1045,6 @@ def check_init(init, forms, n_samples, n_features, settings):
             )
         return resp
     raise init_error(forms, init)
-
-
-class EPass:
-    """One E-pass over (part of) the data under θ: the objective's terms and the statistics.
-
-    Attributes
-    ----------
-    log_likelihood : float
-        Σ_i log Σ_k exp(log-weight_k + log N(x_i | μ_k, Σ_k)) over the pass's points: L(θ)
-        for EM (the variational fit's is not a likelihood and is not used).
-    responsibilities : ndarray of shape (n_components, n_samples) or None
-        γ laid out (K, N), when the pass holds its points in memory (None after ``+``).
-    entropy : float or None
-        H(γ), when the variant computes it (the variational fit's ELBO needs it).
-    statistics : SufficientStatistics
-        What the M-step reads; from a pass in memory computed on first use (about the
-        γ-weighted means unless a shift was given), so a pass whose statistics are not
-        needed (the last one) costs only its E-step. With ``sample_weight`` w (N,), of
-        w_i γ_ik, with N = Σ_i w_i.
-    """
-
-    def __init__(
-        self,
-        log_likelihood,
-        statistics=None,
-        *,
-        responsibilities=None,
-        Xt=None,
-        shift=None,
-        entropy=None,
-        sample_weight=None,
-    ):
-        self.log_likelihood = log_likelihood
-        self.responsibilities = responsibilities
-        self.entropy = entropy
-        self._statistics = statistics
-        self._Xt, self._shift, self._sample_weight = Xt, shift, sample_weight
-
-    @property
-    def statistics(self):
-        if self._statistics is None:
-            w = self._sample_weight
-            if w is None:
-                self._statistics = statistics_of(self._Xt, self.responsibilities, self._shift)
-            else:
-                stats = statistics_of(self._Xt, self.responsibilities * w, self._shift)
-                self._statistics = dataclasses.replace(stats, n_samples=float(w.sum()))
-        return self._statistics
-
-    def summary(self):
-        """The statistics and terms without γ or the points: what crosses from a worker and adds."""
-        return EPass(self.log_likelihood, self.statistics, entropy=self.entropy)
-
-    def __add__(self, other):
-        """Both passes' terms and statistics summed (about ``self``'s shift)."""
-        entropy = None if self.entropy is None else self.entropy + other.entropy
-        return EPass(self.log_likelihood + other.log_likelihood, self.statistics + other.statistics, entropy=entropy)
 
 
 def block_pass(Xt, params, *, shift=None, out=None, log_weights=None, sample_weight=None):
@@ -1524,14 +1072,22 @@ def block_pass(Xt, params, *, shift=None, out=None, log_weights=None, sample_wei
     """
     if sample_weight is None:
         resp, log_lik = _e_step(Xt, params, out=out, log_weights=log_weights)
-        return EPass(log_lik, responsibilities=resp, Xt=Xt, shift=shift)
+        return EPass(log_lik, responsibilities=resp, statistics_from=lambda: statistics_of(Xt, resp, shift))
     resp = log_weighted_densities(Xt, params, out, log_weights)
     peak, total = normalize_rows_in_place(resp)  # log p(x_i) = peak_i + log total_i
     resp[params.weights == 0] = 0.0  # exactly, as in _e_step
     # Σ_i w_i log p(x_i) by einsum, not a BLAS dot: OpenBLAS threads 1-D dots from a few thousand
     # points on, and on a busy 2-core machine that took 20 ms at N = 20,000 against 11 µs (measured).
     log_lik = float(np.einsum("i,i->", sample_weight, peak + np.log(total)))
-    return EPass(log_lik, responsibilities=resp, Xt=Xt, shift=shift, sample_weight=sample_weight)
+    return EPass(
+        log_lik, responsibilities=resp, statistics_from=lambda: weighted_statistics(Xt, resp, sample_weight, shift)
+    )
+
+
+def weighted_statistics(Xt, resp, sample_weight, shift=None):
+    """The statistics of w_i γ_ik from Xᵀ (D, N), γ laid out (K, N) and w (N,), with N = Σ_i w_i."""
+    stats = statistics_of(Xt, resp * sample_weight, shift)
+    return dataclasses.replace(stats, n_samples=float(sample_weight.sum()))
 
 
 def incomplete_pass(data, params):
@@ -1547,124 +1103,15 @@ def incomplete_pass(data, params):
     return EPass(log_lik, statistics, responsibilities=resp)
 
 
-def combine_passes(parts):
-    """The passes of several blocks (any iterable, consumed as it goes) summed in block order:
-    the order is fixed, so the sum is the same whichever worker or thread computed each block."""
-    total = None
-    for part in parts:
-        total = part.summary() if total is None else total + part
-    return total
-
-
-class Run(NamedTuple):
-    """One run of the driver from one start."""
-
-    state: object  # θ_T (the variational fit: its posterior)
-    last: EPass | None  # the E-pass under θ_T (None when a later pass failed)
-    objectives: list  # what the fit climbs, at θ_0 .. θ_T
-    log_likelihoods: list  # each pass's log_likelihood
-    converged: bool
-    kept: tuple | None  # θ_0 .. θ_T with keep_params
-
-
-def _warn_if_not_converged(fit_name, objective_name, objectives, n_samples, max_iter, converged, tol, stacklevel=4):
-    """Issue a ConvergenceWarning when a fit with tol > 0 ran out of iterations.
-
-    ``objectives`` is what the fit climbed, the last values last (its finite values: with fewer
-    than two there is no gain to report). No warning with tol = 0 (all iterations asked for),
-    after a converged fit, or with max_iter = 0 (no iteration: the start evaluated on purpose).
-    ``stacklevel`` 4 points the warning at the line that called the public fitter.
-    """
-    if converged or tol == 0 or max_iter == 0:
-        return
-    objectives = [value for value in objectives if np.isfinite(value)]
-    if len(objectives) > 1:
-        gain = (objectives[-1] - objectives[-2]) / n_samples
-        at_stop = f"its {objective_name} still gained {gain:.3g} per point in the last iteration, above tol={tol:g}"
-    else:
-        at_stop = f"one iteration gives no gain in its {objective_name} to compare with tol={tol:g}"
-    warnings.warn(
-        f"{fit_name} stopped at max_iter={max_iter} before converging: {at_stop}. Raise max_iter, "
-        "or loosen (raise) tol; pass tol=0 to run exactly max_iter iterations without this warning.",
-        ConvergenceWarning,
-        stacklevel=stacklevel,
-    )
-
-
-def _run(variant, make_start, settings, n_samples):
-    """EM from θ_0 = ``make_start()``: E-pass, then M-step and E-pass until the objective's
-    gain per point is below tol (a negative gain too: with reg_covar > 0 the M-step is not an
-    exact maximiser, and a tiny drop means what a tiny gain means) or max_iter M-steps are done.
-    ``state`` is always the θ the last complete pass scored."""
-    objectives, log_likelihoods, kept = [], [], []
-    try:
-        state = make_start()
-        last = variant.e_pass(state, None)
-        objectives.append(variant.objective(None, state, last))
-        log_likelihoods.append(last.log_likelihood)
-        kept.append(state)
-        converged = False
-        for _ in range(settings.max_iter):
-            new_state = variant.m_step(last)
-            e_pass = variant.e_pass(new_state, last)  # γ_t is spent: its memory may be reused
-            objectives.append(variant.objective(last, new_state, e_pass))
-            log_likelihoods.append(e_pass.log_likelihood)
-            state, last = new_state, e_pass
-            if settings.keep_params:
-                kept.append(state)
-            if settings.tol > 0 and (objectives[-1] - objectives[-2]) / n_samples < settings.tol:
-                converged = True
-                break
-    except DataError as err:
-        so_far = Run(state, None, objectives, log_likelihoods, False, None) if objectives else None
-        done = max(len(objectives) - 1, 0)
-        raise StreamError(
-            f"{err} In pass {len(objectives)} (0 = the first), the {err.first_row:,} points before it were read; "
-            f"nothing already learned is lost: err.fit holds the fit after {done} complete iterations"
-            + (" (None: the bad chunk came in the first pass)." if so_far is None else "."),
-            points_consumed=err.first_row,
-            fit=None if so_far is None else variant.result(so_far, 0),
-        ) from None
-    return Run(state, last, objectives, log_likelihoods, converged, tuple(kept) if settings.keep_params else None)
-
-
-def run_fit(variant, settings, init, seed, n_samples):
-    """The driver: EM from the given start, or the best of ``settings.n_init`` seeded starts.
-
-    ``init`` is what ``check_init`` returned: a method name draws seeds with ``seed``; anything
-    else goes to ``variant.given_start`` (and ``n_init`` is ignored). The best run has the highest
-    final objective (the first among equals). A start that collapses (``CollapseError``, possible
-    only with reg_covar = 0) is skipped and counted; if every start does, the first one's error is
-    raised again. Returns ``variant.result(best_run, n_failed_starts)``.
-    """
-    if not isinstance(init, str):
-        best, failures = _run(variant, lambda: variant.given_start(init), settings, n_samples), []
-    else:
-        rng = np.random.default_rng(seed)
-        best, failures = None, []
-        for _ in range(settings.n_init):
-            try:
-                run = _run(variant, lambda: variant.start(init, rng), settings, n_samples)
-            except CollapseError as err:
-                failures.append(err)
-                continue
-            if best is None or run.objectives[-1] > best.objectives[-1]:
-                best = run
-        if best is None:
-            if settings.n_init == 1:
-                raise failures[0]
-            first = failures[0]
-            raise CollapseError(f"all n_init={settings.n_init} starts collapsed; the first: {first}") from first
-    _warn_if_not_converged(
-        variant.name,
-        variant.objective_name,
-        best.objectives,
-        n_samples,
-        settings.max_iter,
-        best.converged,
-        settings.tol,
-    )
-    return variant.result(best, len(failures))
+def given_pass(Xt, resp, sample_weight=None):
+    """The pass of responsibilities γ (K, N) given, not computed (a start from responsibilities or
+    from seeds takes its one M-step from it): their statistics, about the γ-weighted means (of
+    w_i γ_ik with weights)."""
+    if sample_weight is not None:
+        return EPass(
+            np.nan, responsibilities=resp, statistics_from=lambda: weighted_statistics(Xt, resp, sample_weight)
+        )
+    return EPass(np.nan, responsibilities=resp, statistics_from=lambda: statistics_of(Xt, resp))
 
 
 class _InMemory:
@@ -1694,7 +1141,7 @@ class _InMemory:
         """A GMMParams as given; responsibilities (K, N) by one M-step from them."""
         if isinstance(init, GMMParams):
             return init
-        return self.m_step(EPass(np.nan, responsibilities=init, Xt=self.Xt, sample_weight=self.sample_weight))
+        return self.m_step(given_pass(self.Xt, init, self.sample_weight))
 
     def e_pass(self, params, spent):
         if self.incomplete is not None:
@@ -1789,8 +1236,10 @@ def fit_gmm(
         in every row is an error. Along a direction that no point of component k observes, EM
         leaves μ_k and Σ_k where the start put them, widened by reg_covar each iteration (L does
         not depend on them there). Starts are chosen on the data with each NaN replaced by its
-        column's mean (responsibilities as ``init``: one M-step on those data). Without this
-        option a NaN in X is an error, so an accidental NaN never becomes a silent model.
+        column's mean (responsibilities as ``init``: one M-step on those data); "default" prior
+        takes the data's mean and covariance from one Gaussian fitted by EM to the incomplete
+        data. Without this option a NaN in X is an error, so an accidental NaN never becomes a
+        silent model.
     sample_weight : array-like of shape (n_samples,), optional
         w_i >= 0, finite, not all 0: point i counts w_i times, in the statistics (w_i γ_ik) and in
         L = Σ_i w_i log p(x_i | θ); integer weights give the fit of the data with row i repeated
@@ -1831,10 +1280,14 @@ def fit_gmm(
             "value and a positive weight: EM needs at least K of them."
         )
     init = check_init(init, ("methods", "params", "responsibilities"), n_samples, n_features, settings)
-    summary = incomplete
-    if summary is None and weights is not None and isinstance(prior, str):
-        summary = em_incomplete.group_patterns(X, weights)  # the default prior's weighted moments
-    prior = _resolve_prior(prior, X, n_components, covariance_type, summary)
+    moments = None  # the default prior's data moments, on incomplete or weighted data
+    if weights is not None and isinstance(prior, str) and prior == "default":
+        summary = incomplete if incomplete is not None else em_incomplete.group_patterns(X, weights)
+        if n_points <= 1:
+            raise ValueError("the default prior needs a total weight above 1 to estimate the data's covariance.")
+        mean, covariance = em_incomplete.observed_gaussian(summary)
+        moments = (mean, covariance * n_points / (n_points - 1), n_points)
+    prior = resolve_prior(prior, X, n_components, covariance_type, moments)
     variant = _InMemory(np.ascontiguousarray(X.T), settings, prior, weights, incomplete)
     return run_fit(variant, settings, init, seed, n_points)
 
@@ -1917,33 +1370,3 @@ def responsibility_entropy(responsibilities) -> float:
 
 
 # --------------------------------------------------------------------------- ellipse geometry
-
-
-def ellipse_geometry(covariance, n_std=1.0):
-    """Width, height and angle of the ellipse (x - μ)ᵀ Σ⁻¹ (x - μ) = n_std².
-
-    In 2-D it holds 1 - exp(-n_std²/2) of the Gaussian's mass: 39% at 1, 86% at 2.
-
-    Parameters
-    ----------
-    covariance : array-like of shape (2, 2)
-    n_std : float
-
-    Returns
-    -------
-    width, height : float
-        Full lengths of the major and minor axes: 2·n_std·√λ for the eigenvalues λ of Σ.
-    angle : float
-        Angle of the major axis from the x-axis, in degrees.
-    """
-    covariance = np.asarray(covariance, dtype=np.float64)
-    if covariance.shape != (2, 2):
-        raise ValueError(f"ellipse_geometry needs a 2x2 covariance; got shape {covariance.shape}.")
-    if not n_std > 0:
-        raise ValueError(f"n_std must be positive; got {n_std!r}.")
-    eigenvalues, eigenvectors = np.linalg.eigh(covariance)  # ascending
-    if eigenvalues[0] <= 0:
-        raise ValueError(f"the covariance must be positive definite; its eigenvalues are {eigenvalues}.")
-    width, height = 2.0 * n_std * np.sqrt(eigenvalues[::-1])
-    angle = np.degrees(np.arctan2(eigenvectors[1, 1], eigenvectors[0, 1]))
-    return float(width), float(height), float(angle)

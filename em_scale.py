@@ -252,7 +252,7 @@ def _subsample(X, n_samples, rng):
     if _is_dask_array(rows):
         rows = rows.compute()
     try:
-        return _rows_as_Xt(rows, X.shape[1], "the rows read for the k-means++ start", 0, index)
+        return _rows_as_Xt(rows, X.shape[1], "the sample of rows read for the k-means++ start", 0, index)
     except ValueError as err:
         raise em.DataError(str(err), 0) from None
 
@@ -271,7 +271,7 @@ class _Chunked:
     def start(self, method, rng):
         sample = _subsample(self.X, self.n_samples, rng)
         resp = em.seed_responsibilities(sample, self.settings.n_components, method, rng)
-        return self.m_step(em.EPass(np.nan, responsibilities=resp, Xt=sample))
+        return self.m_step(em.given_pass(sample, resp))
 
     def given_start(self, init):
         return init
