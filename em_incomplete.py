@@ -374,11 +374,12 @@ def conditional_expectation(X, weights, means, covariances):
     return X
 
 
-def observed_gaussian(data, max_iter=1000, tol=1e-12):
+def observed_gaussian(data, max_iter=1000, tol=1e-13):
     """Maximum-likelihood mean and covariance of one Gaussian (K = 1) fitted to incomplete,
     weighted data by EM: what "the data's mean and covariance" are when values are missing
-    at random (for the default prior on incomplete data). Stops when the gain in L per unit
-    of weight falls below ``tol``.
+    at random (for the default prior on incomplete data). Stops when an iteration moves no
+    mean or covariance entry by more than ``tol`` times the largest variance's square root
+    (the mean) or the largest variance (the covariance), or after ``max_iter`` iterations.
 
     Parameters
     ----------
@@ -403,16 +404,15 @@ def observed_gaussian(data, max_iter=1000, tol=1e-12):
     for observed, values, w in observed_values:
         variances[observed] += np.einsum("dn,n->d", (values - mean[observed, None]) ** 2, w)
     covariance = np.diag(np.maximum(variances / np.where(totals > 0, totals, 1.0), np.finfo(float).tiny))
-    previous = -np.inf
     for _ in range(max_iter):
-        _, log_lik, counts, first, second = expected_statistics(
-            data, np.ones(1), mean[None], covariance[None], mean[None]
-        )
+        _, _, counts, first, second = expected_statistics(data, np.ones(1), mean[None], covariance[None], mean[None])
         step = first[0] / counts[0]
         mean = mean + step
-        covariance = second[0] / counts[0] - np.outer(step, step)
-        covariance = (covariance + covariance.T) / 2
-        if (log_lik - previous) / data.total_weight < tol:
+        new = second[0] / counts[0] - np.outer(step, step)
+        new = (new + new.T) / 2
+        scale = np.abs(np.diag(new)).max()
+        moved = max(np.abs(step).max() / np.sqrt(scale), np.abs(new - covariance).max() / scale)
+        covariance = new
+        if moved < tol:
             break
-        previous = log_lik
     return mean, covariance
