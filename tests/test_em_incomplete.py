@@ -539,3 +539,17 @@ def test_mean_imputed_fills_each_gap_with_its_columns_weighted_observed_mean():
     np.testing.assert_allclose(
         filled, [[1.0, column_means[1]], [3.0, 4.0], [column_means[0], 8.0], [5.0, column_means[1]]]
     )
+
+
+def test_data_offset_by_a_million_give_the_same_fit_moved_by_the_offset():
+    """The expected statistics are taken about the current means, so nothing cancels far from 0."""
+    X, _ = mixture(51, n_samples=200)
+    X = remove(X, 0.3, seed=52)
+    start = start_for(X, 2)
+    moved_start = em.GMMParams(start.weights, start.means + 1e6, start.covariances)
+    run = dict(tol=0.0, max_iter=30, allow_missing=True, sample_weight=np.linspace(0.5, 2.0, len(X)))
+    fit, moved = em.fit_gmm(X, 2, init=start, **run), em.fit_gmm(X + 1e6, 2, init=moved_start, **run)
+    # X + 1e6 itself is rounded to 1.2e-10 (float64's spacing there): 3e-11 and 1e-11 measured
+    np.testing.assert_allclose(moved.params.means - 1e6, fit.params.means, rtol=0, atol=1e-9)
+    scale = np.abs(fit.params.covariances).max()
+    np.testing.assert_allclose(moved.params.covariances, fit.params.covariances, rtol=0, atol=1e-9 * scale)
