@@ -16,7 +16,7 @@ import numbers
 import numpy as np
 from scipy.special import gammaln, multigammaln
 
-from em_checks import as_float_array, check_covariance_type, check_n_components, check_X, is_symmetric_positive_definite
+from em_checks import as_float_array, check_data, is_symmetric_positive_definite
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -92,9 +92,7 @@ def default_prior(X, n_components, covariance_type="full"):
     -------
     ConjugatePrior
     """
-    X = check_X(X)
-    check_n_components(n_components, X.shape[0])
-    check_covariance_type(covariance_type)
+    X = check_data(X, n_components, covariance_type)
     if X.shape[0] < 2:
         raise ValueError("default_prior needs at least 2 points to estimate the data's covariance.")
     return prior_from_moments(X.mean(axis=0), np.atleast_2d(np.cov(X.T)), X.shape[0], n_components, covariance_type)
