@@ -54,8 +54,10 @@ def as_float_array(values, name):
     return arr.astype(np.float64)
 
 
-def check_X(X):
-    """X as a C-contiguous float64 array of shape (n_samples, n_features)."""
+def check_X(X, allow_missing=None):
+    """X as a C-contiguous float64 array of shape (n_samples, n_features). ``allow_missing``: None
+    (the default) refuses NaN; fit_gmm passes its option: True keeps NaN (a missing value; inf is
+    still refused), False refuses NaN and its error names the option."""
     arr = as_float_array(X, "X")
     if arr.ndim == 1:
         arr = arr[:, None]  # N one-dimensional points
@@ -66,17 +68,24 @@ def check_X(X):
         )
     if arr.size == 0:
         raise ValueError(f"X is empty (shape {arr.shape}); EM needs at least one point and one feature.")
-    finite = np.isfinite(arr)
+    finite = np.isfinite(arr) | (bool(allow_missing) & np.isnan(arr))
     if not finite.all():
         bad_rows = np.flatnonzero(~finite.all(axis=1))
+        n_inf = np.isinf(arr).sum()
         raise ValueError(
-            f"X contains {np.isnan(arr).sum()} NaN and {np.isinf(arr).sum()} inf values "
+            f"X contains {np.isnan(arr).sum()} NaN and {n_inf} inf values "
             f"(in {bad_rows.size} rows, the first is row {bad_rows[0]}); EM needs finite "
-            "numbers: drop or impute those rows first."
+            "numbers: drop or impute those rows first"
+            + (
+                ", or let fit_gmm(..., allow_missing=True) treat NaN as missing at random."
+                if allow_missing is False and not n_inf
+                else "."
+            )
         )
-    if np.abs(arr).max() > MAX_ABS:
+    peak = np.max(np.abs(arr), initial=0.0, where=~np.isnan(arr))  # NaN only with allow_missing
+    if peak > MAX_ABS:
         raise ValueError(
-            f"X has values up to {np.abs(arr).max():.3g}; beyond ±{MAX_ABS:g} their squares leave no "
+            f"X has values up to {peak:.3g}; beyond ±{MAX_ABS:g} their squares leave no "
             "headroom in float64: rescale X (divide by its standard deviation, say) first."
         )
     return np.ascontiguousarray(arr)

@@ -1517,3 +1517,128 @@ UNCERTAINTY_SIZES = (8.0, 160.0)
 def _uncertainty_size(uncertainty):
     """Marker area in points² for uncertainty u: UNCERTAINTY_SIZES[0] + UNCERTAINTY_SIZES[1] · u."""
     return UNCERTAINTY_SIZES[0] + UNCERTAINTY_SIZES[1] * np.asarray(uncertainty, dtype=float)
+
+
+# --------------------------------------------------------------------------- notebook 06: incomplete data
+
+# One colour per way of handling missing values, the same in every panel of notebook 06 (Okabe-Ito,
+# chosen apart from the three component colours PALETTE[:3] that the scatter figure uses).
+MISSING_METHOD_STYLES = {
+    "EM on incomplete data": dict(color="#000000", marker="o", ls="-"),
+    "listwise deletion": dict(color="#D55E00", marker="s", ls="--"),
+    "mean imputation": dict(color="#CC79A7", marker="^", ls=":"),
+}
+
+
+def plot_missing_value_errors(fractions, errors, complete_error, *, error_names):
+    """Error in the parameters against the fraction of entries removed, one line per method.
+
+    fractions : sequence of F fractions removed (x axis).
+    errors : dict from a method name (a key of MISSING_METHOD_STYLES) to an array of shape
+        (F, R, 2): for each fraction and each of R removals, the two errors named by ``error_names``.
+    complete_error : array of shape (2,), the complete-data fit's errors (a horizontal line: no removal).
+    error_names : two axis labels.
+
+    The line joins the medians over the R removals; the vertical bar spans the best to the worst.
+    Returns the figure.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import FormatStrFormatter, NullFormatter
+
+    fractions = np.asarray(fractions, dtype=float)
+    fig, axes = plt.subplots(1, 2, figsize=(9.6, 3.9), constrained_layout=True)
+    step = 0.012 * (fractions.max() - fractions.min() + 0.1)
+    for j, ax in enumerate(axes):
+        for i, (name, values) in enumerate(errors.items()):
+            style = MISSING_METHOD_STYLES[name]
+            values = np.asarray(values)[:, :, j]
+            x = fractions + (i - 1) * step  # side by side, so that the bars do not hide each other
+            median = np.median(values, axis=1)
+            ax.vlines(x, values.min(axis=1), values.max(axis=1), color=style["color"], lw=1.2, alpha=0.8)
+            ax.plot(x, median, color=style["color"], marker=style["marker"], ls=style["ls"], ms=6, lw=1.6)
+        ax.axhline(complete_error[j], color="0.45", lw=1.0, ls="-.")
+        ax.set(xlabel="fraction of entries removed", ylabel=error_names[j], yscale="log")
+        low, high = ax.get_ylim()
+        ax.set_yticks([t for t in (0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20) if low <= t <= high])
+        ax.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.set_xticks(fractions, [f"{f:.0%}" for f in fractions])
+        ax.grid(alpha=0.25, which="both")
+    handles = [
+        Line2D([], [], color=s["color"], marker=s["marker"], ls=s["ls"], lw=1.6, label=f"{name} (median)")
+        for name, s in MISSING_METHOD_STYLES.items()
+        if name in errors
+    ]
+    handles += [
+        Line2D([], [], color="0.3", lw=1.2, label="best to worst removal"),
+        Line2D([], [], color="0.45", lw=1.0, ls="-.", label="complete-data fit (nothing removed)"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False, fontsize=9)
+    return fig
+
+
+def _draw_incomplete_points(ax, X, limits):
+    """Points with both coordinates as grey dots; a point with one coordinate missing as a short
+    tick at its observed value on the axis of that coordinate (a rug along the bottom or the left)."""
+    both = ~np.isnan(X).any(axis=1)
+    ax.scatter(*X[both].T, s=8, color="0.35", alpha=0.5, linewidths=0, label=f"both observed ({both.sum()})")
+    only_x = ~np.isnan(X[:, 0]) & np.isnan(X[:, 1])
+    only_y = np.isnan(X[:, 0]) & ~np.isnan(X[:, 1])
+    (x_low, x_high), (y_low, y_high) = limits
+    tick_y = 0.035 * (y_high - y_low)
+    tick_x = 0.035 * (x_high - x_low)
+    ax.vlines(X[only_x, 0], y_low, y_low + tick_y, color="0.2", lw=0.7, label=f"only $x_1$ observed ({only_x.sum()})")
+    ax.hlines(X[only_y, 1], x_low, x_low + tick_x, color="0.5", lw=0.7, label=f"only $x_2$ observed ({only_y.sum()})")
+
+
+def plot_imputation_against_em(X_missing, filled, imputed_fit, em_fit, truth):
+    """Two panels on the same axes limits. Left: the data with each missing value replaced by its
+    column's mean (the filled-in points as black crosses), and the mixture fitted to them. Right: the
+    incomplete data as EM sees them (one-coordinate points as ticks on the axis of the coordinate they
+    have), and EM's fit. Each fitted component k is drawn in the colour of the true component it is
+    matched to (``match_components``), the truth as thin grey ellipses. Returns the figure.
+
+    X_missing : (N, 2) with NaN; filled : (N, 2), X_missing mean-imputed; imputed_fit, em_fit, truth : GMMParams.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    from em_helpers import match_components
+
+    imputed = np.isnan(X_missing).any(axis=1) & ~np.isnan(X_missing).all(axis=1)
+    low, high = np.nanmin(X_missing, axis=0), np.nanmax(X_missing, axis=0)
+    pad = 0.06 * (high - low)
+    limits = ((low[0] - pad[0], high[0] + pad[0]), (low[1] - pad[1], high[1] + pad[1]))
+    fig, axes = plt.subplots(1, 2, figsize=(10.0, 4.9), constrained_layout=True, sharex=True, sharey=True)
+    left, right = axes
+    both = ~np.isnan(X_missing).any(axis=1)
+    left.scatter(*filled[both].T, s=8, color="0.35", alpha=0.5, linewidths=0, label=f"both observed ({both.sum()})")
+    left.scatter(
+        *filled[imputed].T,
+        s=14,
+        marker="x",
+        color="black",
+        linewidths=0.8,
+        label=f"one value filled in ({imputed.sum()})",
+    )
+    _draw_incomplete_points(right, X_missing, limits)
+    for ax, params, title in (
+        (left, imputed_fit, "mean imputation, then EM"),
+        (right, em_fit, "EM on the incomplete data"),
+    ):
+        order = match_components(params, truth)
+        colours = [component_style(j)[0] for j in range(truth.n_components)]
+        _draw_components(ax, params.permute(order), colours)
+        for k in range(truth.n_components):
+            draw_ellipse(ax, truth.means[k], truth.covariances[k], 1, color="0.45", lw=0.9)
+        ax.set(xlabel="$x_1$", title=title, xlim=limits[0], ylim=limits[1])
+        ax.set_aspect("equal", adjustable="box")
+        handles = ax.get_legend_handles_labels()[0] + [
+            Line2D([], [], color="0.2", lw=2.0, label="fitted 1σ ellipse (colour: matched true component)"),
+            Line2D([], [], color="0.2", lw=1.2, ls="--", label="fitted 2σ ellipse"),
+            Line2D([], [], color="0.45", lw=0.9, label="true 1σ ellipse"),
+        ]
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False, fontsize=8)
+    left.set_ylabel("$x_2$")
+    return fig

@@ -100,22 +100,31 @@ def default_prior(X, n_components, covariance_type="full"):
     ConjugatePrior
     """
     X = check_data(X, n_components, covariance_type)
-    n_samples, D = X.shape
-    if n_samples < 2:
+    if X.shape[0] < 2:
         raise ValueError("default_prior needs at least 2 points to estimate the data's covariance.")
+    return prior_from_moments(X.mean(axis=0), sample_covariance(X), X.shape[0], n_components, covariance_type)
+
+
+def prior_from_moments(mean, covariance, n_samples, n_components, covariance_type):
+    """``default_prior`` from the data's mean (D,), covariance (D, D, divisor N - 1) and N: what
+    fit_gmm uses on incomplete or weighted data, whose moments come from em_incomplete."""
+    D = mean.size
     factor = (1.0 / n_components) ** (2.0 / D)
-    covariance = sample_covariance(X)
     if covariance_type in ("full", "tied"):
         scale = factor * (covariance if n_samples > D else np.diag(np.diag(covariance)))
     else:
         scale = factor * np.trace(covariance) / D
-    return ConjugatePrior(0.01, X.mean(axis=0), D + 2.0, scale)
+    return ConjugatePrior(0.01, mean, D + 2.0, scale)
 
 
-def resolve_prior(prior, X, n_components, covariance_type):
-    """None, or a ConjugatePrior checked against the data and the covariance model."""
+def resolve_prior(prior, X, n_components, covariance_type, moments=None):
+    """None, or a ConjugatePrior checked against the data and the covariance model. ``moments``,
+    (mean, covariance with divisor N - 1, N), replace X's own for "default" (fit_gmm passes them
+    for incomplete or weighted data)."""
     if prior is None:
         return None
+    if isinstance(prior, str) and prior == "default" and moments is not None:
+        return prior_from_moments(*moments, n_components, covariance_type)
     if isinstance(prior, str) and prior == "default":
         return default_prior(X, n_components, covariance_type)
     if not isinstance(prior, ConjugatePrior):

@@ -24,6 +24,12 @@ timed inside R by tests/mclust_em_timing.R and by fit_gmm timed here, in rounds 
 between the two; reg_covar=0, since mclust's EM adds nothing to the covariances, so both compute
 the same iterates and the final log-likelihoods agree to rounding (printed as a bound).
 
+An incomplete-data row (em_incomplete, notebook 06): N = 100,000, D = 5, K = 4 with 20% of the
+entries missing completely at random, fit_gmm(allow_missing=True) against fit_gmm on the complete
+data from the same start, per iteration (the time of N_ITER iterations minus the time of the start
+alone, max_iter=0, which includes grouping the rows by missingness pattern once); target: at most
+3x. Also the weighted complete fit (sample_weight) and scikit-learn's complete-data iteration.
+
 A model-search row (also when mclust is installed): em_select.select_model(X, seed=0) against
 Mclust(X, G = 1:9, modelNames = c("VII", "VVI", "EEE", "VVV")) on Old Faithful (data/faithful.csv),
 36 (covariance type, K) pairs each, timed in alternating rounds (R inside R, by
@@ -48,6 +54,7 @@ from sklearn.mixture import GaussianMixture
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import em_helpers as em
+import em_incomplete
 import em_scale
 import em_select
 
@@ -469,6 +476,59 @@ def scale_table(X, start, results, seconds, memory):
     )
 
 
+# --------------------------------------------------------------------------- incomplete data
+
+INCOMPLETE_SIZE, INCOMPLETE_MISSING, INCOMPLETE_BAR = (100_000, 5, 4), 0.2, 3.0
+
+
+def seconds_per_iteration(X, start, repeats=3, **options):
+    """Best over ``repeats`` of (time of N_ITER iterations - time of max_iter=0) / N_ITER."""
+
+    def fit(n_iter):
+        return em.fit_gmm(X, start.n_components, init=start, max_iter=n_iter, tol=0, reg_covar=REG_COVAR, **options)
+
+    fit(N_ITER)  # warm up
+    best = np.inf
+    for _ in range(repeats):
+        times = []
+        for n_iter in (N_ITER, 0):
+            t0 = time.perf_counter()
+            fit(n_iter)
+            times.append(time.perf_counter() - t0)
+        best = min(best, (times[0] - times[1]) / N_ITER)
+    return best
+
+
+def incomplete_table():
+    n_samples, n_features, n_components = INCOMPLETE_SIZE
+    X, start = make_problem(n_samples, n_features, n_components)
+    X_missing = X.copy()
+    X_missing[np.random.default_rng(1).random(X.shape) < INCOMPLETE_MISSING] = np.nan
+    n_patterns = len(em_incomplete.group_patterns(X_missing).patterns)
+    complete = seconds_per_iteration(X, start)
+    missing = seconds_per_iteration(X_missing, start, allow_missing=True)
+    weighted = seconds_per_iteration(X, start, sample_weight=np.ones(n_samples))
+    sklearn_fit = best_time(run_sklearn, X, start, 3) / N_ITER  # includes its start-up, a few ms
+    print(
+        f"Incomplete data (notebook 06): N = {n_samples:,}, D = {n_features}, K = {n_components}, "
+        f"{INCOMPLETE_MISSING:.0%} of the entries missing completely at random ({n_patterns} patterns); "
+        "ms per iteration, from the same start\n"
+    )
+    print(
+        "| complete fit_gmm | allow_missing | ratio (target <= 3) | sample_weight, complete | ratio "
+        "| scikit-learn, complete | allow_missing vs scikit-learn |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        f"| {complete * 1e3:.1f} | {missing * 1e3:.1f} | **{missing / complete:.2f}** | {weighted * 1e3:.1f} "
+        f"| {weighted / complete:.2f} | {sklearn_fit * 1e3:.1f} | {missing / sklearn_fit:.2f} |"
+    )
+    met = missing / complete <= INCOMPLETE_BAR
+    verdict = "met." if met else "NOT met."
+    print(f"\nTarget: allow_missing within {INCOMPLETE_BAR:g}x the complete-data time per iteration: {verdict}")
+    return met
+
+
 def main():
     print(f"EM benchmark: {N_ITER} iterations from the same start, reg_covar={REG_COVAR}")
     print(f"numpy {np.__version__}, scikit-learn {sklearn.__version__}, python {sys.version.split()[0]}\n")
@@ -512,6 +572,8 @@ def main():
     )
     print()
     models_table()
+    print()
+    ok &= incomplete_table()
     print()
     mclust_table()
     print()

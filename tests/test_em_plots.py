@@ -1902,3 +1902,53 @@ def test_uncertainty_refuses_mismatched_inputs():
     three = em.GMMParams(np.full(3, 1 / 3), np.zeros((3, 2)), [np.eye(2)] * 3)
     with pytest.raises(ValueError, match="3 components and responsibilities 2 columns"):
         plots.plot_uncertainty(ax, X, gamma, three)
+
+
+# --------------------------------------------------------------------------- incomplete data (notebook 06)
+
+
+def test_missing_value_errors_draw_each_methods_medians_and_ranges_in_its_own_style_on_both_panels():
+    rng = np.random.default_rng(0)
+    fractions = (0.1, 0.3, 0.5)
+    errors = {name: rng.uniform(0.1, 3.0, size=(3, 8, 2)) for name in plots.MISSING_METHOD_STYLES}
+    fig = plots.plot_missing_value_errors(fractions, errors, np.array([0.12, 0.28]), error_names=("means", "covs"))
+    for j, ax in enumerate(fig.axes):
+        assert ax.get_ylabel() == ("means", "covs")[j] and ax.get_yscale() == "log"
+        lines = [line for line in ax.get_lines() if len(line.get_xdata()) == 3]
+        assert len(lines) == len(errors)
+        for line, (name, values) in zip(lines, errors.items(), strict=True):
+            style = plots.MISSING_METHOD_STYLES[name]
+            assert to_rgba(line.get_color()) == to_rgba(style["color"]) and line.get_marker() == style["marker"]
+            np.testing.assert_allclose(line.get_ydata(), np.median(values[:, :, j], axis=1))
+        ranges = ax.collections
+        assert len(ranges) == len(errors)
+        for bars, values in zip(ranges, errors.values(), strict=True):
+            segments = bars.get_segments()
+            np.testing.assert_allclose([s[:, 1].min() for s in segments], values[:, :, j].min(axis=1))
+            np.testing.assert_allclose([s[:, 1].max() for s in segments], values[:, :, j].max(axis=1))
+        assert [line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == "-."] == [(0.12, 0.28)[j]]
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels[:3] == [f"{name} (median)" for name in plots.MISSING_METHOD_STYLES]
+
+
+def test_imputation_against_em_draws_each_fit_in_the_matched_true_colours_on_shared_limits():
+    X, _, truth = three_clusters()
+    X_missing = X.copy()
+    X_missing[np.random.default_rng(1).random(X.shape) < 0.3] = np.nan
+    filled = np.where(np.isnan(X_missing), np.nanmean(X_missing, axis=0), X_missing)
+    shuffled = truth.permute([2, 0, 1])  # a fit listing the components in another order
+    fig = plots.plot_imputation_against_em(X_missing, filled, truth, shuffled, truth)
+    left, right = fig.axes
+    assert left.get_xlim() == right.get_xlim() and left.get_ylim() == right.get_ylim()
+    for ax in (left, right):
+        drawn = ellipses(ax)
+        assert len(drawn) == 3 * 2 + 3  # 1σ and 2σ per fitted component, 1σ per true one
+        for k in range(3):  # the fitted 1σ ellipse of true component k is in component k's colour
+            assert_ellipse(drawn[2 * k], truth.means[k], truth.covariances[k], 1, plots.component_style(k)[0])
+    only_x1 = ~np.isnan(X_missing[:, 0]) & np.isnan(X_missing[:, 1])
+    only_x2 = np.isnan(X_missing[:, 0]) & ~np.isnan(X_missing[:, 1])
+    ticks = right.collections[1:]
+    assert [len(c.get_segments()) for c in ticks] == [only_x1.sum(), only_x2.sum()]
+    np.testing.assert_allclose(sorted(s[0, 0] for s in ticks[0].get_segments()), np.sort(X_missing[only_x1, 0]))
+    crosses = left.collections[1]
+    np.testing.assert_allclose(crosses.get_offsets(), filled[only_x1 | only_x2])
