@@ -1237,7 +1237,8 @@ def select_model(
         MAP-EM with mclust's conjugate prior (see ``em_helpers.default_prior``); the criteria
         then use the log-likelihood at the MAP estimate, as mclust does.
     n_init : int, default 4
-        k-means++ starts per pair, besides the two hierarchical ones (mclust's).
+        k-means++ starts per pair, besides the hierarchical ones (mclust's hierarchy cut at K, and
+        its near-tie branches where there are any).
     seed : int, numpy.random.Generator or None
         Drives the k-means++ starts (and the hierarchy's subsample above 2,000 points).
     reg_covar : float or None
@@ -1250,7 +1251,7 @@ def select_model(
         Every start runs this many iterations (the short-run strategy of Biernacki, Celeux and
         Govaert 2003) ...
     n_continue : int, default 1
-        ... then the two hierarchical starts and the ``n_continue`` best others that are not
+        ... then the hierarchical starts and the ``n_continue`` best others that are not
         degenerate go on, to mclust's stopping rule.
     second_round : bool, default False
         Then start every pair again from the other covariance types' fits at the same K and
