@@ -1576,7 +1576,8 @@ def plot_missing_value_errors(fractions, errors, complete_error=None, *, error_n
     ]
     # one short vertical bar per method, each in its colour: the bars are coloured by method
     bars = tuple(Line2D([], [], color=s["color"], marker="|", ms=11, mew=1.4, ls="none") for s in styles)
-    labels = [h.get_label() for h in handles] + [f"best to worst of {np.asarray(next(iter(errors.values()))).shape[1]} removals"]
+    n_removals = np.asarray(next(iter(errors.values()))).shape[1]
+    labels = [h.get_label() for h in handles] + [f"best to worst of {n_removals} removals"]
     handles = [*handles, bars]
     if complete_error is not None:
         handles.append(Line2D([], [], color="0.45", lw=1.0, ls="-.", label="complete-data fit (nothing removed)"))

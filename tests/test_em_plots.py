@@ -1933,7 +1933,9 @@ def test_missing_value_errors_draw_each_methods_medians_and_ranges_in_its_own_st
             assert reference == ([] if complete_error is None else [complete_error[j]])
         legend = fig.legends[0]
         labels = [t.get_text() for t in legend.get_texts()]
-        assert labels[:4] == [f"{name} (median)" for name in plots.MISSING_METHOD_STYLES] + ["best to worst of 8 removals"]
+        assert labels[:4] == [f"{name} (median)" for name in plots.MISSING_METHOD_STYLES] + [
+            "best to worst of 8 removals"
+        ]
         assert ("complete-data fit (nothing removed)" in labels) == (complete_error is not None)
         # the key of the bars holds one bar per method, in the method's colour (not one black bar)
         bar_colours = [rgb(line.get_color()) for line in legend.findobj(Line2D) if line.get_marker() == "|"]
