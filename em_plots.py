@@ -1530,19 +1530,21 @@ MISSING_METHOD_STYLES = {
 }
 
 
-def plot_missing_value_errors(fractions, errors, complete_error, *, error_names):
+def plot_missing_value_errors(fractions, errors, complete_error=None, *, error_names):
     """Error in the parameters against the fraction of entries removed, one line per method.
 
     fractions : sequence of F fractions removed (x axis).
     errors : dict from a method name (a key of MISSING_METHOD_STYLES) to an array of shape
         (F, R, 2): for each fraction and each of R removals, the two errors named by ``error_names``.
-    complete_error : array of shape (2,), the complete-data fit's errors (a horizontal line: no removal).
-    error_names : two axis labels.
+    complete_error : array of shape (2,), optional: the complete-data fit's errors, drawn as a
+        horizontal line (leave it out when the errors are measured against the complete-data fit).
+    error_names : two axis labels (the y axes are logarithmic; the labels should say so).
 
-    The line joins the medians over the R removals; the vertical bar spans the best to the worst.
-    Returns the figure.
+    The line joins the medians over the R removals; the vertical bar, in the method's colour, spans
+    the best to the worst removal. Returns the figure.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.legend_handler import HandlerTuple
     from matplotlib.lines import Line2D
     from matplotlib.ticker import FormatStrFormatter, NullFormatter
 
@@ -1557,7 +1559,8 @@ def plot_missing_value_errors(fractions, errors, complete_error, *, error_names)
             median = np.median(values, axis=1)
             ax.vlines(x, values.min(axis=1), values.max(axis=1), color=style["color"], lw=1.2, alpha=0.8)
             ax.plot(x, median, color=style["color"], marker=style["marker"], ls=style["ls"], ms=6, lw=1.6)
-        ax.axhline(complete_error[j], color="0.45", lw=1.0, ls="-.")
+        if complete_error is not None:
+            ax.axhline(complete_error[j], color="0.45", lw=1.0, ls="-.")
         ax.set(xlabel="fraction of entries removed", ylabel=error_names[j], yscale="log")
         low, high = ax.get_ylim()
         ax.set_yticks([t for t in (0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20) if low <= t <= high])
@@ -1565,16 +1568,29 @@ def plot_missing_value_errors(fractions, errors, complete_error, *, error_names)
         ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_xticks(fractions, [f"{f:.0%}" for f in fractions])
         ax.grid(alpha=0.25, which="both")
+    styles = [s for name, s in MISSING_METHOD_STYLES.items() if name in errors]
     handles = [
         Line2D([], [], color=s["color"], marker=s["marker"], ls=s["ls"], lw=1.6, label=f"{name} (median)")
         for name, s in MISSING_METHOD_STYLES.items()
         if name in errors
     ]
-    handles += [
-        Line2D([], [], color="0.3", lw=1.2, label="best to worst removal"),
-        Line2D([], [], color="0.45", lw=1.0, ls="-.", label="complete-data fit (nothing removed)"),
-    ]
-    fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False, fontsize=9)
+    # one short vertical bar per method, each in its colour: the bars are coloured by method
+    bars = tuple(Line2D([], [], color=s["color"], marker="|", ms=11, mew=1.4, ls="none") for s in styles)
+    n_removals = np.asarray(next(iter(errors.values()))).shape[1]
+    labels = [h.get_label() for h in handles] + [f"best to worst of {n_removals} removals"]
+    handles = [*handles, bars]
+    if complete_error is not None:
+        handles.append(Line2D([], [], color="0.45", lw=1.0, ls="-.", label="complete-data fit (nothing removed)"))
+        labels.append(handles[-1].get_label())
+    fig.legend(
+        handles,
+        labels,
+        handler_map={tuple: HandlerTuple(ndivide=None, pad=0.1)},
+        loc="outside lower center",
+        ncol=2 if complete_error is None else 3,
+        frameon=False,
+        fontsize=9,
+    )
     return fig
 
 
@@ -1594,14 +1610,17 @@ def _draw_incomplete_points(ax, X, limits):
 
 def plot_imputation_against_em(X_missing, filled, imputed_fit, em_fit, truth):
     """Two panels on the same axes limits. Left: the data with each missing value replaced by its
-    column's mean (the filled-in points as black crosses), and the mixture fitted to them. Right: the
+    column's mean (the filled-in points as grey crosses), and the mixture fitted to them. Right: the
     incomplete data as EM sees them (one-coordinate points as ticks on the axis of the coordinate they
-    have), and EM's fit. Each fitted component k is drawn in the colour of the true component it is
-    matched to (``match_components``), the truth as thin grey ellipses. Returns the figure.
+    have), and EM's fit. True component k is a thin dotted 1σ ellipse in component k's colour, and the
+    fitted component matched to it (``match_components``) is drawn in the same colour, above the
+    points. A fitted component squeezed onto a line (its smaller 1σ axis below 2% of the plot's
+    smaller extent) is pointed out by a label, since its ellipse is then a line. Returns the figure.
 
     X_missing : (N, 2) with NaN; filled : (N, 2), X_missing mean-imputed; imputed_fit, em_fit, truth : GMMParams.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.legend_handler import HandlerTuple
     from matplotlib.lines import Line2D
 
     from em_helpers import match_components
@@ -1610,35 +1629,73 @@ def plot_imputation_against_em(X_missing, filled, imputed_fit, em_fit, truth):
     low, high = np.nanmin(X_missing, axis=0), np.nanmax(X_missing, axis=0)
     pad = 0.06 * (high - low)
     limits = ((low[0] - pad[0], high[0] + pad[0]), (low[1] - pad[1], high[1] + pad[1]))
-    fig, axes = plt.subplots(1, 2, figsize=(10.0, 4.9), constrained_layout=True, sharex=True, sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(10.0, 5.1), constrained_layout=True, sharex=True, sharey=True)
     left, right = axes
     both = ~np.isnan(X_missing).any(axis=1)
     left.scatter(*filled[both].T, s=8, color="0.35", alpha=0.5, linewidths=0, label=f"both observed ({both.sum()})")
     left.scatter(
         *filled[imputed].T,
-        s=14,
+        s=12,
         marker="x",
-        color="black",
-        linewidths=0.8,
+        color="0.45",
+        linewidths=0.6,
         label=f"one value filled in ({imputed.sum()})",
     )
     _draw_incomplete_points(right, X_missing, limits)
+    colours = [component_style(j)[0] for j in range(truth.n_components)]
+    smallest_extent = min(limits[0][1] - limits[0][0], limits[1][1] - limits[1][0])
     for ax, params, title in (
         (left, imputed_fit, "mean imputation, then EM"),
         (right, em_fit, "EM on the incomplete data"),
     ):
-        order = match_components(params, truth)
-        colours = [component_style(j)[0] for j in range(truth.n_components)]
-        _draw_components(ax, params.permute(order), colours)
+        matched = params.permute(match_components(params, truth))
+        drawn_before = len(ax.patches)
+        _draw_components(ax, matched, colours)
+        for patch in ax.patches[drawn_before:]:
+            patch.set_zorder(3)  # the fitted ellipses above the points and the filled-in crosses
         for k in range(truth.n_components):
-            draw_ellipse(ax, truth.means[k], truth.covariances[k], 1, color="0.45", lw=0.9)
+            draw_ellipse(ax, truth.means[k], truth.covariances[k], 1, color=colours[k], lw=1.0, ls=":", zorder=2)
+        for k in range(matched.n_components):
+            if np.sqrt(np.linalg.eigvalsh(matched.covariances[k])[0]) < 0.02 * smallest_extent:
+                ax.annotate(
+                    "collapsed onto the\nfilled-in line",
+                    xy=matched.means[k],
+                    xytext=(18, -34),
+                    textcoords="offset points",
+                    color=colours[k],
+                    fontsize=8,
+                    arrowprops=dict(arrowstyle="->", color=colours[k], lw=1.0),
+                    bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.85),
+                    zorder=5,
+                )
         ax.set(xlabel="$x_1$", title=title, xlim=limits[0], ylim=limits[1])
         ax.set_aspect("equal", adjustable="box")
-        handles = ax.get_legend_handles_labels()[0] + [
-            Line2D([], [], color="0.2", lw=2.0, label="fitted 1σ ellipse (colour: matched true component)"),
-            Line2D([], [], color="0.2", lw=1.2, ls="--", label="fitted 2σ ellipse"),
-            Line2D([], [], color="0.45", lw=0.9, label="true 1σ ellipse"),
+        point_handles, point_labels = ax.get_legend_handles_labels()
+        key = tuple(Line2D([], [], color=c, lw=3.0) for c in colours)
+        handles = [
+            *point_handles,
+            key,
+            Line2D([], [], color="0.2", lw=2.0),
+            Line2D([], [], color="0.2", lw=1.2, ls="--"),
+            Line2D([], [], color="0.2", lw=1.0, ls=":"),
         ]
-        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, frameon=False, fontsize=8)
+        labels = [
+            *point_labels,
+            "colour: one per true component",
+            "fitted 1σ ellipse",
+            "fitted 2σ ellipse",
+            "true 1σ ellipse",
+        ]
+        ax.legend(
+            handles,
+            labels,
+            handler_map={tuple: HandlerTuple(ndivide=None, pad=0.0)},
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.13),
+            ncol=2,
+            frameon=False,
+            fontsize=8,
+            columnspacing=1.2,
+        )
     left.set_ylabel("$x_2$")
     return fig

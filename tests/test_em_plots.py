@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.colors import to_rgba
+from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse
 
 import em_helpers as em
@@ -1911,24 +1912,34 @@ def test_missing_value_errors_draw_each_methods_medians_and_ranges_in_its_own_st
     rng = np.random.default_rng(0)
     fractions = (0.1, 0.3, 0.5)
     errors = {name: rng.uniform(0.1, 3.0, size=(3, 8, 2)) for name in plots.MISSING_METHOD_STYLES}
-    fig = plots.plot_missing_value_errors(fractions, errors, np.array([0.12, 0.28]), error_names=("means", "covs"))
-    for j, ax in enumerate(fig.axes):
-        assert ax.get_ylabel() == ("means", "covs")[j] and ax.get_yscale() == "log"
-        lines = [line for line in ax.get_lines() if len(line.get_xdata()) == 3]
-        assert len(lines) == len(errors)
-        for line, (name, values) in zip(lines, errors.items(), strict=True):
-            style = plots.MISSING_METHOD_STYLES[name]
-            assert to_rgba(line.get_color()) == to_rgba(style["color"]) and line.get_marker() == style["marker"]
-            np.testing.assert_allclose(line.get_ydata(), np.median(values[:, :, j], axis=1))
-        ranges = ax.collections
-        assert len(ranges) == len(errors)
-        for bars, values in zip(ranges, errors.values(), strict=True):
-            segments = bars.get_segments()
-            np.testing.assert_allclose([s[:, 1].min() for s in segments], values[:, :, j].min(axis=1))
-            np.testing.assert_allclose([s[:, 1].max() for s in segments], values[:, :, j].max(axis=1))
-        assert [line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == "-."] == [(0.12, 0.28)[j]]
-    labels = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert labels[:3] == [f"{name} (median)" for name in plots.MISSING_METHOD_STYLES]
+    for complete_error in (np.array([0.12, 0.28]), None):
+        fig = plots.plot_missing_value_errors(fractions, errors, complete_error, error_names=("means", "covs"))
+        for j, ax in enumerate(fig.axes):
+            assert ax.get_ylabel() == ("means", "covs")[j] and ax.get_yscale() == "log"
+            lines = [line for line in ax.get_lines() if len(line.get_xdata()) == 3]
+            assert len(lines) == len(errors)
+            for line, (name, values) in zip(lines, errors.items(), strict=True):
+                style = plots.MISSING_METHOD_STYLES[name]
+                assert to_rgba(line.get_color()) == to_rgba(style["color"]) and line.get_marker() == style["marker"]
+                np.testing.assert_allclose(line.get_ydata(), np.median(values[:, :, j], axis=1))
+            ranges = ax.collections
+            assert len(ranges) == len(errors)
+            for bars, (name, values) in zip(ranges, errors.items(), strict=True):
+                segments = bars.get_segments()
+                assert to_rgba(bars.get_color()[0], alpha=None)[:3] == rgb(plots.MISSING_METHOD_STYLES[name]["color"])
+                np.testing.assert_allclose([s[:, 1].min() for s in segments], values[:, :, j].min(axis=1))
+                np.testing.assert_allclose([s[:, 1].max() for s in segments], values[:, :, j].max(axis=1))
+            reference = [line.get_ydata()[0] for line in ax.get_lines() if line.get_linestyle() == "-."]
+            assert reference == ([] if complete_error is None else [complete_error[j]])
+        legend = fig.legends[0]
+        labels = [t.get_text() for t in legend.get_texts()]
+        assert labels[:4] == [f"{name} (median)" for name in plots.MISSING_METHOD_STYLES] + [
+            "best to worst of 8 removals"
+        ]
+        assert ("complete-data fit (nothing removed)" in labels) == (complete_error is not None)
+        # the key of the bars holds one bar per method, in the method's colour (not one black bar)
+        bar_colours = [rgb(line.get_color()) for line in legend.findobj(Line2D) if line.get_marker() == "|"]
+        assert bar_colours == [rgb(s["color"]) for s in plots.MISSING_METHOD_STYLES.values()]
 
 
 def test_imputation_against_em_draws_each_fit_in_the_matched_true_colours_on_shared_limits():
@@ -1943,8 +1954,14 @@ def test_imputation_against_em_draws_each_fit_in_the_matched_true_colours_on_sha
     for ax in (left, right):
         drawn = ellipses(ax)
         assert len(drawn) == 3 * 2 + 3  # 1σ and 2σ per fitted component, 1σ per true one
-        for k in range(3):  # the fitted 1σ ellipse of true component k is in component k's colour
+        for k in range(3):  # the fitted 1σ ellipse of true component k and the true one share k's colour
             assert_ellipse(drawn[2 * k], truth.means[k], truth.covariances[k], 1, plots.component_style(k)[0])
+            assert_ellipse(drawn[6 + k], truth.means[k], truth.covariances[k], 1, plots.component_style(k)[0])
+            assert drawn[6 + k].get_linestyle() == ":"
+        assert min(e.get_zorder() for e in drawn[:6]) > max(c.get_zorder() for c in ax.collections)
+        assert not ax.texts  # nothing collapsed here, nothing pointed out
+        key = [line for line in ax.get_legend().findobj(Line2D) if line.get_linewidth() == 3.0]
+        assert [rgb(line.get_color()) for line in key] == [rgb(plots.component_style(k)[0]) for k in range(3)]
     only_x1 = ~np.isnan(X_missing[:, 0]) & np.isnan(X_missing[:, 1])
     only_x2 = np.isnan(X_missing[:, 0]) & ~np.isnan(X_missing[:, 1])
     ticks = right.collections[1:]
@@ -1952,3 +1969,18 @@ def test_imputation_against_em_draws_each_fit_in_the_matched_true_colours_on_sha
     np.testing.assert_allclose(sorted(s[0, 0] for s in ticks[0].get_segments()), np.sort(X_missing[only_x1, 0]))
     crosses = left.collections[1]
     np.testing.assert_allclose(crosses.get_offsets(), filled[only_x1 | only_x2])
+
+
+def test_imputation_against_em_points_out_a_component_squeezed_onto_a_line():
+    X, _, truth = three_clusters()
+    X_missing = X.copy()
+    X_missing[np.random.default_rng(1).random(X.shape) < 0.3] = np.nan
+    filled = np.where(np.isnan(X_missing), np.nanmean(X_missing, axis=0), X_missing)
+    covariances = truth.covariances.copy()
+    covariances[1] = np.diag([1e-6, 4.0])  # a line along x2, as mean imputation's vertical line gives
+    squeezed = em.GMMParams(truth.weights, truth.means, covariances)
+    fig = plots.plot_imputation_against_em(X_missing, filled, squeezed, truth, truth)
+    left, right = fig.axes
+    assert [t.get_text() for t in left.texts] == ["collapsed onto the\nfilled-in line"] and not right.texts
+    assert left.texts[0].xy == pytest.approx(tuple(truth.means[1]))
+    assert rgb(left.texts[0].get_color()) == rgb(plots.component_style(1)[0])
