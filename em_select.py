@@ -30,7 +30,9 @@ small N a component on two or three points can sit just above the threshold. The
 notes columns with few distinct values and marks thin-but-allowed fits with ~.
 
 Starts: mclust's own (``model_based_labels``: its model-based agglomerative clustering, hcVVV on
-the data whitened as its ``hcUse = "SVD"`` does, cut at K clusters; deterministic, and merge for
+the data transformed as its ``hcUse = "SVD"`` does: standardised, rotated onto their principal
+axes, each axis divided by the square root of its singular value (not a whitening: the axes'
+variances stay unequal), cut at K clusters; deterministic, and merge for
 merge mclust's on Old Faithful, diabetes, banknote and thyroid, and on wreath but for its last
 three merges); where the tree's merges nearly tie (the two cheapest within 1%), its branch
 through the runner-up merge (``_hc_branches``: there mclust, whose merge costs depart slightly
@@ -314,7 +316,8 @@ class ModelSearch:
 def _svd_whitened(X):
     """mclust's ``hc(use = "SVD")`` transform: columns centred and scaled to unit standard
     deviation (divisor N - 1, as R's ``scale``), rotated onto their principal axes and each axis
-    divided by the square root of its singular value."""
+    divided by the square root of its singular value. Despite the name, not a whitening: the
+    axes' variances stay proportional to the singular values, not equal."""
     Z = (X - X.mean(axis=0)) / X.std(axis=0, ddof=1)
     _, singular, vt = np.linalg.svd(Z, full_matrices=False)
     return Z @ vt.T / np.sqrt(singular)
@@ -364,7 +367,9 @@ def model_based_merges(X, min_clusters=1, *, alpha=1.0, beta=1.0):
     classification log-likelihood of Gaussian clusters with unconstrained covariances (up to
     constants); α = (the data's total scatter) / (N·D) times ``alpha`` (mclust's scaling) and β
     keep it finite while a cluster has too few points for |W_k| > 0. The data are first
-    whitened as mclust's ``hcUse = "SVD"`` does (``_svd_whitened``).
+    transformed as mclust's ``hcUse = "SVD"`` does (``_svd_whitened``: standardised and rotated,
+    each axis divided by the square root of its singular value, so not whitened: the axes keep
+    unequal variances).
 
     Cost: an (N, N) matrix of pair costs (N² floats: 8 MB at N = 1,000), filled once in blocks of
     rows; then N - ``min_clusters`` merges, each recomputing the merged cluster's costs to every
