@@ -1509,6 +1509,49 @@ def plot_uncertainty(
     return uncertainty
 
 
+def plot_rounded_data(X, *, feature_names, rounded_column=1, title=""):
+    """A 2-column table whose values are rounded, drawn so that equal values do not hide each other.
+
+    Left: column 0 against column 1, one marker per distinct row, its area growing with the number
+    of rows that share it (1 row: 10 points²; each more: 14 more). Right: how many rows share each
+    distinct value of ``rounded_column``, one bar per value, with the commonest value labelled.
+    Returns (fig, counts) with ``counts`` the bar heights, in the order of ``np.unique``.
+    """
+    import matplotlib.pyplot as plt
+
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"plot_rounded_data draws a table of 2 columns; got shape {X.shape}.")
+    rows, multiplicity = np.unique(X, axis=0, return_counts=True)
+    values, counts = np.unique(X[:, rounded_column], return_counts=True)
+    fig, (ax, ax_bar) = plt.subplots(
+        1, 2, figsize=(10, 4.2), constrained_layout=True, gridspec_kw=dict(width_ratios=(1.2, 1))
+    )
+    ax.scatter(rows[:, 0], rows[:, 1], s=10 + 14 * (multiplicity - 1), color="0.3", alpha=0.6, linewidths=0)
+    for n in sorted({1, int(multiplicity.max())}):
+        ax.scatter([], [], s=10 + 14 * (n - 1), color="0.3", alpha=0.6, linewidths=0, label=f"{n} row{'s' * (n > 1)}")
+    ax.legend(title="same values", fontsize=8, title_fontsize=8, loc="lower right")
+    ax.set(xlabel=feature_names[0], ylabel=feature_names[1], title=title)
+    ax.grid(alpha=0.2)
+    ax_bar.bar(values, counts, width=0.8 * np.min(np.diff(values)) if len(values) > 1 else 0.8, color="0.45")
+    top = int(np.argmax(counts))
+    ax_bar.annotate(
+        f"{counts[top]} rows at {values[top]:g}",
+        (values[top], counts[top]),
+        xytext=(0, 4),
+        textcoords="offset points",
+        ha="center",
+        fontsize=8,
+    )
+    ax_bar.set(
+        xlabel=feature_names[rounded_column],
+        ylabel="rows with this value",
+        title=f"{len(values)} distinct values among {len(X)} rows",
+    )
+    ax_bar.grid(alpha=0.2, axis="y")
+    return fig, counts
+
+
 # Marker area (points²) at u = 0 and its growth per unit of u; 8 at u = 0, since 3 made the certain
 # points vanish at notebook size (a cold reader of notebook 05 could not see the short-eruption clump).
 UNCERTAINTY_SIZES = (8.0, 160.0)

@@ -24,8 +24,9 @@ points or a few exact values, which the likelihood rewards without bound (N(x | 
 
 What the rule cannot see: on data with few distinct values (counts, heavily rounded
 measurements) a tied mixture can put one component on each common value, its shared Σ no
-thinner than the gaps between values (300 Poisson(3) counts: tied with K = 9, the largest
-searched, one component on each of the values 0 to 6); and at
+thinner than the gaps between values (300 Poisson(3) counts: tied with K = 8 or 9 over eight
+draws, 9 the largest searched, one component on each common value;
+tests/by_hand_search_seeds.py); and at
 small N a component on two or three points can sit just above the threshold. The summary
 notes columns with few distinct values and marks thin-but-allowed fits with ~.
 
@@ -94,7 +95,8 @@ MIN_SPREAD_RATIO = 1e-6
 REG_COVAR_FRACTION = 1e-8
 CRITERIA = ("bic", "icl")
 # A column with at most this many distinct values is noted in the summary: a mixture can put one
-# narrow component on each value (300 Poisson(3) counts: 10 values, and a tied fit with K = 9).
+# narrow component on each value (300 Poisson(3) counts: 9 or 10 values, and a tied fit with K = 8
+# or 9 over eight draws).
 FEW_DISTINCT = 20
 # mclust's hierarchy keeps the N(N-1)/2 pair costs: above this many points it runs on a subsample
 # (drawn from ``seed``; mclust's ``subset`` option does the same at 2,000) and every other point

@@ -35,13 +35,17 @@ for n_init in (1, 3, 10):
         chosen_bad += pair in bad
         n_bad.append(len(bad))
         print(
-            f"n_init = {n_init:2d}, seed {seed}: lowest BIC {pair[0]}, K = {pair[1]}, BIC {em.bic(X, fits[pair].params):.1f}"
+            f"n_init = {n_init:2d}, seed {seed}: lowest BIC {pair[0]}, K = {pair[1]}, "
+            f"BIC {em.bic(X, fits[pair].params):.1f}"
             f" ({'degenerate' if pair in bad else 'healthy'}); degenerate kept fits {len(bad)} of 36",
             flush=True,
         )
-    print(f"n_init = {n_init}: degenerate choice at {chosen_bad} of {len(seeds)} seeds; degenerate kept fits per seed {n_bad}")
+    print(f"n_init = {n_init}: degenerate choice at {chosen_bad} of {len(seeds)} seeds; degenerate kept fits {n_bad}")
 for draw in range(8):
     x = np.random.default_rng(draw).poisson(3, 300).astype(float).reshape(-1, 1)
     best = sel.select_model(x, seed=0).best_row
-    print(f"Poisson(3), 300 counts, draw {draw}: {len(np.unique(x))} distinct values; chosen "
-          f"{best.covariance_type}, K = {best.n_components}", flush=True)
+    print(
+        f"Poisson(3), 300 counts, draw {draw}: {len(np.unique(x))} distinct values; chosen "
+        f"{best.covariance_type}, K = {best.n_components}",
+        flush=True,
+    )

@@ -1984,3 +1984,17 @@ def test_imputation_against_em_points_out_a_component_squeezed_onto_a_line():
     assert [t.get_text() for t in left.texts] == ["collapsed onto the\nfilled-in line"] and not right.texts
     assert left.texts[0].xy == pytest.approx(tuple(truth.means[1]))
     assert rgb(left.texts[0].get_color()) == rgb(plots.component_style(1)[0])
+
+
+def test_plot_rounded_data_sizes_shared_rows_and_counts_each_rounded_value():
+    X = np.array([[1.0, 50.0], [1.0, 50.0], [1.0, 50.0], [2.0, 50.0], [3.0, 60.0]])
+    fig, counts = plots.plot_rounded_data(X, feature_names=["a", "b"])
+    ax, ax_bar = fig.axes
+    sizes = ax.collections[0].get_sizes()
+    assert sorted(sizes) == [10.0, 10.0, 10.0 + 14 * 2]  # three distinct rows, one shared by 3
+    np.testing.assert_array_equal(counts, [4, 1])
+    assert [bar.get_height() for bar in ax_bar.patches] == [4, 1]
+    assert "4 rows at 50" in [text.get_text() for text in ax_bar.texts]
+    with pytest.raises(ValueError, match="2 columns"):
+        plots.plot_rounded_data(np.zeros((4, 3)), feature_names=["a", "b", "c"])
+    plt.close(fig)
