@@ -1429,7 +1429,7 @@ def plot_model_search(ax, search, *, criterion=None, title=None):
         borderaxespad=0,
     )
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    formula = r"$-2L + p \log N$" if criterion == "bic" else r"BIC $+\, 2 H(\gamma)$"
+    formula = r"$-2L + p \log N$" if criterion == "bic" else r"BIC $-\, 2 \sum_i \log \max_k \gamma_{ik}$"
     ax.set(
         xlabel="number of components $K$",
         ylabel=f"{name} (lower is better)",
