@@ -1105,9 +1105,9 @@ def binned_trace(points_seen, trace, edges):
 
 def draw_online_runs(ax, runs, edges):
     """One line per online run: ``runs`` maps a label to (OnlineFit, line style dict); each
-    batch is placed at the points seen before it."""
+    batch is placed at the points seen before it (the start's points included)."""
     for label, (fit, style) in runs.items():
-        seen = np.cumsum(fit.batch_sizes) - fit.batch_sizes
+        seen = fit.points_before_batch
         ax.plot(*binned_trace(np.maximum(seen, 1), fit.log_likelihood_trace, edges), label=label, **style)
 
 

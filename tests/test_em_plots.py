@@ -728,8 +728,10 @@ def _online_runs():
 
     rng = np.random.default_rng(0)
     X = np.r_[rng.normal([0, 0], 0.5, (600, 2)), rng.normal([4, 1], 0.5, (600, 2))][rng.permutation(1200)]
-    uneven = em_scale.fit_gmm_online(np.split(X, [100, 200, 400, 600, 900]), 2, seed=0)  # 100, 100, 200, 200, 300, 300
-    even = em_scale.fit_gmm_online(np.split(X, 6), 2, step_exponent=1.0, seed=0)  # 200 each
+    start = em.init_params(X[:100], 2, seed=0)  # a given start: the first batch is the first in the trace
+    sizes = np.split(X, [100, 200, 400, 600, 900])  # 100, 100, 200, 200, 300, 300
+    uneven = em_scale.fit_gmm_online(sizes, 2, init=start)
+    even = em_scale.fit_gmm_online(np.split(X, 6), 2, step_exponent=1.0, init=start)  # 200 each
     runs = {
         "uneven": (uneven, dict(color=plots.PALETTE[0], lw=1.6)),
         "even": (even, dict(color=plots.PALETTE[4], lw=1.2, ls="--")),
