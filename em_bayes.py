@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import numbers
+from typing import NamedTuple
 
 import numpy as np
 from scipy.special import betaln, digamma, entr, gammaln
@@ -138,14 +139,15 @@ class BayesianGMMFit:
 
     @property
     def elbo(self) -> float:
-        """The final ELBO (up to a constant that does not depend on q)."""
-        return float(self.elbos[-1])
+        """The final ELBO (up to a constant that does not depend on q); -inf after max_iter=0,
+        which returns the start before any bound is computed (as scikit-learn's ``lower_bound_``)."""
+        return float(self.elbos[-1]) if len(self.elbos) else -np.inf
 
     def _responsibilities_and_log_rho(self, X):
         """γ laid out (K, N) of new points and log Σ_k ρ_ik, shape (N,)."""
-        Xt = em._check_new_points(X, self.params.n_features)
+        Xt = em.check_new_points(X, self.params.n_features)
         log_rho = _log_rho(Xt, self.posterior, _gaussians(self.posterior, self.params.covariance_type))
-        peak, total = em._normalize_rows_in_place(log_rho)
+        peak, total = em.normalize_rows_in_place(log_rho)
         return log_rho, peak + np.log(total)
 
     def predict_proba(self, X) -> np.ndarray:
@@ -208,7 +210,7 @@ def _covariance_prior(X, covariance_prior, covariance_type):
             f"got shape {value.shape}."
         )
     if covariance_type in ("full", "tied"):
-        if not em._is_symmetric_positive_definite(value):
+        if not em.is_symmetric_positive_definite(value):
             raise ValueError("covariance_prior must be symmetric positive definite.")
         return value
     if (value <= 0).any():
@@ -240,10 +242,14 @@ def _resolve_prior(X, n_components, covariance_type, priors):
 
 
 def _statistics(Xt, resp):
-    """N_k (+ the 10·eps floor, as EM's M-step), x̄_k and S_k = W_k / N_k, from EM's sufficient
-    statistics of γ laid out (K, N): shapes (K,), (K, D), (K, D, D)."""
-    stats = em._sufficient_statistics(Xt, resp, em._weighted_means(Xt, resp))
-    counts, offset, scatter = em._scatter(stats)
+    """N_k (+ the 10·eps floor, as EM's M-step), x̄_k and S_k = W_k / N_k (the γ-weighted sample
+    covariances; em_helpers' ``centred_scatter`` gives W_k) of Xᵀ (D, N) under γ laid out (K, N)."""
+    return _moments(em.statistics_of(Xt, resp))
+
+
+def _moments(stats):
+    """``_statistics`` from EM's sufficient statistics: shapes (K,), (K, D), (K, D, D)."""
+    counts, offset, scatter = em.centred_scatter(stats)
     return counts, stats.shift + offset, scatter / counts[:, None, None]
 
 
@@ -258,7 +264,7 @@ def _weight_posterior(counts, prior, weight_prior_type):
     return np.vstack((1.0 + counts, prior.weight_concentration + beyond))
 
 
-def _posterior(counts, means, scatter, prior, weight_prior_type, covariance_type, reg_covar):
+def _posterior(counts, means, sample_covariances, prior, weight_prior_type, covariance_type, reg_covar):
     """The conjugate updates (Bishop eqs. 10.58-10.63, scikit-learn's form and order):
     β_k = β_0 + N_k, m_k = (β_0 m_0 + N_k x̄_k) / β_k, ν_k = ν_0 + N_k and
     ν_k E[Λ_k]⁻¹ = Ψ_0 + N_k (S_k + β_0/β_k (x̄_k - m_0)(x̄_k - m_0)ᵀ), each term reduced to
@@ -267,8 +273,8 @@ def _posterior(counts, means, scatter, prior, weight_prior_type, covariance_type
     beta = prior.mean_precision + counts
     m = (prior.mean_precision * prior.mean + counts[:, None] * means) / beta[:, None]
     diff = means - prior.mean
-    spread = scatter + (prior.mean_precision / beta)[:, None, None] * np.einsum("kd,ke->kde", diff, diff)
-    spread = em._constrain(spread, counts, covariance_type)
+    spread = sample_covariances + (prior.mean_precision / beta)[:, None, None] * np.einsum("kd,ke->kde", diff, diff)
+    spread = em.constrain_covariances(spread, counts, covariance_type)
     spread[:, np.arange(D), np.arange(D)] += reg_covar  # where scikit-learn adds it: to S_k
     n_eff = np.full(K, counts.sum() / K) if covariance_type == "tied" else counts
     dof = prior.degrees_of_freedom + n_eff
@@ -299,40 +305,35 @@ def _expected_log_weights(conc):
     return log_stick + np.hstack((0.0, np.cumsum(log_rest)[:-1]))
 
 
-def _log_rho(Xt, posterior, gaussians):
-    """log ρ_ik = E[log π_k] + E[log N(x_i | μ_k, Λ_k⁻¹)] laid out (K, N), where
+def _log_rho_offsets(posterior, n_features):
+    """log ρ_ik = E[log π_k] + E[log N(x_i | μ_k, Λ_k⁻¹)], where
     E[log N(x | μ_k, Λ_k⁻¹)] = log N(x | m_k, (ν_k W_k)⁻¹) + ½ (E[log|Λ_k|] - log|ν_k W_k| - D/β_k)
-    (Bishop eq. 10.64-10.65); the first term is EM's E-step on ``gaussians``, and
-    E[log|Λ_k|] - log|ν_k W_k| = Σ_d ψ((ν_k - d)/2) + D log 2 - D log ν_k. scikit-learn's
+    (Bishop eq. 10.64-10.65) and E[log|Λ_k|] - log|ν_k W_k| = Σ_d ψ((ν_k - d)/2) + D log 2 - D log ν_k:
+    the per-component terms beside log N(x | m_k, (ν_k W_k)⁻¹), shape (K,). Passed as the
+    log-weights of em_helpers' E-step on ``_gaussians``, they give scikit-learn's
     ``_estimate_log_weights() + _estimate_log_prob(X)``."""
-    D, K = Xt.shape[0], len(posterior.mean_precision)
-    nu = posterior.degrees_of_freedom
+    D, nu = n_features, posterior.degrees_of_freedom
     log_lambda = D * np.log(2.0) + digamma(0.5 * (nu - np.arange(D)[:, None])).sum(axis=0)
-    const = (
+    return (
         _expected_log_weights(posterior.weight_concentration)
-        + np.log(K)  # removes the log(1/K) of the uniform weights inside ``gaussians``
         - 0.5 * D * np.log(nu)
         + 0.5 * (log_lambda - D / posterior.mean_precision)
     )
-    log_prob = em._log_weighted_densities(Xt, gaussians)
-    log_prob += const[:, None]
-    return log_prob
 
 
-def _e_step(Xt, posterior, gaussians):
-    """γ laid out (K, N): the log ρ_ik of ``_log_rho`` normalised over k."""
-    log_prob = _log_rho(Xt, posterior, gaussians)
-    em._normalize_in_place(log_prob)
-    return log_prob
+def _log_rho(Xt, posterior, gaussians):
+    """log ρ_ik laid out (K, N), from Xᵀ (D, N)."""
+    return em.log_weighted_densities(Xt, gaussians, log_weights=_log_rho_offsets(posterior, Xt.shape[0]))
 
 
 def _gaussians(posterior, covariance_type):
-    """N(m_k, E[Λ_k]⁻¹) with uniform weights, factorised once for the E-step and the ELBO."""
+    """N(m_k, E[Λ_k]⁻¹), factorised once for the E-step and the ELBO (its weights, uniform, are
+    never read: the E-step is given E[log π_k] instead)."""
     K = len(posterior.mean_precision)
-    return em.GMMParams._trusted(np.full(K, 1.0 / K), posterior.means, posterior.covariances, covariance_type, 0.0)
+    return em.GMMParams.trusted(np.full(K, 1.0 / K), posterior.means, posterior.covariances, covariance_type, 0.0)
 
 
-def _elbo(resp, posterior, gaussians):
+def _elbo(entropy, posterior, gaussians):
     """scikit-learn's lower bound: H(γ) - Σ_k log B(W_k, ν_k) - log C(α) - (D/2) Σ_k log β_k,
     with B the Wishart and C the Dirichlet (or Beta) normalisers; the other terms of the ELBO
     cancel after the M-step or do not depend on q (the data, the prior and K fix them)."""
@@ -349,9 +350,7 @@ def _elbo(resp, posterior, gaussians):
         log_norm_weight = gammaln(conc.sum()) - gammaln(conc).sum()
     else:
         log_norm_weight = -betaln(conc[0], conc[1]).sum()
-    return float(
-        entr(resp).sum() - log_wishart.sum() - log_norm_weight - 0.5 * D * np.log(posterior.mean_precision).sum()
-    )
+    return float(entropy - log_wishart.sum() - log_norm_weight - 0.5 * D * np.log(posterior.mean_precision).sum())
 
 
 def full_elbo(X, fit):
@@ -378,7 +377,7 @@ def full_elbo(X, fit):
     X = np.asarray(X, dtype=float)
     resp = np.ascontiguousarray(fit.responsibilities.T)
     D = X.shape[1]
-    counts, means, scatter = _statistics(np.ascontiguousarray(X.T), resp)
+    counts, means, sample_covariances = _statistics(np.ascontiguousarray(X.T), resp)
     post, prior = fit.posterior, fit.prior
     beta, m, nu = post.mean_precision, post.means, post.degrees_of_freedom
     W = np.linalg.inv(post.covariances * nu[:, None, None])  # the Wishart scales W_k
@@ -391,7 +390,7 @@ def full_elbo(X, fit):
     total = (resp * e_log_pi[:, None]).sum() + entr(resp).sum()  # E[log p(Z | π)] + H(q(Z))
     for k in range(len(nu)):
         d, dm = means[k] - m[k], m[k] - m0
-        total += 0.5 * counts[k] * (e_logdet[k] - D / beta[k] - nu[k] * np.trace(scatter[k] @ W[k])
+        total += 0.5 * counts[k] * (e_logdet[k] - D / beta[k] - nu[k] * np.trace(sample_covariances[k] @ W[k])
                                     - nu[k] * d @ W[k] @ d - D * np.log(2 * np.pi))  # fmt: skip
         total += 0.5 * (D * np.log(b0 / (2 * np.pi)) + e_logdet[k] - D * b0 / beta[k] - b0 * nu[k] * dm @ W[k] @ dm)
         total += log_norm_w0 + 0.5 * (nu0 - D - 1) * e_logdet[k] - 0.5 * nu[k] * np.trace(psi0 @ W[k])
@@ -408,72 +407,61 @@ def full_elbo(X, fit):
     return float(total)
 
 
-# --------------------------------------------------------------------------- the loop
+# --------------------------------------------------------------------------- the variant
 
 
-def _run_vb(Xt, resp, prior, settings):
-    weight_prior_type, covariance_type, max_iter, tol, reg_covar = settings
-    update = (prior, weight_prior_type, covariance_type, reg_covar)
-    posterior = _posterior(*_statistics(Xt, resp), *update)  # scikit-learn's initialisation
-    gaussians = _gaussians(posterior, covariance_type)
-    elbos, converged = [], False
-    for _ in range(max_iter):
-        resp = _e_step(Xt, posterior, gaussians)
-        posterior = _posterior(*_statistics(Xt, resp), *update)
-        gaussians = _gaussians(posterior, covariance_type)
-        elbos.append(_elbo(resp, posterior, gaussians))
-        if tol > 0 and len(elbos) > 1 and (elbos[-1] - elbos[-2]) / Xt.shape[1] < tol:
-            converged = True
-            break
-    resp = _e_step(Xt, posterior, gaussians)  # γ under the final posterior, as scikit-learn
-    params = em.GMMParams._trusted(
-        _expected_weights(posterior), posterior.means, posterior.covariances, covariance_type, 0.0
-    )
-    return BayesianGMMFit(params, posterior, prior, resp.T, np.array(elbos), len(elbos), converged)
+class _State(NamedTuple):
+    """q(π, μ, Λ) after an M-step, and its Gaussians N(m_k, E[Λ_k]⁻¹), factorised once."""
+
+    posterior: VariationalPosterior
+    gaussians: em.GMMParams
 
 
-def _start_responsibilities(Xt, n_components, method, rng):
-    """Hard γ (K, N) from K seeds (k-means++ or random points), each point to its nearest
-    seed: the start ``fit_gmm`` uses, before its M-step."""
-    n_samples = Xt.shape[1]
-    if method == "kmeans++":
-        seeds = em._kmeans_plusplus(Xt, n_components, rng)
-    else:
-        seeds = rng.choice(n_samples, size=n_components, replace=False)
-    distances = np.stack([em._squared_distances(Xt, Xt[:, s]) for s in seeds])
-    labels = np.argmin(distances, axis=0)
-    labels[seeds] = np.arange(n_components)
-    resp = np.zeros((n_components, n_samples))
-    resp[labels, np.arange(n_samples)] = 1.0
-    return resp
+class _Variational:
+    """fit_bayesian_gmm's variant for the driver of em_helpers: the E-pass under q (γ from log ρ,
+    with H(γ) for the ELBO), the M-step the conjugate updates, the objective the ELBO."""
 
+    name = "fit_bayesian_gmm"
+    objective_name = "ELBO"
 
-def _prepare(X, n_components, init, n_init, priors, settings):
-    """Check every argument (errors that say what was expected); return Xᵀ (D, N) and the
-    prior resolved for the data."""
-    X = em._check_X(X)
-    weight_prior_type, covariance_type, max_iter, tol, reg_covar = settings
-    if isinstance(init, str) and init not in em._START_METHODS:
-        raise ValueError(f'init must be "kmeans++", "random" or an (N, K) array of responsibilities; got {init!r}.')
-    em._check_n_components(n_components, X.shape[0])
-    em._check_covariance_type(covariance_type)
-    em._check_reg_covar(reg_covar)
-    if weight_prior_type not in WEIGHT_PRIOR_TYPES:
-        raise ValueError(
-            f"weight_concentration_prior_type must be one of {WEIGHT_PRIOR_TYPES}; got {weight_prior_type!r}."
+    def __init__(self, Xt, prior, weight_prior_type, settings):
+        self.Xt, self.prior, self.weight_prior_type, self.settings = Xt, prior, weight_prior_type, settings
+
+    def start(self, method, rng):
+        return self.given_start(em.seed_responsibilities(self.Xt, self.settings.n_components, method, rng))
+
+    def given_start(self, resp):
+        """One M-step on responsibilities (K, N): scikit-learn's initialisation."""
+        return self.m_step(em.given_pass(self.Xt, resp))
+
+    def e_pass(self, state, spent):
+        offsets = _log_rho_offsets(state.posterior, self.Xt.shape[0])
+        out = None if spent is None else spent.responsibilities
+        e_pass = em.block_pass(self.Xt, state.gaussians, out=out, log_weights=offsets)
+        e_pass.entropy = float(entr(e_pass.responsibilities).sum())
+        return e_pass
+
+    def m_step(self, e_pass):
+        settings = self.settings
+        update = (self.prior, self.weight_prior_type, settings.covariance_type, settings.reg_covar)
+        posterior = _posterior(*_moments(e_pass.statistics), *update)
+        return _State(posterior, _gaussians(posterior, settings.covariance_type))
+
+    def objective(self, previous, state, e_pass):
+        """The ELBO of q(Z) = ``previous``'s γ and the q(π, μ, Λ) computed from it; none at the
+        start (-inf, as scikit-learn's), so the first iteration never counts as converged."""
+        if previous is None:
+            return -np.inf
+        return _elbo(previous.entropy, state.posterior, state.gaussians)
+
+    def result(self, run, n_failed_starts):
+        posterior = run.state.posterior
+        params = em.GMMParams.trusted(
+            _expected_weights(posterior), posterior.means, posterior.covariances, self.settings.covariance_type, 0.0
         )
-    em._check_int(n_init, "n_init", 1)
-    em._check_int(max_iter, "max_iter", 1)
-    em._check_tol(tol)
-    return np.ascontiguousarray(X.T), _resolve_prior(X, n_components, covariance_type, priors)
-
-
-def _given_responsibilities(init, n_samples, n_components):
-    """``init`` as responsibilities laid out (K, N), checked."""
-    resp = em._check_responsibilities(init, n_samples)
-    if resp.shape[0] != n_components:
-        raise ValueError(f"init has {resp.shape[0]} columns of responsibilities but n_components={n_components}.")
-    return resp
+        elbos = np.array(run.objectives[1:])  # scikit-learn's lower_bounds_: one per iteration
+        resp = run.last.responsibilities.T
+        return BayesianGMMFit(params, posterior, self.prior, resp, elbos, len(elbos), run.converged)
 
 
 def fit_bayesian_gmm(
@@ -534,14 +522,19 @@ def fit_bayesian_gmm(
     -------
     BayesianGMMFit
     """
+    X = em.check_X(X)
+    n_samples, n_features = X.shape
+    settings = em.fit_settings(
+        n_samples, n_components, n_init=n_init, max_iter=max_iter, tol=tol, reg_covar=reg_covar,
+        covariance_type=covariance_type,
+    )  # fmt: skip
+    init = em.check_init(init, ("methods", "responsibilities"), n_samples, n_features, settings)
+    if weight_concentration_prior_type not in WEIGHT_PRIOR_TYPES:
+        raise ValueError(
+            f"weight_concentration_prior_type must be one of {WEIGHT_PRIOR_TYPES}; "
+            f"got {weight_concentration_prior_type!r}."
+        )
     priors = (weight_concentration_prior, mean_precision_prior, mean_prior, degrees_of_freedom_prior, covariance_prior)
-    settings = (weight_concentration_prior_type, covariance_type, max_iter, tol, reg_covar)
-    Xt, prior = _prepare(X, n_components, init, n_init, priors, settings)
-    if not isinstance(init, str):
-        fit = _run_vb(Xt, _given_responsibilities(init, Xt.shape[1], n_components), prior, settings)
-    else:
-        rng = np.random.default_rng(seed)
-        starts = (_start_responsibilities(Xt, n_components, init, rng) for _ in range(n_init))
-        fit = max((_run_vb(Xt, resp, prior, settings) for resp in starts), key=lambda fit: fit.elbo)
-    em._warn_if_not_converged("fit_bayesian_gmm", "ELBO", fit.elbos, Xt.shape[1], max_iter, fit.converged, tol)
-    return fit
+    prior = _resolve_prior(X, n_components, covariance_type, priors)
+    variant = _Variational(np.ascontiguousarray(X.T), prior, weight_concentration_prior_type, settings)
+    return em.run_fit(variant, settings, init, seed, n_samples)

@@ -32,13 +32,41 @@ Numerics, in one place:
 from __future__ import annotations
 
 import dataclasses
-import numbers
-import warnings
 from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.special import entr, gammaln, multigammaln
+from scipy.special import entr
+
+# The rooms below the core, re-exported so that ``em.<name>`` resolves for notebooks, the README
+# and the rooms above (``as`` marks a name this module only passes on).
+from em_checks import COVARIANCE_TYPES as COVARIANCE_TYPES
+from em_checks import (
+    MAX_ABS,
+    START_METHODS,
+    as_float_array,
+    check_covariance_structure,
+    check_covariance_type,
+    check_int,
+    check_n_components,
+    check_new_points,
+    check_reg_covar,
+    check_responsibilities,
+    check_X,
+    fit_settings,
+    init_error,
+)
+from em_checks import FitSettings as FitSettings
+from em_checks import is_finite_real as is_finite_real
+from em_checks import is_symmetric_positive_definite as is_symmetric_positive_definite
+from em_driver import CollapseError, EPass, run_fit
+from em_driver import ConvergenceWarning as ConvergenceWarning
+from em_driver import DataError as DataError
+from em_driver import StreamError as StreamError
+from em_driver import combine_passes as combine_passes
+from em_geometry import ellipse_geometry as ellipse_geometry
+from em_priors import ConjugatePrior, log_prior, resolve_prior
+from em_priors import default_prior as default_prior
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -70,17 +98,10 @@ __all__ = [
     "sufficient_statistics",
 ]
 
-# The covariance models, with scikit-learn's names (see m_step).
-COVARIANCE_TYPES = ("full", "diag", "spherical", "tied")
-# How init_params and fit_gmm may choose the K seed points.
-_START_METHODS = ("kmeans++", "random")
 _LOG_2PI = np.log(2.0 * np.pi)
-# Largest |value| accepted in X and in means (covariances: its square): squared distances
-# must stay far from float64's overflow at 1.8e308.
-_MAX_ABS = 1e100
 # Floor added to every effective count N_k, as scikit-learn does, so that a component
 # that no point claims still has a finite mean and covariance.
-_COUNT_FLOOR = 10.0 * np.finfo(np.float64).eps
+COUNT_FLOOR = 10.0 * np.finfo(np.float64).eps
 
 
 # --------------------------------------------------------------------------- parameters
@@ -129,9 +150,9 @@ class GMMParams:
 
     def __post_init__(self):
         """Validate shapes, finiteness, the probability vector, symmetry and structure; factor."""
-        weights = _as_float_array(self.weights, "weights")
-        means = _as_float_array(self.means, "means")
-        covariances = _as_float_array(self.covariances, "covariances")
+        weights = as_float_array(self.weights, "weights")
+        means = as_float_array(self.means, "means")
+        covariances = as_float_array(self.covariances, "covariances")
         if weights.ndim != 1 or means.ndim != 2 or covariances.ndim != 3:
             raise ValueError(
                 "GMMParams expects weights of shape (K,), means of shape (K, D) and "
@@ -147,8 +168,8 @@ class GMMParams:
             )
         for name, arr, bound in (
             ("weights", weights, np.inf),
-            ("means", means, _MAX_ABS),
-            ("covariances", covariances, _MAX_ABS**2),
+            ("means", means, MAX_ABS),
+            ("covariances", covariances, MAX_ABS**2),
         ):
             if not np.isfinite(arr).all():
                 raise ValueError(f"GMMParams {name} contain NaN or inf.")
@@ -163,11 +184,11 @@ class GMMParams:
         asym = np.abs(covariances - covariances.transpose(0, 2, 1)).max(axis=(1, 2))
         for k in np.flatnonzero(asym > 1e-10 * scale):
             raise ValueError(f"covariances[{k}] is not symmetric (largest |Σ - Σᵀ| is {asym[k]:.3g}).")
-        _check_covariance_structure(covariances, self.covariance_type)
+        check_covariance_structure(covariances, self.covariance_type)
         self._freeze(weights, means, covariances)
 
     @classmethod
-    def _trusted(cls, weights, means, covariances, covariance_type, reg_covar):
+    def trusted(cls, weights, means, covariances, covariance_type, reg_covar):
         """For the M-step's output, correct by construction: skip all checks but the
         factorisation, which the E-step needs anyway (0.50 -> 0.45 ms per iteration at
         N = 500, K = 4, measured).
@@ -234,8 +255,9 @@ class GMMFit:
     ----------
     params : GMMParams
         The final parameters θ_T.
-    responsibilities : ndarray of shape (n_samples, n_components)
-        γ_ik under the final parameters.
+    responsibilities : ndarray of shape (n_samples, n_components) or None
+        γ_ik under the final parameters; None from ``em_scale.fit_gmm_chunked`` (an (N, K)
+        array is what it exists to avoid holding) and in a ``StreamError``'s fit so far.
     log_likelihoods : ndarray of shape (n_iter + 1,)
         log p(X | θ_t) for t = 0 .. n_iter: the initial parameters first, the final last.
     n_iter : int
@@ -263,7 +285,7 @@ class GMMFit:
     """
 
     params: GMMParams
-    responsibilities: np.ndarray
+    responsibilities: np.ndarray | None
     log_likelihoods: np.ndarray
     n_iter: int
     converged: bool
@@ -304,11 +326,6 @@ class GMMFit:
 # --------------------------------------------------------------------------- input checks
 
 
-class _CollapseError(ValueError):
-    """A component collapsed onto too few points in an exact (reg_covar = 0) M-step (see
-    ``_collapse_error``): what ``fit_gmm`` skips, among several starts, to keep the best of the others."""
-
-
 def _factor_each(covariances, eigenvalue_floor):
     """Factor each Σ_k: Cholesky where it succeeds; else, with a positive floor, from its
     eigenvalues floored there (C_k = V √Λ); else a clear error."""
@@ -337,101 +354,7 @@ def _factor_each(covariances, eigenvalue_floor):
     return covariances, CholeskyFactors(root, root_inv, half_log_det)
 
 
-def _check_covariance_structure(covariances, covariance_type):
-    """Covariances (K, D, D) must have the form their covariance_type says (diagonal, σ²I, shared)."""
-    _check_covariance_type(covariance_type)
-    D = covariances.shape[1]
-    scale = np.abs(covariances).max() + np.finfo(float).tiny
-    off_diagonal = covariances * (1 - np.eye(D))
-    diagonals = np.diagonal(covariances, axis1=1, axis2=2)
-    if covariance_type in ("diag", "spherical") and np.abs(off_diagonal).max() > 1e-12 * scale:
-        raise ValueError(f'"{covariance_type}" covariances must be diagonal.')
-    if covariance_type == "spherical" and np.ptp(diagonals, axis=1).max() > 1e-12 * scale:
-        raise ValueError('"spherical" covariances must be multiples of the identity, σ_k²·I.')
-    if covariance_type == "tied" and np.abs(covariances - covariances[0]).max() > 1e-12 * scale:
-        raise ValueError('"tied" covariances must be the same for every component.')
-
-
-def _as_float_array(values, name):
-    """``values`` as a float64 array, or a ValueError (ragged) / TypeError (not real numbers)."""
-    try:
-        arr = np.array(values)
-    except ValueError as err:  # ragged nested lists
-        raise ValueError(f"{name} must be a rectangular array of numbers: {err}") from None
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must contain real numbers; got an array of dtype {arr.dtype}.")
-    return arr.astype(np.float64)
-
-
-def _check_X(X):
-    """X as a C-contiguous float64 array of shape (n_samples, n_features)."""
-    arr = _as_float_array(X, "X")
-    if arr.ndim == 1:
-        arr = arr[:, None]  # N one-dimensional points
-    if arr.ndim != 2:
-        raise ValueError(
-            f"X must have shape (n_samples, n_features), or (n_samples,) for 1-D points; "
-            f"got {arr.ndim} dimensions with shape {arr.shape}."
-        )
-    if arr.size == 0:
-        raise ValueError(f"X is empty (shape {arr.shape}); EM needs at least one point and one feature.")
-    finite = np.isfinite(arr)
-    if not finite.all():
-        bad_rows = np.flatnonzero(~finite.all(axis=1))
-        raise ValueError(
-            f"X contains {np.isnan(arr).sum()} NaN and {np.isinf(arr).sum()} inf values "
-            f"(in {bad_rows.size} rows, the first is row {bad_rows[0]}); EM needs finite "
-            "numbers: drop or impute those rows first."
-        )
-    if np.abs(arr).max() > _MAX_ABS:
-        raise ValueError(
-            f"X has values up to {np.abs(arr).max():.3g}; beyond ±{_MAX_ABS:g} their squares leave no "
-            "headroom in float64: rescale X (divide by its standard deviation, say) first."
-        )
-    return np.ascontiguousarray(arr)
-
-
-def _check_int(value, name, low):
-    """An integer (not a bool, not a float like 2.0) >= low (if given), or a TypeError/ValueError saying so."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{name} must be an integer; got {value!r}.")
-    if low is not None and value < low:
-        raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
-
-
-def _check_n_components(n_components, n_samples):
-    """K must be an integer in 1..N."""
-    _check_int(n_components, "n_components", None)
-    if not 1 <= n_components <= n_samples:
-        raise ValueError(f"n_components must be between 1 and the number of points N={n_samples}; got {n_components}.")
-
-
-def _check_covariance_type(covariance_type):
-    """One of COVARIANCE_TYPES."""
-    if covariance_type not in COVARIANCE_TYPES:
-        raise ValueError(f"covariance_type must be one of {COVARIANCE_TYPES}; got {covariance_type!r}.")
-
-
-def _check_reg_covar(reg_covar):
-    """A finite real number >= 0."""
-    if not isinstance(reg_covar, numbers.Real) or not np.isfinite(reg_covar) or reg_covar < 0:
-        raise ValueError(f"reg_covar must be a finite number >= 0; got {reg_covar!r}.")
-
-
-def _check_tol(tol):
-    """The stopping threshold: a number >= 0 (0 runs every iteration)."""
-    if not isinstance(tol, numbers.Real) or not tol >= 0:
-        raise ValueError(f"tol must be a number >= 0; got {tol!r}.")
-
-
-def _is_symmetric_positive_definite(matrix):
-    """Whether a finite (D, D) matrix is symmetric (to 1e-10 of its largest entry) and positive definite."""
-    if np.abs(matrix - matrix.T).max() > 1e-10 * np.abs(matrix).max():
-        return False
-    return bool(np.linalg.eigvalsh(matrix)[0] > 0)
-
-
-def _check_start(init, n_features, n_components, covariance_type):
+def check_start(init, n_features, n_components, covariance_type):
     """A GMMParams start for this data (D), this K and this covariance model."""
     _check_params_match(init, n_features, n_components)
     if init.covariance_type != covariance_type:
@@ -451,27 +374,14 @@ def _check_params_match(params, n_features, n_components=None):
         raise ValueError(f"init has K={params.n_components} components but n_components={n_components}.")
 
 
-def _check_responsibilities(responsibilities, n_samples):
-    """γ as (N, K), finite, non-negative, rows summing to 1; returned laid out (K, N)."""
-    resp = _as_float_array(responsibilities, "responsibilities")
-    if resp.ndim != 2 or resp.shape[0] != n_samples or resp.shape[1] == 0:
-        raise ValueError(
-            f"responsibilities must have shape (n_samples, n_components) = ({n_samples}, K); got {resp.shape}."
-        )
-    if not np.isfinite(resp).all() or (resp < 0).any():
-        raise ValueError("responsibilities must be finite and non-negative.")
-    row_sums = resp.sum(axis=1)
-    if np.abs(row_sums - 1.0).max() > 1e-6:
-        i = int(np.argmax(np.abs(row_sums - 1.0)))
-        raise ValueError(f"each row of responsibilities must sum to 1; row {i} sums to {row_sums[i]:.6g}.")
-    return np.ascontiguousarray(resp.T)  # (K, N)
-
-
 # --------------------------------------------------------------------------- the E-step
 
 
-def _log_weighted_densities(Xt, params, out=None):
+def log_weighted_densities(Xt, params, out=None, log_weights=None):
     """log π_k + log N(x_i | μ_k, Σ_k), laid out (K, N) (written into ``out`` if given).
+
+    ``log_weights`` (K,), when given, replaces log π_k: 0 gives the log-densities alone, and
+    the variational fit passes its E[log π_k] plus its per-component constants.
 
     With Σ_k = C_k C_kᵀ (C_k the Cholesky factor, cached in GMMParams with its inverse and
     ½ log|Σ_k| = Σ_d log (C_k)_dd): (x - μ)ᵀ Σ_k⁻¹ (x - μ) = ‖C_k⁻¹ (x - μ)‖², so neither
@@ -483,10 +393,10 @@ def _log_weighted_densities(Xt, params, out=None):
         out = np.empty((K, N))
     C_inv = params.cholesky.lower_inv
     shift = C_inv @ params.means[:, :, None]  # C_k⁻¹ μ_k, shape (K, D, 1)
-    with np.errstate(divide="ignore"):  # a weight of exactly 0 gives log π_k = -inf
-        const = (
-            np.log(params.weights) - 0.5 * D * _LOG_2PI - params.cholesky.half_log_det  # ½ log|Σ_k|
-        )[:, None]
+    if log_weights is None:
+        with np.errstate(divide="ignore"):  # a weight of exactly 0 gives log π_k = -inf
+            log_weights = np.log(params.weights)
+    const = (log_weights - 0.5 * D * _LOG_2PI - params.cholesky.half_log_det)[:, None]  # ½ log|Σ_k|
     # Columns in blocks whose temporaries, K·D·block numbers, stay near 32k (256 KiB, in cache),
     # and each small C_k⁻¹ @ block runs on one BLAS thread (OpenBLAS's threads cost more than
     # they gain on these thin products: 2x slower E-step at N=200k, D=8, measured). All K
@@ -507,13 +417,13 @@ def _log_weighted_densities(Xt, params, out=None):
     return out
 
 
-def _normalize_in_place(log_prob):
+def normalize_in_place(log_prob):
     """Turn log π_k p(x_i | k), shape (K, N), into γ_ik in place; return Σ_i log p(x_i)."""
-    peak, total = _normalize_rows_in_place(log_prob)
+    peak, total = normalize_rows_in_place(log_prob)
     return float(peak.sum() + np.log(total).sum())
 
 
-def _normalize_rows_in_place(log_prob):
+def normalize_rows_in_place(log_prob):
     """Turn log π_k p(x_i | k), shape (K, N), into γ_ik in place; return ``peak`` and
     ``total``, shapes (N,), with log p(x_i) = peak_i + log total_i.
 
@@ -533,10 +443,11 @@ def _normalize_rows_in_place(log_prob):
     return peak, total
 
 
-def _e_step(Xt, params, out=None):
-    """γ laid out (K, N) and log p(X | θ) from Xᵀ (D, N); zero-weight components get γ = 0 exactly."""
-    resp = _log_weighted_densities(Xt, params, out)
-    log_lik = _normalize_in_place(resp)
+def _e_step(Xt, params, out=None, log_weights=None):
+    """γ laid out (K, N) and log p(X | θ) from Xᵀ (D, N); zero-weight components get γ = 0 exactly.
+    ``log_weights``: see log_weighted_densities."""
+    resp = log_weighted_densities(Xt, params, out, log_weights)
+    log_lik = normalize_in_place(resp)
     resp[params.weights == 0] = 0.0  # exactly, not the exp(-700) of the clamp
     return resp, log_lik
 
@@ -556,7 +467,7 @@ def e_step(X, params):
     log_likelihood : float
         Σ_i log Σ_k π_k N(x_i | μ_k, Σ_k), the total (not the mean) over points.
     """
-    X = _check_X(X)
+    X = check_X(X)
     _check_params_match(params, X.shape[1])
     resp, log_lik = _e_step(np.ascontiguousarray(X.T), params)
     return resp.T, log_lik
@@ -570,27 +481,12 @@ def log_likelihood(X, params) -> float:
 # --------------------------------------------------------------------------- new points
 
 
-def _check_new_points(X, n_features):
-    """New points as Xᵀ (D, N) for a fit with D = ``n_features``; a 1-D X is N points only when D = 1."""
-    arr = _as_float_array(X, "X")
-    if arr.ndim == 1 and n_features > 1:
-        raise ValueError(
-            f"X is 1-D (shape {arr.shape}) but the fit has D={n_features} features: pass one point as "
-            f"X.reshape(1, -1) or [x], and several as an array of shape (n_samples, {n_features}). "
-            "(A 1-D X is read as n_samples one-dimensional points only when D=1.)"
-        )
-    arr = _check_X(arr)
-    if arr.shape[1] != n_features:
-        raise ValueError(f"X has {arr.shape[1]} columns but the fit has D={n_features} features.")
-    return np.ascontiguousarray(arr.T)
-
-
 def _responsibilities_and_log_densities(params, X):
     """γ laid out (K, N) and log p(x_i | θ), shape (N,), of new points: the E-step, kept per point."""
     if not isinstance(params, GMMParams):
         raise TypeError(f"params must be a GMMParams; got {type(params).__name__}.")
-    resp = _log_weighted_densities(_check_new_points(X, params.n_features), params)
-    peak, total = _normalize_rows_in_place(resp)
+    resp = log_weighted_densities(check_new_points(X, params.n_features), params)
+    peak, total = normalize_rows_in_place(resp)
     resp[params.weights == 0] = 0.0  # exactly, as in the E-step
     return resp, peak + np.log(total)
 
@@ -719,7 +615,7 @@ class SufficientStatistics:
 
     def means(self):
         """μ_k = c_k + Σ_i γ_ik (x_i - c_k) / N_k, shape (n_components, n_features)."""
-        return self.shift + self.first / (self.counts + _COUNT_FLOOR)[:, None]
+        return self.shift + self.first / (self.counts + COUNT_FLOOR)[:, None]
 
 
 def _outer(vectors, weights):
@@ -762,6 +658,12 @@ def _sufficient_statistics(Xt, resp, shift):
     return SufficientStatistics(resp.sum(axis=1), shift, first, second, N)
 
 
+def statistics_of(Xt, resp, shift=None):
+    """``sufficient_statistics`` in the internal layout: from Xᵀ (D, N) and γ laid out (K, N),
+    about ``shift`` (K, D), by default the γ-weighted means (exact, see ``_weighted_means``)."""
+    return _sufficient_statistics(Xt, resp, _weighted_means(Xt, resp) if shift is None else shift)
+
+
 def sufficient_statistics(X, responsibilities, *, shift=None):
     """The M-step's sufficient statistics of X under responsibilities γ.
 
@@ -780,12 +682,12 @@ def sufficient_statistics(X, responsibilities, *, shift=None):
         Statistics of different chunks add: ``sufficient_statistics(X1, γ1) +
         sufficient_statistics(X2, γ2)`` are those of the stacked data.
     """
-    X = _check_X(X)
-    resp = _check_responsibilities(responsibilities, X.shape[0])
+    X = check_X(X)
+    resp = check_responsibilities(responsibilities, X.shape[0])
     Xt = np.ascontiguousarray(X.T)
     if shift is None:
         shift = _weighted_means(Xt, resp)
-    shift = _as_float_array(shift, "shift")
+    shift = as_float_array(shift, "shift")
     if shift.shape != (resp.shape[0], X.shape[1]) or not np.isfinite(shift).all():
         raise ValueError(f"shift must be finite with shape (K, D) = {(resp.shape[0], X.shape[1])}; got {shift.shape}.")
     return _sufficient_statistics(Xt, resp, shift)
@@ -794,10 +696,10 @@ def sufficient_statistics(X, responsibilities, *, shift=None):
 # --------------------------------------------------------------------------- the M-step
 
 
-def _scatter(stats):
+def centred_scatter(stats):
     """N_k (+ the floor), o_k = x̄_k - c_k and the scatter W_k = Σ_i γ_ik (x_i - x̄_k)(x_i - x̄_k)ᵀ
     about the γ-weighted mean x̄_k, from statistics about any shift c_k: shapes (K,), (K, D), (K, D, D)."""
-    counts = stats.counts + _COUNT_FLOOR  # N_k
+    counts = stats.counts + COUNT_FLOOR  # N_k
     offset = stats.first / counts[:, None]  # o_k = x̄_k - c_k
     # Σγ(x - x̄)(x - x̄)ᵀ with x - x̄ = (x - c) - o: second - first oᵀ - o firstᵀ + Σγ o oᵀ, and
     # first = N_k o_k, so second - (2 N_k - Σγ) o oᵀ (Σγ = N_k but for the floor): one product
@@ -808,11 +710,11 @@ def _scatter(stats):
 def _m_step_from_statistics(stats, reg_covar, covariance_type, data_cov=None):
     """π_k, μ_k, Σ_k from sufficient statistics (see m_step for the formulas); ``data_cov``, the
     covariance of the data if the caller has it, spares the collapse check recomputing it."""
-    counts, offset, scatter = _scatter(stats)  # μ_k = c_k + o_k
-    covariances = _constrain(scatter / counts[:, None, None], counts, covariance_type)
+    counts, offset, scatter = centred_scatter(stats)  # μ_k = c_k + o_k
+    covariances = constrain_covariances(scatter / counts[:, None, None], counts, covariance_type)
     np.einsum("kdd->kd", covariances)[...] += reg_covar  # the diagonals (a view)
     try:
-        params = GMMParams._trusted(
+        params = GMMParams.trusted(
             counts / stats.n_samples, stats.shift + offset, covariances, covariance_type, reg_covar
         )  # π_k = N_k / N
     except ValueError:  # only with reg_covar = 0: some Σ_k is singular to rounding
@@ -879,14 +781,14 @@ def _collapse_error(k):
     was detected (Cholesky failing, or _check_resolved): which of the two fires first depends on
     the CPU's rounding, so the message must not. The variance itself is rounding noise (0 on one
     CPU, 1e-72 on another): it states the bound, never the digits."""
-    return _CollapseError(
+    return CollapseError(
         f"component {k} collapsed onto too few points (its variance along one direction is below "
         "2.2e-16 times the spread there, float64's resolution): "
         "increase reg_covar, decrease n_components, or scale the data."
     )
 
 
-def _constrain(scatter, counts, covariance_type):
+def constrain_covariances(scatter, counts, covariance_type):
     """The maximum of Q over each covariance model, from the full weighted scatters S_k.
 
     diag keeps the diagonal of S_k; spherical its mean, σ_k² = tr(S_k) / D; tied pools
@@ -922,8 +824,8 @@ def m_step_from_statistics(stats, *, reg_covar=1e-6, covariance_type="full"):
     """
     if not isinstance(stats, SufficientStatistics):
         raise TypeError(f"stats must be a SufficientStatistics; got {type(stats).__name__}.")
-    _check_reg_covar(reg_covar)
-    _check_covariance_type(covariance_type)
+    check_reg_covar(reg_covar)
+    check_covariance_type(covariance_type)
     return _m_step_from_statistics(stats, reg_covar, covariance_type)
 
 
@@ -949,119 +851,14 @@ def m_step(X, responsibilities, *, reg_covar=1e-6, covariance_type="full"):
     -------
     GMMParams
     """
-    X = _check_X(X)
-    _check_reg_covar(reg_covar)
-    _check_covariance_type(covariance_type)
-    resp = _check_responsibilities(responsibilities, X.shape[0])
+    X = check_X(X)
+    check_reg_covar(reg_covar)
+    check_covariance_type(covariance_type)
+    resp = check_responsibilities(responsibilities, X.shape[0])
     return _m_step(np.ascontiguousarray(X.T), resp, reg_covar, covariance_type)
 
 
 # --------------------------------------------------------------------------- MAP: the M-step with a prior
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class ConjugatePrior:
-    """The conjugate prior of Fraley and Raftery (2007), R mclust's ``priorControl()``.
-
-    For each component, μ_k | Σ_k ~ N(mean, Σ_k / shrinkage) and Σ_k ~ inverse-Wishart
-    (degrees_of_freedom, scale), density ∝ |Σ_k|^{-(ν + D + 1)/2} exp(-½ tr(scale Σ_k⁻¹))
-    ("full"; "tied": one Σ shared by all). For "diag" and "spherical" each variance σ² has
-    an inverse-gamma prior, density ∝ (σ²)^{-(ν/2 + 1)} exp(-scale / (2σ²)), with a number
-    as scale. The weights π have a flat prior. ``default_prior`` builds mclust's default.
-
-    Parameters
-    ----------
-    shrinkage : float
-        κ_P >= 0: the prior on each mean is worth κ_P points at ``mean``; 0 leaves the
-        means unshrunk (a flat prior on them).
-    mean : array-like of shape (n_features,)
-        μ_P.
-    degrees_of_freedom : float
-        ν_P > 0 (mclust's default D + 2).
-    scale : float or array-like of shape (n_features, n_features)
-        Λ_P: a symmetric positive definite matrix ("full", "tied") or a positive number
-        ("diag", "spherical").
-    """
-
-    shrinkage: float
-    mean: np.ndarray
-    degrees_of_freedom: float
-    scale: np.ndarray | float
-
-    def __post_init__(self):
-        for name in ("shrinkage", "degrees_of_freedom"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
-                raise ValueError(f"ConjugatePrior {name} must be a finite number >= 0; got {value!r}.")
-        if self.degrees_of_freedom == 0:
-            raise ValueError("ConjugatePrior degrees_of_freedom must be positive (mclust's default is D + 2).")
-        mean = _as_float_array(self.mean, "ConjugatePrior mean")
-        scale = _as_float_array(self.scale, "ConjugatePrior scale")
-        if mean.ndim != 1 or not np.isfinite(mean).all() or not np.isfinite(scale).all():
-            raise ValueError(f"ConjugatePrior mean must be a finite vector (D,); got shape {mean.shape}.")
-        if scale.ndim == 0 and scale <= 0:
-            raise ValueError(f"ConjugatePrior scale must be positive; got {float(scale)!r}.")
-        if scale.ndim not in (0, 2) or (scale.ndim == 2 and scale.shape != (mean.size, mean.size)):
-            raise ValueError(f"ConjugatePrior scale must be a number or a (D, D) = {(mean.size,) * 2} matrix.")
-        if scale.ndim == 2 and not _is_symmetric_positive_definite(scale):
-            raise ValueError("ConjugatePrior scale must be symmetric positive definite.")
-        object.__setattr__(self, "mean", mean)
-        object.__setattr__(self, "scale", float(scale) if scale.ndim == 0 else scale)
-
-    def __repr__(self):
-        scale = f"{self.scale:.4g}" if np.ndim(self.scale) == 0 else np.array2string(self.scale, precision=4)
-        return (
-            f"ConjugatePrior(shrinkage={self.shrinkage:g}, mean={np.array2string(self.mean, precision=4)}, "
-            f"degrees_of_freedom={self.degrees_of_freedom:g}, scale={scale})"
-        )
-
-
-def default_prior(X, n_components, covariance_type="full"):
-    """mclust's ``defaultPrior`` for the data, K and the covariance model: shrinkage 0.01,
-    the data mean, D + 2 degrees of freedom, and as scale the data covariance / K^(2/D)
-    ("full", "tied"; its diagonal if N <= D) or the mean variance / K^(2/D) ("diag",
-    "spherical"). Variances use N - 1, as R's ``var``.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, n_features) or (n_samples,)
-    n_components : int
-    covariance_type : {"full", "diag", "spherical", "tied"}, default "full"
-
-    Returns
-    -------
-    ConjugatePrior
-    """
-    X = _check_X(X)
-    _check_n_components(n_components, X.shape[0])
-    _check_covariance_type(covariance_type)
-    n_samples, D = X.shape
-    if n_samples < 2:
-        raise ValueError("default_prior needs at least 2 points to estimate the data's covariance.")
-    factor = (1.0 / n_components) ** (2.0 / D)
-    covariance = np.atleast_2d(np.cov(X.T))
-    if covariance_type in ("full", "tied"):
-        scale = factor * (covariance if n_samples > D else np.diag(np.diag(covariance)))
-    else:
-        scale = factor * np.trace(covariance) / D
-    return ConjugatePrior(0.01, X.mean(axis=0), D + 2.0, scale)
-
-
-def _resolve_prior(prior, X, n_components, covariance_type):
-    """None, or a ConjugatePrior checked against the data and the covariance model."""
-    if prior is None:
-        return None
-    if isinstance(prior, str) and prior == "default":
-        return default_prior(X, n_components, covariance_type)
-    if not isinstance(prior, ConjugatePrior):
-        raise TypeError(f'prior must be None, "default" or a ConjugatePrior; got {prior!r}.')
-    if prior.mean.size != X.shape[1]:
-        raise ValueError(f"the prior's mean has {prior.mean.size} values but X has D={X.shape[1]} columns.")
-    matrix = covariance_type in ("full", "tied")
-    if matrix != (np.ndim(prior.scale) == 2):
-        want = "a (D, D) matrix" if matrix else "a number"
-        raise ValueError(f'covariance_type="{covariance_type}" needs the prior\'s scale to be {want}.')
-    return prior
 
 
 def _map_m_step_from_statistics(stats, prior, reg_covar, covariance_type):
@@ -1072,7 +869,7 @@ def _map_m_step_from_statistics(stats, prior, reg_covar, covariance_type):
     full Σ_k = (Λ_P + M_k) / (ν_P + N_k + D + 1 + b); tied Σ = (Λ_P + Σ_k M_k) / (ν_P + N + D + 1 + bK);
     diag σ²_kd = (s_P + (M_k)_dd) / (ν_P + N_k + 2 + b); spherical σ²_k = (s_P + tr M_k) / (ν_P + N_k D + 2 + bD).
     The prior is pseudo-observations added to the statistics; π_k = N_k / N as before."""
-    counts, offset, scatter = _scatter(stats)  # N_k, x̄_k - c_k, W_k
+    counts, offset, scatter = centred_scatter(stats)  # N_k, x̄_k - c_k, W_k
     kappa, nu = prior.shrinkage, prior.degrees_of_freedom
     diff = stats.shift + offset - prior.mean  # d_k
     means = stats.shift + offset - (kappa / (counts + kappa))[:, None] * diff
@@ -1090,43 +887,7 @@ def _map_m_step_from_statistics(stats, prior, reg_covar, covariance_type):
         variances = (prior.scale + np.trace(spread, axis1=1, axis2=2)) / (nu + counts * D + 2 + b * D)
         covariances = variances[:, None, None] * np.eye(D)
     covariances[:, np.arange(D), np.arange(D)] += reg_covar
-    return GMMParams._trusted(counts / stats.n_samples, means, covariances, covariance_type, reg_covar)
-
-
-def log_prior(params, prior) -> float:
-    """log p(θ) under a ConjugatePrior, normalised: Σ_k [log N(μ_k | μ_P, Σ_k / κ_P) +
-    log W⁻¹(Σ_k | ν_P, Λ_P)] ("full"; "tied" counts its one Σ once), or with inverse-gamma
-    densities per variance ("diag", "spherical"), plus log Γ(K), the flat density of π.
-    With κ_P = 0 the means' flat prior contributes 0. MAP-EM climbs L(θ) + log p(θ)."""
-    if not isinstance(params, GMMParams) or not isinstance(prior, ConjugatePrior):
-        raise TypeError("log_prior takes a GMMParams and a ConjugatePrior.")
-    K, D = params.n_components, params.n_features
-    kappa, nu = prior.shrinkage, prior.degrees_of_freedom
-    diff = params.means - prior.mean
-    total = gammaln(K)
-    if params.covariance_type in ("diag", "spherical"):
-        variances = np.diagonal(params.covariances, axis1=1, axis2=2)  # (K, D)
-        per_prior = variances if params.covariance_type == "diag" else variances[:, :1]  # σ_k² once
-        a, b = nu / 2, prior.scale / 2  # inverse gamma(a, b)
-        total += np.sum(a * np.log(b) - gammaln(a) - (a + 1) * np.log(per_prior) - b / per_prior)
-        if kappa > 0:
-            total += np.sum(-0.5 * np.log(2 * np.pi * variances / kappa) - 0.5 * kappa * diff**2 / variances)
-        return float(total)
-    inv, half_log_det = params.cholesky.lower_inv, params.cholesky.half_log_det
-    scale_root = np.linalg.cholesky(prior.scale)
-    trace = np.einsum("kde,ef->kdf", inv, scale_root)  # tr(Λ_P Σ_k⁻¹) = ‖C_k⁻¹ L_P‖²_F
-    log_iw = (
-        nu * np.log(np.diag(scale_root)).sum()
-        - 0.5 * nu * D * np.log(2.0)
-        - multigammaln(nu / 2, D)
-        - (nu + D + 1) * half_log_det
-        - 0.5 * np.einsum("kdf,kdf->k", trace, trace)
-    )
-    total += log_iw[0] if params.covariance_type == "tied" else log_iw.sum()
-    if kappa > 0:
-        whitened = np.einsum("kde,ke->kd", inv, diff)
-        total += np.sum(0.5 * D * np.log(kappa / (2 * np.pi)) - half_log_det - 0.5 * kappa * (whitened**2).sum(axis=1))
-    return float(total)
+    return GMMParams.trusted(counts / stats.n_samples, means, covariances, covariance_type, reg_covar)
 
 
 # --------------------------------------------------------------------------- sampling
@@ -1149,7 +910,7 @@ def sample_gmm(params, n_samples, seed=None):
     """
     if not isinstance(params, GMMParams):
         raise TypeError(f"params must be a GMMParams; got {type(params).__name__}.")
-    _check_int(n_samples, "n_samples", 1)
+    check_int(n_samples, "n_samples", 1)
     rng = np.random.default_rng(seed)
     labels = rng.choice(params.n_components, size=n_samples, p=params.weights)
     X = np.empty((n_samples, params.n_features))
@@ -1185,16 +946,25 @@ def _kmeans_plusplus(Xt, n_components, rng):
     return np.array(chosen)
 
 
-def _init_params(X, Xt, n_components, method, rng, reg_covar, covariance_type="full", prior=None):
-    """θ_0: K seed points (k-means++ or uniform), every point to its nearest seed, one M-step
-    (the MAP one with a prior)."""
-    n_samples = X.shape[0]
+def seed_responsibilities(Xt, n_components, method, rng):
+    """Hard γ laid out (K, N) from K seed points (k-means++ or uniform), every point to its
+    nearest seed: the start every fitter takes one M-step (ML, MAP or variational) from.
+
+    Parameters
+    ----------
+    Xt : ndarray of shape (n_features, n_samples)
+        Xᵀ, the layout of the internal layer.
+    n_components : int
+    method : {"kmeans++", "random"}
+        Checked by the caller (``check_init``).
+    rng : numpy.random.Generator
+    """
+    n_samples = Xt.shape[1]
     if method == "kmeans++":
         seeds = _kmeans_plusplus(Xt, n_components, rng)
-    else:  # "random": both public callers have checked method against _START_METHODS
+    else:  # "random"
         seeds = rng.choice(n_samples, size=n_components, replace=False)
-    # Hard-assign every point to its nearest seed (ties to the seed drawn first: strict <),
-    # then one M-step from those labels.
+    # Hard-assign every point to its nearest seed (ties to the seed drawn first: strict <).
     labels = np.zeros(n_samples, dtype=np.intp)
     best = _squared_distances(Xt, Xt[:, seeds[0]])
     for k in range(1, n_components):
@@ -1205,7 +975,7 @@ def _init_params(X, Xt, n_components, method, rng, reg_covar, covariance_type="f
     labels[seeds] = np.arange(n_components)  # each seed owns itself, even among duplicates
     resp = np.zeros((n_components, n_samples))
     resp[labels, np.arange(n_samples)] = 1.0
-    return _m_step(Xt, resp, reg_covar, covariance_type, prior)
+    return resp
 
 
 def init_params(X, n_components, *, method="kmeans++", seed=None, reg_covar=1e-6, covariance_type="full"):
@@ -1231,78 +1001,121 @@ def init_params(X, n_components, *, method="kmeans++", seed=None, reg_covar=1e-6
     -------
     GMMParams
     """
-    X = _check_X(X)
-    _check_n_components(n_components, X.shape[0])
-    _check_reg_covar(reg_covar)
-    _check_covariance_type(covariance_type)
-    if method not in _START_METHODS:
+    X = check_X(X)
+    check_n_components(n_components, X.shape[0])
+    check_reg_covar(reg_covar)
+    check_covariance_type(covariance_type)
+    if method not in START_METHODS:
         raise ValueError(f'method must be "kmeans++" or "random"; got {method!r}.')
     Xt = np.ascontiguousarray(X.T)
-    rng = np.random.default_rng(seed)
-    return _init_params(X, Xt, n_components, method, rng, reg_covar, covariance_type)
+    resp = seed_responsibilities(Xt, n_components, method, np.random.default_rng(seed))
+    return _m_step(Xt, resp, reg_covar, covariance_type)
 
 
-# --------------------------------------------------------------------------- the EM loop
+# --------------------------------------------------------------------------- the E-pass of every fit, and fit_gmm
 
 
-class ConvergenceWarning(UserWarning):
-    """An iterative fit stopped at ``max_iter`` while its gain per point was still above ``tol``.
+def check_init(init, forms, n_samples, n_features, settings):
+    """``init`` checked against what the fitter accepts (``forms``, a tuple of "methods",
+    "params", "responsibilities"): a method name, a GMMParams for this D, K and covariance
+    model, or responsibilities returned laid out (K, N)."""
+    if isinstance(init, str):
+        if init in START_METHODS and "methods" in forms:
+            return init
+    elif isinstance(init, GMMParams) and "params" in forms:
+        check_start(init, n_features, settings.n_components, settings.covariance_type)
+        return init
+    elif isinstance(init, (np.ndarray, list, tuple)) and "responsibilities" in forms:
+        resp = check_responsibilities(init, n_samples)
+        if resp.shape[0] != settings.n_components:
+            raise ValueError(
+                f"init has {resp.shape[0]} columns of responsibilities but n_components={settings.n_components}."
+            )
+        return resp
+    raise init_error(forms, init)
 
-    The fit is returned all the same (``converged`` False). Raise ``max_iter``, or loosen
-    ``tol``; a fit that stops early on purpose passes ``tol=0`` (run exactly ``max_iter``
-    iterations), which never warns.
+
+def block_pass(Xt, params, *, shift=None, out=None, log_weights=None):
+    """The E-step of one block of points under θ, with the statistics it feeds: the one place
+    where every fit's responsibilities meet the points (sample weights go here).
+
+    Parameters
+    ----------
+    Xt : ndarray of shape (n_features, n_samples)
+        Xᵀ of the block, C-contiguous.
+    params : GMMParams
+    shift : ndarray of shape (n_components, n_features) or None
+        The c_k of the statistics; None: the γ-weighted means (exact, for data in memory).
+    out : ndarray of shape (n_components, n_samples) or None
+        Memory for γ (a spent pass's).
+    log_weights : ndarray of shape (n_components,) or None
+        Replaces log π_k (see ``log_weighted_densities``): the variational fit's E[log π_k] etc.
+
+    Returns
+    -------
+    EPass
     """
+    resp, log_lik = _e_step(Xt, params, out=out, log_weights=log_weights)
+    return EPass(log_lik, responsibilities=resp, statistics_from=lambda: statistics_of(Xt, resp, shift))
 
 
-def _warn_if_not_converged(fit_name, objective_name, objectives, n_samples, max_iter, converged, tol, stacklevel=3):
-    """Issue a ConvergenceWarning when a fit with tol > 0 ran out of iterations.
-
-    ``objectives`` is what the fit climbed, the last values last (with fewer than two there is
-    no gain to report). No warning with tol = 0 (all iterations asked for), after a converged
-    fit, or with max_iter = 0 (no iteration: the start evaluated on purpose). The one wording
-    for every fit (fit_gmm, em_bayes, em_scale); ``stacklevel`` 3 points the warning at the
-    line that called the public function that calls this.
-    """
-    if converged or tol == 0 or max_iter == 0:
-        return
-    if len(objectives) > 1:
-        gain = (objectives[-1] - objectives[-2]) / n_samples
-        at_stop = f"its {objective_name} still gained {gain:.3g} per point in the last iteration, above tol={tol:g}"
-    else:
-        at_stop = f"one iteration gives no gain in its {objective_name} to compare with tol={tol:g}"
-    warnings.warn(
-        f"{fit_name} stopped at max_iter={max_iter} before converging: {at_stop}. Raise max_iter, "
-        "or loosen (raise) tol; pass tol=0 to run exactly max_iter iterations without this warning.",
-        ConvergenceWarning,
-        stacklevel=stacklevel,
-    )
+def given_pass(Xt, resp):
+    """The pass of responsibilities γ (K, N) given, not computed (a start from responsibilities or
+    from seeds takes its one M-step from it): their statistics, about the γ-weighted means."""
+    return EPass(np.nan, responsibilities=resp, statistics_from=lambda: statistics_of(Xt, resp))
 
 
-def _run_em(Xt, params, max_iter, tol, reg_covar, covariance_type, keep_params=False, prior=None):
-    """EM from θ_0 = ``params``: M-step, E-step, until the gain per point in the objective
-    (L(θ), or L(θ) + log p(θ) with a prior) is below tol."""
-    resp, log_lik = _e_step(Xt, params)
-    history, kept = [log_lik], [params]
-    objective = [log_lik + log_prior(params, prior)] if prior is not None else history
-    converged = False
-    # The collapse check of the exact step (reg_covar = 0) compares each Σ_k with the data's
-    # covariance, the same at every iteration: computed once here, not from each iteration's
-    # statistics (11 of an iteration's ~120 µs at N = 500, measured).
-    data_cov = np.cov(Xt, bias=True).reshape(len(Xt), len(Xt)) if reg_covar == 0 and prior is None else None
-    for _ in range(max_iter):
-        params = _m_step(Xt, resp, reg_covar, covariance_type, prior, data_cov)
-        resp, log_lik = _e_step(Xt, params, out=resp)  # γ_t is spent: reuse its memory
-        history.append(log_lik)
-        if prior is not None:
-            objective.append(log_lik + log_prior(params, prior))
-        if keep_params:
-            kept.append(params)
-        if tol > 0 and (objective[-1] - objective[-2]) / Xt.shape[1] < tol:
-            converged = True
-            break
-    trace = tuple(kept) if keep_params else None
-    posteriors = np.array(objective) if prior is not None else None
-    return GMMFit(params, resp.T, np.array(history), len(history) - 1, converged, float(tol), trace, posteriors, prior)
+class _InMemory:
+    """fit_gmm's variant: the E-pass over Xᵀ (D, N) in memory, one block; the ML or MAP M-step."""
+
+    name = "fit_gmm"
+
+    def __init__(self, Xt, settings, prior):
+        self.Xt, self.settings, self.prior = Xt, settings, prior
+        self.objective_name = "log-likelihood" if prior is None else "log-posterior"
+        # The collapse check of the exact step (reg_covar = 0) compares each Σ_k with the data's
+        # covariance, the same at every iteration: computed once here, not from each iteration's
+        # statistics (11 of an iteration's ~120 µs at N = 500, measured).
+        exact = settings.reg_covar == 0 and prior is None
+        self.data_cov = np.cov(Xt, bias=True).reshape(len(Xt), len(Xt)) if exact else None
+
+    def start(self, method, rng):
+        return self.given_start(seed_responsibilities(self.Xt, self.settings.n_components, method, rng))
+
+    def given_start(self, init):
+        """A GMMParams as given; responsibilities (K, N) by one M-step from them."""
+        if isinstance(init, GMMParams):
+            return init
+        return self.m_step(given_pass(self.Xt, init))
+
+    def e_pass(self, params, spent):
+        return block_pass(self.Xt, params, out=None if spent is None else spent.responsibilities)
+
+    def m_step(self, e_pass):
+        stats, reg_covar, covariance_type = e_pass.statistics, self.settings.reg_covar, self.settings.covariance_type
+        if self.prior is None:
+            return _m_step_from_statistics(stats, reg_covar, covariance_type, self.data_cov)
+        return _map_m_step_from_statistics(stats, self.prior, reg_covar, covariance_type)
+
+    def objective(self, previous, params, e_pass):
+        """L(θ), or with a prior L(θ) + log p(θ)."""
+        if self.prior is None:
+            return e_pass.log_likelihood
+        return e_pass.log_likelihood + log_prior(params, self.prior)
+
+    def result(self, run, n_failed_starts):
+        return GMMFit(
+            params=run.state,
+            responsibilities=None if run.last is None else run.last.responsibilities.T,
+            log_likelihoods=np.array(run.log_likelihoods),
+            n_iter=len(run.objectives) - 1,
+            converged=run.converged,
+            tol=self.settings.tol,
+            params_history=run.kept,
+            log_posteriors=None if self.prior is None else np.array(run.objectives),
+            prior=self.prior,
+            n_failed_starts=n_failed_starts,
+        )
 
 
 def fit_gmm(
@@ -1338,6 +1151,7 @@ def fit_gmm(
         collapses (reg_covar=0) is skipped and counted in ``n_failed_starts``; only when every
         start collapses is the first one's error raised.
     max_iter : int, default 200
+        0 returns the start, evaluated.
     tol : float, default 1e-6
         0 runs all ``max_iter`` iterations. With tol > 0, a fit that reaches ``max_iter``
         before its gain per point falls below tol issues a ``ConvergenceWarning``.
@@ -1363,74 +1177,15 @@ def fit_gmm(
     ConvergenceWarning
         When tol > 0 and the returned fit stopped at ``max_iter`` (not with max_iter=0).
     """
-    X = _check_X(X)
-    prior = _check_fit_arguments(X, n_components, init, n_init, max_iter, tol, reg_covar, covariance_type, prior)
-    Xt = np.ascontiguousarray(X.T)
-    run = dict(max_iter=max_iter, tol=tol, reg_covar=reg_covar, covariance_type=covariance_type)
-    run.update(keep_params=keep_params, prior=prior)
-    if not isinstance(init, str):
-        fit = _run_em(Xt, _given_start(init, Xt, n_components, reg_covar, covariance_type, prior), **run)
-    else:
-        rng = np.random.default_rng(seed)
-        fit = _best_of_starts(X, Xt, n_components, init, n_init, rng, run)
-    objective = fit.log_likelihoods if fit.log_posteriors is None else fit.log_posteriors
-    name = "log-likelihood" if prior is None else "log-posterior"
-    _warn_if_not_converged("fit_gmm", name, objective, X.shape[0], max_iter, fit.converged, tol)
-    return fit
-
-
-def _best_of_starts(X, Xt, n_components, method, n_init, rng, run):
-    """EM from each of ``n_init`` starts; the first with the highest objective. A start that
-    collapses (reg_covar = 0) is skipped and counted in ``n_failed_starts``; if all do, the
-    first one's error is raised again (as it was when n_init = 1)."""
-    best, failures = None, []
-    for _ in range(n_init):
-        try:
-            start = _init_params(
-                X, Xt, n_components, method, rng, run["reg_covar"], run["covariance_type"], run["prior"]
-            )
-            fit = _run_em(Xt, start, **run)
-        except _CollapseError as err:
-            failures.append(err)
-            continue
-        if best is None or fit.objective > best.objective:
-            best = fit
-    if best is None:
-        if n_init == 1:
-            raise failures[0]
-        raise _CollapseError(f"all n_init={n_init} starts collapsed; the first: {failures[0]}") from failures[0]
-    return dataclasses.replace(best, n_failed_starts=len(failures)) if failures else best
-
-
-def _given_start(init, Xt, n_components, reg_covar, covariance_type, prior):
-    """θ_0 from a GMMParams (as given) or from responsibilities (one M-step from them)."""
-    if isinstance(init, GMMParams):
-        return init
-    resp = _check_responsibilities(init, Xt.shape[1])
-    if resp.shape[0] != n_components:
-        raise ValueError(f"init has {resp.shape[0]} columns of responsibilities but n_components={n_components}.")
-    return _m_step(Xt, resp, reg_covar, covariance_type, prior)
-
-
-def _check_fit_arguments(X, n_components, init, n_init, max_iter, tol, reg_covar, covariance_type, prior):
-    """fit_gmm's arguments, each with an error that says what was expected; returns the prior
-    resolved for the data (None, or a ConjugatePrior)."""
-    _check_n_components(n_components, X.shape[0])
-    _check_reg_covar(reg_covar)
-    _check_covariance_type(covariance_type)
-    _check_int(n_init, "n_init", 1)
-    _check_int(max_iter, "max_iter", 0)
-    _check_tol(tol)
-    if isinstance(init, GMMParams):
-        _check_start(init, X.shape[1], n_components, covariance_type)
-    elif isinstance(init, str) and init not in _START_METHODS:
-        raise ValueError(f'init must be "kmeans++", "random", a GMMParams or responsibilities; got {init!r}.')
-    elif not isinstance(init, (str, np.ndarray, list, tuple)):
-        raise TypeError(
-            f'init must be "kmeans++", "random", a GMMParams or an (N, K) array of responsibilities; '
-            f"got {type(init).__name__}."
-        )
-    return _resolve_prior(prior, X, n_components, covariance_type)
+    X = check_X(X)
+    n_samples, n_features = X.shape
+    settings = fit_settings(
+        n_samples, n_components, n_init=n_init, max_iter=max_iter, tol=tol, reg_covar=reg_covar,
+        covariance_type=covariance_type, keep_params=keep_params,
+    )  # fmt: skip
+    init = check_init(init, ("methods", "params", "responsibilities"), n_samples, n_features, settings)
+    prior = resolve_prior(prior, X, n_components, covariance_type)
+    return run_fit(_InMemory(np.ascontiguousarray(X.T), settings, prior), settings, init, seed, n_samples)
 
 
 # --------------------------------------------------------------------------- after the fit
@@ -1477,13 +1232,13 @@ def n_parameters(params) -> int:
 def bic(X, params) -> float:
     """Bayesian information criterion, -2 log p(X | θ) + p log N: lower is better
     (scikit-learn's sign; R's mclust reports the negative)."""
-    X = _check_X(X)
+    X = check_X(X)
     return -2.0 * log_likelihood(X, params) + n_parameters(params) * np.log(X.shape[0])
 
 
 def aic(X, params) -> float:
     """Akaike information criterion, -2 log p(X | θ) + 2p: lower is better."""
-    X = _check_X(X)
+    X = check_X(X)
     return -2.0 * log_likelihood(X, params) + 2.0 * n_parameters(params)
 
 
@@ -1493,51 +1248,21 @@ def expected_complete_log_likelihood(X, params, responsibilities) -> float:
     ``responsibilities`` are γ computed under θ_t; ``params`` is θ. At θ = θ_t,
     Q(θ_t | θ_t) + H(γ) = log p(X | θ_t) exactly.
     """
-    X = _check_X(X)
+    X = check_X(X)
     _check_params_match(params, X.shape[1])
-    resp = _check_responsibilities(responsibilities, X.shape[0])
+    resp = check_responsibilities(responsibilities, X.shape[0])
     if resp.shape[0] != params.n_components:
         raise ValueError(f"responsibilities have {resp.shape[0]} columns but params have K={params.n_components}.")
-    log_prob = _log_weighted_densities(np.ascontiguousarray(X.T), params)
+    log_prob = log_weighted_densities(np.ascontiguousarray(X.T), params)
     held = resp > 0  # terms with γ_ik = 0 are 0, even where log π_k = -inf
     return float((resp[held] * log_prob[held]).sum())
 
 
 def responsibility_entropy(responsibilities) -> float:
     """H(γ) = -Σ_i Σ_k γ_ik log γ_ik (with 0 log 0 = 0), in nats."""
-    resp = _as_float_array(responsibilities, "responsibilities")
-    _check_responsibilities(resp, resp.shape[0] if resp.ndim else 0)
+    resp = as_float_array(responsibilities, "responsibilities")
+    check_responsibilities(resp, resp.shape[0] if resp.ndim else 0)
     return float(entr(resp).sum())
 
 
 # --------------------------------------------------------------------------- ellipse geometry
-
-
-def ellipse_geometry(covariance, n_std=1.0):
-    """Width, height and angle of the ellipse (x - μ)ᵀ Σ⁻¹ (x - μ) = n_std².
-
-    In 2-D it holds 1 - exp(-n_std²/2) of the Gaussian's mass: 39% at 1, 86% at 2.
-
-    Parameters
-    ----------
-    covariance : array-like of shape (2, 2)
-    n_std : float
-
-    Returns
-    -------
-    width, height : float
-        Full lengths of the major and minor axes: 2·n_std·√λ for the eigenvalues λ of Σ.
-    angle : float
-        Angle of the major axis from the x-axis, in degrees.
-    """
-    covariance = np.asarray(covariance, dtype=np.float64)
-    if covariance.shape != (2, 2):
-        raise ValueError(f"ellipse_geometry needs a 2x2 covariance; got shape {covariance.shape}.")
-    if not n_std > 0:
-        raise ValueError(f"n_std must be positive; got {n_std!r}.")
-    eigenvalues, eigenvectors = np.linalg.eigh(covariance)  # ascending
-    if eigenvalues[0] <= 0:
-        raise ValueError(f"the covariance must be positive definite; its eigenvalues are {eigenvalues}.")
-    width, height = 2.0 * n_std * np.sqrt(eigenvalues[::-1])
-    angle = np.degrees(np.arctan2(eigenvectors[1, 1], eigenvectors[0, 1]))
-    return float(width), float(height), float(angle)

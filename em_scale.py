@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import numbers
 import sys
+import types
 import warnings
 from array import array
 from collections.abc import Iterator
@@ -52,21 +53,9 @@ _DEFAULT_CHUNK = 20_000
 _SHIPPED_TO = set()
 
 
-class StreamError(ValueError):
-    """Bad data met part-way through a pass or a stream; nothing learned before it is lost.
-
-    Attributes
-    ----------
-    points_consumed : int
-        Points read (in this pass, for the chunked fit) before the bad chunk or batch.
-    fit : GMMFit, OnlineFit or None
-        The fit as it stood before the bad chunk or batch (None if nothing was learned).
-    """
-
-    def __init__(self, message, *, points_consumed, fit):
-        super().__init__(message)
-        self.points_consumed = points_consumed
-        self.fit = fit
+# The error a bad chunk or batch raises, carrying the fit so far: the driver in em_helpers
+# raises it (it owns the wrapping of errors), so it is defined there and named here too.
+StreamError = em.StreamError
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -129,8 +118,9 @@ class OnlineFit:
 # --------------------------------------------------------------------------- chunks
 
 
-def _rows_as_Xt(rows, n_features, where, first_row=0):
-    """A chunk or batch as a contiguous float64 Xᵀ of shape (D, B), or a ValueError naming ``where``."""
+def _rows_as_Xt(rows, n_features, where, first_row=0, row_numbers=None):
+    """A chunk or batch as a contiguous float64 Xᵀ of shape (D, B), or a ValueError naming ``where``
+    (its rows are numbered from ``first_row``, or by ``row_numbers`` when they were drawn)."""
     try:
         arr = np.asarray(rows, dtype=np.float64)
     except (TypeError, ValueError) as err:
@@ -145,17 +135,21 @@ def _rows_as_Xt(rows, n_features, where, first_row=0):
     finite = np.isfinite(arr)
     if not finite.all():
         rows_bad = np.flatnonzero(~finite.all(axis=1))
+        first_bad = first_row + rows_bad[0] if row_numbers is None else row_numbers[rows_bad[0]]
         raise ValueError(
             f"{where} contains NaN or inf in {rows_bad.size} of its rows (the first is row "
-            f"{first_row + rows_bad[0]:,}); EM needs finite numbers: drop or impute those rows first."
+            f"{first_bad:,}); EM needs finite numbers: drop or impute those rows first."
         )
-    if np.abs(arr).max() > em._MAX_ABS:
-        raise ValueError(f"{where} has values beyond ±{em._MAX_ABS:g}: rescale the data first.")
+    if np.abs(arr).max() > em.MAX_ABS:
+        raise ValueError(f"{where} has values beyond ±{em.MAX_ABS:g}: rescale the data first.")
     return np.ascontiguousarray(arr.T)
 
 
 def _chunk_pass(X, params, chunk_size, row_offset=0, block=None):
-    """One E-step over ``X``'s rows, ``chunk_size`` at a time.
+    """One E-pass over ``X``'s rows, ``chunk_size`` at a time: the block map. Each chunk is one
+    ``em_helpers.block_pass`` (statistics about ``params.means``), and the chunks are summed in
+    row order by ``em_helpers.combine_passes`` (a thread pool would map the chunks and keep
+    that sum).
 
     Parameters
     ----------
@@ -169,14 +163,18 @@ def _chunk_pass(X, params, chunk_size, row_offset=0, block=None):
 
     Returns
     -------
-    statistics : SufficientStatistics
-        Summed over every chunk, about ``params.means``.
-    log_likelihood : float
-        Σ_i log p(x_i | θ).
+    EPass
+        Its statistics summed over every chunk, about ``params.means``, and
+        log_likelihood = Σ_i log p(x_i | θ); no responsibilities.
     """
+    return em.combine_passes(_chunk_passes(X, params, chunk_size, row_offset, block))
+
+
+def _chunk_passes(X, params, chunk_size, row_offset, block):
+    """``em_helpers.block_pass`` on each chunk of rows in turn, read one at a time (a generator:
+    memory holds one chunk); a bad chunk raises ``em_helpers.DataError``."""
     n_samples, n_features = X.shape
     buffer = np.empty((params.n_components, min(chunk_size, n_samples)))  # γ, reused by every chunk
-    total, log_lik = None, 0.0
     for index, start in enumerate(range(0, n_samples, chunk_size)):
         stop = min(start + chunk_size, n_samples)
         where = f"chunk {index}" + ("" if block is None else f" of dask block {block}")
@@ -184,32 +182,13 @@ def _chunk_pass(X, params, chunk_size, row_offset=0, block=None):
         try:
             Xt = _rows_as_Xt(X[start:stop], n_features, where, row_offset + start)
         except ValueError as err:
-            raise _BadChunk(str(err), row_offset + start) from None
-        resp, chunk_log_lik = em._e_step(Xt, params, out=buffer[:, : stop - start])
-        stats = em._sufficient_statistics(Xt, resp, params.means)
-        total = stats if total is None else total + stats
-        log_lik += chunk_log_lik
-    return total, log_lik
-
-
-class _BadChunk(ValueError):
-    """A bad chunk and its first row; picklable (args only), so it crosses from dask workers."""
-
-    def __init__(self, message, first_row):
-        super().__init__(message, first_row)
-        self.first_row = first_row
-
-    def __str__(self):
-        return self.args[0]
-
-
-def _add_pairs(a, b):
-    return a[0] + b[0], a[1] + b[1]
+            raise em.DataError(str(err), row_offset + start) from None
+        yield em.block_pass(Xt, params, shift=params.means, out=buffer[:, : stop - start])
 
 
 def _dask_pass(X, params, chunk_size):
     """``_chunk_pass`` mapped over the row blocks of a dask array on the active dask scheduler,
-    the block statistics summed here. The parameters are one key, shipped once per worker."""
+    the block passes summed here. The parameters are one key, shipped once per worker."""
     import dask
     from dask.base import tokenize
 
@@ -224,20 +203,37 @@ def _dask_pass(X, params, chunk_size):
     # The block results are a few hundred bytes each: gathering them and adding them here, in
     # block order, took 0.12 s per pass against 0.22 s for a tree of sums on the workers (8 tiny
     # blocks, 2 worker processes, a loaded machine), and the sum is the same on every run.
-    results = dask.compute(*parts)
-    total = results[0]
-    for part in results[1:]:
-        total = _add_pairs(total, part)
-    return total
+    return em.combine_passes(dask.compute(*parts))
+
+
+def _project_modules():
+    """The modules a worker needs to run this one's code: em_scale and every module it imports,
+    directly or not, from the folder it lives in (em_helpers and what em_helpers imports),
+    found by following the module objects and the defining modules of the functions and
+    classes in each one's namespace. Derived, so a new room of the core is shipped too."""
+    folder = Path(__file__).resolve().parent
+    found, todo = {}, [sys.modules[__name__]]
+    while todo:
+        module = todo.pop()
+        path = getattr(module, "__file__", None)
+        if path is None or Path(path).resolve().parent != folder or module.__name__ in found:
+            continue
+        found[module.__name__] = module
+        for value in vars(module).values():
+            if isinstance(value, types.ModuleType):
+                todo.append(value)
+            elif getattr(value, "__module__", None) in sys.modules:
+                todo.append(sys.modules[value.__module__])
+    return [found[name] for name in sorted(found)]
 
 
 def _ship_modules_to_workers():
-    """If a distributed.Client is active, give its workers em_helpers.py and em_scale.py, once:
-    a worker plugin writes them into each worker's directory (on its sys.path), now and on
-    every worker that joins later, so workers on a real cluster import the same code as this
-    process with nothing copied by hand. Not imported on arrival (load=False) and never sent
-    to the scheduler, whose process, in a LocalCluster, is this one: re-importing here would
-    make a second GMMParams class."""
+    """If a distributed.Client is active, give its workers the project's modules (see
+    ``_project_modules``), once: a worker plugin writes them into each worker's directory (on
+    its sys.path), now and on every worker that joins later, so workers on a real cluster import
+    the same code as this process with nothing copied by hand. Not imported on arrival
+    (load=False) and never sent to the scheduler, whose process, in a LocalCluster, is this one:
+    re-importing here would make a second GMMParams class."""
     try:
         from distributed import default_client
         from distributed.diagnostics.plugin import UploadFile
@@ -247,7 +243,7 @@ def _ship_modules_to_workers():
         return
     if client.id in _SHIPPED_TO:
         return
-    for module in (em, sys.modules[__name__]):
+    for module in _project_modules():
         path = Path(module.__file__).resolve()
         client.register_plugin(UploadFile(str(path), load=False), name=f"em-tutorial-{path.name}")
     _SHIPPED_TO.add(client.id)
@@ -274,67 +270,95 @@ def _check_rows(X):
 
 
 def _subsample(X, n_samples, rng):
-    """All of X if it has at most INIT_SUBSAMPLE rows (then the start equals fit_gmm's for the
-    same seed), else INIT_SUBSAMPLE rows drawn uniformly without replacement, in file order."""
+    """Xᵀ (D, S) of all of X if it has at most INIT_SUBSAMPLE rows (then the start equals fit_gmm's
+    for the same seed), else of INIT_SUBSAMPLE rows drawn uniformly without replacement, in file
+    order; bad rows raise ``em_helpers.DataError`` (so the fit raises StreamError, as a bad chunk)."""
     if n_samples <= INIT_SUBSAMPLE:
-        rows = X[:n_samples]
+        index, rows = None, X[:n_samples]
     else:
-        rows = X[np.sort(rng.choice(n_samples, size=INIT_SUBSAMPLE, replace=False))]
+        index = np.sort(rng.choice(n_samples, size=INIT_SUBSAMPLE, replace=False))
+        rows = X[index]
     if _is_dask_array(rows):
         rows = rows.compute()
-    return np.asarray(rows, dtype=np.float64)
-
-
-def _run_chunked(X, params, n_samples, max_iter, tol, reg_covar, covariance_type, chunk_size):
-    """The EM loop of em_helpers.fit_gmm: M-step, then an E-step that is one pass over the chunks.
-    ``params`` is always the θ the last complete pass scored (history[-1] = L(θ))."""
-    one_pass = _dask_pass if _is_dask_array(X) else _chunk_pass
-    history, converged = [], False
     try:
-        stats, log_lik = one_pass(X, params, chunk_size)
-        history.append(log_lik)
-        for _ in range(max_iter):
-            new_params = em._m_step_from_statistics(stats, reg_covar, covariance_type)
-            stats, log_lik = one_pass(X, new_params, chunk_size)
-            params = new_params
-            history.append(log_lik)
-            if tol > 0 and (history[-1] - history[-2]) / n_samples < tol:
-                converged = True
-                break
-    except _BadChunk as err:
-        raise _stopped(err, params, history, tol) from None
-    return _as_fit(params, history, tol, converged)
+        return _rows_as_Xt(rows, X.shape[1], "the sample of rows read for the k-means++ start", 0, index)
+    except ValueError as err:
+        raise em.DataError(str(err), 0) from None
 
 
-def _as_fit(params, history, tol, converged):
-    # No responsibilities: an (N, K) array is what this function exists to avoid holding.
-    return em.GMMFit(
-        params=params,
-        responsibilities=None,
-        log_likelihoods=np.array(history),
-        n_iter=len(history) - 1,
-        converged=converged,  # GMMFit.stop_reason follows from it
-        tol=float(tol),
-    )
+def _m_step(stats, prior, reg_covar, covariance_type):
+    """The ML M-step from statistics, or with a ConjugatePrior fit_gmm's MAP one (the prior's
+    pseudo-observations added to the statistics): one place for the chunked and the online fit."""
+    if prior is None:
+        return em.m_step_from_statistics(stats, reg_covar=reg_covar, covariance_type=covariance_type)
+    return em._map_m_step_from_statistics(stats, prior, reg_covar, covariance_type)
 
 
-def _stopped(err, params, history, tol):
-    """The error of a bad chunk, carrying the fit of the last complete pass: ``params`` is the θ
-    it scored, so ``err.fit`` is the fit that max_iter = len(history) - 1 would have given (the
-    θ of the M-step after that pass is dropped: the pass that would score it did not finish)."""
-    fit = _as_fit(params, history, tol, False) if history else None
-    return StreamError(
-        f"{err} In pass {len(history)} (0 = the first), the {err.first_row:,} points before it were read; "
-        f"nothing already learned is lost: err.fit holds the fit after {max(len(history) - 1, 0)} complete "
-        "iterations" + (" (None: the bad chunk came in the first pass)." if fit is None else "."),
-        points_consumed=err.first_row,
-        fit=fit,
-    )
+class _Chunked:
+    """fit_gmm_chunked's variant for the driver of em_helpers: the E-pass is one pass over the
+    chunks (or the dask blocks); the M-step is the ML or the MAP one; the start is seeded on a
+    subsample."""
+
+    name = "fit_gmm_chunked"
+
+    def __init__(self, X, n_samples, settings, chunk_size, prior):
+        self.X, self.n_samples, self.settings, self.chunk_size = X, n_samples, settings, chunk_size
+        self.one_pass = _dask_pass if _is_dask_array(X) else _chunk_pass
+        self.prior = prior
+        self.objective_name = "log-likelihood" if prior is None else "log-posterior"
+
+    def start(self, method, rng):
+        sample = _subsample(self.X, self.n_samples, rng)
+        resp = em.seed_responsibilities(sample, self.settings.n_components, method, rng)
+        return self.m_step(em.given_pass(sample, resp))
+
+    def given_start(self, init):
+        return init
+
+    def e_pass(self, params, spent):
+        return self.one_pass(self.X, params, self.chunk_size)
+
+    def m_step(self, e_pass):
+        return _m_step(e_pass.statistics, self.prior, self.settings.reg_covar, self.settings.covariance_type)
+
+    def objective(self, previous, params, e_pass):
+        """L(θ), or with a prior L(θ) + log p(θ), as fit_gmm's."""
+        if self.prior is None:
+            return e_pass.log_likelihood
+        return e_pass.log_likelihood + em.log_prior(params, self.prior)
+
+    def result(self, run, n_failed_starts):
+        return em.GMMFit(
+            params=run.state,
+            responsibilities=None,  # an (N, K) array is what this fit exists to avoid holding
+            log_likelihoods=np.array(run.log_likelihoods),
+            n_iter=len(run.objectives) - 1,
+            converged=run.converged,
+            tol=self.settings.tol,
+            log_posteriors=None if self.prior is None else np.array(run.objectives),
+            prior=self.prior,
+            n_failed_starts=n_failed_starts,
+        )
+
+
+def _resolve_chunked_prior(prior, X, n_samples, n_components, covariance_type):
+    """None or a ConjugatePrior checked against X; "default" is mclust's default made from the rows
+    a start would use: all of them up to INIT_SUBSAMPLE (then it is fit_gmm's), else INIT_SUBSAMPLE
+    rows drawn with a fixed seed (the data's mean and covariance to ~1/√10⁵ of their spread)."""
+    if prior is None:
+        return None
+    if isinstance(prior, str) and prior == "default":
+        try:
+            rows = _subsample(X, n_samples, np.random.default_rng(0)).T
+        except em.DataError as err:
+            raise StreamError(str(err), points_consumed=0, fit=None) from None
+        return em.resolve_prior(prior, rows, n_components, covariance_type)
+    return em.resolve_prior(prior, np.empty((0, X.shape[1])), n_components, covariance_type)
 
 
 def fit_gmm_chunked(
     X, n_components, *, chunk_size=None, init="kmeans++", n_init=1, max_iter=200, tol=1e-6, reg_covar=1e-6,
-    covariance_type="full", seed=None,
+    covariance_type="full", seed=None, prior=None,
 ):  # fmt: skip
     """Exact batch EM over row chunks of data that need not fit in memory.
 
@@ -349,17 +373,23 @@ def fit_gmm_chunked(
         A NumPy array, an ``np.memmap`` or ``np.load(..., mmap_mode="r")`` file, an h5py or
         zarr dataset, or a dask array. A dask array's row blocks are mapped on whatever dask
         scheduler is active (threads, processes, a ``distributed.Client`` on a cluster, whose
-        workers are sent em_helpers.py and em_scale.py once) and their statistics summed.
+        workers are sent the project's modules once) and their statistics summed.
     n_components : int
     chunk_size : int or None
         Rows per E-step (within each dask block, for a dask array); None means 20,000.
     init : {"kmeans++", "random"} or GMMParams
-        A GMMParams is used as given. Otherwise ``em_helpers.init_params`` on a uniform random
-        subsample of ``INIT_SUBSAMPLE`` = 100,000 rows (all rows if fewer: then the same seed
-        gives ``fit_gmm``'s start). A component of weight π_k has ~π_k·10⁵ points there, so its
-        start mean is within ~σ_k/√(π_k·10⁵) of the all-rows start; the cost is ~10 ms.
+        A GMMParams is used as given. Otherwise seeds as ``em_helpers.init_params`` on a uniform
+        random subsample of ``INIT_SUBSAMPLE`` = 100,000 rows (all rows if fewer: then the same
+        seed gives ``fit_gmm``'s start). A component of weight π_k has ~π_k·10⁵ points there, so
+        its start mean is within ~σ_k/√(π_k·10⁵) of the all-rows start; the cost is ~10 ms.
     n_init, max_iter, tol, reg_covar, covariance_type, seed : as in ``em_helpers.fit_gmm``
-        (a fit that reaches ``max_iter`` with tol > 0 issues ``em_helpers.ConvergenceWarning``).
+        (a fit that reaches ``max_iter`` with tol > 0 issues ``em_helpers.ConvergenceWarning``;
+        max_iter=0 returns the start, evaluated).
+    prior : None, "default" or ConjugatePrior
+        MAP-EM, as ``fit_gmm(..., prior=...)``: the MAP M-step reads the same summed statistics,
+        so from the same start the iterates and ``log_posteriors`` are fit_gmm's, to rounding.
+        "default" is made from the rows of the start's subsample (all rows when there are at most
+        ``INIT_SUBSAMPLE``: then it is fit_gmm's "default"; else 100,000 rows drawn with a fixed seed).
 
     Returns
     -------
@@ -369,43 +399,21 @@ def fit_gmm_chunked(
     Raises
     ------
     StreamError
-        A chunk with NaN, inf or the wrong shape; ``err.fit`` holds the fit so far.
+        A chunk (or a row read for the start) with NaN, inf or the wrong shape; ``err.fit``
+        holds the fit so far.
     """
     n_samples, n_features = _check_rows(X)
     chunk_size = _DEFAULT_CHUNK if chunk_size is None else chunk_size
-    _check_chunked_arguments(n_components, n_samples, chunk_size, n_init, max_iter, tol, reg_covar, covariance_type)
+    em.check_int(chunk_size, "chunk_size", 1)
+    settings = em.fit_settings(
+        n_samples, n_components, n_init=n_init, max_iter=max_iter, tol=tol, reg_covar=reg_covar,
+        covariance_type=covariance_type,
+    )  # fmt: skip
+    init = em.check_init(init, ("methods", "params"), n_samples, n_features, settings)
     if _is_dask_array(X) and X.numblocks[1] != 1:
         X = X.rechunk({1: -1})  # each task needs whole rows
-    run = (n_samples, max_iter, tol, reg_covar, covariance_type, chunk_size)
-    if isinstance(init, em.GMMParams):
-        em._check_start(init, n_features, n_components, covariance_type)
-        best = _run_chunked(X, init, *run)
-    elif not isinstance(init, str) or init not in em._START_METHODS:
-        raise ValueError(f'init must be "kmeans++", "random" or a GMMParams; got {init!r}.')
-    else:
-        rng = np.random.default_rng(seed)
-        best = None
-        for _ in range(n_init):
-            sample = _subsample(X, n_samples, rng)
-            start = em.init_params(
-                sample, n_components, method=init, seed=rng, reg_covar=reg_covar, covariance_type=covariance_type
-            )
-            fit = _run_chunked(X, start, *run)
-            if best is None or fit.log_likelihood > best.log_likelihood:
-                best = fit
-    em._warn_if_not_converged(
-        "fit_gmm_chunked", "log-likelihood", best.log_likelihoods, n_samples, max_iter, best.converged, tol
-    )
-    return best
-
-
-def _check_chunked_arguments(n_components, n_samples, chunk_size, n_init, max_iter, tol, reg_covar, covariance_type):
-    em._check_n_components(n_components, n_samples)
-    em._check_reg_covar(reg_covar)
-    em._check_covariance_type(covariance_type)
-    for name, value, low in (("chunk_size", chunk_size, 1), ("n_init", n_init, 1), ("max_iter", max_iter, 0)):
-        em._check_int(value, name, low)
-    em._check_tol(tol)
+    prior = _resolve_chunked_prior(prior, X, n_samples, n_components, covariance_type)
+    return em.run_fit(_Chunked(X, n_samples, settings, chunk_size, prior), settings, init, seed, n_samples)
 
 
 # --------------------------------------------------------------------------- stepwise (online) EM
@@ -423,15 +431,12 @@ _DEFAULT_STEP_EXPONENT = 0.6
 
 def _check_online_arguments(init, n_init, init_points, step_exponent, step_size, average_after, n_passes, prior):
     """fit_gmm_online's settings (those that need no data), each with an error that names the fix."""
-    if isinstance(init, str):
-        if init not in em._START_METHODS:
-            raise ValueError(f'init must be "kmeans++", "random" or a GMMParams; got {init!r}.')
-    elif not isinstance(init, em.GMMParams):
-        raise TypeError(f'init must be "kmeans++", "random" or a GMMParams; got {type(init).__name__}.')
+    if not (isinstance(init, em.GMMParams) or (isinstance(init, str) and init in em.START_METHODS)):
+        raise em.init_error(("methods", "params"), init)
     for name, value, low in (("n_init", n_init, 1), ("init_points", init_points, 1), ("n_passes", n_passes, 1)):
-        em._check_int(value, name, low)
+        em.check_int(value, name, low)
     if average_after is not None:
-        em._check_int(average_after, "average_after", 0)
+        em.check_int(average_after, "average_after", 0)
     if step_exponent is not None and step_size is not None:
         raise ValueError(
             "give step_exponent (a decreasing step η_t = (t + 2)^(-κ)) or step_size (a constant η), not both."
@@ -484,21 +489,20 @@ class _Stepwise:
     sizes: array = dataclasses.field(default_factory=lambda: array("q"))  # else grows with the stream
 
     def resolve_prior(self, Xt):
-        self.prior = em._resolve_prior(self.prior, Xt.T, self.n_components, self.covariance_type)
+        self.prior = em.resolve_prior(self.prior, Xt.T, self.n_components, self.covariance_type)
 
     def m_step(self, stats):
         """θ̄(s). With a prior, the per-point statistics are scaled back to N points first (N: the points
         of the first pass so far), so the prior's pseudo-observations weigh against N, as in fit_gmm."""
         if self.prior is None:
-            return em._m_step_from_statistics(stats, self.reg_covar, self.covariance_type)
-        n = max(self.n_first_pass, 1)
-        return em._map_m_step_from_statistics(stats.scaled(n), self.prior, self.reg_covar, self.covariance_type)
+            return _m_step(stats, None, self.reg_covar, self.covariance_type)
+        return _m_step(stats.scaled(self.n_first_pass), self.prior, self.reg_covar, self.covariance_type)
 
     def start_on_prefix(self, Xts, method, n_init, rng):
         """θ_0: the best of n_init batch fits on the prefix (D, M); its per-point statistics become s,
         counting as the len(Xts) batches they hold."""
         Xt = np.concatenate(Xts, axis=1)
-        em._check_n_components(self.n_components, Xt.shape[1])
+        em.check_n_components(self.n_components, Xt.shape[1])
         self.resolve_prior(Xt)
         with warnings.catch_warnings():  # a start need not have converged: the stream refines it
             warnings.simplefilter("ignore", em.ConvergenceWarning)
@@ -506,8 +510,7 @@ class _Stepwise:
                 Xt.T, self.n_components, init=method, n_init=n_init, seed=rng, reg_covar=self.reg_covar,
                 covariance_type=self.covariance_type, prior=self.prior,
             )  # fmt: skip
-        resp, _ = em._e_step(Xt, fit.params)
-        self.stats = em._sufficient_statistics(Xt, resp, fit.params.means).scaled(1.0 / Xt.shape[1])
+        self.stats = em.block_pass(Xt, fit.params, shift=fit.params.means).statistics.scaled(1.0 / Xt.shape[1])
         self.start, self.n_steps = fit.params, len(Xts)
         self.n_start_points = self.n_first_pass = self.n_seen = Xt.shape[1]
         self.params = self.m_step(self.stats)
@@ -515,10 +518,10 @@ class _Stepwise:
     def step(self, Xt, first_pass):
         """One batch: its E-step under θ, s ← (1 - η) s + η s(batch), θ ← θ̄(s); then the average."""
         batch_size = Xt.shape[1]
-        resp, log_lik = em._e_step(Xt, self.params)
-        self.trace.append(log_lik / batch_size)
+        e_pass = em.block_pass(Xt, self.params, shift=self.params.means)  # the E-pass every fit uses
+        self.trace.append(e_pass.log_likelihood / batch_size)
         self.sizes.append(batch_size)
-        batch_stats = em._sufficient_statistics(Xt, resp, self.params.means).scaled(1.0 / batch_size)
+        batch_stats = e_pass.statistics.scaled(1.0 / batch_size)
         if self.stats is None:  # the first batch starts s (η = 1)
             self.stats = batch_stats
         else:  # update t = n_steps - 1 (counted from 0): η_t = (t + 2)^(-κ), or the constant η
@@ -642,15 +645,15 @@ def fit_gmm_online(
         whose dimension disagrees with the batches.
     """
     _check_online_arguments(init, n_init, init_points, step_exponent, step_size, average_after, n_passes, prior)
-    em._check_reg_covar(reg_covar)
-    em._check_covariance_type(covariance_type)
+    em.check_reg_covar(reg_covar)
+    em.check_covariance_type(covariance_type)
     _reread_check(batches, n_passes)
     if step_exponent is None and step_size is None:
         step_exponent = _DEFAULT_STEP_EXPONENT
     state = _Stepwise(n_components, covariance_type, reg_covar, step_exponent, step_size, average_after, prior)
     n_features = None
     if isinstance(init, em.GMMParams):
-        em._check_start(init, init.n_features, n_components, covariance_type)
+        em.check_start(init, init.n_features, n_components, covariance_type)
         state.params = state.start = init
         n_features = init.n_features
     rng = np.random.default_rng(seed)

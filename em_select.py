@@ -105,7 +105,7 @@ def spread_ratios(params, X, responsibilities=None):
         responsibilities = em.e_step(X, params)[0]
     data_cov = np.atleast_2d(np.cov(X.T, bias=True))
     held = responsibilities.sum(axis=0)
-    counts = held + em._COUNT_FLOOR  # N_k
+    counts = held + em.COUNT_FLOOR  # N_k
     centred = X[None, :, :] - params.means[:, None, :]  # (K, N, D)
     scatter = np.einsum("nk,knd,kne->kde", responsibilities, centred, centred)  # W_k
     if params.covariance_type == "tied":
@@ -386,7 +386,7 @@ def _stacked_e_step(Xt, squares, weights, means, covariances, reg_covar, valid):
     log_prob[~valid] = -np.inf
     # The core's log-sum-exp over k (its clamp included), on the (K, S, N) view of the stack;
     # a padded component's exp(-700) ~ 1e-304 is then set to exactly 0.
-    peak, total = em._normalize_rows_in_place(np.moveaxis(log_prob, 1, 0))
+    peak, total = em.normalize_rows_in_place(np.moveaxis(log_prob, 1, 0))
     log_prob[~valid] = 0.0
     return log_prob, (peak + np.log(total)).sum(axis=-1)
 
@@ -397,7 +397,7 @@ def _stacked_m_step(Xt, squares, resp, reg_covar, covariance_type, valid):
     π = 0, μ = 0, Σ = I. The scatter is Σ_i γ_ik x_i x_iᵀ / N_k - μ_k μ_kᵀ, one product with
     the squares for all components, exact enough because Xᵀ is centred (see _stacked_e_step)."""
     (S, K, N), D = resp.shape, Xt.shape[0]
-    counts = np.where(valid, resp.sum(axis=2) + em._COUNT_FLOOR, 0.0)  # N_k, (S, K)
+    counts = np.where(valid, resp.sum(axis=2) + em.COUNT_FLOOR, 0.0)  # N_k, (S, K)
     safe = np.where(valid, counts, 1.0)[..., None]
     means = (resp @ Xt.T) / safe  # Σ_i γ_ik x_i / N_k, (S, K, D)
     second = (resp.reshape(S * K, N) @ squares.T).reshape(S, K, D, D) / safe[..., None]
@@ -724,7 +724,7 @@ def select_model(
     ValueError
         When no pair has a non-degenerate fit (the message says what to try).
     """
-    X = em._check_X(X)
+    X = em.check_X(X)
     if X.shape[0] < 2:
         raise ValueError(f"select_model needs at least 2 points; got {X.shape[0]}.")
     _check_full_rank(X)
@@ -735,13 +735,13 @@ def select_model(
     if not ks or not types:
         raise ValueError("n_components and covariance_types must each name at least one value.")
     for t in types:
-        em._check_covariance_type(t)
+        em.check_covariance_type(t)
     if max(ks) > X.shape[0] or min(ks) < 1:
         raise ValueError(
             f"n_components asks for K from {min(ks)} to {max(ks)}, but K must be between 1 and N = {X.shape[0]}: "
             f"pass n_components=range(1, {min(X.shape[0], 9) + 1}) or fewer."
         )
-    em._check_int(n_init, "n_init", 0)
+    em.check_int(n_init, "n_init", 0)
     if reg_covar is None:
         variances = X.var(axis=0)
         reg_covar = REG_COVAR_FRACTION * float(variances[variances > 0].min()) if (variances > 0).any() else 1e-6

@@ -643,7 +643,7 @@ def test_an_e_step_over_several_blocks_and_a_ragged_last_one_is_exact():
     resp, log_lik = em.e_step(X, params)
     # Against the formula evaluated over all N points in one go: equal to rounding.
     direct = direct_log_weighted_densities(X, params)
-    np.testing.assert_allclose(em._log_weighted_densities(np.ascontiguousarray(X.T), params).T, direct, rtol=1e-11)
+    np.testing.assert_allclose(em.log_weighted_densities(np.ascontiguousarray(X.T), params).T, direct, rtol=1e-11)
     np.testing.assert_allclose(resp, np.exp(direct - logsumexp(direct, axis=1, keepdims=True)), rtol=1e-9, atol=1e-13)
     assert log_lik == pytest.approx(logsumexp(direct, axis=1).sum(), rel=1e-12)
     # Against 3 of scikit-learn's EM iterations from the same start.
@@ -659,7 +659,7 @@ def test_an_e_step_over_several_blocks_and_a_ragged_last_one_is_exact():
 
 
 def test_the_e_step_clamps_log_odds_at_minus_700_so_exp_never_underflows():
-    """_normalize_in_place's promise: exp never sees an argument below -700 (below -708 it
+    """normalize_in_place's promise: exp never sees an argument below -700 (below -708 it
     underflows, NumPy's slow path), which changes a γ_ik by less than 1e-300."""
     params = em.GMMParams([0.5, 0.5], [[0.0, 0.0], [60.0, 0.0]], [np.eye(2), np.eye(2)])
     X = [[0.0, 0.0], [60.0, 0.0], [30.0, 0.0]]  # log-odds -1800, +1800 and 0
@@ -718,8 +718,8 @@ def test_each_check_of_gmm_params_rejects_what_it_names(weights, means, covarian
 @pytest.mark.parametrize(
     "weights, means, covariances",
     [
-        ([1.0], [[0.0, -em._MAX_ABS]], [I2]),  # at each bound, not beyond it
-        ([1.0], [[0.0, 0.0]], [em._MAX_ABS**2 * I2]),
+        ([1.0], [[0.0, -em.MAX_ABS]], [I2]),  # at each bound, not beyond it
+        ([1.0], [[0.0, 0.0]], [em.MAX_ABS**2 * I2]),
         ([1.0 + 9e-7], [[0.0, 0.0]], [I2]),  # sums within 1e-6 of 1
         ([0.6, 0.4 - 9e-7], [[0.0, 0.0], [1, 1]], [I2, I2]),
         ([1.0, 0.0], [[0.0, 0.0], [1, 1]], [I2, I2]),  # a weight of exactly 0
@@ -803,7 +803,7 @@ def test_each_check_of_responsibilities_rejects_what_it_names(responsibilities, 
 
 def test_responsibilities_within_1e_6_of_a_probability_vector_are_accepted_and_laid_out_k_by_n():
     resp = np.r_[np.full((19, 2), 0.5), [[0.5, 0.5 + 9e-7]]]
-    laid_out = em._check_responsibilities(resp.tolist(), 20)
+    laid_out = em.check_responsibilities(resp.tolist(), 20)
     assert laid_out.shape == (2, 20) and laid_out.flags.c_contiguous
     np.testing.assert_array_equal(laid_out, resp.T)
     hard = np.eye(2)[np.arange(20) % 2]  # one-hot rows
@@ -898,7 +898,7 @@ def test_m_step_from_statistics_checks_its_arguments_and_adds_reg_covar_once():
 
 def test_when_one_covariance_needs_its_eigenvalues_floored_the_others_keep_their_cholesky_factor():
     healthy, broken = np.array([[2.0, 0.5], [0.5, 1.0]]), np.array([[1.0, 2.0], [2.0, 1.0]])  # eigenvalues -1, 3
-    params = em.GMMParams._trusted(np.array([0.5, 0.5]), np.zeros((2, 2)), np.array([healthy, broken]), "full", 0.5)
+    params = em.GMMParams.trusted(np.array([0.5, 0.5]), np.zeros((2, 2)), np.array([healthy, broken]), "full", 0.5)
     lower, lower_inv, half_log_det = params.cholesky
     np.testing.assert_array_equal(params.covariances[0], healthy)
     np.testing.assert_allclose(lower[0], np.linalg.cholesky(healthy), rtol=1e-15)
@@ -1077,7 +1077,7 @@ def test_small_promises_of_the_helpers():
 
 def map_m_step_from_the_formulas(X, resp, prior, covariance_type):
     """The MAP M-step as the docstring of _map_m_step_from_statistics writes it, from X and γ directly."""
-    counts = resp.sum(axis=0) + em._COUNT_FLOOR
+    counts = resp.sum(axis=0) + em.COUNT_FLOOR
     xbar = (resp.T @ X) / counts[:, None]
     K, D = xbar.shape
     kappa, nu, b = prior.shrinkage, prior.degrees_of_freedom, float(prior.shrinkage > 0)
@@ -1237,7 +1237,7 @@ def test_the_loop_defaults_and_flags_are_what_the_docstring_says():
 
 
 def test_x_at_the_bound_of_its_values_is_accepted():
-    resp, log_lik = em.e_step([[em._MAX_ABS, 0.0]], P_OK)  # ±1e100 is allowed, beyond it is not
+    resp, log_lik = em.e_step([[em.MAX_ABS, 0.0]], P_OK)  # ±1e100 is allowed, beyond it is not
     assert np.isfinite(log_lik) and resp.shape == (1, 2)
 
 

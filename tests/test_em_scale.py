@@ -2,6 +2,7 @@
 in one pass with memory flat in the stream length; bad chunks and batches give errors that keep the fit."""
 
 import pickle
+import subprocess
 import sys
 import tracemalloc
 from pathlib import Path
@@ -171,6 +172,17 @@ def test_from_fit_gmms_optimum_both_stop_after_one_iteration_or_run_on_with_tol_
     assert_same_fit(es.fit_gmm_chunked(X, 3, init=optimum, tol=0, max_iter=3, reg_covar=1.0), in_memory)
 
 
+def project_files_a_fresh_interpreter_loads_with(module):
+    """The repository's own .py files that ``import module`` loads in a fresh interpreter, sorted."""
+    root = Path(es.__file__).resolve().parent
+    code = (
+        f"import sys, pathlib, {module}; root = pathlib.Path({str(root)!r}); "
+        "print(*sorted(pathlib.Path(m.__file__).name for m in list(sys.modules.values()) "
+        "if getattr(m, '__file__', None) and pathlib.Path(m.__file__).resolve().parent == root))"
+    )
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+
+
 def shipped_modules(dask_worker):
     return sorted(path.name for path in Path(dask_worker.local_directory).glob("em_*.py"))
 
@@ -203,10 +215,12 @@ def test_dask_array_on_a_local_cluster_of_two_worker_processes_equals_in_memory(
         with pytest.raises(es.StreamError, match=r"chunk 0 of dask block 2 \(rows 10,000 to 14,999\)") as err:
             es.fit_gmm_chunked(da.from_array(bad, chunks=5_000), 3, init=start, chunk_size=5_000)
     assert_same_fit(chunked, in_memory)
-    assert list(files.values()) == [["em_helpers.py", "em_scale.py"]] * 2  # shipped, not copied by hand
+    needed = project_files_a_fresh_interpreter_loads_with("em_scale")  # em_helpers and the rooms below it
+    assert {"em_helpers.py", "em_scale.py"} < set(needed)
+    assert list(files.values()) == [needed] * 2  # shipped, derived, not listed by hand
     assert list(imported_on_arrival.values()) == [[]] * 2  # load=False: written, not imported on arrival
     ours = sorted(name for name in plugins if name != "shuffle")  # distributed's own shuffle plugin aside
-    assert ours == ["em-tutorial-em_helpers.py", "em-tutorial-em_scale.py"]
+    assert ours == [f"em-tutorial-{name}" for name in needed]
     assert registered == []
     assert err.value.points_consumed == 10_000  # the bad chunk's first row crossed from the worker process
 
@@ -472,7 +486,7 @@ def test_online_batches_of_one_row_are_fine_and_values_at_the_bound_are_allowed(
     fit = es.fit_gmm_online([*batches, batches[2][:1]], 3, init_points=100, seed=8)
     assert fit.batch_sizes[-1] == 1
     at_bound = batches[0].copy()
-    at_bound[5, 1] = -em._MAX_ABS  # ±1e100 is allowed, beyond it is not (as em_helpers)
+    at_bound[5, 1] = -em.MAX_ABS  # ±1e100 is allowed, beyond it is not (as em_helpers)
     start = em.init_params(batches[1], 3, seed=8)
     chunked = es.fit_gmm_chunked(at_bound, 3, init=start, max_iter=0)
     assert chunked.log_likelihood == pytest.approx(em.fit_gmm(at_bound, 3, init=start, max_iter=0).log_likelihood)
@@ -631,7 +645,7 @@ def test_a_bad_chunk_error_rebuilds_from_its_args_as_plain_pickle_rebuilds_it():
     """To leave a worker process, an exception is pickled: plain pickle calls cls(*args) and then restores
     __dict__. (distributed and dask's process scheduler install tblib's exception pickling when it is
     there, which does not call __init__; without tblib, this is the path.)"""
-    err = es._BadChunk("chunk 3 (rows 300 to 399) contains NaN", 300)
+    err = em.DataError("chunk 3 (rows 300 to 399) contains NaN", 300)
     cls, args, state = BaseException.__reduce__(err)  # what pickle.dumps uses when tblib has not patched it
     rebuilt = cls(*args)
     rebuilt.__dict__.update(state)
@@ -698,3 +712,43 @@ def test_x_must_be_a_table_with_rows_and_columns(shape):
 def test_rows_without_shape_are_refused():
     with pytest.raises(TypeError, match=r"X must slice by rows and have \.shape.*; got list\. .*np\.asarray"):
         es.fit_gmm_chunked([[0.0, 1.0], [2.0, 3.0]], 1)
+
+
+# --------------------------------------------------------------------------- MAP at scale
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag", "spherical", "tied"])
+@pytest.mark.parametrize("kind", ["numpy", "memmap", "dask"])
+def test_chunked_map_is_fit_gmms_map_from_the_same_start(X, kind, covariance_type, tmp_path):
+    start = em.init_params(X, 3, seed=4, covariance_type=covariance_type)
+    options = {"init": start, "prior": "default", "covariance_type": covariance_type, "tol": 1e-9}
+    in_memory = em.fit_gmm(X, 3, **options)
+    chunked = es.fit_gmm_chunked(as_source(X, kind, tmp_path), 3, chunk_size=1_999, **options)
+    assert_same_fit(chunked, in_memory)
+    np.testing.assert_allclose(chunked.log_posteriors, in_memory.log_posteriors, rtol=1e-10)
+    assert chunked.prior.degrees_of_freedom == in_memory.prior.degrees_of_freedom
+    np.testing.assert_array_equal(chunked.prior.mean, in_memory.prior.mean)  # "default" from all 20,000 rows
+
+
+def test_chunked_map_with_a_given_prior_and_its_own_start_is_fit_gmms(X):
+    prior = em.ConjugatePrior(2.0, [1.0, 2.0], 5.0, np.eye(2))
+    in_memory = em.fit_gmm(X[:5_000], 3, prior=prior, seed=3, tol=1e-9)  # 5,000 <= INIT_SUBSAMPLE: the same start
+    chunked = es.fit_gmm_chunked(X[:5_000], 3, prior=prior, seed=3, tol=1e-9, chunk_size=700)
+    assert_same_fit(chunked, in_memory)
+    assert chunked.prior is prior and chunked.objective == pytest.approx(in_memory.objective, rel=1e-12)
+
+
+def test_a_chunked_default_prior_past_the_subsample_is_made_from_its_rows(X, monkeypatch):
+    monkeypatch.setattr(es, "INIT_SUBSAMPLE", 1_000)
+    start = em.init_params(X, 3, seed=2)
+    fit = es.fit_gmm_chunked(X, 3, init=start, prior="default", max_iter=1, tol=0)
+    rows = np.sort(np.random.default_rng(0).choice(len(X), size=1_000, replace=False))
+    expected = em.default_prior(X[rows], 3)
+    np.testing.assert_array_equal(fit.prior.mean, expected.mean)
+    np.testing.assert_array_equal(fit.prior.scale, expected.scale)
+
+
+def test_a_chunked_prior_of_another_dimension_is_refused(X):
+    prior = em.ConjugatePrior(0.01, [0.0, 0.0, 0.0], 5.0, np.eye(3))
+    with pytest.raises(ValueError, match=r"the prior's mean has 3 values but X has D=2 columns"):
+        es.fit_gmm_chunked(X, 3, prior=prior)

@@ -1,0 +1,263 @@
+"""One EM driver for every fitter; a room below em_helpers (which re-exports its names).
+
+Every fitter is the same loop: ``fit_gmm`` (in memory, ML or MAP), em_scale's
+``fit_gmm_chunked`` (chunks, a memory map, a dask array) and em_bayes' ``fit_bayesian_gmm``
+(variational) each hand ``run_fit`` a *variant*, an object with these methods:
+
+  start(method, rng) -> state         θ_0 from seeds (``seed_responsibilities`` and one M-step)
+  given_start(init) -> state          θ_0 from the caller's ``init`` (checked by ``check_init``)
+  e_pass(state, spent) -> EPass       one E-pass over the variant's data source under ``state``:
+                                      statistics plus the objective's terms (``spent``: the
+                                      previous pass, whose memory it may reuse)
+  m_step(e_pass) -> state             from ``e_pass.statistics``: ML, MAP or variational
+  objective(previous, state, e_pass)  the number the fit climbs, after each iteration
+  result(run, n_failed_starts)        the fit object the caller gets back
+
+and the attributes ``name`` and ``objective_name`` (for the warning). The driver owns the
+rest: the iterations, the history, the one stopping rule, the best of ``n_init`` starts (by
+the final objective; the first among equals), ``max_iter=0`` (the start, evaluated),
+``keep_params``, skipping collapsed starts, the ConvergenceWarning, and turning bad data met
+part-way (``DataError``) into a ``StreamError`` that carries the fit so far.
+
+Where the next features go, one place each:
+
+* sample weights w_i: em_helpers' ``block_pass``, the only place γ meets the points: γ_ik·w_i in the
+  statistics (and Σ_i w_i as their N) and w_i·log p(x_i) in the log-likelihood. Every fitter's
+  E-pass goes through it, so every fitter gets them.
+* missing values: another block pass (the expected statistics of the missing coordinates
+  given the observed ones) returning the same ``EPass``; the driver and the M-steps do not change.
+* a thread pool (issue 20): the block map of em_scale's ``_chunk_pass`` (one ``block_pass``
+  per block) becomes a pool's map, and ``combine_passes`` sums the blocks in block order, so
+  the result does not depend on the number of threads.
+
+Layout, stated once for the whole internal layer (the names em_helpers exports without listing
+them in ``__all__``, used by em_scale, em_bayes and em_select): the points as Xᵀ, shape
+(D, N), and responsibilities and log-densities as (K, N), so that every reduction runs along
+the long, contiguous axis N. The public functions take and return scikit-learn's (N, D) and
+(N, K).
+
+This module imports nothing of the project: the variants bring the statistics and the steps.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+
+
+class ConvergenceWarning(UserWarning):
+    """An iterative fit stopped at ``max_iter`` while its gain per point was still above ``tol``.
+
+    The fit is returned all the same (``converged`` False). Raise ``max_iter``, or loosen
+    ``tol``; a fit that stops early on purpose passes ``tol=0`` (run exactly ``max_iter``
+    iterations), which never warns.
+    """
+
+
+class StreamError(ValueError):
+    """Bad data met part-way through a pass or a stream; nothing learned before it is lost.
+
+    Attributes
+    ----------
+    points_consumed : int
+        Points read (in this pass, for the chunked fit) before the bad chunk or batch.
+    fit : GMMFit, OnlineFit or None
+        The fit as it stood before the bad chunk or batch (None if nothing was learned).
+    """
+
+    def __init__(self, message, *, points_consumed, fit):
+        super().__init__(message)
+        self.points_consumed = points_consumed
+        self.fit = fit
+
+
+class DataError(ValueError):
+    """Bad rows met by an E-pass (a chunk with NaN, say), starting at row ``first_row``.
+
+    The driver turns it into a ``StreamError`` carrying the fit so far. Picklable (its args
+    only), so it crosses from dask workers.
+    """
+
+    def __init__(self, message, first_row):
+        super().__init__(message, first_row)
+        self.first_row = first_row
+
+    def __str__(self):
+        return self.args[0]
+
+
+class EPass:
+    """One E-pass over (part of) the data under θ: the objective's terms and the statistics.
+
+    Attributes
+    ----------
+    log_likelihood : float
+        Σ_i log Σ_k exp(log-weight_k + log N(x_i | μ_k, Σ_k)) over the pass's points: L(θ)
+        for EM (the variational fit's is not a likelihood and is not used).
+    responsibilities : ndarray of shape (n_components, n_samples) or None
+        γ laid out (K, N), when the pass holds its points in memory (None after ``+``).
+    entropy : float or None
+        H(γ), when the variant computes it (the variational fit's ELBO needs it).
+    statistics : SufficientStatistics
+        What the M-step reads; a pass in memory computes them on first use (from
+        ``statistics_from``, a function of no arguments), so a pass whose statistics are not
+        needed (the last one) costs only its E-step.
+    """
+
+    def __init__(self, log_likelihood, statistics=None, *, responsibilities=None, entropy=None, statistics_from=None):
+        self.log_likelihood = log_likelihood
+        self.responsibilities = responsibilities
+        self.entropy = entropy
+        self._statistics, self._statistics_from = statistics, statistics_from
+
+    @property
+    def statistics(self):
+        """The SufficientStatistics (computed by ``statistics_from()`` on first use)."""
+        if self._statistics is None:
+            self._statistics = self._statistics_from()
+            self._statistics_from = None
+        return self._statistics
+
+    def summary(self):
+        """The statistics and terms without γ or the points: what crosses from a worker and adds."""
+        return EPass(self.log_likelihood, self.statistics, entropy=self.entropy)
+
+    def __add__(self, other):
+        """Both passes' terms and statistics summed (about ``self``'s shift)."""
+        entropy = None if self.entropy is None else self.entropy + other.entropy
+        return EPass(self.log_likelihood + other.log_likelihood, self.statistics + other.statistics, entropy=entropy)
+
+
+def combine_passes(parts):
+    """The passes of several blocks (any iterable, consumed as it goes) summed in block order:
+    the order is fixed, so the sum is the same whichever worker or thread computed each block."""
+    total = None
+    for part in parts:
+        total = part.summary() if total is None else total + part
+    return total
+
+
+class Run(NamedTuple):
+    """One run of the driver from one start."""
+
+    state: object  # θ_T (the variational fit: its posterior)
+    last: EPass | None  # the E-pass under θ_T (None when a later pass failed)
+    objectives: list  # what the fit climbs, at θ_0 .. θ_T
+    log_likelihoods: list  # each pass's log_likelihood
+    converged: bool
+    kept: tuple | None  # θ_0 .. θ_T with keep_params
+
+
+def _warn_if_not_converged(fit_name, objective_name, objectives, n_samples, max_iter, converged, tol, stacklevel=4):
+    """Issue a ConvergenceWarning when a fit with tol > 0 ran out of iterations.
+
+    ``objectives`` is what the fit climbed, the last values last (its finite values: with fewer
+    than two there is no gain to report). No warning with tol = 0 (all iterations asked for),
+    after a converged fit, or with max_iter = 0 (no iteration: the start evaluated on purpose).
+    ``stacklevel`` 4 points the warning at the line that called the public fitter.
+    """
+    if converged or tol == 0 or max_iter == 0:
+        return
+    objectives = [value for value in objectives if np.isfinite(value)]
+    if len(objectives) > 1:
+        gain = (objectives[-1] - objectives[-2]) / n_samples
+        at_stop = f"its {objective_name} still gained {gain:.3g} per point in the last iteration, above tol={tol:g}"
+    else:
+        at_stop = f"one iteration gives no gain in its {objective_name} to compare with tol={tol:g}"
+    warnings.warn(
+        f"{fit_name} stopped at max_iter={max_iter} before converging: {at_stop}. Raise max_iter, "
+        "or loosen (raise) tol; pass tol=0 to run exactly max_iter iterations without this warning.",
+        ConvergenceWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def _run(variant, make_start, settings, n_samples):
+    """EM from θ_0 = ``make_start()``: E-pass, then M-step and E-pass until the objective's
+    gain per point is below tol (a negative gain too: with reg_covar > 0 the M-step is not an
+    exact maximiser, and a tiny drop means what a tiny gain means) or max_iter M-steps are done.
+    ``state`` is always the θ the last complete pass scored."""
+    objectives, log_likelihoods, kept = [], [], []
+    try:
+        state = make_start()
+    except DataError as err:
+        raise StreamError(
+            f"{err} No pass over the data had begun: nothing was learned (err.fit is None).",
+            points_consumed=0,
+            fit=None,
+        ) from None
+    try:
+        last = variant.e_pass(state, None)
+        objectives.append(variant.objective(None, state, last))
+        log_likelihoods.append(last.log_likelihood)
+        kept.append(state)
+        converged = False
+        for _ in range(settings.max_iter):
+            new_state = variant.m_step(last)
+            e_pass = variant.e_pass(new_state, last)  # γ_t is spent: its memory may be reused
+            objectives.append(variant.objective(last, new_state, e_pass))
+            log_likelihoods.append(e_pass.log_likelihood)
+            state, last = new_state, e_pass
+            if settings.keep_params:
+                kept.append(state)
+            if settings.tol > 0 and (objectives[-1] - objectives[-2]) / n_samples < settings.tol:
+                converged = True
+                break
+    except DataError as err:
+        so_far = Run(state, None, objectives, log_likelihoods, False, None) if objectives else None
+        done = max(len(objectives) - 1, 0)
+        raise StreamError(
+            f"{err} In pass {len(objectives)} (0 = the first), the {err.first_row:,} points before it were read; "
+            f"nothing already learned is lost: err.fit holds the fit after {done} complete iterations"
+            + (" (None: the bad chunk came in the first pass)." if so_far is None else "."),
+            points_consumed=err.first_row,
+            fit=None if so_far is None else variant.result(so_far, 0),
+        ) from None
+    return Run(state, last, objectives, log_likelihoods, converged, tuple(kept) if settings.keep_params else None)
+
+
+def run_fit(variant, settings, init, seed, n_samples):
+    """The driver: EM from the given start, or the best of ``settings.n_init`` seeded starts.
+
+    ``init`` is what ``check_init`` returned: a method name draws seeds with ``seed``; anything
+    else goes to ``variant.given_start`` (and ``n_init`` is ignored). The best run has the highest
+    final objective (the first among equals). A start that collapses (``CollapseError``, possible
+    only with reg_covar = 0) is skipped and counted; if every start does, the first one's error is
+    raised again. Returns ``variant.result(best_run, n_failed_starts)``.
+    """
+    if not isinstance(init, str):
+        best, failures = _run(variant, lambda: variant.given_start(init), settings, n_samples), []
+    else:
+        rng = np.random.default_rng(seed)
+        best, failures = None, []
+        for _ in range(settings.n_init):
+            try:
+                run = _run(variant, lambda: variant.start(init, rng), settings, n_samples)
+            except CollapseError as err:
+                failures.append(err)
+                continue
+            if best is None or run.objectives[-1] > best.objectives[-1]:
+                best = run
+        if best is None:
+            if settings.n_init == 1:
+                raise failures[0]
+            first = failures[0]
+            raise CollapseError(f"all n_init={settings.n_init} starts collapsed; the first: {first}") from first
+    _warn_if_not_converged(
+        variant.name,
+        variant.objective_name,
+        best.objectives,
+        n_samples,
+        settings.max_iter,
+        best.converged,
+        settings.tol,
+    )
+    return variant.result(best, len(failures))
+
+
+class CollapseError(ValueError):
+    """A component collapsed onto too few points in an exact (reg_covar = 0) M-step (see
+    em_helpers' ``_collapse_error``): what ``run_fit`` skips, among several starts, to keep the
+    best of the others."""

@@ -1,0 +1,330 @@
+"""The contract every fitter keeps, run against each of them (as scikit-learn's test_mixture.py does).
+
+Every fitter is em_driver's one loop with a variant plugged in: fit_gmm (ML and MAP), em_scale's
+fit_gmm_chunked (NumPy chunks and a dask array) and em_bayes' fit_bayesian_gmm. What they share is
+tested here once per fitter: the stopping rule, max_iter=0, the best of n_init starts and ties,
+the checks of the settings and their wording, the ConvergenceWarning. What each fitter adds (its
+numbers against scikit-learn, mclust or Bishop; chunks, streams, priors) stays in its own file.
+"""
+
+import subprocess
+import sys
+import typing
+import warnings
+from pathlib import Path
+from typing import NamedTuple
+
+import dask.array as da
+import numpy as np
+import pytest
+from scipy.stats import multivariate_normal
+
+import em_bayes as eb
+import em_driver
+import em_helpers as em
+import em_scale as es
+
+ROOT = Path(__file__).resolve().parent.parent
+TRUTH = em.GMMParams(
+    [0.5, 0.3, 0.2],
+    [[0.0, 0.0], [4.0, 0.5], [1.0, 4.0]],
+    [np.eye(2), [[1.0, 0.3], [0.3, 0.5]], [[0.6, 0.0], [0.0, 1.2]]],
+)
+X, _ = em.sample_gmm(TRUTH, 300, seed=0)
+N = len(X)
+
+
+class Fitter(NamedTuple):
+    """One fitter and how to read the contract's quantities off its result."""
+
+    name: str  # its name in messages and warnings
+    fit: typing.Callable  # fit(X, n_components, **settings)
+    inits: tuple  # the forms of init it takes, as em_checks.init_error names them
+    history: typing.Callable  # result -> what tol is applied to, one value per evaluation
+    first_scored: int  # the iteration the history starts at: 0 (the start) or 1 (VB: no bound before)
+
+    def objective(self, result):
+        return float(self.history(result)[-1])
+
+    def start(self, resp):
+        """The start ``resp`` (K, N) gives, in the form this fitter takes as init."""
+        return resp.T if "responsibilities" in self.inits else em.m_step(X, resp.T)
+
+
+def chunked_over_dask(X, n_components, **settings):
+    return es.fit_gmm_chunked(da.from_array(X, chunks=110), n_components, chunk_size=50, **settings)
+
+
+def map_em(X, n_components, **settings):
+    return em.fit_gmm(X, n_components, prior="default", **settings)
+
+
+def chunked(X, n_components, **settings):
+    return es.fit_gmm_chunked(X, n_components, chunk_size=64, **settings)
+
+
+EVERY_FORM = ("methods", "params", "responsibilities")
+FITTERS = [
+    Fitter("fit_gmm", em.fit_gmm, EVERY_FORM, lambda fit: fit.log_likelihoods, 0),
+    Fitter("fit_gmm", map_em, EVERY_FORM, lambda fit: fit.log_posteriors, 0),
+    Fitter("fit_gmm_chunked", chunked, ("methods", "params"), lambda fit: fit.log_likelihoods, 0),
+    Fitter("fit_gmm_chunked", chunked_over_dask, ("methods", "params"), lambda fit: fit.log_likelihoods, 0),
+    Fitter("fit_bayesian_gmm", eb.fit_bayesian_gmm, ("methods", "responsibilities"), lambda fit: fit.elbos, 1),
+]
+IDS = ["fit_gmm", "fit_gmm-MAP", "fit_gmm_chunked", "fit_gmm_chunked-dask", "fit_bayesian_gmm"]
+every_fitter = pytest.mark.parametrize("fitter", FITTERS, ids=IDS)
+
+
+def seeded_starts(n_starts, seed):
+    """The hard responsibilities (K, N) a fitter's ``n_starts`` seeded starts begin from, drawn as it draws them."""
+    rng = np.random.default_rng(seed)
+    Xt = np.ascontiguousarray(X.T)
+    return [em.seed_responsibilities(Xt, 3, "kmeans++", rng) for _ in range(n_starts)]
+
+
+# --------------------------------------------------------------------------- the stopping rule
+
+
+@every_fitter
+def test_a_fit_stops_at_the_first_gain_per_point_below_tol(fitter):
+    tol = 1e-4
+    fit = fitter.fit(X, 3, seed=0, tol=tol, max_iter=500)
+    history = np.asarray(fitter.history(fit))
+    gains = np.diff(history) / N
+    assert fit.converged and fit.n_iter == len(history) - 1 + fitter.first_scored
+    assert gains[-1] < tol and (gains[:-1] >= tol).all()
+
+
+@every_fitter
+def test_tol_0_runs_exactly_max_iter_iterations_without_a_warning(fitter):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", em.ConvergenceWarning)
+        fit = fitter.fit(X, 3, seed=0, tol=0, max_iter=7)
+    assert (fit.n_iter, fit.converged) == (7, False)
+    assert len(fitter.history(fit)) == 8 - fitter.first_scored
+
+
+@every_fitter
+def test_a_fit_stopped_at_max_iter_warns_once_at_the_callers_line_with_its_own_name(fitter):
+    with pytest.warns(em.ConvergenceWarning) as record:
+        fit = fitter.fit(X, 3, seed=0, tol=1e-12, max_iter=3)
+    assert len(record) == 1 and record[0].filename == __file__
+    message = str(record[0].message)
+    assert message.startswith(f"{fitter.name} stopped at max_iter=3 before converging: its ")
+    assert f"above tol={1e-12:g}. Raise max_iter, or loosen (raise) tol" in message
+    assert not fit.converged and fit.n_iter == 3
+
+
+# --------------------------------------------------------------------------- max_iter=0: the start
+
+
+@every_fitter
+def test_max_iter_0_returns_the_start_evaluated_and_does_not_warn(fitter):
+    (resp,) = seeded_starts(1, seed=5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", em.ConvergenceWarning)
+        seeded = fitter.fit(X, 3, seed=5, max_iter=0)
+        given = fitter.fit(X, 3, init=fitter.start(resp), max_iter=0)
+    for fit in (seeded, given):
+        assert (fit.n_iter, fit.converged) == (0, False)
+        assert len(fitter.history(fit)) == 1 - fitter.first_scored
+    for name in ("weights", "means", "covariances"):  # the seeded start is the one drawn from the same seed
+        np.testing.assert_array_equal(getattr(seeded.params, name), getattr(given.params, name))
+    one_step = fitter.fit(X, 3, init=fitter.start(resp), max_iter=1, tol=0)
+    assert np.abs(one_step.params.means - given.params.means).max() > 1e-6  # 0 iterations is not 1
+
+
+@pytest.mark.parametrize("fitter", FITTERS[:4], ids=IDS[:4])  # those that take a GMMParams start
+def test_max_iter_0_from_a_gmm_params_start_returns_it(fitter):
+    assert "params" in fitter.inits
+    start = em.init_params(X, 3, seed=3)
+    fit = fitter.fit(X, 3, init=start, max_iter=0)
+    assert fit.params is start
+    assert fitter.history(fit)[0] == pytest.approx(em.log_likelihood(X, start) + _log_prior(fit, start), rel=1e-12)
+
+
+def _log_prior(fit, params):
+    return 0.0 if getattr(fit, "prior", None) is None else em.log_prior(params, fit.prior)
+
+
+# --------------------------------------------------------------------------- the best of n_init starts
+
+
+@every_fitter
+def test_n_init_returns_the_best_of_the_starts_drawn_from_the_seed(fitter):
+    settings = {"tol": 1e-5, "max_iter": 300}
+    singles = [fitter.fit(X, 3, init=fitter.start(resp), **settings) for resp in seeded_starts(4, seed=11)]
+    best = fitter.fit(X, 3, n_init=4, seed=11, **settings)
+    objectives = [fitter.objective(fit) for fit in singles]
+    assert fitter.objective(best) == max(objectives)
+    first_best = singles[int(np.argmax(objectives))]
+    np.testing.assert_array_equal(best.params.means, first_best.params.means)
+    assert len({round(value, 6) for value in objectives}) > 1, "the starts should not all agree"
+
+
+class _Constant:
+    """A stub variant whose objective is the same for every start: a tie between all of them."""
+
+    name, objective_name = "stub", "objective"
+
+    def __init__(self):
+        self.starts = 0
+
+    def start(self, method, rng):
+        self.starts += 1
+        return self.starts  # the state is the start's number
+
+    def given_start(self, init):
+        return init
+
+    def e_pass(self, state, spent):
+        return em_driver.EPass(0.0, statistics=None)
+
+    def m_step(self, e_pass):
+        return self.starts
+
+    def objective(self, previous, state, e_pass):
+        return 1.0
+
+    def result(self, run, n_failed_starts):
+        return run.state
+
+
+def test_a_tie_between_starts_goes_to_the_first():
+    settings = em.fit_settings(10, 2, n_init=5, max_iter=3, tol=1e-3, reg_covar=0.0, covariance_type="full")
+    variant = _Constant()
+    assert em.run_fit(variant, settings, "kmeans++", 0, 10) == 1
+    assert variant.starts == 5  # all five were run
+
+
+# --------------------------------------------------------------------------- settings: one check, one wording
+
+
+BAD_SETTINGS = [
+    ({"n_components": 0}, ValueError, r"^n_components must be between 1 and the number of points N=300; got 0\.$"),
+    ({"n_components": 2.5}, TypeError, r"^n_components must be an integer; got 2\.5\.$"),
+    ({"n_components": True}, TypeError, r"^n_components must be an integer; got True\.$"),
+    ({"n_init": 0}, ValueError, r"^n_init must be an integer >= 1; got 0\.$"),
+    ({"n_init": 2.0}, TypeError, r"^n_init must be an integer; got 2\.0\.$"),
+    ({"n_init": True}, TypeError, r"^n_init must be an integer; got True\.$"),
+    ({"max_iter": -1}, ValueError, r"^max_iter must be an integer >= 0; got -1\.$"),
+    ({"max_iter": 3.0}, TypeError, r"^max_iter must be an integer; got 3\.0\.$"),
+    ({"max_iter": True}, TypeError, r"^max_iter must be an integer; got True\.$"),
+    ({"tol": -1.0}, ValueError, r"^tol must be a finite number >= 0; got -1\.0\.$"),
+    ({"tol": True}, ValueError, r"^tol must be a finite number >= 0; got True\.$"),
+    ({"tol": np.inf}, ValueError, r"^tol must be a finite number >= 0; got inf\.$"),
+    ({"tol": np.nan}, ValueError, r"^tol must be a finite number >= 0; got nan\.$"),
+    ({"tol": "0"}, ValueError, r"^tol must be a finite number >= 0; got '0'\.$"),
+    ({"reg_covar": -1e-6}, ValueError, r"^reg_covar must be a finite number >= 0; got -1e-06\.$"),
+    ({"reg_covar": True}, ValueError, r"^reg_covar must be a finite number >= 0; got True\.$"),
+    ({"reg_covar": np.inf}, ValueError, r"^reg_covar must be a finite number >= 0; got inf\.$"),
+    ({"reg_covar": np.nan}, ValueError, r"^reg_covar must be a finite number >= 0; got nan\.$"),
+    ({"reg_covar": "a"}, ValueError, r"^reg_covar must be a finite number >= 0; got 'a'\.$"),
+    ({"covariance_type": "tilted"}, ValueError, r"^covariance_type must be one of \('full', 'diag', 'spherical'"),
+    ({"init": 3.0}, TypeError, r"^init must be \"kmeans\+\+\", \"random\"(, | or )a.*; got float\.$"),
+]
+
+
+@every_fitter
+@pytest.mark.parametrize("kwargs, error, message", BAD_SETTINGS)
+def test_each_bad_setting_gets_the_same_error_from_every_fitter(fitter, kwargs, error, message):
+    kwargs = {"n_components": 3, **kwargs}
+    with pytest.raises(error, match=message):
+        fitter.fit(X, **kwargs)
+
+
+@every_fitter
+def test_a_bad_init_method_is_worded_alike_naming_what_the_fitter_takes(fitter):
+    forms = {
+        EVERY_FORM: "a GMMParams or an \\(N, K\\) array of responsibilities",
+        ("methods", "params"): "or a GMMParams",
+        ("methods", "responsibilities"): "or an \\(N, K\\) array of responsibilities",
+    }[fitter.inits]
+    with pytest.raises(ValueError, match=rf"^init must be \"kmeans\+\+\", \"random\",? {forms}; got 'kmeans'\.$"):
+        fitter.fit(X, 3, init="kmeans")
+
+
+@every_fitter
+def test_an_init_the_fitter_does_not_take_is_named_by_its_type_never_by_its_values(fitter):
+    wrong = {
+        EVERY_FORM: {"means": TRUTH.means},
+        ("methods", "params"): np.full((N, 3), 1 / 3),  # responsibilities: an (N, K) array
+        ("methods", "responsibilities"): TRUTH,
+    }[fitter.inits]
+    with pytest.raises(TypeError, match=rf"^init must be .*; got {type(wrong).__name__}\.$") as err:
+        fitter.fit(X, 3, init=wrong)
+    assert len(str(err.value)) < 120 and "\n" not in str(err.value)
+
+
+@every_fitter
+def test_nan_in_x_gets_a_value_error_naming_it(fitter):
+    bad = X.copy()
+    bad[123, 1] = np.nan
+    with pytest.raises(ValueError, match=r"NaN.*the first is row 123"):
+        fitter.fit(bad, 3, seed=0)
+
+
+def test_nan_met_by_the_chunked_fits_start_is_a_stream_error_with_nothing_learned():
+    bad = X.copy()
+    bad[123, 1] = np.nan  # N <= INIT_SUBSAMPLE: the start reads every row
+    message = (
+        r"^the sample of rows read for the k-means\+\+ start contains NaN or inf in 1 of its rows \(the first is row "
+        r"123\); .* No pass over the data had begun: nothing was learned \(err\.fit is None\)\.$"
+    )
+    with pytest.raises(es.StreamError, match=message) as err:
+        es.fit_gmm_chunked(bad, 3, seed=0)
+    assert (err.value.points_consumed, err.value.fit) == (0, None)
+
+
+def test_nan_in_a_drawn_subsample_is_reported_by_its_row_in_x(monkeypatch):
+    monkeypatch.setattr(es, "INIT_SUBSAMPLE", 200)
+    drawn = np.sort(np.random.default_rng(4).choice(N, size=200, replace=False))  # the fit's first draw
+    row = int(drawn[150])
+    bad = X.copy()
+    bad[row, 0] = np.inf
+    with pytest.raises(es.StreamError, match=rf"the first is row {row}\)"):
+        es.fit_gmm_chunked(bad, 3, seed=4)
+
+
+def test_every_fitters_result_declares_its_responsibilities_as_it_returns_them():
+    hints = typing.get_type_hints(em.GMMFit)
+    assert type(None) in typing.get_args(hints["responsibilities"])  # the chunked fit has none
+    assert es.fit_gmm_chunked(X, 3, seed=0).responsibilities is None
+    for fit in (em.fit_gmm(X, 3, seed=0), eb.fit_bayesian_gmm(X, 3, seed=0)):
+        assert fit.responsibilities.shape == (N, 3)
+
+
+# --------------------------------------------------------------------------- the internal layer
+
+
+def test_the_log_densities_without_the_weights_are_scipys():
+    Xt = np.ascontiguousarray(X.T)
+    densities = em.log_weighted_densities(Xt, TRUTH, log_weights=np.zeros(3))
+    expected = [multivariate_normal(m, c).logpdf(X) for m, c in zip(TRUTH.means, TRUTH.covariances, strict=True)]
+    np.testing.assert_allclose(densities, expected, rtol=1e-12)
+    weighted = em.log_weighted_densities(Xt, TRUTH)
+    np.testing.assert_allclose(weighted - densities, np.log(TRUTH.weights)[:, None] + 0 * densities, atol=1e-12)
+
+
+def test_the_passes_of_blocks_add_up_to_the_pass_of_all_the_points():
+    Xt = np.ascontiguousarray(X.T)
+    whole = em.block_pass(Xt, TRUTH, shift=TRUTH.means)
+    blocks = [em.block_pass(np.ascontiguousarray(Xt[:, s : s + 70]), TRUTH, shift=TRUTH.means) for s in range(0, N, 70)]
+    total = em.combine_passes(iter(blocks))
+    assert total.log_likelihood == pytest.approx(whole.log_likelihood, rel=1e-13)
+    for name in ("counts", "first", "second"):
+        np.testing.assert_allclose(getattr(total.statistics, name), getattr(whole.statistics, name), rtol=1e-12)
+    assert total.responsibilities is None  # what crosses from a worker holds no γ
+
+
+def test_importing_the_numeric_modules_loads_neither_matplotlib_nor_dask():
+    code = (
+        "import sys; import em_helpers, em_scale, em_bayes, em_select; "
+        "print(*sorted({name.split('.')[0] for name in sys.modules} & {'matplotlib', 'dask', 'distributed'}))"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert loaded.stdout.split() == []
+    control = code.replace("em_select;", "em_select, em_plots, dask.array;")
+    control = control.replace("import sys;", "import sys, dask.array; import matplotlib;")
+    loaded = subprocess.run([sys.executable, "-c", control], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert loaded.stdout.split() == ["dask", "matplotlib"]  # the check sees them when they are loaded
