@@ -20,12 +20,14 @@ array is passed.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import numbers
 import sys
 import types
 import warnings
 from array import array
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -145,11 +147,12 @@ def _rows_as_Xt(rows, n_features, where, first_row=0, row_numbers=None):
     return np.ascontiguousarray(arr.T)
 
 
-def _chunk_pass(X, params, chunk_size, row_offset=0, block=None):
+def _chunk_pass(X, params, chunk_size, row_offset=0, block=None, pool=None):
     """One E-pass over ``X``'s rows, ``chunk_size`` at a time: the block map. Each chunk is one
     ``em_helpers.block_pass`` (statistics about ``params.means``), and the chunks are summed in
-    row order by ``em_helpers.combine_passes`` (a thread pool would map the chunks and keep
-    that sum).
+    row order by ``em_helpers.combine_passes``, one after the other or, given a thread ``pool``,
+    mapped over its threads: the chunks and the order of the sum are the same either way, so the
+    result is bit for bit the same whatever the number of threads.
 
     Parameters
     ----------
@@ -160,6 +163,7 @@ def _chunk_pass(X, params, chunk_size, row_offset=0, block=None):
         Index of X's first row in the whole data set (for error messages).
     block : int or None
         Which dask block X is (for error messages).
+    pool : concurrent.futures.ThreadPoolExecutor or None
 
     Returns
     -------
@@ -167,23 +171,38 @@ def _chunk_pass(X, params, chunk_size, row_offset=0, block=None):
         Its statistics summed over every chunk, about ``params.means``, and
         log_likelihood = Σ_i log p(x_i | θ); no responsibilities.
     """
-    return em.combine_passes(_chunk_passes(X, params, chunk_size, row_offset, block))
+    if pool is None:
+        return em.combine_passes(_chunk_passes(X, params, chunk_size, row_offset, block))
+    # Each thread reads its chunk and computes its E-step and statistics (NumPy releases the GIL in
+    # the arithmetic); pool.map yields the results in chunk order, so the sum is the 1-thread sum.
+    one = functools.partial(_chunk_summary, X, params, chunk_size, row_offset, block)
+    return em.combine_passes(pool.map(one, range(0, X.shape[0], chunk_size)))
+
+
+def _one_chunk(X, params, chunk_size, row_offset, block, start, out=None):
+    """``em_helpers.block_pass`` on the rows from ``start``; a bad chunk raises ``em_helpers.DataError``."""
+    n_samples, n_features = X.shape
+    stop = min(start + chunk_size, n_samples)
+    where = f"chunk {start // chunk_size}" + ("" if block is None else f" of dask block {block}")
+    where += f" (rows {row_offset + start:,} to {row_offset + stop - 1:,})"
+    try:
+        Xt = _rows_as_Xt(X[start:stop], n_features, where, row_offset + start)
+    except ValueError as err:
+        raise em.DataError(str(err), row_offset + start) from None
+    return em.block_pass(Xt, params, shift=params.means, out=None if out is None else out[:, : stop - start])
+
+
+def _chunk_summary(X, params, chunk_size, row_offset, block, start):
+    """A chunk's pass with its statistics computed (in the calling thread) and γ let go."""
+    return _one_chunk(X, params, chunk_size, row_offset, block, start).summary()
 
 
 def _chunk_passes(X, params, chunk_size, row_offset, block):
-    """``em_helpers.block_pass`` on each chunk of rows in turn, read one at a time (a generator:
-    memory holds one chunk); a bad chunk raises ``em_helpers.DataError``."""
-    n_samples, n_features = X.shape
-    buffer = np.empty((params.n_components, min(chunk_size, n_samples)))  # γ, reused by every chunk
-    for index, start in enumerate(range(0, n_samples, chunk_size)):
-        stop = min(start + chunk_size, n_samples)
-        where = f"chunk {index}" + ("" if block is None else f" of dask block {block}")
-        where += f" (rows {row_offset + start:,} to {row_offset + stop - 1:,})"
-        try:
-            Xt = _rows_as_Xt(X[start:stop], n_features, where, row_offset + start)
-        except ValueError as err:
-            raise em.DataError(str(err), row_offset + start) from None
-        yield em.block_pass(Xt, params, shift=params.means, out=buffer[:, : stop - start])
+    """``_one_chunk`` on each chunk of rows in turn, read one at a time (a generator: memory holds
+    one chunk, and one γ buffer serves them all)."""
+    buffer = np.empty((params.n_components, min(chunk_size, X.shape[0])))
+    for start in range(0, X.shape[0], chunk_size):
+        yield _one_chunk(X, params, chunk_size, row_offset, block, start, out=buffer)
 
 
 def _dask_pass(X, params, chunk_size):
@@ -301,10 +320,9 @@ class _Chunked:
 
     name = "fit_gmm_chunked"
 
-    def __init__(self, X, n_samples, settings, chunk_size, prior):
+    def __init__(self, X, n_samples, settings, chunk_size, prior, pool=None):
         self.X, self.n_samples, self.settings, self.chunk_size = X, n_samples, settings, chunk_size
-        self.one_pass = _dask_pass if _is_dask_array(X) else _chunk_pass
-        self.prior = prior
+        self.prior, self.pool = prior, pool
         self.objective_name = "log-likelihood" if prior is None else "log-posterior"
 
     def start(self, method, rng):
@@ -316,7 +334,9 @@ class _Chunked:
         return init
 
     def e_pass(self, params, spent):
-        return self.one_pass(self.X, params, self.chunk_size)
+        if _is_dask_array(self.X):
+            return _dask_pass(self.X, params, self.chunk_size)
+        return _chunk_pass(self.X, params, self.chunk_size, pool=self.pool)
 
     def m_step(self, e_pass):
         return _m_step(e_pass.statistics, self.prior, self.settings.reg_covar, self.settings.covariance_type)
@@ -358,7 +378,7 @@ def _resolve_chunked_prior(prior, X, n_samples, n_components, covariance_type):
 
 def fit_gmm_chunked(
     X, n_components, *, chunk_size=None, init="kmeans++", n_init=1, max_iter=200, tol=1e-6, reg_covar=1e-6,
-    covariance_type="full", seed=None, prior=None,
+    covariance_type="full", seed=None, prior=None, n_jobs=1,
 ):  # fmt: skip
     """Exact batch EM over row chunks of data that need not fit in memory.
 
@@ -390,6 +410,12 @@ def fit_gmm_chunked(
         so from the same start the iterates and ``log_posteriors`` are fit_gmm's, to rounding.
         "default" is made from the rows of the start's subsample (all rows when there are at most
         ``INIT_SUBSAMPLE``: then it is fit_gmm's "default"; else 100,000 rows drawn with a fixed seed).
+    n_jobs : int, default 1
+        Threads that map the chunks of each pass (a NumPy array or a memory map; a dask array's
+        blocks run wherever its scheduler puts them). The chunks and the order of their sum do not
+        depend on it, so the fit is bit for bit the same for any n_jobs. 1 by default: on a machine
+        shared with other work, or inside a dask worker or a process pool, more threads than free
+        cores slow every one of them down; pass ``os.cpu_count()`` on a machine of your own.
 
     Returns
     -------
@@ -413,7 +439,18 @@ def fit_gmm_chunked(
     if _is_dask_array(X) and X.numblocks[1] != 1:
         X = X.rechunk({1: -1})  # each task needs whole rows
     prior = _resolve_chunked_prior(prior, X, n_samples, n_components, covariance_type)
-    return em.run_fit(_Chunked(X, n_samples, settings, chunk_size, prior), settings, init, seed, n_samples)
+    em.check_int(n_jobs, "n_jobs", 1)
+    if n_jobs > 1 and _is_dask_array(X):
+        raise ValueError(
+            f"n_jobs={n_jobs} maps the chunks of an array in this process; a dask array's blocks run on its "
+            "scheduler: give that scheduler the threads or workers (dask.config.set(num_workers=...), a "
+            "distributed.Client), and leave n_jobs=1."
+        )
+    if n_jobs == 1:
+        return em.run_fit(_Chunked(X, n_samples, settings, chunk_size, prior), settings, init, seed, n_samples)
+    with ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="em-chunks") as pool:
+        variant = _Chunked(X, n_samples, settings, chunk_size, prior, pool)
+        return em.run_fit(variant, settings, init, seed, n_samples)
 
 
 # --------------------------------------------------------------------------- stepwise (online) EM

@@ -752,3 +752,53 @@ def test_a_chunked_prior_of_another_dimension_is_refused(X):
     prior = em.ConjugatePrior(0.01, [0.0, 0.0, 0.0], 5.0, np.eye(3))
     with pytest.raises(ValueError, match=r"the prior's mean has 3 values but X has D=2 columns"):
         es.fit_gmm_chunked(X, 3, prior=prior)
+
+
+# --------------------------------------------------------------------------- threads
+
+
+@pytest.mark.parametrize("kind", ["numpy", "memmap"])
+def test_threads_give_bit_identical_fits_whatever_their_number(X, kind, tmp_path):
+    source = as_source(X, kind, tmp_path)
+    fits = [
+        es.fit_gmm_chunked(source, 3, chunk_size=1_999, n_jobs=n_jobs, prior=prior, seed=5, tol=1e-9)
+        for n_jobs in (1, 2, 3)
+        for prior in (None, "default")
+    ]
+    for one_thread, threaded in zip(fits[:2] * 2, fits[2:], strict=True):
+        for name in ("weights", "means", "covariances"):
+            assert np.array_equal(getattr(threaded.params, name), getattr(one_thread.params, name))
+        assert np.array_equal(threaded.log_likelihoods, one_thread.log_likelihoods)
+        assert threaded.n_iter == one_thread.n_iter > 2
+
+
+def test_threads_meet_a_bad_chunk_as_one_thread_does(X):
+    bad = X.copy()
+    bad[[7_500, 15_000]] = np.nan  # in chunks 3 and 7: the first in row order is named
+    start, errors = em.init_params(X, 3, seed=1), []
+    for n_jobs in (1, 2):
+        with pytest.raises(es.StreamError) as err:
+            es.fit_gmm_chunked(bad, 3, chunk_size=2_000, n_jobs=n_jobs, init=start)
+        errors.append(err.value)
+    assert "chunk 3 (rows 6,000 to 7,999)" in str(errors[0]) and str(errors[0]) == str(errors[1])
+    assert errors[0].points_consumed == errors[1].points_consumed == 6_000
+
+
+@pytest.mark.parametrize(
+    ("n_jobs", "error", "message"),
+    [
+        (0, ValueError, r"^n_jobs must be an integer >= 1; got 0\.$"),
+        (-1, ValueError, r"^n_jobs must be an integer >= 1; got -1\.$"),
+        (2.0, TypeError, r"^n_jobs must be an integer; got 2\.0\.$"),
+        (True, TypeError, r"^n_jobs must be an integer; got True\.$"),
+        ("2", TypeError, r"^n_jobs must be an integer; got '2'\.$"),
+    ],
+)
+def test_n_jobs_must_be_a_whole_number_of_threads(X, n_jobs, error, message):
+    with pytest.raises(error, match=message):
+        es.fit_gmm_chunked(X, 3, n_jobs=n_jobs)
+
+
+def test_n_jobs_on_a_dask_array_says_where_its_threads_go(X):
+    with pytest.raises(ValueError, match=r"^n_jobs=2 maps the chunks of an array in this process; a dask array's"):
+        es.fit_gmm_chunked(da.from_array(X, chunks=(5_000, 2)), 3, n_jobs=2)
