@@ -1174,7 +1174,7 @@ def plot_online_vs_batch(runs, batch_fit, n_samples, edges, spread=None, target=
 
 
 def plot_online_drift(runs, edges, oracle):
-    """Per-point log-likelihood of each arriving batch on a drifting stream, for several κ;
+    """Per-point log-likelihood of each arriving batch on a drifting stream, for several κ or η;
     ``oracle`` is the same score under the true, moving parameters."""
     import matplotlib.pyplot as plt
 
@@ -1184,7 +1184,7 @@ def plot_online_drift(runs, edges, oracle):
     ax.set(
         xlabel="points seen",
         ylabel="mean log-likelihood per point (each batch before it updates)",
-        title="A drifting stream: smaller κ forgets faster and keeps up",
+        title="A drifting stream: a small κ or a large constant η forgets fast and keeps up",
     )
     ax.set_ylim(oracle - 1.0, oracle + 0.1)
     ax.xaxis.set_major_formatter(lambda value, _: f"{value:,.0f}")  # 100,000 rather than 100000

@@ -836,7 +836,7 @@ def test_online_drift_draws_the_runs_against_the_true_mixtures_score():
     assert ax.xaxis.get_major_formatter()(100_000, 0) == "100,000"
     assert ax.get_xlabel() == "points seen"
     assert ax.get_ylabel() == "mean log-likelihood per point (each batch before it updates)"
-    assert ax.get_title() == "A drifting stream: smaller κ forgets faster and keeps up"
+    assert ax.get_title() == "A drifting stream: a small κ or a large constant η forgets fast and keeps up"
     assert legend_texts(ax) == ["uneven", "even", "the true (moving) mixture"] and ax.get_legend()._loc == 3
     assert_faint_grid(ax)
 
