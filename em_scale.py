@@ -209,20 +209,29 @@ def _dask_pass(X, params, chunk_size):
     """``_chunk_pass`` mapped over the row blocks of a dask array on the active dask scheduler,
     the block passes summed here. The parameters are one key, shipped once per worker."""
     import dask
+
+    # The block results are a few hundred bytes each: gathering them and adding them here, in
+    # block order, took 0.12 s per pass against 0.22 s for a tree of sums on the workers (8 tiny
+    # blocks, 2 worker processes, a loaded machine), and the sum is the same on every run.
+    return em.combine_passes(dask.compute(*_dask_tasks(X, params, chunk_size)))
+
+
+def _dask_tasks(X, params, chunk_size):
+    """The tasks of one pass, one per row block: this process's part of a pass's fixed cost (about
+    1 ms for 8 blocks, of the 30-45 ms a pass over 8 tiny blocks took on a 2-worker LocalCluster
+    of a loaded 2-core machine; the rest is the scheduler's round trip, 11 ms there for one
+    trivial task; measured, and shown by `make bench`)."""
+    import dask
     from dask.base import tokenize
 
     _ship_modules_to_workers()
     name = "gmm-params-" + tokenize(params.weights, params.means, params.covariances, params.covariance_type)
     theta = dask.delayed(params, name=name, traverse=False)
     offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]])
-    parts = [
+    return [
         dask.delayed(_chunk_pass, pure=True)(block, theta, chunk_size, int(offset), index)
         for index, (block, offset) in enumerate(zip(X.to_delayed().ravel(), offsets, strict=True))
     ]
-    # The block results are a few hundred bytes each: gathering them and adding them here, in
-    # block order, took 0.12 s per pass against 0.22 s for a tree of sums on the workers (8 tiny
-    # blocks, 2 worker processes, a loaded machine), and the sum is the same on every run.
-    return em.combine_passes(dask.compute(*parts))
 
 
 def _project_modules():
