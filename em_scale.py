@@ -8,10 +8,15 @@ shift c_k): the M-step needs the data only through them, and they add across chu
   chunk, its statistics about the current means, summed with ``+``; then one M-step. Exact
   batch EM: from the same start it gives ``em_helpers.fit_gmm``'s iterates to rounding.
   A dask array is mapped block by block on whatever dask scheduler is active, and the block
-  statistics are gathered and summed here.
+  statistics are gathered and summed here; an array or a memory map can have its chunks
+  mapped over ``n_jobs`` threads, summed in chunk order (bit-identical for any n_jobs). With
+  ``prior=``, MAP-EM: fit_gmm's MAP M-step on the summed statistics.
 * ``fit_gmm_online``: stepwise EM (Cappé and Moulines 2009; Liang and Klein 2009). Each
   batch's statistics are blended into running statistics, s ← (1 - η_t) s + η_t s(batch_t),
   and the parameters follow from s after every batch. Memory does not grow with the stream.
+  It starts from the best of several batch fits on the stream's first points, averages the
+  iterates (Polyak-Ruppert), takes any κ in (0, 1] or a constant step, several passes over a
+  re-readable source, and a prior.
 
 Importing this module loads no matplotlib and no dask; dask is imported only when a dask
 array is passed.
