@@ -19,8 +19,10 @@ The loop's settings are not scikit-learn's. ``tol`` is on the ELBO's gain *per p
 (scikit-learn's is on the total bound, so the same value stops far earlier here: on notebook
 01's 500 points, tol=1e-3 stops after 37 iterations, before the weights have settled); the defaults are
 ``tol=1e-6``, ``max_iter=200`` and a k-means++ start (scikit-learn: 1e-3, 100 and k-means);
-``max_iter`` must be at least 1 (scikit-learn accepts 0 and returns its start); and the seed is
-``seed``, not ``random_state``.
+and the seed is ``seed``, not ``random_state``. ``max_iter=0`` returns the start (the posterior
+of one M-step on the starting responsibilities), as scikit-learn's does and as every fitter here
+does: the loop is em_driver's, the one every fitter runs; this module supplies its E-pass, its
+M-step (the conjugate updates) and its objective (the ELBO).
 MAP-EM with a conjugate prior, the other Bayesian variant, lives in em_helpers (``fit_gmm``'s
 ``prior``), because it is an M-step of the ordinary EM loop.
 """
@@ -191,9 +193,10 @@ def _default_covariance_prior(X, covariance_type):
             "the default covariance_prior is the data covariance, undefined for a single point: "
             "pass covariance_prior (or more points)."
         )
+    covariance = em.sample_covariance(X)
     if covariance_type in ("full", "tied"):
-        return np.atleast_2d(np.cov(X.T))
-    variances = np.var(X, axis=0, ddof=1)
+        return covariance
+    variances = np.diag(covariance)
     return np.diag(variances) if covariance_type == "diag" else variances.mean() * np.eye(X.shape[1])
 
 
@@ -269,13 +272,13 @@ def _posterior(counts, means, sample_covariances, prior, weight_prior_type, cova
     β_k = β_0 + N_k, m_k = (β_0 m_0 + N_k x̄_k) / β_k, ν_k = ν_0 + N_k and
     ν_k E[Λ_k]⁻¹ = Ψ_0 + N_k (S_k + β_0/β_k (x̄_k - m_0)(x̄_k - m_0)ᵀ), each term reduced to
     the covariance model; "tied" pools them and counts N/K per component."""
-    K, D = means.shape
+    K = len(means)
     beta = prior.mean_precision + counts
     m = (prior.mean_precision * prior.mean + counts[:, None] * means) / beta[:, None]
     diff = means - prior.mean
     spread = sample_covariances + (prior.mean_precision / beta)[:, None, None] * np.einsum("kd,ke->kde", diff, diff)
     spread = em.constrain_covariances(spread, counts, covariance_type)
-    spread[:, np.arange(D), np.arange(D)] += reg_covar  # where scikit-learn adds it: to S_k
+    em.add_to_diagonals(spread, reg_covar)  # where scikit-learn adds it: to S_k
     n_eff = np.full(K, counts.sum() / K) if covariance_type == "tied" else counts
     dof = prior.degrees_of_freedom + n_eff
     covariances = (prior.covariance + n_eff[:, None, None] * spread) / dof[:, None, None]
@@ -437,7 +440,8 @@ class _Variational:
     def e_pass(self, state, spent):
         offsets = _log_rho_offsets(state.posterior, self.Xt.shape[0])
         out = None if spent is None else spent.responsibilities
-        e_pass = em.block_pass(self.Xt, state.gaussians, out=out, log_weights=offsets)
+        # Full statistics whatever the model: the conjugate updates reduce S_k to it themselves.
+        e_pass = em.block_pass(self.Xt, state.gaussians, out=out, log_weights=offsets, statistics_type="full")
         e_pass.entropy = float(entr(e_pass.responsibilities).sum())
         return e_pass
 
@@ -508,11 +512,11 @@ def fit_bayesian_gmm(
     n_init : int, default 1
         Starts; the fit with the highest final ELBO is returned.
     max_iter, tol : int and float, default 200 and 1e-6
-        At most ``max_iter`` E/M iterations after that first M-step (at least 1); stop when the
-        ELBO's gain per point falls below ``tol`` (0 runs them all). Not scikit-learn's: its
-        ``tol`` (default 1e-3) is on the gain of the total bound, its ``max_iter`` defaults to 100
-        and may be 0. With tol > 0, a fit that reaches
-        ``max_iter`` first issues ``em_helpers.ConvergenceWarning``.
+        At most ``max_iter`` E/M iterations after that first M-step (0 returns the start, with
+        ``elbos`` empty); stop when the ELBO's gain per point falls below ``tol`` (0 runs them
+        all). Not scikit-learn's: its ``tol`` (default 1e-3) is on the gain of the total bound,
+        and its ``max_iter`` defaults to 100. With tol > 0, a fit that reaches ``max_iter`` first
+        issues ``em_helpers.ConvergenceWarning``.
     reg_covar : float, default 1e-6
         Added to each S_k's diagonal, as scikit-learn does. With 0, a posterior E[Λ_k]⁻¹ that
         is not positive definite (all points identical, say) raises ``fit_gmm``'s collapse error.

@@ -97,6 +97,15 @@ def check_n_components(n_components, n_samples):
         raise ValueError(f"n_components must be between 1 and the number of points N={n_samples}; got {n_components}.")
 
 
+def check_data(X, n_components, covariance_type):
+    """X checked (see check_X) for a model of K = ``n_components`` components (in 1..N) and a
+    known ``covariance_type``: what every function that builds a mixture from data checks first."""
+    X = check_X(X)
+    check_n_components(n_components, X.shape[0])
+    check_covariance_type(covariance_type)
+    return X
+
+
 def check_covariance_type(covariance_type):
     """One of COVARIANCE_TYPES."""
     if covariance_type not in COVARIANCE_TYPES:

@@ -26,15 +26,13 @@ Where the next features go, one place each:
   E-pass goes through it, so every fitter gets them.
 * missing values: another block pass (the expected statistics of the missing coordinates
   given the observed ones) returning the same ``EPass``; the driver and the M-steps do not change.
-* a thread pool (issue 20): the block map of em_scale's ``_chunk_pass`` (one ``block_pass``
-  per block) becomes a pool's map, and ``combine_passes`` sums the blocks in block order, so
-  the result does not depend on the number of threads.
+* a thread pool (issue 20): an E-pass over blocks is a map, one ``block_pass`` per block
+  (em_scale's ``_chunk_passes``, a generator over the chunks), and a sum, ``combine_passes``,
+  in block order. The pool replaces the map (``pool.map`` keeps the order), so the result does
+  not depend on the number of threads; the in-memory fit joins by splitting its Xᵀ into the
+  same column blocks in ``_InMemory.e_pass``.
 
-Layout, stated once for the whole internal layer (the names em_helpers exports without listing
-them in ``__all__``, used by em_scale, em_bayes and em_select): the points as Xᵀ, shape
-(D, N), and responsibilities and log-densities as (K, N), so that every reduction runs along
-the long, contiguous axis N. The public functions take and return scikit-learn's (N, D) and
-(N, K).
+Shapes: as em_helpers' internal layer (its docstring), points as Xᵀ (D, N), γ as (K, N).
 
 This module imports nothing of the project: the variants bring the statistics and the steps.
 """

@@ -27,6 +27,23 @@ Numerics, in one place:
 * Σ_k = S_k + reg_covar·I has every eigenvalue >= reg_covar in exact arithmetic. If rounding
   breaks that (a component spanning a point 1e8 away, cond(Σ_k) ~ 1e19), the M-step floors
   that Σ_k's eigenvalues at reg_covar instead of failing; with reg_covar = 0 it raises.
+
+The house. Four rooms sit below this one and import nothing above them: em_checks (every input
+check, and ``FitSettings``, the loop's settings checked once), em_priors (MAP-EM's conjugate
+prior), em_geometry (``ellipse_geometry``) and em_driver (the one EM loop of every fitter: its
+docstring says where sample weights, missing values and a thread pool go). This module
+re-exports their names, so ``em.<name>`` reaches all of them. Above it: em_plots, em_scale,
+em_bayes, em_select, each importing em_helpers only.
+
+The internal layer. The names without a leading underscore that ``__all__`` does not list
+(``block_pass``, ``given_pass``, ``EPass``, ``combine_passes``, ``run_fit``, ``fit_settings``,
+``check_init``, ``init_error``, ``seed_responsibilities``, ``statistics_of``,
+``log_weighted_densities``, ``normalize_rows_in_place``, ``centred_scatter``,
+``constrain_covariances``, ``GMMParams.trusted``, the ``check_*`` functions, ``MAX_ABS``,
+``COUNT_FLOOR``, ``START_METHODS``) are what the rooms above use, documented and tested as the
+public functions are. They take the points as Xᵀ, shape (D, N), and responsibilities and
+log-densities laid out (K, N); the public functions take and return scikit-learn's (N, D) and
+(N, K).
 """
 
 from __future__ import annotations
@@ -47,8 +64,8 @@ from em_checks import (
     as_float_array,
     check_covariance_structure,
     check_covariance_type,
+    check_data,
     check_int,
-    check_n_components,
     check_new_points,
     check_reg_covar,
     check_responsibilities,
@@ -57,6 +74,7 @@ from em_checks import (
     init_error,
 )
 from em_checks import FitSettings as FitSettings
+from em_checks import check_n_components as check_n_components
 from em_checks import is_finite_real as is_finite_real
 from em_checks import is_symmetric_positive_definite as is_symmetric_positive_definite
 from em_driver import CollapseError, EPass, run_fit
@@ -67,6 +85,7 @@ from em_driver import combine_passes as combine_passes
 from em_geometry import ellipse_geometry as ellipse_geometry
 from em_priors import ConjugatePrior, log_prior, resolve_prior
 from em_priors import default_prior as default_prior
+from em_priors import sample_covariance as sample_covariance
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -385,15 +404,16 @@ def log_weighted_densities(Xt, params, out=None, log_weights=None):
 
     With Σ_k = C_k C_kᵀ (C_k the Cholesky factor, cached in GMMParams with its inverse and
     ½ log|Σ_k| = Σ_d log (C_k)_dd): (x - μ)ᵀ Σ_k⁻¹ (x - μ) = ‖C_k⁻¹ (x - μ)‖², so neither
-    Σ_k⁻¹ nor |Σ_k| is ever formed.
+    Σ_k⁻¹ nor |Σ_k| is ever formed. For the diag and spherical models C_k⁻¹ is the diagonal
+    1/σ_kd, and the whitening is an elementwise product: O(N·K·D) instead of O(N·K·D²).
     """
     D, N = Xt.shape
     K = params.n_components
     if out is None:
         out = np.empty((K, N))
-    C_inv = params.cholesky.lower_inv
-    shift = C_inv @ params.means[:, :, None]  # C_k⁻¹ μ_k, shape (K, D, 1)
-    if log_weights is None:
+    if log_weights is None and np.count_nonzero(params.weights) == K:  # (errstate costs more than this test at N = 500)
+        log_weights = np.log(params.weights)
+    elif log_weights is None:
         with np.errstate(divide="ignore"):  # a weight of exactly 0 gives log π_k = -inf
             log_weights = np.log(params.weights)
     const = (log_weights - 0.5 * D * _LOG_2PI - params.cholesky.half_log_det)[:, None]  # ½ log|Σ_k|
@@ -405,16 +425,48 @@ def log_weighted_densities(Xt, params, out=None, log_weights=None):
     # k made this step 37 µs there against 18-21 µs (measured; at N = 200k and 1M no slower).
     block = max(1024, 32768 // (K * D))
     whitened = np.empty((K, D, min(block, N)))
-    for start in range(0, N, block):
-        cols = slice(start, start + block)
-        w = whitened[:, :, : out[0, cols].size]
-        np.matmul(C_inv, Xt[:, cols], out=w)
+    if params.covariance_type in ("diag", "spherical"):
+        _diagonal_log_densities(Xt, params.means, params.covariances, const, whitened, block, out)
+    else:
+        _whitened_log_densities(Xt, params.means, params.cholesky.lower_inv, const, whitened, block, out)
+    return out
+
+
+def _whitened_log_densities(Xt, means, lower_inv, const, whitened, block, out):
+    """const_k - ½ (x_i - μ_k)ᵀ Σ_k⁻¹ (x_i - μ_k) into ``out`` (K, N), block by block, with the
+    squared distance ‖C_k⁻¹ x_i - C_k⁻¹ μ_k‖²: O(N·K·D²), any Σ_k."""
+    shift = lower_inv @ means[:, :, None]  # C_k⁻¹ μ_k, shape (K, D, 1)
+    # -½ Σ_d w_d² as (1, D) @ (D, block) for every k: one call where a sum over the middle axis and
+    # a scaling were two, and faster at every size (12 against 20 µs at K, D, block = 3, 2, 500;
+    # 40 against 83 at 6, 8, 1024, measured)
+    neg_half = np.empty((1, Xt.shape[0]))
+    neg_half.fill(-0.5)
+    for start in range(0, Xt.shape[1], block):
+        log_density = out[:, start : start + block]
+        w = whitened[:, :, : log_density.shape[1]]
+        np.matmul(lower_inv, Xt[:, start : start + block], out=w)
         w -= shift
         np.square(w, out=w)
-        maha = np.sum(w, axis=1, out=out[:, cols])  # squared Mahalanobis distances, (K, block)
-        maha *= -0.5
-        maha += const
-    return out
+        np.matmul(neg_half, w, out=log_density[:, None, :])
+        log_density += const
+
+
+def _diagonal_log_densities(Xt, means, covariances, const, squares, block, out):
+    """const_k - ½ Σ_d (x_id - μ_kd)² / σ²_kd into ``out`` (K, N) for diagonal Σ_k (the diag and
+    spherical models): O(N·K·D). The difference x_id - μ_kd is taken first, as the full kernel
+    subtracts C_k⁻¹ μ_k from C_k⁻¹ x_i, so data far from 0 keeps its digits; the sum over d
+    weighted by -½ / σ²_kd is one (1, D) @ (D, block) product per component (about a third faster
+    than scaling, squaring and summing in three passes at N = 50,000, D = 50, K = 5, measured)."""
+    weights = (-0.5 / np.diagonal(covariances, axis1=1, axis2=2))[:, None, :]  # (K, 1, D)
+    centre = means[:, :, None]
+    for start in range(0, Xt.shape[1], block):
+        log_density = out[:, start : start + block]
+        sq = squares[:, :, : log_density.shape[1]]
+        sq[...] = Xt[:, start : start + block]
+        sq -= centre
+        np.square(sq, out=sq)
+        np.matmul(weights, sq, out=log_density[:, None, :])
+        log_density += const
 
 
 def normalize_in_place(log_prob):
@@ -432,13 +484,13 @@ def normalize_rows_in_place(log_prob):
     N = 1e6, K = 3). The reductions over axis 0 add the K rows in order, as a loop over
     them would, in a third fewer NumPy calls (19 -> 14 µs at N = 500, measured).
     """
-    peak = log_prob.max(axis=0)
+    peak = np.maximum.reduce(log_prob, axis=0)  # .max(axis=0) without its Python wrapper
     log_prob -= peak
     # exp of anything below -708 underflows, and NumPy's exp takes a slow path
     # there (3x slower, measured); clamping changes γ by < 1e-300.
     np.maximum(log_prob, -700.0, out=log_prob)
     np.exp(log_prob, out=log_prob)
-    total = log_prob.sum(axis=0)  # >= 1: the largest term is exp(0)
+    total = np.add.reduce(log_prob, axis=0)  # >= 1: the largest term is exp(0)
     log_prob /= total
     return peak, total
 
@@ -448,7 +500,8 @@ def _e_step(Xt, params, out=None, log_weights=None):
     ``log_weights``: see log_weighted_densities."""
     resp = log_weighted_densities(Xt, params, out, log_weights)
     log_lik = normalize_in_place(resp)
-    resp[params.weights == 0] = 0.0  # exactly, not the exp(-700) of the clamp
+    if np.count_nonzero(params.weights) < len(params.weights):  # (the masked store costs more than the test)
+        resp[params.weights == 0] = 0.0  # exactly, not the exp(-700) of the clamp
     return resp, log_lik
 
 
@@ -562,8 +615,10 @@ class SufficientStatistics:
         c_k, the point component k's moments are taken about.
     first : ndarray of shape (n_components, n_features)
         Σ_i γ_ik (x_i - c_k).
-    second : ndarray of shape (n_components, n_features, n_features)
-        Σ_i γ_ik (x_i - c_k)(x_i - c_k)ᵀ.
+    second : ndarray of shape (n_components, n_features, n_features) or (n_components, n_features)
+        Σ_i γ_ik (x_i - c_k)(x_i - c_k)ᵀ; or only its diagonal, Σ_i γ_ik (x_i - c_k)², shape
+        (K, D), in the statistics of the diag and spherical models, whose M-step reads no more
+        (O(N·K·D) to gather instead of O(N·K·D²)). Adding one of each form keeps the diagonal.
     n_samples : float
         N, the number of points summarised (a float, so that running averages work).
     """
@@ -583,11 +638,16 @@ class SufficientStatistics:
                 f"cannot add statistics of K, D = {other.shift.shape} to statistics of K, D = {self.shift.shape}."
             )
         other = other.recentred(self.shift)
+        second, other_second = self.second, other.second
+        if second.ndim != other_second.ndim:  # a full form and a diagonal one: keep the diagonals
+            second, other_second = (
+                np.diagonal(m, axis1=1, axis2=2) if m.ndim == 3 else m for m in (second, other_second)
+            )
         return SufficientStatistics(
             self.counts + other.counts,
             self.shift,
             self.first + other.first,
-            self.second + other.second,
+            second + other_second,
             self.n_samples + other.n_samples,
         )
 
@@ -600,15 +660,20 @@ class SufficientStatistics:
     def recentred(self, shift):
         """The same statistics about another shift c'_k, exactly: with δ_k = c_k - c'_k,
         x - c' = (x - c) + δ, so Σγ(x - c') = first + N_k δ and
-        Σγ(x - c')(x - c')ᵀ = second + first δᵀ + δ firstᵀ + N_k δ δᵀ."""
+        Σγ(x - c')(x - c')ᵀ = second + first δᵀ + δ firstᵀ + N_k δ δᵀ (its diagonal, for
+        diagonal statistics: second + 2 first δ + N_k δ²)."""
         shift = np.asarray(shift, dtype=np.float64)
         if shift.shape != self.shift.shape:
             raise ValueError(f"shift must have shape {self.shift.shape}; got {shift.shape}.")
         if np.array_equal(shift, self.shift):
             return self
         delta = self.shift - shift
-        cross = self.first[:, :, None] * delta[:, None, :]
-        second = self.second + cross + cross.transpose(0, 2, 1) + _outer(delta, self.counts)
+        if self.second.ndim == 2:  # diagonal statistics
+            cross = self.first * delta
+            second = self.second + cross + cross + self.counts[:, None] * (delta * delta)
+        else:
+            cross = self.first[:, :, None] * delta[:, None, :]
+            second = self.second + cross + cross.transpose(0, 2, 1) + _outer(delta, self.counts)
         return SufficientStatistics(
             self.counts, shift, self.first + self.counts[:, None] * delta, second, self.n_samples
         )
@@ -630,16 +695,20 @@ def _weighted_means(Xt, resp):
     so μ_k = c_k is the weighted mean of what component k holds, however little (with the
     floor here too, a component holding 1e-20 of a point at 1 got μ_k = 9e-6, not 1).
     """
-    counts = resp.sum(axis=1)[:, None]
+    counts = np.add.reduce(resp, axis=1)[:, None]
     sums = (Xt @ resp.T).T
+    if np.count_nonzero(counts) == len(counts):  # the usual case, in one division
+        return sums / counts
     return np.divide(sums, counts, out=np.zeros_like(sums), where=counts > 0)
 
 
-def _sufficient_statistics(Xt, resp, shift):
-    """Sufficient statistics from Xᵀ (D, N) and γ laid out (K, N), about ``shift`` (K, D)."""
+def _sufficient_statistics(Xt, resp, shift, covariance_type="full"):
+    """Sufficient statistics from Xᵀ (D, N) and γ laid out (K, N), about ``shift`` (K, D): with
+    full second moments, (K, D, D), or for the diag and spherical models only their diagonals,
+    (K, D), O(N·K·D) instead of O(N·K·D²)."""
     (K, N), D = resp.shape, Xt.shape[0]
     shift = np.array(shift, dtype=np.float64)
-    first, second = np.zeros((K, D)), np.zeros((K, D, D))
+    diagonal = covariance_type in ("diag", "spherical")
     # As in the E-step, all K components at once over blocks of columns that stay in cache:
     # 25 µs at N = 500 where a loop over k took 32, and at N = 200k, D = 8, K = 6 55 ms where
     # whole-array passes took 92 (measured).
@@ -650,18 +719,29 @@ def _sufficient_statistics(Xt, resp, shift):
         c = centred[:, :, : r.shape[1]]
         c[...] = Xt[:, start : start + block]
         c -= shift[:, :, None]  # x_i - c_k, exact for data far from 0
-        first += (c @ r[:, :, None])[:, :, 0]
-        # Σ_i γ_ik (x_i - c_k)(x_i - c_k)ᵀ = A Aᵀ with A = (x_i - c_k) √γ_ik: exactly symmetric
-        # (NumPy computes A Aᵀ with one symmetric rank-k update).
-        c *= np.sqrt(r, out=sqrt_resp[:, : r.shape[1]])[:, None, :]
-        second += c @ c.transpose(0, 2, 1)
-    return SufficientStatistics(resp.sum(axis=1), shift, first, second, N)
+        block_first = (c @ r[:, :, None])[:, :, 0]
+        if diagonal:  # Σ_i γ_ik (x_i - c_k)², one product per component
+            np.square(c, out=c)
+            block_second = (c @ r[:, :, None])[:, :, 0]
+        else:
+            # Σ_i γ_ik (x_i - c_k)(x_i - c_k)ᵀ = A Aᵀ with A = (x_i - c_k) √γ_ik: exactly symmetric
+            # (NumPy computes A Aᵀ with one symmetric rank-k update).
+            c *= np.sqrt(r, out=sqrt_resp[:, : r.shape[1]])[:, None, :]
+            block_second = c @ c.transpose(0, 2, 1)
+        if start == 0:  # the first block's sums are the totals so far (no zeros to add them to)
+            first, second = block_first, block_second
+        else:
+            first += block_first
+            second += block_second
+    return SufficientStatistics(np.add.reduce(resp, axis=1), shift, first, second, N)
 
 
-def statistics_of(Xt, resp, shift=None):
+def statistics_of(Xt, resp, shift=None, covariance_type="full"):
     """``sufficient_statistics`` in the internal layout: from Xᵀ (D, N) and γ laid out (K, N),
-    about ``shift`` (K, D), by default the γ-weighted means (exact, see ``_weighted_means``)."""
-    return _sufficient_statistics(Xt, resp, _weighted_means(Xt, resp) if shift is None else shift)
+    about ``shift`` (K, D), by default the γ-weighted means (exact, see ``_weighted_means``);
+    for the diag and spherical models only the diagonals of the second moments."""
+    shift = _weighted_means(Xt, resp) if shift is None else shift
+    return _sufficient_statistics(Xt, resp, shift, covariance_type)
 
 
 def sufficient_statistics(X, responsibilities, *, shift=None):
@@ -698,21 +778,39 @@ def sufficient_statistics(X, responsibilities, *, shift=None):
 
 def centred_scatter(stats):
     """N_k (+ the floor), o_k = x̄_k - c_k and the scatter W_k = Σ_i γ_ik (x_i - x̄_k)(x_i - x̄_k)ᵀ
-    about the γ-weighted mean x̄_k, from statistics about any shift c_k: shapes (K,), (K, D), (K, D, D)."""
+    about the γ-weighted mean x̄_k, from statistics about any shift c_k: shapes (K,), (K, D), and
+    (K, D, D), or (K, D) (W_k's diagonal) from diagonal statistics."""
     counts = stats.counts + COUNT_FLOOR  # N_k
     offset = stats.first / counts[:, None]  # o_k = x̄_k - c_k
     # Σγ(x - x̄)(x - x̄)ᵀ with x - x̄ = (x - c) - o: second - first oᵀ - o firstᵀ + Σγ o oᵀ, and
     # first = N_k o_k, so second - (2 N_k - Σγ) o oᵀ (Σγ = N_k but for the floor): one product
     # where three were (at N = 500 the M-step's small arrays cost calls, not arithmetic).
-    return counts, offset, stats.second - _outer(offset, 2.0 * counts - stats.counts)
+    weight = 2.0 * counts - stats.counts
+    if stats.second.ndim == 2:  # diagonal statistics: the diagonal of the same formula
+        return counts, offset, stats.second - weight[:, None] * (offset * offset)
+    return counts, offset, stats.second - _outer(offset, weight)
+
+
+def add_to_diagonals(matrices, value):
+    """``value`` added in place to the diagonal of each (D, D) matrix of ``matrices`` (K, D, D):
+    reg_covar, the one place it is added (the ML, MAP and variational M-steps call this)."""
+    if not value:
+        return
+    K, D = matrices.shape[:2]
+    if matrices.flags.c_contiguous:  # every (D + 1)-th number of each Σ_k: a view, one call
+        matrices.reshape(K, D * D)[:, :: D + 1] += value
+    else:
+        np.einsum("kdd->kd", matrices)[...] += value
 
 
 def _m_step_from_statistics(stats, reg_covar, covariance_type, data_cov=None):
     """π_k, μ_k, Σ_k from sufficient statistics (see m_step for the formulas); ``data_cov``, the
     covariance of the data if the caller has it, spares the collapse check recomputing it."""
     counts, offset, scatter = centred_scatter(stats)  # μ_k = c_k + o_k
-    covariances = constrain_covariances(scatter / counts[:, None, None], counts, covariance_type)
-    np.einsum("kdd->kd", covariances)[...] += reg_covar  # the diagonals (a view)
+    covariances = constrain_covariances(
+        scatter / counts.reshape(-1, *(1,) * (scatter.ndim - 1)), counts, covariance_type
+    )
+    add_to_diagonals(covariances, reg_covar)
     try:
         params = GMMParams.trusted(
             counts / stats.n_samples, stats.shift + offset, covariances, covariance_type, reg_covar
@@ -727,7 +825,7 @@ def _m_step_from_statistics(stats, reg_covar, covariance_type, data_cov=None):
 def _m_step(Xt, resp, reg_covar, covariance_type, prior=None, data_cov=None):
     """The M-step from Xᵀ (D, N) and γ laid out (K, N), from statistics about the new means:
     maximum likelihood, or with a prior the MAP one."""
-    stats = _sufficient_statistics(Xt, resp, _weighted_means(Xt, resp))
+    stats = _sufficient_statistics(Xt, resp, _weighted_means(Xt, resp), covariance_type)
     if prior is None:
         return _m_step_from_statistics(stats, reg_covar, covariance_type, data_cov)
     return _map_m_step_from_statistics(stats, prior, reg_covar, covariance_type)
@@ -739,6 +837,10 @@ def _data_covariance(stats):
     mean = (stats.counts @ stats.shift + stats.first.sum(axis=0)) / n_samples
     # recentred() about the mean m, summed over k: with δ_k = c_k - m, x - m = (x - c_k) + δ_k
     delta = stats.shift - mean
+    if stats.second.ndim == 2:  # diagonal statistics give the variances: enough for diagonal Σ_k,
+        # whose eigenvectors, the axes, are the directions _check_resolved compares along
+        cross = (stats.first * delta).sum(axis=0)
+        return np.diag((stats.second.sum(axis=0) + cross + cross + stats.counts @ (delta * delta)) / n_samples)
     cross = stats.first.T @ delta  # Σ_k first_k δ_kᵀ
     return (stats.second.sum(axis=0) + cross + cross.T + (delta.T * stats.counts) @ delta) / n_samples
 
@@ -789,7 +891,8 @@ def _collapse_error(k):
 
 
 def constrain_covariances(scatter, counts, covariance_type):
-    """The maximum of Q over each covariance model, from the full weighted scatters S_k.
+    """The maximum of Q over each covariance model, from the weighted scatters S_k, shape
+    (K, D, D) (or, for diag and spherical, their diagonals, (K, D)); returns (K, D, D).
 
     diag keeps the diagonal of S_k; spherical its mean, σ_k² = tr(S_k) / D; tied pools
     the components, Σ = Σ_k N_k S_k / N. (Each follows from ∂Q/∂Σ = 0 under the model.)
@@ -797,6 +900,13 @@ def constrain_covariances(scatter, counts, covariance_type):
     if covariance_type == "full":
         return scatter
     D = scatter.shape[1]
+    if scatter.ndim == 2:  # diagonals only (diag, spherical)
+        variances = (
+            scatter if covariance_type == "diag" else np.broadcast_to(scatter.sum(axis=1)[:, None] / D, scatter.shape)
+        )
+        covariances = np.zeros((len(scatter), D, D))
+        np.einsum("kdd->kd", covariances)[...] = variances
+        return covariances
     if covariance_type == "diag":
         return scatter * np.eye(D)
     if covariance_type == "spherical":
@@ -873,9 +983,20 @@ def _map_m_step_from_statistics(stats, prior, reg_covar, covariance_type):
     kappa, nu = prior.shrinkage, prior.degrees_of_freedom
     diff = stats.shift + offset - prior.mean  # d_k
     means = stats.shift + offset - (kappa / (counts + kappa))[:, None] * diff
-    spread = scatter + _outer(diff, kappa * counts / (counts + kappa))  # M_k
     K, D = means.shape
     b = 1.0 if kappa > 0 else 0.0
+    if scatter.ndim == 2:  # diagonal statistics (diag, spherical): M_k's diagonal
+        spread = scatter + (kappa * counts / (counts + kappa))[:, None] * (diff * diff)
+        if covariance_type == "diag":
+            variances = (prior.scale + spread) / (nu + counts + 2 + b)[:, None]
+        else:
+            variances = np.broadcast_to(
+                ((prior.scale + spread.sum(axis=1)) / (nu + counts * D + 2 + b * D))[:, None], (K, D)
+            )
+        covariances = np.zeros((K, D, D))
+        np.einsum("kdd->kd", covariances)[...] = variances + reg_covar
+        return GMMParams.trusted(counts / stats.n_samples, means, covariances, covariance_type, reg_covar)
+    spread = scatter + _outer(diff, kappa * counts / (counts + kappa))  # M_k
     if covariance_type == "full":
         covariances = (prior.scale + spread) / (nu + counts + D + 1 + b)[:, None, None]
     elif covariance_type == "tied":
@@ -886,7 +1007,7 @@ def _map_m_step_from_statistics(stats, prior, reg_covar, covariance_type):
     else:  # spherical
         variances = (prior.scale + np.trace(spread, axis1=1, axis2=2)) / (nu + counts * D + 2 + b * D)
         covariances = variances[:, None, None] * np.eye(D)
-    covariances[:, np.arange(D), np.arange(D)] += reg_covar
+    add_to_diagonals(covariances, reg_covar)
     return GMMParams.trusted(counts / stats.n_samples, means, covariances, covariance_type, reg_covar)
 
 
@@ -1001,10 +1122,8 @@ def init_params(X, n_components, *, method="kmeans++", seed=None, reg_covar=1e-6
     -------
     GMMParams
     """
-    X = check_X(X)
-    check_n_components(n_components, X.shape[0])
+    X = check_data(X, n_components, covariance_type)
     check_reg_covar(reg_covar)
-    check_covariance_type(covariance_type)
     if method not in START_METHODS:
         raise ValueError(f'method must be "kmeans++" or "random"; got {method!r}.')
     Xt = np.ascontiguousarray(X.T)
@@ -1035,7 +1154,7 @@ def check_init(init, forms, n_samples, n_features, settings):
     raise init_error(forms, init)
 
 
-def block_pass(Xt, params, *, shift=None, out=None, log_weights=None):
+def block_pass(Xt, params, *, shift=None, out=None, log_weights=None, statistics_type=None):
     """The E-step of one block of points under θ, with the statistics it feeds: the one place
     where every fit's responsibilities meet the points (sample weights go here).
 
@@ -1050,19 +1169,25 @@ def block_pass(Xt, params, *, shift=None, out=None, log_weights=None):
         Memory for γ (a spent pass's).
     log_weights : ndarray of shape (n_components,) or None
         Replaces log π_k (see ``log_weighted_densities``): the variational fit's E[log π_k] etc.
+    statistics_type : {"full", "diag", "spherical", "tied"} or None
+        The covariance model the statistics serve (diag and spherical keep only the second
+        moments' diagonals); None: ``params.covariance_type``.
 
     Returns
     -------
     EPass
     """
     resp, log_lik = _e_step(Xt, params, out=out, log_weights=log_weights)
-    return EPass(log_lik, responsibilities=resp, statistics_from=lambda: statistics_of(Xt, resp, shift))
+    statistics_type = params.covariance_type if statistics_type is None else statistics_type
+    return EPass(
+        log_lik, responsibilities=resp, statistics_from=lambda: statistics_of(Xt, resp, shift, statistics_type)
+    )
 
 
-def given_pass(Xt, resp):
+def given_pass(Xt, resp, statistics_type="full"):
     """The pass of responsibilities γ (K, N) given, not computed (a start from responsibilities or
     from seeds takes its one M-step from it): their statistics, about the γ-weighted means."""
-    return EPass(np.nan, responsibilities=resp, statistics_from=lambda: statistics_of(Xt, resp))
+    return EPass(np.nan, responsibilities=resp, statistics_from=lambda: statistics_of(Xt, resp, None, statistics_type))
 
 
 class _InMemory:
@@ -1086,7 +1211,7 @@ class _InMemory:
         """A GMMParams as given; responsibilities (K, N) by one M-step from them."""
         if isinstance(init, GMMParams):
             return init
-        return self.m_step(given_pass(self.Xt, init))
+        return self.m_step(given_pass(self.Xt, init, self.settings.covariance_type))
 
     def e_pass(self, params, spent):
         return block_pass(self.Xt, params, out=None if spent is None else spent.responsibilities)

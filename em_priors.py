@@ -16,7 +16,7 @@ import numbers
 import numpy as np
 from scipy.special import gammaln, multigammaln
 
-from em_checks import as_float_array, check_covariance_type, check_n_components, check_X, is_symmetric_positive_definite
+from em_checks import as_float_array, check_data, is_symmetric_positive_definite
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -76,6 +76,13 @@ class ConjugatePrior:
         )
 
 
+def sample_covariance(X):
+    """The data's covariance, shape (D, D), with N - 1 in the denominator (R's ``var``, and
+    scikit-learn's default covariance prior): what both Bayesian fits' default priors are scaled
+    from. X is a checked (N, D) array with N >= 2."""
+    return np.atleast_2d(np.cov(X.T))
+
+
 def default_prior(X, n_components, covariance_type="full"):
     """mclust's ``defaultPrior`` for the data, K and the covariance model: shrinkage 0.01,
     the data mean, D + 2 degrees of freedom, and as scale the data covariance / K^(2/D)
@@ -92,14 +99,12 @@ def default_prior(X, n_components, covariance_type="full"):
     -------
     ConjugatePrior
     """
-    X = check_X(X)
-    check_n_components(n_components, X.shape[0])
-    check_covariance_type(covariance_type)
+    X = check_data(X, n_components, covariance_type)
     n_samples, D = X.shape
     if n_samples < 2:
         raise ValueError("default_prior needs at least 2 points to estimate the data's covariance.")
     factor = (1.0 / n_components) ** (2.0 / D)
-    covariance = np.atleast_2d(np.cov(X.T))
+    covariance = sample_covariance(X)
     if covariance_type in ("full", "tied"):
         scale = factor * (covariance if n_samples > D else np.diag(np.diag(covariance)))
     else:

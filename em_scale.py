@@ -342,7 +342,7 @@ class _Chunked:
     def start(self, method, rng):
         sample = _subsample(self.X, self.n_samples, rng)
         resp = em.seed_responsibilities(sample, self.settings.n_components, method, rng)
-        return self.m_step(em.given_pass(sample, resp))
+        return self.m_step(em.given_pass(sample, resp, self.settings.covariance_type))
 
     def given_start(self, init):
         return init

@@ -7,6 +7,7 @@ the checks of the settings and their wording, the ConvergenceWarning. What each 
 numbers against scikit-learn, mclust or Bishop; chunks, streams, priors) stays in its own file.
 """
 
+import ast
 import subprocess
 import sys
 import typing
@@ -328,3 +329,38 @@ def test_importing_the_numeric_modules_loads_neither_matplotlib_nor_dask():
     control = control.replace("import sys;", "import sys, dask.array; import matplotlib;")
     loaded = subprocess.run([sys.executable, "-c", control], cwd=ROOT, capture_output=True, text=True, check=True)
     assert loaded.stdout.split() == ["dask", "matplotlib"]  # the check sees them when they are loaded
+
+
+def project_imports():
+    """{module: the project modules it imports}, read from each em_*.py at the repository root."""
+    modules = {path.stem: path for path in ROOT.glob("em_*.py")}
+    graph = {}
+    for name, path in modules.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+        graph[name] = sorted(imported & set(modules))
+    return graph
+
+
+def test_the_house_is_a_tree_of_rooms_with_every_arrow_down_to_the_core():
+    graph = project_imports()
+    below = set(graph["em_helpers"])  # the rooms the core re-exports
+    assert {"em_checks", "em_driver", "em_geometry", "em_priors"} <= below
+    for room in below:  # a room below the core imports only rooms below the core
+        assert set(graph[room]) <= below, (room, graph[room])
+    for room in set(graph) - below - {"em_helpers"}:  # a room above reaches the core through em_helpers
+        assert "em_helpers" in graph[room] and not set(graph[room]) & below, (room, graph[room])
+    order, done = [], set()  # no cycle: a topological order exists
+
+    def visit(name, path=()):
+        assert name not in path, f"import cycle: {' -> '.join((*path, name))}"
+        if name not in done:
+            for imported in graph[name]:
+                visit(imported, (*path, name))
+            done.add(name)
+            order.append(name)
+
+    for name in graph:
+        visit(name)
+    assert order.index("em_helpers") > max(order.index(room) for room in below)
