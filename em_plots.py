@@ -1155,7 +1155,8 @@ def plot_online_vs_batch(runs, batch_fit, n_samples, edges, spread=None, target=
         for row, label in enumerate(labels):
             gaps = np.asarray(spread[label], dtype=float)
             y = np.full(len(gaps), len(labels) - 1 - row, dtype=float)
-            ax_gap.plot(gaps, y, "o", ms=6, mfc="none", mew=1.4, color=PALETTE[row % len(PALETTE)])
+            # grey: the left panel's colours name its runs, not these rows
+            ax_gap.plot(gaps, y, "o", ms=6, mfc="none", mew=1.4, color="0.3")
             ax_gap.plot([np.median(gaps)] * 2, y[0] + np.array([-0.3, 0.3]), color="black", lw=2)
         ax_gap.axvline(target, color="0.4", ls="--", lw=1, label=f"target {target:g}")
         ax_gap.plot([], [], "o", mfc="none", color="0.3", label=f"one start and order ({len(gaps)} per row)")

@@ -1550,6 +1550,7 @@ def test_online_vs_batch_with_a_spread_draws_each_runs_gap_per_row_its_median_an
     for row, gaps in zip((1, 0), spread.values(), strict=True):
         (line,) = [d for d in dots if d.get_ydata()[0] == row]
         np.testing.assert_array_equal(line.get_xdata(), gaps)
+        assert neutral(line.get_color())  # grey: the left panel's colours belong to its runs, not to these rows
         medians = [
             m for m in ax_gap.lines if m.get_marker() in ("None", "") and list(m.get_xdata()) == [np.median(gaps)] * 2
         ]
