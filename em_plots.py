@@ -1105,9 +1105,9 @@ def binned_trace(points_seen, trace, edges):
 
 def draw_online_runs(ax, runs, edges):
     """One line per online run: ``runs`` maps a label to (OnlineFit, line style dict); each
-    batch is placed at the points seen before it."""
+    batch is placed at the points seen before it (the start's points included)."""
     for label, (fit, style) in runs.items():
-        seen = np.cumsum(fit.batch_sizes) - fit.batch_sizes
+        seen = fit.points_before_batch
         ax.plot(*binned_trace(np.maximum(seen, 1), fit.log_likelihood_trace, edges), label=label, **style)
 
 
@@ -1155,7 +1155,8 @@ def plot_online_vs_batch(runs, batch_fit, n_samples, edges, spread=None, target=
         for row, label in enumerate(labels):
             gaps = np.asarray(spread[label], dtype=float)
             y = np.full(len(gaps), len(labels) - 1 - row, dtype=float)
-            ax_gap.plot(gaps, y, "o", ms=6, mfc="none", mew=1.4, color=PALETTE[row % len(PALETTE)])
+            # grey: the left panel's colours name its runs, not these rows
+            ax_gap.plot(gaps, y, "o", ms=6, mfc="none", mew=1.4, color="0.3")
             ax_gap.plot([np.median(gaps)] * 2, y[0] + np.array([-0.3, 0.3]), color="black", lw=2)
         ax_gap.axvline(target, color="0.4", ls="--", lw=1, label=f"target {target:g}")
         ax_gap.plot([], [], "o", mfc="none", color="0.3", label=f"one start and order ({len(gaps)} per row)")
@@ -1174,7 +1175,7 @@ def plot_online_vs_batch(runs, batch_fit, n_samples, edges, spread=None, target=
 
 
 def plot_online_drift(runs, edges, oracle):
-    """Per-point log-likelihood of each arriving batch on a drifting stream, for several κ;
+    """Per-point log-likelihood of each arriving batch on a drifting stream, for several κ or η;
     ``oracle`` is the same score under the true, moving parameters."""
     import matplotlib.pyplot as plt
 
@@ -1184,7 +1185,7 @@ def plot_online_drift(runs, edges, oracle):
     ax.set(
         xlabel="points seen",
         ylabel="mean log-likelihood per point (each batch before it updates)",
-        title="A drifting stream: smaller κ forgets faster and keeps up",
+        title="A drifting stream: a small κ or a large constant η forgets fast and keeps up",
     )
     ax.set_ylim(oracle - 1.0, oracle + 0.1)
     ax.xaxis.set_major_formatter(lambda value, _: f"{value:,.0f}")  # 100,000 rather than 100000

@@ -9,7 +9,21 @@ A second table, EM at scale (em_scale, notebook 03), fits the N = 1,000,000 prob
 same run: fit_gmm_chunked over a memory-mapped .npy file and over a dask array on a LocalCluster
 of 2 worker processes, and fit_gmm_online (one pass in batches of 1,000), next to the in-memory
 fit_gmm and scikit-learn numbers of the first table, as points per second per core (a worker
-process is a core; the in-process fits use one) and peak memory.
+process is a core; the in-process fits use one) and peak memory. Its closing note gives dask's fixed
+cost per pass and the part of it this process spends building the pass's tasks.
+
+A thread table (em_scale's n_jobs): fit_gmm_chunked on the in-memory arrays of (1M, 2, 3) and
+(200k, 8, 6) with 1 and 2 threads, 20 iterations from the same start, against fit_gmm and
+scikit-learn of the first table; the target is 2 threads >= 1.7x one thread's throughput, and the
+fits must be bit-identical. The load average is printed: on a shared machine the threads can only
+use the cores the other processes leave.
+
+A table per covariance model at N = 200,000, D = 50, K = 5 (full, diag, spherical): 5 EM iterations
+from the same start, each model's own k-means++ start, against scikit-learn with the same start, in
+this one run. scikit-learn's fit also runs its init_params before using the given start: its
+default ("kmeans", a k-means fit, as in the first table) and its cheapest ("random_from_data") are
+both timed, and the ratio is taken against the faster of the two. The diag and spherical models
+have O(N·K·D) kernels (no D x D factor); the aim for them is a ratio <= 0.5.
 
 A table per covariance model at N = 200,000, D = 50, K = 5 (full, diag, spherical): 5 EM iterations
 from the same start, each model's own k-means++ start, against scikit-learn with the same start, in
@@ -37,6 +51,7 @@ tests/mclust_search_timing.R), with the model each chooses and its BIC.
 """
 
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -420,10 +435,12 @@ def measure_dask(X, start):
         seconds = best_time(lambda data, _: run(data), X_dask, None, 3)
         peak = worker_peak(client, lambda: run(X_dask))
         overhead = best_time(lambda data, _: run(data), tiny, None, 3) / (N_ITER + 1)
+        build = lambda data, _: [em_scale._dask_tasks(data, start, 20_000) for _ in range(20)]  # noqa: E731
+        ours = best_time(build, tiny, None, 3) / 20  # this process's part: building the pass's tasks
     finally:
         client.close()
         cluster.close()
-    return fit, seconds, peak, overhead
+    return fit, seconds, peak, (overhead, ours)
 
 
 def measure_memmap_and_online(X, start):
@@ -446,7 +463,7 @@ def scale_table(X, start, results, seconds, memory):
     n_samples = len(X)
     passes = N_ITER + 1  # L(θ_0) .. L(θ_20): 21 E-steps (scikit-learn: 20 and its final one)
     chunked, online = measure_memmap_and_online(X, start)
-    dask_fit, dask_seconds, dask_peak, overhead = measure_dask(X, start)
+    dask_fit, dask_seconds, dask_peak, (overhead, ours) = measure_dask(X, start)
     reference = results["em_helpers"]
     batch_optimum = em.fit_gmm(X, 3, init=online[0].params, tol=1e-10, max_iter=2000).log_likelihood / n_samples
     online_gap = (batch_optimum - em.log_likelihood(X, online[0].params) / n_samples) / abs(batch_optimum)
@@ -469,8 +486,10 @@ def scale_table(X, start, results, seconds, memory):
         print(f"| {name} | {cores} | {n_passes} | {secs:.2f} | {rate:,.0f} | {peak / 2**20:,.1f} | {versus} |")
     print(
         f"\nWhere the time goes: the chunked passes do fit_gmm's arithmetic on 20,000-row chunks; dask adds "
-        f"{overhead * 1e3:.0f} ms per pass of fixed cost (scheduling, shipping θ, gathering the block statistics: "
-        f"measured on 8 blocks of 1,000 rows), and its peak memory is per worker process. Online EM does one "
+        f"{overhead * 1e3:.0f} ms per pass of fixed cost (measured on 8 blocks of 1,000 rows), of which "
+        f"{ours * 1e3:.1f} ms is this process building the pass's tasks (hashing θ, one task per block) and the "
+        f"rest the scheduler's round trip (scheduling, shipping θ, gathering the block statistics); its peak "
+        f"memory is per worker process. Online EM does one "
         f"E-step per point and an M-step per batch of {ONLINE_BATCH:,} ({N_ITER + 1}x fewer E-steps than the "
         "batch fits)."
     )
@@ -529,6 +548,50 @@ def incomplete_table():
     return met
 
 
+# --------------------------------------------------------------------------- every core: threads
+
+THREAD_SIZES = [(1_000_000, 2, 3), (200_000, 8, 6)]
+THREAD_TARGET = 1.7
+
+
+def run_chunked_threads(X, start, n_jobs):
+    return em_scale.fit_gmm_chunked(
+        X, start.n_components, init=start, max_iter=N_ITER, tol=0, reg_covar=REG_COVAR, n_jobs=n_jobs
+    ).params
+
+
+def threads_table(measured):
+    """fit_gmm_chunked on the in-memory array with 1 and 2 threads (n_jobs), the same 20 iterations from
+    the same start as the first table, against fit_gmm and scikit-learn measured there (same run)."""
+    cores = os.cpu_count()
+    load = os.getloadavg()[0]
+    print(f"Every core: fit_gmm_chunked(n_jobs=...) on the in-memory array, {N_ITER} iterations from the same start")
+    print(f"({cores} cores; load average {load:.1f} when this table started: other processes share the cores)\n")
+    print(
+        "| N | D | K | fit_gmm ms | 1 thread ms | 2 threads ms | 2 threads / 1 thread (throughput) "
+        "| vs scikit-learn, 1 thread | vs scikit-learn, 2 threads | bit-identical |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    met = True
+    for size in THREAD_SIZES:
+        X, start, _, seconds, _ = measured[size]
+        fits = {n_jobs: run_chunked_threads(X, start, n_jobs) for n_jobs in (1, 2)}  # also warms up
+        times = {n: best_time(lambda X, s, n=n: run_chunked_threads(X, s, n), X, start, 3) for n in (1, 2)}
+        names = ("weights", "means", "covariances")
+        identical = all(np.array_equal(getattr(fits[1], a), getattr(fits[2], a)) for a in names)
+        scaling = times[1] / times[2]
+        met &= scaling >= THREAD_TARGET
+        print(
+            f"| {size[0]:,} | {size[1]} | {size[2]} | {seconds['em_helpers'] * 1e3:,.0f} | {times[1] * 1e3:,.0f} "
+            f"| {times[2] * 1e3:,.0f} | **{scaling:.2f}** | {times[1] / seconds['scikit-learn']:.2f} "
+            f"| {times[2] / seconds['scikit-learn']:.2f} | {'yes' if identical else 'NO'} |"
+        )
+    print(
+        f"\nThread target: 2 threads >= {THREAD_TARGET}x one thread's throughput at both sizes: "
+        + ("met." if met else f"NOT met (load average {os.getloadavg()[0]:.1f} at the end).")
+    )
+
+
 def main():
     print(f"EM benchmark: {N_ITER} iterations from the same start, reg_covar={REG_COVAR}")
     print(f"numpy {np.__version__}, scikit-learn {sklearn.__version__}, python {sys.version.split()[0]}\n")
@@ -580,6 +643,8 @@ def main():
     search_table()
     print()
     scale_table(*measured[SCALE_SIZE])
+    print()
+    threads_table(measured)
     return 0 if ok else 1
 
 
