@@ -39,8 +39,8 @@ The internal layer. The names without a leading underscore that ``__all__`` does
 (``block_pass``, ``given_pass``, ``EPass``, ``combine_passes``, ``run_fit``, ``fit_settings``,
 ``check_init``, ``init_error``, ``seed_responsibilities``, ``statistics_of``,
 ``log_weighted_densities``, ``normalize_rows_in_place``, ``centred_scatter``,
-``constrain_covariances``, ``GMMParams.trusted``, the ``check_*`` functions, ``MAX_ABS``,
-``COUNT_FLOOR``, ``START_METHODS``) are what the rooms above use, documented and tested as the
+``constrain_covariances``, ``map_m_step_from_statistics``, ``GMMParams.trusted``, the ``check_*``
+functions, ``MAX_ABS``, ``COUNT_FLOOR``, ``START_METHODS``) are what the rooms above use, documented and tested as the
 public functions are. They take the points as Xᵀ, shape (D, N), and responsibilities and
 log-densities laid out (K, N); the public functions take and return scikit-learn's (N, D) and
 (N, K).
@@ -832,7 +832,7 @@ def _m_step(Xt, resp, reg_covar, covariance_type, prior=None, data_cov=None):
     stats = _sufficient_statistics(Xt, resp, _weighted_means(Xt, resp), covariance_type)
     if prior is None:
         return _m_step_from_statistics(stats, reg_covar, covariance_type, data_cov)
-    return _map_m_step_from_statistics(stats, prior, reg_covar, covariance_type)
+    return map_m_step_from_statistics(stats, prior, reg_covar, covariance_type)
 
 
 def _data_covariance(stats):
@@ -975,7 +975,7 @@ def m_step(X, responsibilities, *, reg_covar=1e-6, covariance_type="full"):
 # --------------------------------------------------------------------------- MAP: the M-step with a prior
 
 
-def _map_m_step_from_statistics(stats, prior, reg_covar, covariance_type):
+def map_m_step_from_statistics(stats, prior, reg_covar, covariance_type):
     """The MAP M-step: the maximum of Q(θ | θ_t) + log p(θ) (Fraley and Raftery 2007, as
     mclust's me() computes it). With x̄_k the γ-weighted mean, W_k the scatter about it,
     d_k = x̄_k - μ_P and b = 1 if κ_P > 0 (the mean prior's ½ log|Σ_k|) else 0:
@@ -1286,7 +1286,7 @@ class _InMemory:
         stats, reg_covar, covariance_type = e_pass.statistics, self.settings.reg_covar, self.settings.covariance_type
         if self.prior is None:
             return _m_step_from_statistics(stats, reg_covar, covariance_type, self.data_cov)
-        return _map_m_step_from_statistics(stats, self.prior, reg_covar, covariance_type)
+        return map_m_step_from_statistics(stats, self.prior, reg_covar, covariance_type)
 
     def objective(self, previous, params, e_pass):
         """L(θ), or with a prior L(θ) + log p(θ)."""

@@ -324,7 +324,7 @@ def _m_step(stats, prior, reg_covar, covariance_type):
     pseudo-observations added to the statistics): one place for the chunked and the online fit."""
     if prior is None:
         return em.m_step_from_statistics(stats, reg_covar=reg_covar, covariance_type=covariance_type)
-    return em._map_m_step_from_statistics(stats, prior, reg_covar, covariance_type)
+    return em.map_m_step_from_statistics(stats, prior, reg_covar, covariance_type)
 
 
 class _Chunked:

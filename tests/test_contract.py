@@ -318,6 +318,21 @@ def test_the_passes_of_blocks_add_up_to_the_pass_of_all_the_points():
     assert total.responsibilities is None  # what crosses from a worker holds no γ
 
 
+def test_no_room_above_the_core_reaches_a_private_name_of_it():
+    """The rooms above use the core's internal layer, never its underscore names."""
+    private = {}
+    for path in sorted(ROOT.glob("em_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        used = {
+            node.attr
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "em"
+        }
+        private[path.stem] = sorted(name for name in used if name.startswith("_"))
+    assert set(private) >= {"em_scale", "em_bayes", "em_select", "em_plots"}
+    assert {name: names for name, names in private.items() if names} == {}
+
+
 def test_importing_the_numeric_modules_loads_neither_matplotlib_nor_dask():
     code = (
         "import sys; import em_helpers, em_scale, em_bayes, em_select; "

@@ -1042,7 +1042,7 @@ def test_small_promises_of_the_helpers():
 
 
 def map_m_step_from_the_formulas(X, resp, prior, covariance_type):
-    """The MAP M-step as the docstring of _map_m_step_from_statistics writes it, from X and γ directly."""
+    """The MAP M-step as the docstring of map_m_step_from_statistics writes it, from X and γ directly."""
     counts = resp.sum(axis=0) + em.COUNT_FLOOR
     xbar = (resp.T @ X) / counts[:, None]
     K, D = xbar.shape
@@ -1074,12 +1074,12 @@ def test_the_map_m_step_is_its_formula_about_any_shift_and_adds_reg_covar(covari
     weights, means, covariances = map_m_step_from_the_formulas(X, resp, prior, covariance_type)
     stats = em.sufficient_statistics(X, resp)
     for shifted in (stats, stats.recentred(np.array([[5.0, -3.0], [0.0, 0.0], [-2.0, 7.0]]))):
-        params = em._map_m_step_from_statistics(shifted, prior, 0.0, covariance_type)
+        params = em.map_m_step_from_statistics(shifted, prior, 0.0, covariance_type)
         np.testing.assert_allclose(params.weights, weights, rtol=1e-12)
         np.testing.assert_allclose(params.means, means, rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(params.covariances, covariances, rtol=1e-10, atol=1e-14)
-    held = em._map_m_step_from_statistics(stats, prior, 0.25, covariance_type)
-    added = held.covariances - em._map_m_step_from_statistics(stats, prior, 0.0, covariance_type).covariances
+    held = em.map_m_step_from_statistics(stats, prior, 0.25, covariance_type)
+    added = held.covariances - em.map_m_step_from_statistics(stats, prior, 0.0, covariance_type).covariances
     np.testing.assert_allclose(added, np.broadcast_to(0.25 * I2, (3, 2, 2)), atol=1e-14)
 
 
@@ -1185,7 +1185,7 @@ def test_a_map_component_stretched_over_1e8_is_floored_not_fatal():
     prior = em.ConjugatePrior(0.0, [0.0, 0.0], 4.0, 1e-6 * I2)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        params = em._map_m_step_from_statistics(stats, prior, 1e-6, "full")
+        params = em.map_m_step_from_statistics(stats, prior, 1e-6, "full")
     lower, lower_inv, half_log_det = params.cholesky
     assert np.isfinite(half_log_det).all() and half_log_det[0] >= np.log(1e-6) * (1 + 1e-9)
     np.testing.assert_allclose(lower_inv[0] @ lower[0], I2, atol=1e-6)

@@ -131,8 +131,8 @@ def test_map_m_step_from_diagonal_statistics_equals_the_one_from_full_statistics
         rng = np.random.default_rng(seed)
         _, diagonal, full = statistics_pair(seed, covariance_type)
         prior = em.ConjugatePrior(rng.uniform(0.0, 1.0), rng.normal(size=5), 5.0 + rng.uniform(), rng.uniform(0.5, 2))
-        ours = em._map_m_step_from_statistics(diagonal, prior, 1e-6, covariance_type)
-        theirs = em._map_m_step_from_statistics(full, prior, 1e-6, covariance_type)
+        ours = em.map_m_step_from_statistics(diagonal, prior, 1e-6, covariance_type)
+        theirs = em.map_m_step_from_statistics(full, prior, 1e-6, covariance_type)
         for name in ("weights", "means", "covariances"):
             np.testing.assert_allclose(getattr(ours, name), getattr(theirs, name), rtol=1e-12, atol=1e-15)
 

@@ -269,7 +269,7 @@ def stepwise_by_hand(batches, start, etas, prior=None):
         if prior is None:
             params = em._m_step_from_statistics(stats, 1e-6, "full")
         else:
-            params = em._map_m_step_from_statistics(stats.scaled(n_points), prior, 1e-6, "full")
+            params = em.map_m_step_from_statistics(stats.scaled(n_points), prior, 1e-6, "full")
         iterates.append((stats, params))
     return iterates
 
@@ -431,7 +431,7 @@ def test_online_map_weighs_the_prior_against_the_points_read_not_one_batch():
     fit = es.fit_gmm_online(batches, 3, init=start, prior=prior, average_after=None)
     by_hand = stepwise_by_hand(batches, start, (np.arange(9) + 2.0) ** -0.6, prior)
     assert max_relative_difference(fit.params, by_hand[-1][1]) < 1e-12 and fit.prior is prior
-    against_a_batch = em._map_m_step_from_statistics(fit.statistics.scaled(100), prior, 1e-6, "full")
+    against_a_batch = em.map_m_step_from_statistics(fit.statistics.scaled(100), prior, 1e-6, "full")
     assert max_relative_difference(fit.params, against_a_batch) > 1e-3
 
 
