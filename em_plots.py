@@ -1648,8 +1648,12 @@ def _draw_incomplete_points(ax, X, limits):
     (x_low, x_high), (y_low, y_high) = limits
     tick_y = 0.035 * (y_high - y_low)
     tick_x = 0.035 * (x_high - x_low)
-    ax.vlines(X[only_x, 0], y_low, y_low + tick_y, color="0.2", lw=0.7, label=f"only $x_1$ observed ({only_x.sum()})")
-    ax.hlines(X[only_y, 1], x_low, x_low + tick_x, color="0.5", lw=0.7, label=f"only $x_2$ observed ({only_y.sum()})")
+    ax.vlines(
+        X[only_x, 0], y_low, y_low + tick_y, color="0.2", lw=0.7, label=f"only $x_1$ observed ({only_x.sum()}): bottom"
+    )
+    ax.hlines(
+        X[only_y, 1], x_low, x_low + tick_x, color="0.5", lw=0.7, label=f"only $x_2$ observed ({only_y.sum()}): left"
+    )
 
 
 def plot_imputation_against_em(X_missing, filled, imputed_fit, em_fit, truth):
@@ -1664,6 +1668,7 @@ def plot_imputation_against_em(X_missing, filled, imputed_fit, em_fit, truth):
     X_missing : (N, 2) with NaN; filled : (N, 2), X_missing mean-imputed; imputed_fit, em_fit, truth : GMMParams.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.collections import LineCollection
     from matplotlib.legend_handler import HandlerTuple
     from matplotlib.lines import Line2D
 
@@ -1715,10 +1720,26 @@ def plot_imputation_against_em(X_missing, filled, imputed_fit, em_fit, truth):
         ax.set(xlabel="$x_1$", title=title, xlim=limits[0], ylim=limits[1])
         ax.set_aspect("equal", adjustable="box")
         point_handles, point_labels = ax.get_legend_handles_labels()
+        # a rug's ticks keyed as ticks: vertical ones on the bottom axis (x1 alone), horizontal on the left (x2 alone)
+        point_handles = [
+            Line2D(
+                [],
+                [],
+                ls="none",
+                marker="|" if h.get_segments()[0][0, 0] == h.get_segments()[0][1, 0] else "_",
+                ms=9,
+                mew=1.2,
+                color=h.get_color()[0],
+            )
+            if isinstance(h, LineCollection) and len(h.get_segments())
+            else h
+            for h in point_handles
+        ]
         key = tuple(Line2D([], [], color=c, lw=3.0) for c in colours)
         handles = [
             *point_handles,
             key,
+            Line2D([], [], ls="none", marker="X", ms=8, color="0.6", mec="black"),
             Line2D([], [], color="0.2", lw=2.0),
             Line2D([], [], color="0.2", lw=1.2, ls="--"),
             Line2D([], [], color="0.2", lw=1.0, ls=":"),
@@ -1726,6 +1747,7 @@ def plot_imputation_against_em(X_missing, filled, imputed_fit, em_fit, truth):
         labels = [
             *point_labels,
             "colour: one per true component",
+            "fitted mean",
             "fitted 1σ ellipse",
             "fitted 2σ ellipse",
             "true 1σ ellipse",

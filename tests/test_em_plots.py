@@ -1969,6 +1969,17 @@ def test_imputation_against_em_draws_each_fit_in_the_matched_true_colours_on_sha
     only_x2 = np.isnan(X_missing[:, 0]) & ~np.isnan(X_missing[:, 1])
     ticks = right.collections[1:]
     assert [len(c.get_segments()) for c in ticks] == [only_x1.sum(), only_x2.sum()]
+    # the key shows each rug as the ticks it draws (vertical: x1 alone on the bottom; horizontal: x2 alone on the
+    # left), and the fitted means' marker
+    legend = right.get_legend()
+    markers = {
+        t.get_text(): h.get_marker()
+        for h, t in zip(legend.legend_handles, legend.texts, strict=True)
+        if isinstance(h, Line2D)
+    }
+    assert markers[f"only $x_1$ observed ({only_x1.sum()}): bottom"] == "|"
+    assert markers[f"only $x_2$ observed ({only_x2.sum()}): left"] == "_"
+    assert markers["fitted mean"] == "X"
     np.testing.assert_allclose(sorted(s[0, 0] for s in ticks[0].get_segments()), np.sort(X_missing[only_x1, 0]))
     crosses = left.collections[1]
     np.testing.assert_allclose(crosses.get_offsets(), filled[only_x1 | only_x2])
