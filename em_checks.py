@@ -75,7 +75,7 @@ def check_X(X, allow_missing=None):
         raise ValueError(
             f"X contains {np.isnan(arr).sum()} NaN and {n_inf} inf values "
             f"(in {bad_rows.size} rows, the first is row {bad_rows[0]}); EM needs finite "
-            "numbers: drop or impute those rows first"
+            "numbers: drop those rows first"
             + (
                 ", or let fit_gmm(..., allow_missing=True) treat NaN as missing at random."
                 if allow_missing is False and not n_inf

@@ -145,7 +145,7 @@ def _rows_as_Xt(rows, n_features, where, first_row=0, row_numbers=None):
         first_bad = first_row + rows_bad[0] if row_numbers is None else row_numbers[rows_bad[0]]
         raise ValueError(
             f"{where} contains NaN or inf in {rows_bad.size} of its rows (the first is row "
-            f"{first_bad:,}); EM needs finite numbers: drop or impute those rows first."
+            f"{first_bad:,}); EM needs finite numbers: drop those rows first."
         )
     if np.abs(arr).max() > em.MAX_ABS:
         raise ValueError(f"{where} has values beyond ±{em.MAX_ABS:g}: rescale the data first.")

@@ -429,8 +429,8 @@ P_OK = em.GMMParams([0.5, 0.5], [[0.0, 0.0], [1.0, 1.0]], [np.eye(2), np.eye(2)]
         (
             lambda: em.fit_gmm(np.r_[X_OK, [[np.nan, 0.0]], X_OK], 2),
             ValueError,
-            r"^X contains 1 NaN and 0 inf values \(in 1 rows, the first is row 20\); EM needs finite numbers: drop or "
-            r"impute those rows first, or let fit_gmm\(\.\.\., allow_missing=True\) treat NaN as missing at random\.$",
+            r"^X contains 1 NaN and 0 inf values \(in 1 rows, the first is row 20\); EM needs finite numbers: drop "
+            r"those rows first, or let fit_gmm\(\.\.\., allow_missing=True\) treat NaN as missing at random\.$",
         ),
         (
             lambda: em.fit_gmm([[1e101, 0.0]], 1),

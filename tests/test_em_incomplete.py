@@ -393,20 +393,20 @@ X_BAD = np.arange(20.0).reshape(10, 2) % 7
         (
             lambda: em.fit_gmm(np.r_[X_BAD, [[np.nan, 0.0]]], 2),
             ValueError,
-            r"^X contains 1 NaN and 0 inf values \(in 1 rows, the first is row 10\); EM needs finite numbers: drop or "
-            r"impute those rows first, or let fit_gmm\(\.\.\., allow_missing=True\) treat NaN as missing at random\.$",
+            r"^X contains 1 NaN and 0 inf values \(in 1 rows, the first is row 10\); EM needs finite numbers: drop "
+            r"those rows first, or let fit_gmm\(\.\.\., allow_missing=True\) treat NaN as missing at random\.$",
         ),
         (
             lambda: em.fit_gmm(np.r_[X_BAD, [[np.inf, np.nan]]], 2, allow_missing=True),
             ValueError,
-            r"^X contains 1 NaN and 1 inf values \(in 1 rows, the first is row 10\); EM needs finite numbers: drop or "
-            r"impute those rows first\.$",
+            r"^X contains 1 NaN and 1 inf values \(in 1 rows, the first is row 10\); EM needs finite numbers: drop "
+            r"those rows first\.$",
         ),
         (  # only fit_gmm has the option, so only its error names it
             lambda: em.predict_proba(em.fit_gmm(X_BAD, 2, seed=0).params, [[np.nan, 0.0]]),
             ValueError,
-            r"^X contains 1 NaN and 0 inf values \(in 1 rows, the first is row 0\); EM needs finite numbers: drop or "
-            r"impute those rows first\.$",
+            r"^X contains 1 NaN and 0 inf values \(in 1 rows, the first is row 0\); EM needs finite numbers: drop "
+            r"those rows first\.$",
         ),
         (lambda: em.fit_gmm(X_BAD, 2, allow_missing=1), TypeError, r"^allow_missing must be True or False; got 1\.$"),
         (

@@ -600,8 +600,8 @@ def test_nan_in_a_chunk_names_the_chunk_and_the_points_consumed(X, kind, where, 
     with pytest.raises(es.StreamError) as err, dask.config.set(scheduler="sync"):
         es.fit_gmm_chunked(as_source(data, kind, tmp_path), 3, chunk_size=1_000, init=em.init_params(X, 3, seed=1))
     assert str(err.value) == (
-        f"{where} contains NaN or inf in 1 of its rows (the first is row 4,345); EM needs finite numbers: drop or "
-        f"impute those rows first. In pass 0 (0 = the first), the {first_row:,} points before it were read; nothing "
+        f"{where} contains NaN or inf in 1 of its rows (the first is row 4,345); EM needs finite numbers: drop "
+        f"those rows first. In pass 0 (0 = the first), the {first_row:,} points before it were read; nothing "
         "already learned is lost: err.fit holds the fit after 0 complete iterations (None: the bad chunk came in "
         "the first pass)."
     )
