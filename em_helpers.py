@@ -120,6 +120,7 @@ __all__ = [
 ]
 
 _LOG_2PI = np.log(2.0 * np.pi)
+_EPS = np.finfo(np.float64).eps
 # Floor added to every effective count N_k, as scikit-learn does, so that a component
 # that no point claims still has a finite mean and covariance.
 COUNT_FLOOR = 10.0 * np.finfo(np.float64).eps
@@ -476,7 +477,9 @@ def _diagonal_log_densities(Xt, means, covariances, const, squares, block, out):
 def normalize_in_place(log_prob):
     """Turn log π_k p(x_i | k), shape (K, N), into γ_ik in place; return Σ_i log p(x_i)."""
     peak, total = normalize_rows_in_place(log_prob)
-    return float(peak.sum() + np.log(total).sum())
+    log_density = np.log(total, out=total)  # log p(x_i) = peak_i + log total_i
+    log_density += peak
+    return float(np.add.reduce(log_density))  # one reduction (two sums cost 2 µs more at N = 500)
 
 
 def normalize_rows_in_place(log_prob):
@@ -807,9 +810,10 @@ def add_to_diagonals(matrices, value):
         np.einsum("kdd->kd", matrices)[...] += value
 
 
-def _m_step_from_statistics(stats, reg_covar, covariance_type, data_cov=None):
-    """π_k, μ_k, Σ_k from sufficient statistics (see m_step for the formulas); ``data_cov``, the
-    covariance of the data if the caller has it, spares the collapse check recomputing it."""
+def _m_step_from_statistics(stats, reg_covar, covariance_type, data_cov=None, floor=None):
+    """π_k, μ_k, Σ_k from sufficient statistics (see m_step for the formulas); ``data_cov`` and
+    ``floor``, the covariance S of the data and eps·tr S if the caller has them, spare the collapse
+    check recomputing them (see ``_check_resolved``)."""
     counts, offset, scatter = centred_scatter(stats)  # μ_k = c_k + o_k
     covariances = constrain_covariances(
         scatter / counts.reshape(-1, *(1,) * (scatter.ndim - 1)), counts, covariance_type
@@ -822,7 +826,7 @@ def _m_step_from_statistics(stats, reg_covar, covariance_type, data_cov=None):
     except ValueError:  # only with reg_covar = 0: some Σ_k is singular to rounding
         raise _collapse_error(_first_unfactorable(covariances)) from None
     if reg_covar == 0:  # a positive reg_covar, however small, is the floor the user chose
-        _check_resolved(params, stats, data_cov)
+        _check_resolved(params, stats, data_cov, floor)
     return params
 
 
@@ -849,7 +853,7 @@ def _data_covariance(stats):
     return (stats.second.sum(axis=0) + cross + cross.T + (delta.T * stats.counts) @ delta) / n_samples
 
 
-def _check_resolved(params, stats, data_cov=None):
+def _check_resolved(params, stats, data_cov=None, floor=None):
     """Raise when a component has collapsed below what float64 resolves.
 
     Collapsed means: along some direction u, Σ_k's variance uᵀΣ_k u is below eps (2.2e-16)
@@ -859,16 +863,26 @@ def _check_resolved(params, stats, data_cov=None):
     set by rounding alone and log p(X | θ) can go down (it did: a variance of 1e-28 next to
     data of variance 10 lost 2.6e-4 of L). Checked for the exact step (reg_covar = 0) only:
     with reg_covar > 0 such a component is held at reg_covar·I, well defined and finite.
+
+    ``data_cov`` (S) and ``floor`` (eps·tr S), when the caller has them: fit_gmm computes both
+    once per fit (they do not change between iterations), not from each iteration's statistics.
     """
-    # Cheap screen first: λ_min(Σ_k) >= 1 / ‖C_k⁻¹‖²_F, and uᵀ S u <= tr(S).
     if data_cov is None:
         data_cov = _data_covariance(stats)
-    lower_bound = 1.0 / np.einsum("kde,kde->k", params.cholesky.lower_inv, params.cholesky.lower_inv)
-    eps = np.finfo(np.float64).eps
-    for k in np.flatnonzero(lower_bound < eps * np.trace(data_cov)):
+    if floor is None:
+        floor = _EPS * data_cov.trace()
+    # Cheap screens first: λ_min(Σ_k) >= 1 / ‖C_k⁻¹‖²_F, and uᵀ S u <= tr(S). The first one bounds
+    # every k at once with the sum over k, Σ_j ‖C_j⁻¹‖²_F >= ‖C_k⁻¹‖²_F: when it passes (every
+    # iteration of a healthy fit) no component is looked at singly (one reduction where the
+    # per-component screen took four calls, 8 of an iteration's ~130 µs at N = 500, measured).
+    lower_inv = params.cholesky.lower_inv
+    if np.add.reduce(np.square(lower_inv), axis=None) * floor < 1.0:
+        return
+    lower_bound = 1.0 / np.einsum("kde,kde->k", lower_inv, lower_inv)
+    for k in np.flatnonzero(lower_bound < floor):
         eigenvalues, vectors = np.linalg.eigh(params.covariances[k])
         spread = np.einsum("dj,de,ej->j", vectors, data_cov, vectors)  # uᵀ S u per eigenvector u
-        if (eigenvalues < eps * spread).any() and params.weights[k] > 0:
+        if (eigenvalues < _EPS * spread).any() and params.weights[k] > 0:
             raise _collapse_error(k)
 
 
@@ -1265,6 +1279,7 @@ class _InMemory:
         # values it comes from each iteration's statistics (the unweighted Xᵀ is not the data).
         exact = settings.reg_covar == 0 and prior is None and sample_weight is None and incomplete is None
         self.data_cov = np.cov(Xt, bias=True).reshape(len(Xt), len(Xt)) if exact else None
+        self.floor = None if self.data_cov is None else _EPS * self.data_cov.trace()  # eps·tr S
 
     def start(self, method, rng):
         resp = seed_responsibilities(self.Xt, self.settings.n_components, method, rng, self.sample_weight)
@@ -1285,7 +1300,7 @@ class _InMemory:
     def m_step(self, e_pass):
         stats, reg_covar, covariance_type = e_pass.statistics, self.settings.reg_covar, self.settings.covariance_type
         if self.prior is None:
-            return _m_step_from_statistics(stats, reg_covar, covariance_type, self.data_cov)
+            return _m_step_from_statistics(stats, reg_covar, covariance_type, self.data_cov, self.floor)
         return _map_m_step_from_statistics(stats, self.prior, reg_covar, covariance_type)
 
     def objective(self, previous, params, e_pass):
