@@ -815,10 +815,10 @@ def _diagonals(matrices):
     return np.einsum("kdd->kd", matrices)
 
 
-def _m_step_from_statistics(stats, reg_covar, covariance_type, data_cov=None, floor=None):
-    """π_k, μ_k, Σ_k from sufficient statistics (see m_step for the formulas); ``data_cov`` and
-    ``floor``, the covariance S of the data and eps·tr S if the caller has them, spare the collapse
-    check recomputing them (see ``_check_resolved``)."""
+def _m_step_from_statistics(stats, reg_covar, covariance_type, floor=None):
+    """π_k, μ_k, Σ_k from sufficient statistics (see m_step for the formulas); ``floor``, eps·tr S
+    for the covariance S of the data if the caller has it, spares the collapse check recomputing
+    it (see ``_check_resolved``)."""
     counts, offset, scatter = centred_scatter(stats)  # μ_k = c_k + o_k
     covariances = constrain_covariances(
         scatter / (counts[:, None, None] if scatter.ndim == 3 else counts[:, None]), counts, covariance_type
@@ -831,16 +831,16 @@ def _m_step_from_statistics(stats, reg_covar, covariance_type, data_cov=None, fl
     except ValueError:  # only with reg_covar = 0: some Σ_k is singular to rounding
         raise _collapse_error(_first_unfactorable(covariances)) from None
     if reg_covar == 0:  # a positive reg_covar, however small, is the floor the user chose
-        _check_resolved(params, stats, data_cov, floor)
+        _check_resolved(params, stats, floor)
     return params
 
 
-def _m_step(Xt, resp, reg_covar, covariance_type, prior=None, data_cov=None):
+def _m_step(Xt, resp, reg_covar, covariance_type, prior=None):
     """The M-step from Xᵀ (D, N) and γ laid out (K, N), from statistics about the new means:
     maximum likelihood, or with a prior the MAP one."""
     stats = statistics_of(Xt, resp, None, covariance_type)
     if prior is None:
-        return _m_step_from_statistics(stats, reg_covar, covariance_type, data_cov)
+        return _m_step_from_statistics(stats, reg_covar, covariance_type)
     return _map_m_step_from_statistics(stats, prior, reg_covar, covariance_type)
 
 
@@ -858,7 +858,7 @@ def _data_covariance(stats):
     return (stats.second.sum(axis=0) + cross + cross.T + (delta.T * stats.counts) @ delta) / n_samples
 
 
-def _check_resolved(params, stats, data_cov=None, floor=None):
+def _check_resolved(params, stats, floor=None):
     """Raise when a component has collapsed below what float64 resolves.
 
     Collapsed means: along some direction u, Σ_k's variance uᵀΣ_k u is below eps (2.2e-16)
@@ -869,12 +869,12 @@ def _check_resolved(params, stats, data_cov=None, floor=None):
     data of variance 10 lost 2.6e-4 of L). Checked for the exact step (reg_covar = 0) only:
     with reg_covar > 0 such a component is held at reg_covar·I, well defined and finite.
 
-    ``data_cov`` (S) and ``floor`` (eps·tr S), when the caller has them: fit_gmm computes both
-    once per fit (they do not change between iterations), not from each iteration's statistics.
+    ``floor``, eps·tr S, when the caller has it: fit_gmm computes it once per fit (it does not
+    change between iterations); S itself, needed only past the screens, comes from the statistics.
     """
-    if data_cov is None:
-        data_cov = _data_covariance(stats)
+    data_cov = None
     if floor is None:
+        data_cov = _data_covariance(stats)
         floor = _EPS * data_cov.trace()
     # Cheap screens first: λ_min(Σ_k) >= 1 / ‖C_k⁻¹‖²_F, and uᵀ S u <= tr(S). The first one bounds
     # every k at once with the sum over k, Σ_j ‖C_j⁻¹‖²_F >= ‖C_k⁻¹‖²_F: when it passes (every
@@ -884,6 +884,8 @@ def _check_resolved(params, stats, data_cov=None, floor=None):
     if np.add.reduce(np.square(lower_inv), axis=None) * floor < 1.0:
         return
     lower_bound = 1.0 / np.einsum("kde,kde->k", lower_inv, lower_inv)
+    if data_cov is None:
+        data_cov = _data_covariance(stats)
     for k in np.flatnonzero(lower_bound < floor):
         eigenvalues, vectors = np.linalg.eigh(params.covariances[k])
         spread = np.einsum("dj,de,ej->j", vectors, data_cov, vectors)  # uᵀ S u per eigenvector u
@@ -1278,13 +1280,13 @@ class _InMemory:
         self.Xt, self.settings, self.prior = Xt, settings, prior
         self.sample_weight, self.incomplete = sample_weight, incomplete
         self.objective_name = "log-likelihood" if prior is None else "log-posterior"
-        # The collapse check of the exact step (reg_covar = 0) compares each Σ_k with the data's
-        # covariance, the same at every iteration: computed once here, not from each iteration's
-        # statistics (11 of an iteration's ~120 µs at N = 500, measured). With weights or missing
-        # values it comes from each iteration's statistics (the unweighted Xᵀ is not the data).
+        # The collapse check of the exact step (reg_covar = 0) screens every Σ_k against eps·tr S,
+        # S the data's covariance, the same at every iteration: computed once here, not from each
+        # iteration's statistics (11 of an iteration's ~120 µs at N = 500, measured). S itself is
+        # needed only when the screen fails (rarely): then it comes from that iteration's
+        # statistics, as it does with weights or missing values (the unweighted Xᵀ is not the data).
         exact = settings.reg_covar == 0 and prior is None and sample_weight is None and incomplete is None
-        self.data_cov = np.cov(Xt, bias=True).reshape(len(Xt), len(Xt)) if exact else None
-        self.floor = None if self.data_cov is None else _EPS * self.data_cov.trace()  # eps·tr S
+        self.floor = _EPS * Xt.var(axis=1).sum() if exact else None  # eps·tr S
 
     def start(self, method, rng):
         resp = seed_responsibilities(self.Xt, self.settings.n_components, method, rng, self.sample_weight)
@@ -1305,7 +1307,7 @@ class _InMemory:
     def m_step(self, e_pass):
         stats, reg_covar, covariance_type = e_pass.statistics, self.settings.reg_covar, self.settings.covariance_type
         if self.prior is None:
-            return _m_step_from_statistics(stats, reg_covar, covariance_type, self.data_cov, self.floor)
+            return _m_step_from_statistics(stats, reg_covar, covariance_type, floor=self.floor)
         return _map_m_step_from_statistics(stats, self.prior, reg_covar, covariance_type)
 
     def objective(self, previous, params, e_pass):
