@@ -792,9 +792,9 @@ def centred_scatter(stats):
     counts = stats.counts + COUNT_FLOOR  # N_k
     offset = stats.first / counts[:, None]  # o_k = x̄_k - c_k
     # Σγ(x - x̄)(x - x̄)ᵀ with x - x̄ = (x - c) - o: second - first oᵀ - o firstᵀ + Σγ o oᵀ, and
-    # first = N_k o_k, so second - (2 N_k - Σγ) o oᵀ (Σγ = N_k but for the floor): one product
-    # where three were (at N = 500 the M-step's small arrays cost calls, not arithmetic).
-    weight = 2.0 * counts - stats.counts
+    # first = N_k o_k, so second - (2 N_k - Σγ) o oᵀ: one product where three were (at N = 500 the
+    # M-step's small arrays cost calls, not arithmetic). N_k = Σγ + floor, so 2 N_k - Σγ = N_k + floor.
+    weight = counts + COUNT_FLOOR
     if stats.second.ndim == 2:  # diagonal statistics: the diagonal of the same formula
         return counts, offset, stats.second - weight[:, None] * (offset * offset)
     return counts, offset, stats.second - _outer(offset, weight)
