@@ -879,7 +879,7 @@ def _check_resolved(params, stats, floor=None):
     # Cheap screens first: λ_min(Σ_k) >= 1 / ‖C_k⁻¹‖²_F, and uᵀ S u <= tr(S). The first one bounds
     # every k at once with the sum over k, Σ_j ‖C_j⁻¹‖²_F >= ‖C_k⁻¹‖²_F: when it passes (every
     # iteration of a healthy fit) no component is looked at singly (one reduction where the
-    # per-component screen took four calls, 8 of an iteration's ~130 µs at N = 500, measured).
+    # per-component screen took four calls: 2 against 8 to 13 µs at N = 500, K = 3, measured).
     lower_inv = params.cholesky.lower_inv
     if np.add.reduce(np.square(lower_inv), axis=None) * floor < 1.0:
         return
