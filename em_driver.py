@@ -19,18 +19,24 @@ the final objective; the first among equals), ``max_iter=0`` (the start, evaluat
 ``keep_params``, skipping collapsed starts, the ConvergenceWarning, and turning bad data met
 part-way (``DataError``) into a ``StreamError`` that carries the fit so far.
 
-Where the next features go, one place each:
+Where the features that came after the driver went, and what is still not one place (a cold
+read of the code on 2026-12-06 listed these):
 
-* sample weights w_i: em_helpers' ``block_pass``, the only place γ meets the points: γ_ik·w_i in the
-  statistics (and Σ_i w_i as their N) and w_i·log p(x_i) in the log-likelihood. Every fitter's
-  E-pass goes through it, so every fitter gets them.
-* missing values: another block pass (the expected statistics of the missing coordinates
-  given the observed ones) returning the same ``EPass``; the driver and the M-steps do not change.
-* a thread pool (issue 20): an E-pass over blocks is a map, one ``block_pass`` per block
-  (em_scale's ``_chunk_passes``, a generator over the chunks), and a sum, ``combine_passes``,
-  in block order. The pool replaces the map (``pool.map`` keeps the order), so the result does
-  not depend on the number of threads; the in-memory fit joins by splitting its Xᵀ into the
-  same column blocks in ``_InMemory.e_pass``.
+* sample weights w_i: em_helpers' ``block_pass`` (γ_ik·w_i in the statistics through
+  ``weighted_statistics``, Σ_i w_i as their N, w_i·log p(x_i) in the log-likelihood) and its
+  start, ``given_pass``; on incomplete data em_incomplete's ``expected_statistics`` applies them
+  itself. Only ``fit_gmm`` takes ``sample_weight`` today: the chunked, online, variational fits
+  and the model search do not pass weights to ``block_pass``.
+* missing values: ``incomplete_pass``, another E-pass returning the same ``EPass``; the driver
+  and the M-steps did not change. ``fit_gmm`` only.
+* a thread pool: an E-pass over blocks is a map, one ``block_pass`` per block (em_scale's
+  ``_chunk_pass``), and a sum, ``combine_passes``, in block order, so the result does not depend
+  on the number of threads. Only ``fit_gmm_chunked(n_jobs=...)`` maps it over threads; the
+  in-memory fit makes one ``block_pass`` over all its points.
+* not through this driver: em_scale's online fit (a stepwise stochastic approximation, not the
+  batch loop; its start is ``fit_gmm``'s), em_select's stacked search (many starts at once,
+  with its own copy of the stopping rule), and em_incomplete's one-Gaussian fit for the default
+  prior's moments.
 
 Shapes: as em_helpers' internal layer (its docstring), points as Xᵀ (D, N), γ as (K, N).
 

@@ -28,9 +28,10 @@ Numerics, in one place:
   breaks that (a component spanning a point 1e8 away, cond(Σ_k) ~ 1e19), the M-step floors
   that Σ_k's eigenvalues at reg_covar instead of failing; with reg_covar = 0 it raises.
 
-The house. Four rooms sit below this one and import nothing above them: em_checks (every input
+The house. Five rooms sit below this one and import nothing above them: em_checks (every input
 check, and ``FitSettings``, the loop's settings checked once), em_priors (MAP-EM's conjugate
-prior), em_geometry (``ellipse_geometry``) and em_driver (the one EM loop of every fitter: its
+prior; it imports em_checks), em_geometry (``ellipse_geometry``), em_incomplete (the E-pass on
+incomplete, weighted data) and em_driver (the EM loop of fit_gmm, the chunked and the variational fits: its
 docstring says where sample weights, missing values and a thread pool go). This module
 re-exports their names, so ``em.<name>`` reaches all of them. Above it: em_plots, em_scale,
 em_bayes, em_select, each importing em_helpers only.
