@@ -301,7 +301,13 @@ class ModelSearch:
         if best.n_components == max(ks) and len(ks) > 1:
             lines.append(f"note: K = {best.n_components} is the largest K searched: widen n_components to see past it.")
         for d, distinct in enumerate(self.distinct_values):
-            if distinct <= FEW_DISTINCT:
+            if distinct <= 2:
+                lines.append(
+                    f"note: column {d} has only {distinct} distinct values (yes/no?): a component on one of them "
+                    "has no spread there, so the rule marks most pairs with K > 1 degenerate; a Gaussian "
+                    "mixture is not a model for such a column: drop it, or use a model for mixed data."
+                )
+            elif distinct <= FEW_DISTINCT:
                 lines.append(
                     f"note: column {d} has only {distinct} distinct values: a mixture can put a narrow component "
                     "on each, which no criterion here catches."
