@@ -15,9 +15,8 @@ lowest BIC, no rule), which on the rounded data chooses the 14-point spike. Abou
 """
 
 import sys
-from pathlib import Path
-
 import warnings
+from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import adjusted_rand_score
@@ -71,12 +70,15 @@ for draw in range(8):
     if not BY_HAND_ONLY:
         off = sel.select_model(X, seed=0, min_spread_ratio=0)
         bad = len(sel.degenerate_components(off.best.params, X)) > 0
-        print(f"Old Faithful de-rounded, draw {draw}: spread test off chooses {pair(off)}, degenerate: {bad}", flush=True)
+        print(f"Old Faithful de-rounded, draw {draw}: rule off: {pair(off)}, degenerate: {bad}", flush=True)
     rc = sel.select_model(X, seed=0).reg_covar
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        fits = {(t, K): em.fit_gmm(X, K, covariance_type=t, n_init=10, seed=0, reg_covar=rc, max_iter=1000)
-                for t in em.COVARIANCE_TYPES for K in range(1, 10)}
+        fits = {
+            (t, K): em.fit_gmm(X, K, covariance_type=t, n_init=10, seed=0, reg_covar=rc, max_iter=1000)
+            for t in em.COVARIANCE_TYPES
+            for K in range(1, 10)
+        }
     t, K = min(fits, key=lambda k: em.bic(X, fits[k].params))
     bad = len(sel.degenerate_components(fits[t, K].params, X)) > 0
     print(f"Old Faithful de-rounded, draw {draw}: by hand chooses {t} K = {K}, degenerate: {bad}", flush=True)
