@@ -28,7 +28,10 @@ thinner than the gaps between values (300 Poisson(3) counts: tied with K = 8 or 
 draws, 9 the largest searched, one component on each common value;
 tests/by_hand_search_seeds.py); and at
 small N a component on two or three points can sit just above the threshold. The summary
-notes columns with few distinct values and marks thin-but-allowed fits with ~.
+notes columns with few distinct values and marks thin-but-allowed fits with ~. A column with two
+values (yes/no) is the opposite case: a component on one value has no spread there and is marked
+degenerate, so when the column follows the clusters every clustering is refused and K = 1 chosen
+(tests/nb05_cold2_spread.py); the summary says so, and that such a column needs another model.
 
 Starts: mclust's own (``model_based_labels``: its model-based agglomerative clustering, hcVVV on
 the data transformed as its ``hcUse = "SVD"`` does: standardised, rotated onto their principal
@@ -301,7 +304,14 @@ class ModelSearch:
         if best.n_components == max(ks) and len(ks) > 1:
             lines.append(f"note: K = {best.n_components} is the largest K searched: widen n_components to see past it.")
         for d, distinct in enumerate(self.distinct_values):
-            if distinct <= FEW_DISTINCT:
+            if distinct <= 2:
+                lines.append(
+                    f"note: column {d} has only {distinct} distinct values (yes/no?): a component on one of them "
+                    "has no spread there, so the rule marks many pairs degenerate (and K = 1 is chosen if "
+                    "the column follows the clusters); a Gaussian mixture is not a model for such a column: "
+                    "drop it, or use a model for mixed data."
+                )
+            elif distinct <= FEW_DISTINCT:
                 lines.append(
                     f"note: column {d} has only {distinct} distinct values: a mixture can put a narrow component "
                     "on each, which no criterion here catches."

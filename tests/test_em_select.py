@@ -395,6 +395,15 @@ def test_the_summary_notes_a_column_with_few_distinct_values():
     text = sel.select_model(counts, n_components=range(1, 4), seed=0).summary()
     assert f"column 0 has only {len(np.unique(counts))} distinct values" in text
     assert "distinct values" not in sel.select_model(FAITHFUL, n_components=[1, 2], seed=0).summary()
+    assert "yes/no" not in text
+
+
+def test_the_summary_says_a_yes_no_column_is_no_gaussian_column():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.normal(size=(100, 2)), rng.integers(2, size=100)]).astype(float)
+    text = sel.select_model(X, n_components=range(1, 3), seed=0).summary()
+    assert "column 2 has only 2 distinct values (yes/no?)" in text
+    assert "a Gaussian mixture is not a model for such a column" in text
 
 
 def test_pairs_with_as_many_parameters_as_numbers_are_never_chosen():
