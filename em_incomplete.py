@@ -191,8 +191,8 @@ def group_patterns(X, sample_weight=None):
 def mean_imputed(X, sample_weight=None):
     """X with each NaN replaced by its column's (weighted) mean over the observed values.
 
-    Only for choosing starting points (k-means++ seeds and nearest-seed labels): as an
-    estimate it is biased (notebook 06 measures by how much).
+    Only for the start: the k-means++ seeds, the nearest-seed labels and the one M-step on them
+    that makes θ_0. As an estimate it is biased (notebook 06 measures by how much).
 
     Parameters
     ----------
