@@ -18,19 +18,24 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 import bench  # noqa: E402
+
 import em_helpers as em  # noqa: E402
 import em_scale  # noqa: E402
 
 warnings.simplefilter("ignore")
 X = bench.make_problem(1_000_000, 2, 3, seed=0)[0]
-rules = {f"{n} pass{'es' if n > 1 else ''}, {a}": (n, avg) for n in (1, 2, 3)
-         for a, avg in (("averaging (default)", 10_000), ("last iterate", None))}
+rules = {
+    f"{n} pass{'es' if n > 1 else ''}, {a}": (n, avg)
+    for n in (1, 2, 3)
+    for a, avg in (("averaging (default)", 10_000), ("last iterate", None))
+}
 fits = {name: [] for name in rules}
 for k in range(8):
     batches = np.split(X[np.random.default_rng(300 + k).permutation(len(X))], 1_000)
     for name, (n_passes, average_after) in rules.items():
-        fits[name].append(em_scale.fit_gmm_online(batches, 3, seed=40 + k, n_passes=n_passes,
-                                                  average_after=average_after).params)
+        fits[name].append(
+            em_scale.fit_gmm_online(batches, 3, seed=40 + k, n_passes=n_passes, average_after=average_after).params
+        )
 scores = {name: np.array([em.log_likelihood(X, p) for p in ps]) / len(X) for name, ps in fits.items()}
 best = max((p for ps in fits.values() for p in ps), key=lambda p: em.log_likelihood(X, p))
 optimum = em.fit_gmm(X, 3, init=best, tol=1e-10, max_iter=3_000).log_likelihood / len(X)
