@@ -1533,7 +1533,7 @@ def test_online_vs_batch_draws_the_runs_batch_em_per_pass_and_its_optimum():
         "batch EM: $L(\\theta_t)/N$, known after $t + 1$ passes over N = 1,200 points",
         "batch EM's optimum",
     ]
-    assert legend_at(ax, "lower right")  # under the curves that approach the optimum from below
+    assert legend_at(ax, "lower left")  # clear of batch EM, which climbs on the right
     minor = ax.xaxis.get_minor_ticks()
     assert minor and all(tick.gridline.get_visible() for tick in minor)  # the log axis' decades are readable
     assert_faint_grid(ax)
@@ -1600,22 +1600,25 @@ def test_scaling_figure_draws_each_method_in_one_colour_in_both_panels():
 # --------------------------------------------------------------------------- plot_online_drift
 
 
-def test_online_drift_draws_the_runs_against_the_true_mixtures_score():
+def test_online_drift_draws_each_runs_score_minus_the_true_mixtures_on_the_same_batches():
     _, runs, positions, edges, _ = _online_runs()
-    oracle = -2.0
-    fig = plots.plot_online_drift(runs, edges, oracle)
+    truth_trace = np.linspace(-2.0, -1.0, 6)  # one score per batch, as each run's trace
+    fig = plots.plot_online_drift(runs, edges, truth_trace, title="stream 1 of 8")
     (ax,) = fig.axes
-    *online, truth = ax.lines
-    assert_online_lines(online, runs, positions)
-    np.testing.assert_array_equal(truth.get_ydata(), [oracle] * 2)
-    assert truth.get_linestyle() == ":" and to_rgba(truth.get_color()) == to_rgba("black")
-    window_holds_near_its_top(ax, oracle, 1.5)
-    assert ax.get_ylim() == pytest.approx((oracle - 1.0, oracle + 0.1))  # a nat below the true mixture's score
+    *online, zero = ax.lines
+    for line, (label, (fit, style)) in zip(online, runs.items(), strict=True):
+        np.testing.assert_array_equal(line.get_xdata(), positions[label])
+        np.testing.assert_allclose(line.get_ydata(), fit.log_likelihood_trace - truth_trace, rtol=0, atol=1e-15)
+        assert line.get_label() == label and to_rgba(line.get_color()) == to_rgba(style["color"])
+        assert line.get_linestyle() == style.get("ls", "-")
+    np.testing.assert_array_equal(zero.get_ydata(), [0.0, 0.0])
+    assert zero.get_linestyle() == ":" and to_rgba(zero.get_color()) == to_rgba("black")
+    assert ax.get_yscale() == "symlog" and ax.yaxis.get_transform().linthresh == 1e-3
     assert ax.xaxis.get_major_formatter()(100_000, 0) == "100,000"
-    assert ax.get_xlabel() == "points seen"
-    assert ax.get_ylabel() == "mean log-likelihood per point (each batch before it updates)"
-    assert ax.get_title() == "A drifting stream: a small κ or a large constant η forgets fast and keeps up"
-    assert legend_texts(ax) == ["uneven", "even", "the true (moving) mixture"] and legend_at(ax, "lower left")
+    assert ax.get_xlabel() == "points seen" and ax.get_title() == "stream 1 of 8"
+    assert ax.get_ylabel().startswith("score minus the true mixture's, per point")
+    assert legend_texts(ax) == ["uneven", "even", "the true (moving) mixture, on the same batches"]
+    assert legend_at(ax, "centred") and ax.get_ylim()[1] == 0.1  # in the band above 0, where no fit goes
     assert_faint_grid(ax)
 
 
