@@ -1170,28 +1170,6 @@ def _polish_the_choice(X, found, criterion, settings, max_iter, check):
         polished.add(choice)
 
 
-def _kmeans_plusplus_labels(X, n_components, rng):
-    """k-means++ seeding (Arthur and Vassilvitskii 2007) and every point to its nearest seed (ties
-    to the seed drawn first; each seed owns itself): the labels ``em.init_params`` takes its one
-    M-step from, drawn here once per (K, start) and shared by the four covariance types."""
-    N = X.shape[0]
-    seeds = [int(rng.integers(N))]
-    closest = ((X - X[seeds[0]]) ** 2).sum(axis=1)
-    labels = np.zeros(N, dtype=np.intp)
-    for k in range(1, n_components):
-        total = closest.sum()
-        if total > 0:
-            pick = int(rng.choice(N, p=closest / total))
-        else:  # every point coincides with a seed already: any unused point will do
-            pick = int(rng.choice(np.setdiff1d(np.arange(N), seeds)))
-        seeds.append(pick)
-        distance = ((X - X[pick]) ** 2).sum(axis=1)
-        nearer = distance < closest
-        labels[nearer], closest[nearer] = k, distance[nearer]
-    labels[seeds] = np.arange(n_components)
-    return labels
-
-
 def _row(X, covariance_type, K, done, n_degenerate, failed, settings, data_cov):
     """The table row and kept fit for one pair: best non-degenerate run, else best degenerate."""
     if not done:
@@ -1326,9 +1304,12 @@ def select_model(
     labels = {K: [("mclust hc", cuts[K])] for K in ks}
     for K, branches in _hc_branches(X, cuts, ks).items():
         labels[K] += branches
+    # k-means++ seeds and every point to its nearest seed: the core's seeding (init_params' labels)
+    Xt = np.ascontiguousarray(X.T)
     for K in ks:
         for i in range(n_init if K > 1 else 0):
-            labels[K].append((f"kmeans++ {i + 1}", _kmeans_plusplus_labels(X, K, rng.spawn(1)[0])))
+            seeded = em.seed_responsibilities(Xt, K, "kmeans++", rng.spawn(1)[0])
+            labels[K].append((f"kmeans++ {i + 1}", seeded.argmax(axis=0)))
     partitions = [
         (name, covariance_type, _one_hot(cut, K)) for covariance_type in types for K in ks for name, cut in labels[K]
     ]
