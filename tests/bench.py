@@ -25,13 +25,6 @@ default ("kmeans", a k-means fit, as in the first table) and its cheapest ("rand
 both timed, and the ratio is taken against the faster of the two. The diag and spherical models
 have O(N·K·D) kernels (no D x D factor); the aim for them is a ratio <= 0.5.
 
-A table per covariance model at N = 200,000, D = 50, K = 5 (full, diag, spherical): 5 EM iterations
-from the same start, each model's own k-means++ start, against scikit-learn with the same start, in
-this one run. scikit-learn's fit also runs its init_params before using the given start: its
-default ("kmeans", a k-means fit, as in the first table) and its cheapest ("random_from_data") are
-both timed, and the ratio is taken against the faster of the two. The diag and spherical models
-have O(N·K·D) kernels (no D x D factor); the aim for them is a ratio <= 0.5.
-
 A row against R's mclust (when Rscript with mclust is installed): EM for N = 500, D = 2, K = 3,
 the tutorial's own scale, from the same start θ_0 for 30 iterations, by mclust's em() (model VVV)
 timed inside R by tests/mclust_em_timing.R and by fit_gmm timed here, in rounds that alternate
