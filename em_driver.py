@@ -154,6 +154,20 @@ class Run(NamedTuple):
     kept: tuple | None  # θ_0 .. θ_T with keep_params
 
 
+def gain_per_point(previous, current, n_samples):
+    """The objective's gain per point in one iteration, (current - previous) / N: what ``tol``
+    bounds. Floats, or arrays of the same shape (many starts at once, elementwise)."""
+    return (current - previous) / n_samples
+
+
+def gain_below_tol(previous, current, n_samples, tol):
+    """The one stopping rule of every EM loop: the gain per point below ``tol`` (a negative gain
+    too: with reg_covar > 0 the M-step is not an exact maximiser, and a tiny drop means what a tiny
+    gain means); ``tol`` = 0 never stops (run exactly max_iter iterations). ``_run`` calls it on
+    one start's objectives, em_select's stacked EM on arrays of them (elementwise, a bool array)."""
+    return (gain_per_point(previous, current, n_samples) < tol) & (tol > 0)
+
+
 def _warn_if_not_converged(fit_name, objective_name, objectives, n_samples, max_iter, converged, tol, stacklevel=4):
     """Issue a ConvergenceWarning when a fit with tol > 0 ran out of iterations.
 
@@ -166,7 +180,7 @@ def _warn_if_not_converged(fit_name, objective_name, objectives, n_samples, max_
         return
     objectives = [value for value in objectives if np.isfinite(value)]
     if len(objectives) > 1:
-        gain = (objectives[-1] - objectives[-2]) / n_samples
+        gain = gain_per_point(objectives[-2], objectives[-1], n_samples)
         at_stop = f"its {objective_name} still gained {gain:.3g} per point in the last iteration, above tol={tol:g}"
     else:
         at_stop = f"one iteration gives no gain in its {objective_name} to compare with tol={tol:g}"
@@ -180,8 +194,7 @@ def _warn_if_not_converged(fit_name, objective_name, objectives, n_samples, max_
 
 def _run(variant, make_start, settings, n_samples):
     """EM from θ_0 = ``make_start()``: E-pass, then M-step and E-pass until the objective's
-    gain per point is below tol (a negative gain too: with reg_covar > 0 the M-step is not an
-    exact maximiser, and a tiny drop means what a tiny gain means) or max_iter M-steps are done.
+    gain per point is below tol (``gain_below_tol``) or max_iter M-steps are done.
     ``state`` is always the θ the last complete pass scored."""
     objectives, log_likelihoods, kept = [], [], []
     try:
@@ -206,7 +219,7 @@ def _run(variant, make_start, settings, n_samples):
             state, last = new_state, e_pass
             if settings.keep_params:
                 kept.append(state)
-            if settings.tol > 0 and (objectives[-1] - objectives[-2]) / n_samples < settings.tol:
+            if gain_below_tol(objectives[-2], objectives[-1], n_samples, settings.tol):
                 converged = True
                 break
     except DataError as err:

@@ -37,10 +37,10 @@ re-exports their names, so ``em.<name>`` reaches all of them. Above it: em_plots
 em_bayes, em_select, each importing em_helpers only.
 
 The internal layer. The names without a leading underscore that ``__all__`` does not list
-(``block_pass``, ``given_pass``, ``EPass``, ``combine_passes``, ``run_fit``, ``fit_settings``,
+(``block_pass``, ``given_pass``, ``EPass``, ``combine_passes``, ``run_fit``, ``gain_below_tol``, ``fit_settings``,
 ``check_init``, ``init_error``, ``seed_responsibilities``, ``statistics_of``,
-``log_weighted_densities``, ``normalize_rows_in_place``, ``centred_scatter``,
-``constrain_covariances``, ``map_m_step_from_statistics``, ``GMMParams.trusted``, the ``check_*``
+``log_weighted_densities``, ``normalize_rows_in_place``, ``centred_scatter``, ``add_to_diagonals``,
+``constrain_covariances``, ``floor_eigenvalues``, ``map_m_step_from_statistics``, ``GMMParams.trusted``, the ``check_*``
 functions, ``MAX_ABS``, ``COUNT_FLOOR``, ``START_METHODS``) are what the rooms above use, documented and tested as the
 public functions are. They take the points as Xᵀ, shape (D, N), and responsibilities and
 log-densities laid out (K, N); the public functions take and return scikit-learn's (N, D) and
@@ -85,6 +85,7 @@ from em_driver import ConvergenceWarning as ConvergenceWarning
 from em_driver import DataError as DataError
 from em_driver import StreamError as StreamError
 from em_driver import combine_passes as combine_passes
+from em_driver import gain_below_tol as gain_below_tol
 from em_geometry import ellipse_geometry as ellipse_geometry
 from em_priors import ConjugatePrior, log_prior, resolve_prior
 from em_priors import default_prior as default_prior
@@ -369,13 +370,21 @@ def _factor_each(covariances, eigenvalue_floor):
                     f"failed). If it came from a fit, component {k} collapsed onto too few "
                     "points: increase reg_covar, decrease n_components, or scale the data."
                 ) from None
-        eigenvalues, vectors = np.linalg.eigh(sigma)
-        eigenvalues = np.maximum(eigenvalues, eigenvalue_floor)
-        covariances[k] = (vectors * eigenvalues) @ vectors.T
+        covariances[k], eigenvalues, vectors = floor_eigenvalues(sigma, eigenvalue_floor)
         root[k] = vectors * np.sqrt(eigenvalues)
         root_inv[k] = vectors.T / np.sqrt(eigenvalues)[:, None]
         half_log_det[k] = 0.5 * np.log(eigenvalues).sum()
     return covariances, CholeskyFactors(root, root_inv, half_log_det)
+
+
+def floor_eigenvalues(covariances, floor):
+    """Each Σ of ``covariances`` (..., D, D) rebuilt as V max(Λ, floor) Vᵀ from its eigenvalues Λ
+    and eigenvectors V: the one floor for a Σ_k = S_k + reg_covar·I whose Cholesky factorisation
+    rounding broke (``floor`` = reg_covar, the bound its eigenvalues have exactly). Returns the
+    rebuilt matrices, max(Λ, floor) (..., D) and V (..., D, D)."""
+    eigenvalues, vectors = np.linalg.eigh(covariances)
+    eigenvalues = np.maximum(eigenvalues, floor)
+    return (vectors * eigenvalues[..., None, :]) @ np.swapaxes(vectors, -1, -2), eigenvalues, vectors
 
 
 def check_start(init, n_features, n_components, covariance_type):
@@ -802,18 +811,19 @@ def centred_scatter(stats):
 
 
 def add_to_diagonals(matrices, value):
-    """``value`` added in place to the diagonal of each (D, D) matrix of ``matrices`` (K, D, D):
-    reg_covar, the one place it is added (the ML, MAP and variational M-steps call this)."""
+    """``value`` added in place to the diagonal of each (D, D) matrix of ``matrices`` (K, D, D), or
+    a stack of them (..., K, D, D): reg_covar, the one place it is added (the ML, MAP and
+    variational M-steps and em_select's stacked M-step call this)."""
     if value:
         _diagonals(matrices)[...] += value
 
 
 def _diagonals(matrices):
-    """The diagonal of each (D, D) matrix of ``matrices`` (K, D, D), as a writable (K, D) view."""
-    K, D = matrices.shape[:2]
+    """The diagonal of each (D, D) matrix of ``matrices`` (..., D, D), as a writable (..., D) view."""
+    D = matrices.shape[-1]
     if matrices.flags.c_contiguous:  # every (D + 1)-th number of each matrix: 1 µs where np.diagonal takes 2
-        return matrices.reshape(K, D * D)[:, :: D + 1]
-    return np.einsum("kdd->kd", matrices)
+        return matrices.reshape(*matrices.shape[:-2], D * D)[..., :: D + 1]
+    return np.einsum("...dd->...d", matrices)
 
 
 def _m_step_from_statistics(stats, reg_covar, covariance_type, floor=None):
@@ -918,27 +928,30 @@ def _collapse_error(k):
 
 def constrain_covariances(scatter, counts, covariance_type):
     """The maximum of Q over each covariance model, from the weighted scatters S_k, shape
-    (K, D, D) (or, for diag and spherical, their diagonals, (K, D)); returns (K, D, D).
+    (K, D, D) (or, for diag and spherical, their diagonals, (K, D)) and the counts N_k (K,);
+    returns (K, D, D). A stack of them, (..., K, D, D) or (..., K, D) with counts (..., K),
+    is constrained fit by fit (em_select's stacked M-step).
 
     diag keeps the diagonal of S_k; spherical its mean, σ_k² = tr(S_k) / D; tied pools
     the components, Σ = Σ_k N_k S_k / N. (Each follows from ∂Q/∂Σ = 0 under the model.)
     """
     if covariance_type == "full":
         return scatter
-    D = scatter.shape[1]
-    if scatter.ndim == 2:  # diagonals only (diag, spherical)
-        variances = (
-            scatter if covariance_type == "diag" else np.broadcast_to(scatter.sum(axis=1)[:, None] / D, scatter.shape)
-        )
-        covariances = np.zeros((len(scatter), D, D))
+    D = scatter.shape[-1]
+    if scatter.ndim == counts.ndim + 1:  # diagonals only (diag, spherical)
+        if covariance_type == "diag":
+            variances = scatter
+        else:
+            variances = np.broadcast_to(scatter.sum(axis=-1)[..., None] / D, scatter.shape)
+        covariances = np.zeros((*scatter.shape, D))
         _diagonals(covariances)[...] = variances
         return covariances
     if covariance_type == "diag":
         return scatter * np.eye(D)
     if covariance_type == "spherical":
-        return np.trace(scatter, axis1=1, axis2=2)[:, None, None] / D * np.eye(D)
-    pooled = np.einsum("k,kde->de", counts, scatter) / counts.sum()  # tied
-    return np.repeat(pooled[None], len(counts), axis=0)
+        return np.trace(scatter, axis1=-2, axis2=-1)[..., None, None] / D * np.eye(D)
+    pooled = np.einsum("...k,...kde->...de", counts, scatter) / counts.sum(axis=-1)[..., None, None]  # tied
+    return np.repeat(pooled[..., None, :, :], counts.shape[-1], axis=-3)
 
 
 def m_step_from_statistics(stats, *, reg_covar=1e-6, covariance_type="full"):

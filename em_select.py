@@ -620,9 +620,8 @@ def _stacked_e_step(Xt, squares, weights, means, covariances, reg_covar, valid):
     S, K, D = means.shape
     try:
         lower = np.linalg.cholesky(covariances)
-    except np.linalg.LinAlgError:  # rounding broke Σ_k = S_k + reg_covar·I ⪰ reg_covar·I: floor it, as the core does
-        eigenvalues, vectors = np.linalg.eigh(covariances)
-        covariances = (vectors * np.maximum(eigenvalues, reg_covar)[..., None, :]) @ np.swapaxes(vectors, -1, -2)
+    except np.linalg.LinAlgError:  # rounding broke Σ_k = S_k + reg_covar·I ⪰ reg_covar·I: the core's floor
+        covariances = em.floor_eigenvalues(covariances, reg_covar)[0]
         lower = np.linalg.cholesky(covariances)
     lower_inv = np.linalg.inv(lower)
     precision = np.swapaxes(lower_inv, -1, -2) @ lower_inv  # Σ⁻¹ = C⁻ᵀ C⁻¹
@@ -643,10 +642,11 @@ def _stacked_e_step(Xt, squares, weights, means, covariances, reg_covar, valid):
 
 def _stacked_m_step(Xt, squares, resp, reg_covar, types, valid):
     """π, μ, Σ per start from γ (S, K, N): the maximum-likelihood M-step of ``em_helpers``, with
-    its count floor and reg_covar on each diagonal, under each start's covariance type
-    (``types``, shape (S,)); a padded component (``valid`` False) gets π = 0, μ = 0, Σ = I. The
-    scatter is Σ_i γ_ik x_i x_iᵀ / N_k - μ_k μ_kᵀ, one product with the squares for all
-    components, exact enough because Xᵀ is centred (see _stacked_e_step)."""
+    its count floor, its covariance models (``constrain_covariances``, per start's covariance
+    type, ``types`` of shape (S,)) and its reg_covar (``add_to_diagonals``); a padded component
+    (``valid`` False) gets π = 0, μ = 0, Σ = I. The scatter is Σ_i γ_ik x_i x_iᵀ / N_k - μ_k μ_kᵀ,
+    one product with the squares for all components, exact enough because Xᵀ is centred (see
+    _stacked_e_step)."""
     (S, K, N), D = resp.shape, Xt.shape[0]
     counts = np.where(valid, resp.sum(axis=2) + em.COUNT_FLOOR, 0.0)  # N_k, (S, K)
     safe = np.where(valid, counts, 1.0)[..., None]
@@ -659,17 +659,8 @@ def _stacked_m_step(Xt, squares, resp, reg_covar, types, valid):
             continue
         if rows.all():
             rows = slice(None)  # one type (the usual case): no copy
-        part = scatter[rows]
-        if covariance_type == "diag":
-            part = part * np.eye(D)
-        elif covariance_type == "spherical":
-            part = np.trace(part, axis1=-2, axis2=-1)[..., None, None] / D * np.eye(D)
-        else:
-            part_counts = counts[rows]
-            pooled = np.einsum("sk,skde->sde", part_counts, part) / part_counts.sum(axis=1)[:, None, None]
-            part = np.repeat(pooled[:, None], K, axis=1)
-        scatter[rows] = part
-    scatter[..., np.arange(D), np.arange(D)] += reg_covar
+        scatter[rows] = em.constrain_covariances(scatter[rows], counts[rows], covariance_type)
+    em.add_to_diagonals(scatter, reg_covar)
     scatter[~valid] = np.eye(D)
     return counts / N, means, scatter
 
@@ -771,12 +762,11 @@ def _stacked_em_loop(Xt, starts, max_iter, tol, reg_covar, race=0.0):
         w, m, c = _stacked_m_step(Xt, squares, resp, reg_covar, types[active], valid[active])
         weights[active], means[active], covariances[active] = w, m, c
         resp, log_lik = _stacked_e_step(Xt, squares, w, m, c, reg_covar, valid[active])
-        gains = []
+        previous = np.array([histories[s][-1] for s in active])
         for s, value in zip(active, log_lik, strict=True):
-            gains.append(value - histories[s][-1])
             histories[s].append(value)
-        gains = np.array(gains)
-        at_tol = (gains / N < tol) if tol > 0 else np.zeros(active.size, dtype=bool)
+        at_tol = em.gain_below_tol(previous, log_lik, N, tol)  # fit_gmm's rule, start by start
+        gains = log_lik - previous
         by_race = ~at_tol & (gains < race * (1.0 + np.abs(log_lik))) if race > 0 else np.zeros(active.size, bool)
         done = at_tol | by_race | (limits[active] <= iteration)
         for row in np.flatnonzero(done):

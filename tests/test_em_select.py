@@ -174,6 +174,77 @@ def test_the_race_stops_a_start_by_mclusts_rule_and_per_start_limits_hold():
     assert [fit.n_iter for fit in sel._stacked_em(np.ascontiguousarray(X.T), starts, 300, 0.0, 1e-6)] == [300] * 3
 
 
+def test_the_stacked_em_stops_by_the_drivers_rule_on_every_start_at_once():
+    # One stopping rule (em_driver's gain_below_tol) for fit_gmm's loop and the stacked one: on
+    # arrays it is the rule on each start, and each stacked start stops where it first fires.
+    rng = np.random.default_rng(0)
+    N = len(FAITHFUL)
+    previous = 1e3 * rng.normal(size=200)
+    current = previous + N * 1e-3 * rng.normal(size=200)  # gains per point about ±1e-3: drops too
+    for tol in (0.0, 1e-4, 1e-3):
+        at_once = em.gain_below_tol(previous, current, N, tol)
+        one_by_one = [bool(em.gain_below_tol(p, c, N, tol)) for p, c in zip(previous, current, strict=True)]
+        assert at_once.tolist() == one_by_one
+        assert (0 < at_once.sum() < at_once.size) if tol > 0 else not at_once.any()  # tol = 0 never stops
+    starts = [em.init_params(FAITHFUL, K, seed=K, covariance_type="full", reg_covar=1e-6) for K in (2, 3, 4, 5)]
+    for end in sel._stacked_em(np.ascontiguousarray(FAITHFUL.T), starts, 1000, 1e-4, 1e-6):
+        L = end.log_likelihoods
+        fires = em.gain_below_tol(L[:-1], L[1:], N, 1e-4)
+        assert end.converged and fires[-1] and not fires[:-1].any()
+
+
+@pytest.mark.parametrize("covariance_type", em.COVARIANCE_TYPES)
+def test_the_stacked_m_step_constrains_each_fit_by_the_cores_covariance_models(covariance_type):
+    rng = np.random.default_rng(1)
+    A = rng.normal(size=(6, 4, 3, 3))
+    scatter, counts = A @ np.swapaxes(A, -1, -2), 50.0 * rng.random((6, 4))  # S_k and N_k of 6 fits
+    stacked = em.constrain_covariances(scatter, counts, covariance_type)
+    em.add_to_diagonals(stacked, 0.5)
+    assert stacked.shape == scatter.shape
+    for s in range(len(scatter)):
+        one = em.constrain_covariances(scatter[s], counts[s], covariance_type)
+        em.add_to_diagonals(one, 0.5)
+        np.testing.assert_allclose(stacked[s], one, rtol=1e-15, atol=0)
+    if covariance_type in ("diag", "spherical"):  # from diagonal statistics, the same
+        diagonals = np.diagonal(scatter, axis1=-2, axis2=-1).copy()
+        np.testing.assert_allclose(
+            em.constrain_covariances(diagonals, counts, covariance_type) + 0.5 * np.eye(3), stacked, rtol=1e-15
+        )
+    # and the stacked M-step is that: one type per stack, against fit_gmm's M-step start by start
+    resp = rng.dirichlet(np.ones(3), size=(5, len(FAITHFUL))).transpose(0, 2, 1)  # γ of 5 starts, (S, K, N)
+    centre = FAITHFUL.mean(axis=0)
+    Xt = np.ascontiguousarray((FAITHFUL - centre).T)
+    types, valid = np.array([covariance_type] * 5), np.ones((5, 3), dtype=bool)
+    _, means, covariances = sel._stacked_m_step(Xt, sel._squares(Xt), resp, 1e-6, types, valid)
+    for s in range(5):
+        core = em.m_step(FAITHFUL, resp[s].T, reg_covar=1e-6, covariance_type=covariance_type)
+        np.testing.assert_allclose(means[s] + centre, core.means, rtol=1e-12)
+        np.testing.assert_allclose(covariances[s], core.covariances, rtol=1e-10)
+
+
+def test_the_stacked_e_step_floors_a_broken_covariance_as_the_core_does():
+    # Σ_k = S_k + reg_covar·I broken by rounding (an eigenvalue of -1e-12): the core floors its
+    # eigenvalues at reg_covar (GMMParams.trusted); the stacked E-step must score the same θ.
+    X = FAITHFUL
+    vectors = np.linalg.qr(np.random.default_rng(2).normal(size=(2, 2)))[0]
+    broken = (vectors * np.array([-1e-12, 30.0])) @ vectors.T
+    covariances = np.stack([np.cov(X.T), broken])
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.cholesky(covariances)
+    weights, means = np.array([0.9, 0.1]), np.array([X.mean(axis=0), X[0]])
+    core = em.GMMParams.trusted(weights, means, covariances, "full", 1e-6)
+    floored, eigenvalues, _ = em.floor_eigenvalues(covariances, 1e-6)
+    np.testing.assert_allclose(core.covariances, floored, rtol=1e-13, atol=1e-13)
+    assert eigenvalues.min() == 1e-6
+    centre = X.mean(axis=0)
+    Xt = np.ascontiguousarray((X - centre).T)
+    _, stacked_L = sel._stacked_e_step(
+        Xt, sel._squares(Xt), weights[None], (means - centre)[None], covariances[None], 1e-6, np.ones((1, 2), bool)
+    )
+    # the expanded distances lose a little at a variance of 1e-6 (1.1e-12 of L here): not a floor's size
+    assert stacked_L[0] == pytest.approx(em.log_likelihood(X, core), rel=1e-11)
+
+
 # --------------------------------------------------------------------------- mclust's hierarchical start
 
 
