@@ -667,7 +667,8 @@ def _stacked_m_step(Xt, squares, resp, reg_covar, types, valid):
 
 def _stacked_em(Xt, starts, max_iter, tol, reg_covar, race=0.0, by_k=False):
     """EM from every start in ``starts`` (θ with ``weights``, ``means``, ``covariances`` and
-    ``covariance_type``; any K, any type) at once, each stopping by fit_gmm's rule on its own;
+    ``covariance_type``; any K, any type) at once, each stopping by fit_gmm's rule (the driver's
+    ``gain_below_tol``, on all starts at once) on its own;
     returns a ``_Fit`` per start.
 
     The same iterations as ``fit_gmm(X, K, init=start)`` (equal to 1e-10: tested); a start
