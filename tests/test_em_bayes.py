@@ -225,13 +225,14 @@ def test_log_evidence_is_the_integral_of_likelihood_times_prior():
 
 
 # (data, prior) pairs for the K = 1 oracle: notebook 01's points, one feature of them, the same points
-# offset by 1e4, iris with a given prior, and 7 points
+# offset by 1e4, iris with a given prior (α_0 = 0.3 too: the default, 1/K = 1, makes log α_0 vanish), 7 points
 _ONE_COMPONENT_CASES = {
     "three_gaussians": (THREE, {}),
     "one_feature": (THREE[:, :1], {}),
     "offset_1e4": (THREE + 1e4, {}),
-    "iris_given_prior": (load_iris().data, {"mean_precision_prior": 0.01, "degrees_of_freedom_prior": 7.5,
-                                            "covariance_prior": 0.3 * np.eye(4), "mean_prior": [5.0, 3.0, 4.0, 1.0]}),
+    "iris_given_prior": (load_iris().data, {"weight_concentration_prior": 0.3, "mean_precision_prior": 0.01,
+                                            "degrees_of_freedom_prior": 7.5, "covariance_prior": 0.3 * np.eye(4),
+                                            "mean_prior": [5.0, 3.0, 4.0, 1.0]}),
     "seven_points": (THREE[:7], {"mean_precision_prior": 3.0}),
 }  # fmt: skip
 
