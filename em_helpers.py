@@ -502,7 +502,7 @@ def _diagonal_log_densities(Xt, means, covariances, const, centre, out):
     shifted_const = (const - 0.5 * distances[:, None])[expanded]  # const_k - ½ C_k, (K', 1)
     block = _diagonal_block(len(coefficients), D)
     stacked = np.empty((2 * D, min(block, N)))  # [y², y] of one block, reused
-    for start in range(0, N, block):
+    for start in range(0, N if expanded.any() else 0, block):
         log_density = out[:, start : start + block]
         z = stacked[:, : log_density.shape[1]]
         np.subtract(Xt[:, start : start + block], centre[:, None], out=z[D:])  # y = x - c
@@ -540,7 +540,7 @@ def _diagonal_block(K, D):
     2^19, under which OpenBLAS runs a product on one thread (at K, D = 5, 50, block 1024 took 33 ms
     of CPU per E-step at N = 200,000 and block 1536, on two threads, 145 to 780 ms on this busy
     2-core machine, measured), between 256 (the per-call cost) and 8192 columns."""
-    return max(256, min(8192, (2**18 - 1) // (K * D)))
+    return max(256, min(8192, (2**18 - 1) // max(1, K * D)))
 
 
 def normalize_in_place(log_prob):
