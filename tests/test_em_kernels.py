@@ -88,8 +88,10 @@ def test_diagonal_statistics_are_the_diagonals_of_the_full_ones(covariance_type)
         _, diagonal, full = statistics_pair(seed, covariance_type, offset=1e6)
         assert diagonal.second.shape == diagonal.first.shape == (4, 5)
         np.testing.assert_array_equal(diagonal.counts, full.counts)
-        np.testing.assert_array_equal(diagonal.first, full.first)
-        np.testing.assert_allclose(diagonal.second, np.diagonal(full.second, axis1=1, axis2=2), rtol=1e-12)
+        second = np.diagonal(full.second, axis1=1, axis2=2)
+        # first ~ 0 about the means: compared on the scale of √(N_k Σγ(x - c_k)²), its size one spread off
+        np.testing.assert_allclose(diagonal.first, full.first, rtol=0, atol=1e-12 * np.sqrt(full.counts @ second).max())
+        np.testing.assert_allclose(diagonal.second, second, rtol=1e-12)
 
 
 @pytest.mark.parametrize("covariance_type", DIAGONAL_TYPES)
@@ -156,3 +158,155 @@ def test_fit_with_the_diagonal_kernels_follows_the_general_kernels(covariance_ty
         np.testing.assert_allclose(fit.params.means - 1e6, params.means - 1e6, rtol=1e-9, atol=1e-8)
         np.testing.assert_allclose(fit.params.covariances, params.covariances, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(fit.responsibilities, resp.T, atol=1e-9)
+
+
+# --------------------------------------------------------------------------- the two GEMMs about a common centre
+# The diag and spherical kernels work about one centre c common to all K components (two matrix
+# products where the exact differences x - μ_k take K times the subtractions), and take a component
+# by the exact differences where a stated bound says the common centre would cost it digits. The
+# oracle: the same sums in extended precision (np.longdouble) from the float64 inputs.
+
+WIDE = np.longdouble
+
+
+def wide_log_densities(X, params):
+    """log π_k N(x_i | μ_k, Σ_k), (K, N), and d_ik = Σ_d (x_id - μ_kd)² / σ²_kd, summed in extended precision."""
+    D = X.shape[1]
+    diff = X.astype(WIDE)[None, :, :] - params.means.astype(WIDE)[:, None, :]
+    variances = np.diagonal(params.covariances, axis1=1, axis2=2).astype(WIDE)
+    distances = (diff * diff / variances[:, None, :]).sum(axis=2)
+    const = np.log(params.weights.astype(WIDE)) - 0.5 * D * np.log(2 * WIDE(np.pi)) - np.log(variances).sum(axis=1) / 2
+    return const[:, None] - distances / 2, distances
+
+
+def far_tight_params(covariance_type, n_features=5, distance=1e3, variance=1e-6):
+    """Three components near 0 with σ² ~ 1, and a fourth, of weight 0.01, at ``distance`` in every
+    coordinate with σ² = ``variance``: C_k = Σ_d (μ_kd - c_d)² / σ²_kd is ~1e12 for it, where the
+    expanded square (y² P - 2 y Q + C, with y = x - c) would lose about 1e12 eps ~ 1e-4 to cancellation."""
+    rng = np.random.default_rng(0)
+    means = np.vstack([rng.normal(0.0, 1.0, (3, n_features)), np.full((1, n_features), distance)])
+    variances = rng.uniform(0.5, 2.0, (4, n_features))
+    variances[3] = variance
+    if covariance_type == "spherical":
+        variances[:] = variances[:, :1]
+    return em.GMMParams([0.33, 0.33, 0.33, 0.01], means, variances[:, :, None] * np.eye(n_features), covariance_type)
+
+
+def far_tight_data(params, n_samples=3000, seed=1):
+    """Points drawn from ``params`` (about 30 of them in the tight far component)."""
+    return em.sample_gmm(params, n_samples, seed=seed)[0]
+
+
+@pytest.mark.parametrize("covariance_type", DIAGONAL_TYPES)
+@pytest.mark.parametrize("offset", [0.0, 1e6])
+def test_diagonal_log_densities_are_within_their_stated_rounding_bound(covariance_type, offset):
+    """|error| <= max(τ, 4 κ eps d_ik), κ = 2D + 4 (the docstring's bound), plus the rounding of the
+    result itself, on data with components from near the centre to just inside the limit on C_k."""
+    D = 5
+    kappa = 2 * D + 4
+    limit = em._DIAGONAL_TOLERANCE / (6 * kappa * em._EPS)  # the largest C_k taken the expanded way
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        params = diagonal_params(rng, covariance_type, offset=offset, zero_weight=False)
+        # spread the means so that the farthest component's C_k sits near the limit
+        centre = params.weights @ params.means
+        variances = np.diagonal(params.covariances, axis1=1, axis2=2)
+        C = np.einsum("kd,kd->k", (params.means - centre) ** 2, 1 / variances)
+        scale = np.sqrt(0.9 * limit / C.max())
+        means = centre + (params.means - centre) * scale
+        params = em.GMMParams(params.weights, means, params.covariances, covariance_type)
+        X = data(rng, 2000, D, offset=offset) * scale
+        X += offset - offset * scale  # the same offset, the spread scaled
+        ours = em.log_weighted_densities(np.ascontiguousarray(X.T), params)
+        expected, distances = wide_log_densities(X, params)
+        bound = np.maximum(em._DIAGONAL_TOLERANCE, 4 * kappa * em._EPS * distances) + 2 * em._EPS * np.abs(expected)
+        assert (np.abs(ours - expected) <= bound).all()
+
+
+@pytest.mark.parametrize("covariance_type", DIAGONAL_TYPES)
+def test_a_tight_component_far_from_the_centre_takes_the_exact_differences(covariance_type, monkeypatch):
+    """The far component's C_k is beyond the limit: it is computed from x - μ_k and keeps the
+    relative rounding of that way (the others as usual); the expanded square alone (the limit
+    lifted) misses by orders of magnitude more: the case needs the fallback."""
+    params = far_tight_params(covariance_type)
+    X = far_tight_data(params)
+    Xt = np.ascontiguousarray(X.T)
+    expected, distances = wide_log_densities(X, params)
+    tolerance = np.maximum(em._DIAGONAL_TOLERANCE, 100 * em._EPS * distances)
+    ours = em.log_weighted_densities(Xt, params)
+    assert (np.abs(ours - expected) <= tolerance).all()
+    monkeypatch.setattr(em, "_DIAGONAL_TOLERANCE", np.inf)  # every component the expanded way
+    expanded = em.log_weighted_densities(Xt, params)
+    near = distances[3] < 100  # the points of the tight component, where γ_i3 is not ~0
+    assert near.sum() >= 10
+    assert np.abs(expanded[3, near] - expected[3, near]).max() > 1e4 * tolerance[3, near].max()
+
+
+def wide_statistics(X, resp, shift):
+    """Σ_i γ_ik (x_i - c_k) and Σ_i γ_ik (x_i - c_k)², (K, D) each, and the γ-weighted means x̄_k,
+    summed in extended precision."""
+    gamma = resp.astype(WIDE)
+    diff = X.astype(WIDE)[None, :, :] - shift.astype(WIDE)[:, None, :]
+    first = (gamma[:, :, None] * diff).sum(axis=1)
+    second = (gamma[:, :, None] * diff * diff).sum(axis=1)
+    return first, second, shift + first / gamma.sum(axis=1)[:, None]
+
+
+def check_statistics_against_the_wide_sums(stats, X, resp, rtol):
+    """second within rtol of itself, first within rtol √(N_k second) (its size when c_k is one
+    spread off the mean): what sums of the exact differences x - c_k keep."""
+    first, second, _ = wide_statistics(X, resp, stats.shift)
+    counts = resp.sum(axis=1)[:, None]
+    assert (np.abs(stats.first - first) <= rtol * np.sqrt(counts * second)).all()
+    assert (np.abs(stats.second - second) <= rtol * second).all()
+
+
+@pytest.mark.parametrize("covariance_type", DIAGONAL_TYPES)
+@pytest.mark.parametrize("offset", [0.0, 1e6])
+def test_diagonal_statistics_equal_the_wide_sums_about_any_shift(covariance_type, offset):
+    """About θ's means, about shifts a few spreads off, and about the γ-weighted means (shift None)."""
+    for seed in range(8):
+        rng = np.random.default_rng(seed)
+        params = diagonal_params(rng, covariance_type, offset=offset, zero_weight=False)
+        X = data(rng, 3000, 5, offset=offset)
+        Xt = np.ascontiguousarray(X.T)
+        resp, _ = em._e_step(Xt, params)
+        for shift in (params.means, params.means + rng.normal(0.0, 3.0, params.means.shape), None):
+            stats = em.statistics_of(Xt, resp, shift, covariance_type)
+            check_statistics_against_the_wide_sums(stats, X, resp, rtol=1e-12)
+        # without a shift, the one pass gives the γ-weighted means (to their own rounding and 1e-12 spreads)
+        _, second, means = wide_statistics(X, resp, stats.shift)
+        spreads = np.sqrt(second / resp.sum(axis=1)[:, None])
+        assert (np.abs(stats.shift - means) <= 2 * em._EPS * np.abs(means) + 1e-12 * spreads).all()
+
+
+@pytest.mark.parametrize("covariance_type", DIAGONAL_TYPES)
+@pytest.mark.parametrize("shift", ["means", None])
+def test_diagonal_statistics_of_a_tight_far_component_take_the_exact_differences(covariance_type, shift, monkeypatch):
+    """cond_kd ~ (1e3 / 1e-3)² for the tight far component: summed from x - c_k it keeps its
+    digits; moved from the common centre (the limit lifted) its variance is lost."""
+    params = far_tight_params(covariance_type)
+    X = far_tight_data(params)
+    Xt = np.ascontiguousarray(X.T)
+    resp, _ = em._e_step(Xt, params)
+    shift = params.means if shift == "means" else None
+    stats = em.statistics_of(Xt, resp, shift, covariance_type)
+    check_statistics_against_the_wide_sums(stats, X, resp, rtol=1e-12)
+    monkeypatch.setattr(em, "_RECENTRING_LIMIT", np.inf)
+    moved = em.statistics_of(Xt, resp, shift, covariance_type)
+    _, second, _ = wide_statistics(X, resp, moved.shift)
+    assert (np.abs(moved.second[3] - second[3]) > 1e-6 * second[3]).any()
+    np.testing.assert_array_equal(moved.second[:3], stats.second[:3])  # the others were moved already
+
+
+@pytest.mark.parametrize("covariance_type", DIAGONAL_TYPES)
+def test_a_nearly_empty_diagonal_component_keeps_the_weighted_mean_of_what_it_holds(covariance_type):
+    """As the full model (test_em_helpers): γ = 1e-20 on the point at 1 gives μ_k = 1, and a
+    component holding nothing gets μ_k = 0 and zero statistics, exactly."""
+    X = np.array([[1.0], [-1.0], [0.5], [2.0]]) + 1e6
+    resp = np.array([[1.0 - 1e-20, 1e-20, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, 0.0]])
+    stats = em.statistics_of(np.ascontiguousarray(X.T), np.ascontiguousarray(resp.T), None, covariance_type)
+    assert stats.shift[1, 0] == pytest.approx(1e6 + 1.0, abs=1e-9) and stats.shift[2, 0] == 0.0
+    assert stats.first[2, 0] == stats.second[2, 0] == 0.0
+    params = em.m_step(X, resp, covariance_type=covariance_type)
+    assert params.means[1, 0] == pytest.approx(1e6 + 1.0, abs=1e-9) and params.means[2, 0] == 0.0
