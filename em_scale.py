@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 import em_helpers as em
+import em_incomplete
 
 __all__ = ["INIT_SUBSAMPLE", "OnlineFit", "StreamError", "fit_gmm_chunked", "fit_gmm_online"]
 
@@ -152,7 +153,7 @@ def _rows_as_Xt(rows, n_features, where, first_row=0, row_numbers=None):
     return np.ascontiguousarray(arr.T)
 
 
-def _chunk_pass(X, params, chunk_size, row_offset=0, block=None, pool=None):
+def _chunk_pass(X, params, chunk_size, row_offset=0, block=None, pool=None, sample_weight=None):
     """One E-pass over ``X``'s rows, ``chunk_size`` at a time: the block map. Each chunk is one
     ``em_helpers.block_pass`` (statistics about ``params.means``), and the chunks are summed in
     row order by ``em_helpers.combine_passes``, one after the other or, given a thread ``pool``,
@@ -169,6 +170,8 @@ def _chunk_pass(X, params, chunk_size, row_offset=0, block=None, pool=None):
     block : int or None
         Which dask block X is (for error messages).
     pool : concurrent.futures.ThreadPoolExecutor or None
+    sample_weight : ndarray of shape (n_samples,) or None
+        w_i of X's rows, checked; each chunk passes its slice to ``block_pass``.
 
     Returns
     -------
@@ -177,15 +180,16 @@ def _chunk_pass(X, params, chunk_size, row_offset=0, block=None, pool=None):
         log_likelihood = Σ_i log p(x_i | θ); no responsibilities.
     """
     if pool is None:
-        return em.combine_passes(_chunk_passes(X, params, chunk_size, row_offset, block))
+        return em.combine_passes(_chunk_passes(X, params, chunk_size, row_offset, block, sample_weight))
     # Each thread reads its chunk and computes its E-step and statistics (NumPy releases the GIL in
     # the arithmetic); pool.map yields the results in chunk order, so the sum is the 1-thread sum.
-    one = functools.partial(_chunk_summary, X, params, chunk_size, row_offset, block)
+    one = functools.partial(_chunk_summary, X, params, chunk_size, row_offset, block, sample_weight=sample_weight)
     return em.combine_passes(pool.map(one, range(0, X.shape[0], chunk_size)))
 
 
-def _one_chunk(X, params, chunk_size, row_offset, block, start, out=None):
-    """``em_helpers.block_pass`` on the rows from ``start``; a bad chunk raises ``em_helpers.DataError``."""
+def _one_chunk(X, params, chunk_size, row_offset, block, start, out=None, sample_weight=None):
+    """``em_helpers.block_pass`` on the rows from ``start`` (with their slice of ``sample_weight``);
+    a bad chunk raises ``em_helpers.DataError``."""
     n_samples, n_features = X.shape
     stop = min(start + chunk_size, n_samples)
     where = f"chunk {start // chunk_size}" + ("" if block is None else f" of dask block {block}")
@@ -194,34 +198,37 @@ def _one_chunk(X, params, chunk_size, row_offset, block, start, out=None):
         Xt = _rows_as_Xt(X[start:stop], n_features, where, row_offset + start)
     except ValueError as err:
         raise em.DataError(str(err), row_offset + start) from None
-    return em.block_pass(Xt, params, shift=params.means, out=None if out is None else out[:, : stop - start])
+    w = None if sample_weight is None else sample_weight[start:stop]
+    out = None if out is None else out[:, : stop - start]
+    return em.block_pass(Xt, params, shift=params.means, out=out, sample_weight=w)
 
 
-def _chunk_summary(X, params, chunk_size, row_offset, block, start):
+def _chunk_summary(X, params, chunk_size, row_offset, block, start, sample_weight=None):
     """A chunk's pass with its statistics computed (in the calling thread) and γ let go."""
-    return _one_chunk(X, params, chunk_size, row_offset, block, start).summary()
+    return _one_chunk(X, params, chunk_size, row_offset, block, start, sample_weight=sample_weight).summary()
 
 
-def _chunk_passes(X, params, chunk_size, row_offset, block):
+def _chunk_passes(X, params, chunk_size, row_offset, block, sample_weight=None):
     """``_one_chunk`` on each chunk of rows in turn, read one at a time (a generator: memory holds
     one chunk, and one γ buffer serves them all)."""
     buffer = np.empty((params.n_components, min(chunk_size, X.shape[0])))
     for start in range(0, X.shape[0], chunk_size):
-        yield _one_chunk(X, params, chunk_size, row_offset, block, start, out=buffer)
+        yield _one_chunk(X, params, chunk_size, row_offset, block, start, out=buffer, sample_weight=sample_weight)
 
 
-def _dask_pass(X, params, chunk_size):
+def _dask_pass(X, params, chunk_size, weight_blocks=None):
     """``_chunk_pass`` mapped over the row blocks of a dask array on the active dask scheduler,
-    the block passes summed here. The parameters are one key, shipped once per worker."""
+    the block passes summed here. The parameters are one key, shipped once per worker;
+    ``weight_blocks``, the blocks of a persisted dask array of w_i chunked like X's rows, or None."""
     import dask
 
     # The block results are a few hundred bytes each: gathering them and adding them here, in
     # block order, took 0.12 s per pass against 0.22 s for a tree of sums on the workers (8 tiny
     # blocks, 2 worker processes, a loaded machine), and the sum is the same on every run.
-    return em.combine_passes(dask.compute(*_dask_tasks(X, params, chunk_size)))
+    return em.combine_passes(dask.compute(*_dask_tasks(X, params, chunk_size, weight_blocks)))
 
 
-def _dask_tasks(X, params, chunk_size):
+def _dask_tasks(X, params, chunk_size, weight_blocks=None):
     """The tasks of one pass, one per row block: this process's part of a pass's fixed cost (about
     1 ms for 8 blocks, of the 30-45 ms a pass over 8 tiny blocks took on a 2-worker LocalCluster
     of a loaded 2-core machine; the rest is the scheduler's round trip, 11 ms there for one
@@ -233,9 +240,11 @@ def _dask_tasks(X, params, chunk_size):
     name = "gmm-params-" + tokenize(params.weights, params.means, params.covariances, params.covariance_type)
     theta = dask.delayed(params, name=name, traverse=False)
     offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]])
+    blocks = X.to_delayed().ravel()
+    weights = [None] * len(blocks) if weight_blocks is None else weight_blocks
     return [
-        dask.delayed(_chunk_pass, pure=True)(block, theta, chunk_size, int(offset), index)
-        for index, (block, offset) in enumerate(zip(X.to_delayed().ravel(), offsets, strict=True))
+        dask.delayed(_chunk_pass, pure=True)(block, theta, chunk_size, int(offset), index, sample_weight=w)
+        for index, (block, offset, w) in enumerate(zip(blocks, offsets, weights, strict=True))
     ]
 
 
@@ -302,21 +311,32 @@ def _check_rows(X):
     return int(shape[0]), int(shape[1])
 
 
-def _subsample(X, n_samples, rng):
+def _subsample(X, n_samples, rng, sample_weight=None):
     """Xᵀ (D, S) of all of X if it has at most INIT_SUBSAMPLE rows (then the start equals fit_gmm's
     for the same seed), else of INIT_SUBSAMPLE rows drawn uniformly without replacement, in file
-    order; bad rows raise ``em_helpers.DataError`` (so the fit raises StreamError, as a bad chunk)."""
+    order, and their weights (None without ``sample_weight``). With weights the rows are drawn
+    among those of w_i > 0 (all of them if there are no more than INIT_SUBSAMPLE): a weight-0 row
+    is absent from the fit, so the start's rows are those of X without it, drawn the same way.
+    Bad rows raise ``em_helpers.DataError`` (so the fit raises StreamError, as a bad chunk)."""
     if n_samples <= INIT_SUBSAMPLE:
         index, rows = None, X[:n_samples]
     else:
-        index = np.sort(rng.choice(n_samples, size=INIT_SUBSAMPLE, replace=False))
+        candidates = None if sample_weight is None else np.flatnonzero(sample_weight > 0)
+        n_candidates = n_samples if candidates is None else candidates.size
+        if n_candidates <= INIT_SUBSAMPLE:
+            index = candidates
+        else:
+            index = np.sort(rng.choice(n_candidates, size=INIT_SUBSAMPLE, replace=False))
+            index = index if candidates is None else candidates[index]
         rows = X[index]
     if _is_dask_array(rows):
         rows = rows.compute()
+    weights = None if sample_weight is None else sample_weight if index is None else sample_weight[index]
     try:
-        return _rows_as_Xt(rows, X.shape[1], "the sample of rows read for the k-means++ start", 0, index)
+        Xt = _rows_as_Xt(rows, X.shape[1], "the sample of rows read for the k-means++ start", 0, index)
     except ValueError as err:
         raise em.DataError(str(err), 0) from None
+    return Xt, weights
 
 
 def _m_step(stats, prior, reg_covar, covariance_type):
@@ -329,28 +349,34 @@ def _m_step(stats, prior, reg_covar, covariance_type):
 
 class _Chunked:
     """fit_gmm_chunked's variant for the driver of em_helpers: the E-pass is one pass over the
-    chunks (or the dask blocks); the M-step is the ML or the MAP one; the start is seeded on a
-    subsample."""
+    chunks (or the dask blocks), weighted with ``sample_weight``; the M-step is the ML or the MAP
+    one; the start is seeded on a subsample (with its rows' weights)."""
 
     name = "fit_gmm_chunked"
 
-    def __init__(self, X, n_samples, settings, chunk_size, prior, pool=None):
+    def __init__(self, X, n_samples, settings, chunk_size, prior, pool=None, sample_weight=None):
         self.X, self.n_samples, self.settings, self.chunk_size = X, n_samples, settings, chunk_size
-        self.prior, self.pool = prior, pool
+        self.prior, self.pool, self.sample_weight = prior, pool, sample_weight
         self.objective_name = "log-likelihood" if prior is None else "log-posterior"
+        self.weight_blocks = None  # a dask X's weights: blocks of a persisted dask array, sent once
+        if sample_weight is not None and _is_dask_array(X):
+            import dask.array as da
+
+            weights = da.from_array(sample_weight, chunks=(X.chunks[0],)).persist()
+            self.weight_blocks = list(weights.to_delayed().ravel())
 
     def start(self, method, rng):
-        sample = _subsample(self.X, self.n_samples, rng)
-        resp = em.seed_responsibilities(sample, self.settings.n_components, method, rng)
-        return self.m_step(em.given_pass(sample, resp, self.settings.covariance_type))
+        sample, weights = _subsample(self.X, self.n_samples, rng, self.sample_weight)
+        resp = em.seed_responsibilities(sample, self.settings.n_components, method, rng, weights)
+        return self.m_step(em.given_pass(sample, resp, self.settings.covariance_type, weights))
 
     def given_start(self, init):
         return init
 
     def e_pass(self, params, spent):
         if _is_dask_array(self.X):
-            return _dask_pass(self.X, params, self.chunk_size)
-        return _chunk_pass(self.X, params, self.chunk_size, pool=self.pool)
+            return _dask_pass(self.X, params, self.chunk_size, self.weight_blocks)
+        return _chunk_pass(self.X, params, self.chunk_size, pool=self.pool, sample_weight=self.sample_weight)
 
     def m_step(self, e_pass):
         return _m_step(e_pass.statistics, self.prior, self.settings.reg_covar, self.settings.covariance_type)
@@ -375,24 +401,34 @@ class _Chunked:
         )
 
 
-def _resolve_chunked_prior(prior, X, n_samples, n_components, covariance_type):
+def _resolve_chunked_prior(prior, X, n_samples, n_components, covariance_type, sample_weight=None):
     """None or a ConjugatePrior checked against X; "default" is mclust's default made from the rows
     a start would use: all of them up to INIT_SUBSAMPLE (then it is fit_gmm's), else INIT_SUBSAMPLE
-    rows drawn with a fixed seed (the data's mean and covariance to ~1/√10⁵ of their spread)."""
+    rows drawn with a fixed seed (the data's mean and covariance to ~1/√10⁵ of their spread); with
+    weights, from those rows' weighted moments, as fit_gmm's."""
     if prior is None:
         return None
     if isinstance(prior, str) and prior == "default":
         try:
-            rows = _subsample(X, n_samples, np.random.default_rng(0)).T
+            Xt, weights = _subsample(X, n_samples, np.random.default_rng(0), sample_weight)
         except em.DataError as err:
             raise StreamError(str(err), points_consumed=0, fit=None) from None
-        return em.resolve_prior(prior, rows, n_components, covariance_type)
+        return _resolve_weighted_prior(prior, Xt.T, weights, n_components, covariance_type)
     return em.resolve_prior(prior, np.empty((0, X.shape[1])), n_components, covariance_type)
+
+
+def _resolve_weighted_prior(prior, X, weights, n_components, covariance_type):
+    """``em_helpers.resolve_prior`` on rows X (N, D) with weights (N,) or None: "default" from the
+    weighted moments (N = Σ_i w_i), as fit_gmm makes it."""
+    moments = None
+    if weights is not None and isinstance(prior, str) and prior == "default":
+        moments = em.weighted_moments(em_incomplete.group_patterns(X, weights), float(weights.sum()))
+    return em.resolve_prior(prior, X, n_components, covariance_type, moments)
 
 
 def fit_gmm_chunked(
     X, n_components, *, chunk_size=None, init="kmeans++", n_init=1, max_iter=200, tol=1e-6, reg_covar=1e-6,
-    covariance_type="full", seed=None, prior=None, n_jobs=1,
+    covariance_type="full", seed=None, prior=None, n_jobs=1, sample_weight=None,
 ):  # fmt: skip
     """Exact batch EM over row chunks of data that need not fit in memory.
 
@@ -430,6 +466,18 @@ def fit_gmm_chunked(
         depend on it, so the fit is bit for bit the same for any n_jobs. 1 by default: on a machine
         shared with other work, or inside a dask worker or a process pool, more threads than free
         cores slow every one of them down; pass ``os.cpu_count()`` on a machine of your own.
+    sample_weight : array-like of shape (n_samples,), optional
+        w_i >= 0, as in ``fit_gmm`` (checked by the same function, with the same errors): each
+        chunk's statistics are those of w_i γ_ik, L = Σ_i w_i log p(x_i | θ), ``tol`` is per unit
+        of weight, and from the same start the iterates are ``fit_gmm(X, sample_weight=w)``'s.
+        A NumPy array, a memory map, or (for any X) a dask array: it is read into memory once and
+        checked there (8 bytes per row, 1/D of X's float64 size), then sliced per chunk; for a dask
+        X the checked weights become a dask array chunked like X's rows, persisted once, so a
+        cluster's workers are sent them once per fit, not with every pass. The start is seeded on
+        the subsample with its rows' weights (seeds drawn ∝ w_i, the one M-step weighted): with at
+        most INIT_SUBSAMPLE rows that is fit_gmm's weighted start for the same seed; past it the
+        rows are drawn uniformly among those with w_i > 0 (so the start of X with weight-0 rows is
+        the start of X without them, seed for seed).
 
     Returns
     -------
@@ -441,6 +489,9 @@ def fit_gmm_chunked(
     StreamError
         A chunk (or a row read for the start) with NaN, inf or the wrong shape; ``err.fit``
         holds the fit so far.
+    ValueError, TypeError
+        Bad ``sample_weight`` (negative, NaN or inf, all 0, not one per row, not numbers; fewer
+        than K positive): fit_gmm's errors.
     """
     n_samples, n_features = _check_rows(X)
     chunk_size = _DEFAULT_CHUNK if chunk_size is None else chunk_size
@@ -449,10 +500,15 @@ def fit_gmm_chunked(
         n_samples, n_components, n_init=n_init, max_iter=max_iter, tol=tol, reg_covar=reg_covar,
         covariance_type=covariance_type,
     )  # fmt: skip
+    weights, n_points = None, n_samples  # n_points: what tol is per (Σ_i w_i with weights)
+    if sample_weight is not None:
+        weights = em_incomplete.check_sample_weight(sample_weight, n_samples)
+        em.check_weighted_rows(weights, n_components)
+        n_points = float(weights.sum())
     init = em.check_init(init, ("methods", "params"), n_samples, n_features, settings)
     if _is_dask_array(X) and X.numblocks[1] != 1:
         X = X.rechunk({1: -1})  # each task needs whole rows
-    prior = _resolve_chunked_prior(prior, X, n_samples, n_components, covariance_type)
+    prior = _resolve_chunked_prior(prior, X, n_samples, n_components, covariance_type, weights)
     em.check_int(n_jobs, "n_jobs", 1)
     if n_jobs > 1 and _is_dask_array(X):
         raise ValueError(
@@ -461,10 +517,11 @@ def fit_gmm_chunked(
             "distributed.Client), and leave n_jobs=1."
         )
     if n_jobs == 1:
-        return em.run_fit(_Chunked(X, n_samples, settings, chunk_size, prior), settings, init, seed, n_samples)
+        variant = _Chunked(X, n_samples, settings, chunk_size, prior, sample_weight=weights)
+        return em.run_fit(variant, settings, init, seed, n_points)
     with ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="em-chunks") as pool:
-        variant = _Chunked(X, n_samples, settings, chunk_size, prior, pool)
-        return em.run_fit(variant, settings, init, seed, n_samples)
+        variant = _Chunked(X, n_samples, settings, chunk_size, prior, pool, weights)
+        return em.run_fit(variant, settings, init, seed, n_points)
 
 
 # --------------------------------------------------------------------------- stepwise (online) EM
