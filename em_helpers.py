@@ -86,6 +86,8 @@ from em_driver import DataError as DataError
 from em_driver import StreamError as StreamError
 from em_driver import combine_passes as combine_passes
 from em_geometry import ellipse_geometry as ellipse_geometry
+from em_incomplete import check_sample_weight as check_sample_weight
+from em_incomplete import group_patterns as group_patterns
 from em_priors import ConjugatePrior, log_prior, resolve_prior
 from em_priors import default_prior as default_prior
 from em_priors import sample_covariance as sample_covariance
