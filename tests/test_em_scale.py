@@ -973,6 +973,24 @@ def test_online_integer_weights_from_seeded_starts_end_as_near_the_optimum_as_th
     assert gap(unweighted.params) > 1e-2
 
 
+def test_the_weighted_start_is_the_best_of_weighted_batch_fits_and_its_statistics_are_per_unit_of_weight():
+    batches = list(batches_of(TRUTH, 8, 300, seed=7))
+    weights = [some_weights(300, seed=t) for t in range(8)]
+    options = {"n_init": 4, "init_points": 1_000, "average_after": None}
+    pairs = list(zip(batches, weights, strict=True))
+    fit = es.fit_gmm_online(pairs, 3, seed=7, weighted=True, **options)
+    prefix, w = np.concatenate(batches[:4]), np.concatenate(weights[:4])  # whole batches until >= 1,000 rows
+    best = em.fit_gmm(prefix, 3, n_init=4, seed=np.random.default_rng(7), sample_weight=w)
+    assert max_relative_difference(fit.start, best.params) == 0.0
+    assert (fit.n_start_points, fit.n_samples_seen, len(fit.batch_sizes)) == (1_200, 2_400, 4)
+    # s after the start: the statistics of w_i γ_ik on the prefix divided by Σ_i w_i
+    resp = em.e_step(prefix, best.params)[0]
+    s = em.weighted_statistics(np.ascontiguousarray(prefix.T), resp.T, w, best.params.means).scaled(1 / w.sum())
+    after_start = es.fit_gmm_online(pairs[:4], 3, seed=7, weighted=True, **options)
+    np.testing.assert_allclose(after_start.statistics.counts, s.counts, rtol=1e-12)
+    np.testing.assert_allclose(after_start.statistics.second, s.second, rtol=1e-12)
+
+
 def test_online_map_on_one_weighted_batch_is_weighted_fit_gmms_first_map_iteration(X):
     w = some_weights(2_000, seed=8)
     start = em.init_params(X[:2_000], 3, seed=9)
