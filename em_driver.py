@@ -25,8 +25,10 @@ read of the code on 2026-12-06 listed these):
 * sample weights w_i: em_helpers' ``block_pass`` (γ_ik·w_i in the statistics through
   ``weighted_statistics``, Σ_i w_i as their N, w_i·log p(x_i) in the log-likelihood) and its
   start, ``given_pass``; on incomplete data em_incomplete's ``expected_statistics`` applies them
-  itself. Only ``fit_gmm`` takes ``sample_weight`` today: the chunked, online, variational fits
-  and the model search do not pass weights to ``block_pass``.
+  itself. ``fit_gmm`` and em_scale's ``fit_gmm_chunked`` take ``sample_weight`` (checked by the
+  one ``em_incomplete.check_sample_weight``; each chunk passes its slice of w to ``block_pass``),
+  and ``fit_gmm_online(weighted=True)`` takes batches (X_b, w_b), its running statistics per unit
+  of weight. The variational fit and the model search do not pass weights to ``block_pass``.
 * missing values: ``incomplete_pass``, another E-pass returning the same ``EPass``; the driver
   and the M-steps did not change. ``fit_gmm`` only.
 * a thread pool: an E-pass over blocks is a map, one ``block_pass`` per block (em_scale's

@@ -87,6 +87,8 @@ from em_driver import StreamError as StreamError
 from em_driver import combine_passes as combine_passes
 from em_driver import gain_below_tol as gain_below_tol
 from em_geometry import ellipse_geometry as ellipse_geometry
+from em_incomplete import check_sample_weight as check_sample_weight
+from em_incomplete import group_patterns as group_patterns
 from em_priors import ConjugatePrior, log_prior, resolve_prior
 from em_priors import default_prior as default_prior
 from em_priors import sample_covariance as sample_covariance
@@ -1492,6 +1494,26 @@ class _InMemory:
         )
 
 
+def check_weighted_rows(weights, n_components):
+    """At least K rows with a positive weight (after ``em_incomplete.check_sample_weight``; rows
+    with every value missing have weight 0 here): the seeds are drawn among them."""
+    if np.count_nonzero(weights) < n_components:
+        raise ValueError(
+            f"n_components={n_components} but only {np.count_nonzero(weights)} rows have an observed "
+            "value and a positive weight: EM needs at least K of them."
+        )
+
+
+def weighted_moments(summary, n_points):
+    """The data's mean (D,), covariance (D, D, divisor N - 1) and N = ``n_points`` (Σ_i w_i) for the
+    default prior on weighted or incomplete data grouped by ``em_incomplete.group_patterns``: the
+    ``moments`` of ``resolve_prior`` (fit_gmm's, and em_scale's weighted fits')."""
+    if n_points <= 1:
+        raise ValueError("the default prior needs a total weight above 1 to estimate the data's covariance.")
+    mean, covariance = em_incomplete.observed_gaussian(summary)
+    return mean, covariance * n_points / (n_points - 1), n_points
+
+
 def fit_gmm(
     X,
     n_components,
@@ -1590,19 +1612,13 @@ def fit_gmm(
         X, n_points = em_incomplete.mean_imputed(X, weights), incomplete.total_weight
     elif weights is not None:
         n_points = float(weights.sum())
-    if weights is not None and np.count_nonzero(weights) < n_components:
-        raise ValueError(
-            f"n_components={n_components} but only {np.count_nonzero(weights)} rows have an observed "
-            "value and a positive weight: EM needs at least K of them."
-        )
+    if weights is not None:
+        check_weighted_rows(weights, n_components)
     init = check_init(init, ("methods", "params", "responsibilities"), n_samples, n_features, settings)
     moments = None  # the default prior's data moments, on incomplete or weighted data
     if weights is not None and isinstance(prior, str) and prior == "default":
         summary = incomplete if incomplete is not None else em_incomplete.group_patterns(X, weights)
-        if n_points <= 1:
-            raise ValueError("the default prior needs a total weight above 1 to estimate the data's covariance.")
-        mean, covariance = em_incomplete.observed_gaussian(summary)
-        moments = (mean, covariance * n_points / (n_points - 1), n_points)
+        moments = weighted_moments(summary, n_points)
     prior = resolve_prior(prior, X, n_components, covariance_type, moments)
     variant = _InMemory(np.ascontiguousarray(X.T), settings, prior, weights, incomplete)
     return run_fit(variant, settings, init, seed, n_points)

@@ -10,13 +10,15 @@ shift c_k): the M-step needs the data only through them, and they add across chu
   A dask array is mapped block by block on whatever dask scheduler is active, and the block
   statistics are gathered and summed here; an array or a memory map can have its chunks
   mapped over ``n_jobs`` threads, summed in chunk order (bit-identical for any n_jobs). With
-  ``prior=``, MAP-EM: fit_gmm's MAP M-step on the summed statistics.
+  ``prior=``, MAP-EM: fit_gmm's MAP M-step on the summed statistics. With ``sample_weight``,
+  each chunk's statistics are those of w_i γ_ik: fit_gmm's weighted iterates.
 * ``fit_gmm_online``: stepwise EM (Cappé and Moulines 2009; Liang and Klein 2009). Each
   batch's statistics are blended into running statistics, s ← (1 - η_t) s + η_t s(batch_t),
   and the parameters follow from s after every batch. Memory does not grow with the stream.
   It starts from the best of several batch fits on the stream's first points, averages the
   iterates (Polyak-Ruppert), takes any κ in (0, 1] or a constant step, several passes over a
-  re-readable source, and a prior.
+  re-readable source, a prior, and batches of weighted points (X_b, w_b), its statistics then
+  per unit of weight.
 
 Importing this module loads no matplotlib and no dask; dask is imported only when a dask
 array is passed.
@@ -75,7 +77,7 @@ class OnlineFit:
         The answer: θ̄(s̄), the M-step of the Polyak-Ruppert average s̄ of the running statistics
         when averaging ran (``n_averaged`` > 0), else θ̄(s_T) of the last ones.
     statistics : SufficientStatistics
-        The per-point statistics ``params`` come from (s̄, or s_T).
+        The per-point (per unit of weight) statistics ``params`` come from (s̄, or s_T).
     last_params : GMMParams
         θ̄(s_T), the last iterate, averaged or not: what follows a drifting stream.
     start : GMMParams
@@ -85,8 +87,9 @@ class OnlineFit:
     n_samples_seen : int
         Points read, over every pass, the start's included.
     log_likelihood_trace : ndarray of shape (n_batches,)
-        Mean log p(x_i | θ) over batch t's points under the parameters *before* batch t
-        updated them: each batch scored as held-out data. The start's batches are not in it.
+        Mean log p(x_i | θ) over batch t's points (per unit of weight with weights) under the
+        parameters *before* batch t updated them: each batch scored as held-out data. The
+        start's batches are not in it.
     batch_sizes : ndarray of shape (n_batches,)
         Points in each of those batches.
     step_exponent : float or None
@@ -152,7 +155,7 @@ def _rows_as_Xt(rows, n_features, where, first_row=0, row_numbers=None):
     return np.ascontiguousarray(arr.T)
 
 
-def _chunk_pass(X, params, chunk_size, row_offset=0, block=None, pool=None):
+def _chunk_pass(X, params, chunk_size, row_offset=0, block=None, pool=None, sample_weight=None):
     """One E-pass over ``X``'s rows, ``chunk_size`` at a time: the block map. Each chunk is one
     ``em_helpers.block_pass`` (statistics about ``params.means``), and the chunks are summed in
     row order by ``em_helpers.combine_passes``, one after the other or, given a thread ``pool``,
@@ -169,6 +172,8 @@ def _chunk_pass(X, params, chunk_size, row_offset=0, block=None, pool=None):
     block : int or None
         Which dask block X is (for error messages).
     pool : concurrent.futures.ThreadPoolExecutor or None
+    sample_weight : ndarray of shape (n_samples,) or None
+        w_i of X's rows, checked; each chunk passes its slice to ``block_pass``.
 
     Returns
     -------
@@ -177,15 +182,16 @@ def _chunk_pass(X, params, chunk_size, row_offset=0, block=None, pool=None):
         log_likelihood = Σ_i log p(x_i | θ); no responsibilities.
     """
     if pool is None:
-        return em.combine_passes(_chunk_passes(X, params, chunk_size, row_offset, block))
+        return em.combine_passes(_chunk_passes(X, params, chunk_size, row_offset, block, sample_weight))
     # Each thread reads its chunk and computes its E-step and statistics (NumPy releases the GIL in
     # the arithmetic); pool.map yields the results in chunk order, so the sum is the 1-thread sum.
-    one = functools.partial(_chunk_summary, X, params, chunk_size, row_offset, block)
+    one = functools.partial(_chunk_summary, X, params, chunk_size, row_offset, block, sample_weight=sample_weight)
     return em.combine_passes(pool.map(one, range(0, X.shape[0], chunk_size)))
 
 
-def _one_chunk(X, params, chunk_size, row_offset, block, start, out=None):
-    """``em_helpers.block_pass`` on the rows from ``start``; a bad chunk raises ``em_helpers.DataError``."""
+def _one_chunk(X, params, chunk_size, row_offset, block, start, out=None, sample_weight=None):
+    """``em_helpers.block_pass`` on the rows from ``start`` (with their slice of ``sample_weight``);
+    a bad chunk raises ``em_helpers.DataError``."""
     n_samples, n_features = X.shape
     stop = min(start + chunk_size, n_samples)
     where = f"chunk {start // chunk_size}" + ("" if block is None else f" of dask block {block}")
@@ -194,34 +200,37 @@ def _one_chunk(X, params, chunk_size, row_offset, block, start, out=None):
         Xt = _rows_as_Xt(X[start:stop], n_features, where, row_offset + start)
     except ValueError as err:
         raise em.DataError(str(err), row_offset + start) from None
-    return em.block_pass(Xt, params, shift=params.means, out=None if out is None else out[:, : stop - start])
+    w = None if sample_weight is None else sample_weight[start:stop]
+    out = None if out is None else out[:, : stop - start]
+    return em.block_pass(Xt, params, shift=params.means, out=out, sample_weight=w)
 
 
-def _chunk_summary(X, params, chunk_size, row_offset, block, start):
+def _chunk_summary(X, params, chunk_size, row_offset, block, start, sample_weight=None):
     """A chunk's pass with its statistics computed (in the calling thread) and γ let go."""
-    return _one_chunk(X, params, chunk_size, row_offset, block, start).summary()
+    return _one_chunk(X, params, chunk_size, row_offset, block, start, sample_weight=sample_weight).summary()
 
 
-def _chunk_passes(X, params, chunk_size, row_offset, block):
+def _chunk_passes(X, params, chunk_size, row_offset, block, sample_weight=None):
     """``_one_chunk`` on each chunk of rows in turn, read one at a time (a generator: memory holds
     one chunk, and one γ buffer serves them all)."""
     buffer = np.empty((params.n_components, min(chunk_size, X.shape[0])))
     for start in range(0, X.shape[0], chunk_size):
-        yield _one_chunk(X, params, chunk_size, row_offset, block, start, out=buffer)
+        yield _one_chunk(X, params, chunk_size, row_offset, block, start, out=buffer, sample_weight=sample_weight)
 
 
-def _dask_pass(X, params, chunk_size):
+def _dask_pass(X, params, chunk_size, weight_blocks=None):
     """``_chunk_pass`` mapped over the row blocks of a dask array on the active dask scheduler,
-    the block passes summed here. The parameters are one key, shipped once per worker."""
+    the block passes summed here. The parameters are one key, shipped once per worker;
+    ``weight_blocks``, the blocks of a persisted dask array of w_i chunked like X's rows, or None."""
     import dask
 
     # The block results are a few hundred bytes each: gathering them and adding them here, in
     # block order, took 0.12 s per pass against 0.22 s for a tree of sums on the workers (8 tiny
     # blocks, 2 worker processes, a loaded machine), and the sum is the same on every run.
-    return em.combine_passes(dask.compute(*_dask_tasks(X, params, chunk_size)))
+    return em.combine_passes(dask.compute(*_dask_tasks(X, params, chunk_size, weight_blocks)))
 
 
-def _dask_tasks(X, params, chunk_size):
+def _dask_tasks(X, params, chunk_size, weight_blocks=None):
     """The tasks of one pass, one per row block: this process's part of a pass's fixed cost (about
     1 ms for 8 blocks, of the 30-45 ms a pass over 8 tiny blocks took on a 2-worker LocalCluster
     of a loaded 2-core machine; the rest is the scheduler's round trip, 11 ms there for one
@@ -233,9 +242,11 @@ def _dask_tasks(X, params, chunk_size):
     name = "gmm-params-" + tokenize(params.weights, params.means, params.covariances, params.covariance_type)
     theta = dask.delayed(params, name=name, traverse=False)
     offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]])
+    blocks = X.to_delayed().ravel()
+    weights = [None] * len(blocks) if weight_blocks is None else weight_blocks
     return [
-        dask.delayed(_chunk_pass, pure=True)(block, theta, chunk_size, int(offset), index)
-        for index, (block, offset) in enumerate(zip(X.to_delayed().ravel(), offsets, strict=True))
+        dask.delayed(_chunk_pass, pure=True)(block, theta, chunk_size, int(offset), index, sample_weight=w)
+        for index, (block, offset, w) in enumerate(zip(blocks, offsets, weights, strict=True))
     ]
 
 
@@ -302,21 +313,32 @@ def _check_rows(X):
     return int(shape[0]), int(shape[1])
 
 
-def _subsample(X, n_samples, rng):
+def _subsample(X, n_samples, rng, sample_weight=None):
     """Xᵀ (D, S) of all of X if it has at most INIT_SUBSAMPLE rows (then the start equals fit_gmm's
     for the same seed), else of INIT_SUBSAMPLE rows drawn uniformly without replacement, in file
-    order; bad rows raise ``em_helpers.DataError`` (so the fit raises StreamError, as a bad chunk)."""
+    order, and their weights (None without ``sample_weight``). With weights the rows are drawn
+    among those of w_i > 0 (all of them if there are no more than INIT_SUBSAMPLE): a weight-0 row
+    is absent from the fit, so the start's rows are those of X without it, drawn the same way.
+    Bad rows raise ``em_helpers.DataError`` (so the fit raises StreamError, as a bad chunk)."""
     if n_samples <= INIT_SUBSAMPLE:
         index, rows = None, X[:n_samples]
     else:
-        index = np.sort(rng.choice(n_samples, size=INIT_SUBSAMPLE, replace=False))
+        candidates = None if sample_weight is None else np.flatnonzero(sample_weight > 0)
+        n_candidates = n_samples if candidates is None else candidates.size
+        if n_candidates <= INIT_SUBSAMPLE:
+            index = candidates
+        else:
+            index = np.sort(rng.choice(n_candidates, size=INIT_SUBSAMPLE, replace=False))
+            index = index if candidates is None else candidates[index]
         rows = X[index]
     if _is_dask_array(rows):
         rows = rows.compute()
+    weights = None if sample_weight is None else sample_weight if index is None else sample_weight[index]
     try:
-        return _rows_as_Xt(rows, X.shape[1], "the sample of rows read for the k-means++ start", 0, index)
+        Xt = _rows_as_Xt(rows, X.shape[1], "the sample of rows read for the k-means++ start", 0, index)
     except ValueError as err:
         raise em.DataError(str(err), 0) from None
+    return Xt, weights
 
 
 def _m_step(stats, prior, reg_covar, covariance_type):
@@ -329,28 +351,34 @@ def _m_step(stats, prior, reg_covar, covariance_type):
 
 class _Chunked:
     """fit_gmm_chunked's variant for the driver of em_helpers: the E-pass is one pass over the
-    chunks (or the dask blocks); the M-step is the ML or the MAP one; the start is seeded on a
-    subsample."""
+    chunks (or the dask blocks), weighted with ``sample_weight``; the M-step is the ML or the MAP
+    one; the start is seeded on a subsample (with its rows' weights)."""
 
     name = "fit_gmm_chunked"
 
-    def __init__(self, X, n_samples, settings, chunk_size, prior, pool=None):
+    def __init__(self, X, n_samples, settings, chunk_size, prior, pool=None, sample_weight=None):
         self.X, self.n_samples, self.settings, self.chunk_size = X, n_samples, settings, chunk_size
-        self.prior, self.pool = prior, pool
+        self.prior, self.pool, self.sample_weight = prior, pool, sample_weight
         self.objective_name = "log-likelihood" if prior is None else "log-posterior"
+        self.weight_blocks = None  # a dask X's weights: blocks of a persisted dask array, sent once
+        if sample_weight is not None and _is_dask_array(X):
+            import dask.array as da
+
+            weights = da.from_array(sample_weight, chunks=(X.chunks[0],)).persist()
+            self.weight_blocks = list(weights.to_delayed().ravel())
 
     def start(self, method, rng):
-        sample = _subsample(self.X, self.n_samples, rng)
-        resp = em.seed_responsibilities(sample, self.settings.n_components, method, rng)
-        return self.m_step(em.given_pass(sample, resp, self.settings.covariance_type))
+        sample, weights = _subsample(self.X, self.n_samples, rng, self.sample_weight)
+        resp = em.seed_responsibilities(sample, self.settings.n_components, method, rng, weights)
+        return self.m_step(em.given_pass(sample, resp, self.settings.covariance_type, weights))
 
     def given_start(self, init):
         return init
 
     def e_pass(self, params, spent):
         if _is_dask_array(self.X):
-            return _dask_pass(self.X, params, self.chunk_size)
-        return _chunk_pass(self.X, params, self.chunk_size, pool=self.pool)
+            return _dask_pass(self.X, params, self.chunk_size, self.weight_blocks)
+        return _chunk_pass(self.X, params, self.chunk_size, pool=self.pool, sample_weight=self.sample_weight)
 
     def m_step(self, e_pass):
         return _m_step(e_pass.statistics, self.prior, self.settings.reg_covar, self.settings.covariance_type)
@@ -375,24 +403,34 @@ class _Chunked:
         )
 
 
-def _resolve_chunked_prior(prior, X, n_samples, n_components, covariance_type):
+def _resolve_chunked_prior(prior, X, n_samples, n_components, covariance_type, sample_weight=None):
     """None or a ConjugatePrior checked against X; "default" is mclust's default made from the rows
     a start would use: all of them up to INIT_SUBSAMPLE (then it is fit_gmm's), else INIT_SUBSAMPLE
-    rows drawn with a fixed seed (the data's mean and covariance to ~1/√10⁵ of their spread)."""
+    rows drawn with a fixed seed (the data's mean and covariance to ~1/√10⁵ of their spread); with
+    weights, from those rows' weighted moments, as fit_gmm's."""
     if prior is None:
         return None
     if isinstance(prior, str) and prior == "default":
         try:
-            rows = _subsample(X, n_samples, np.random.default_rng(0)).T
+            Xt, weights = _subsample(X, n_samples, np.random.default_rng(0), sample_weight)
         except em.DataError as err:
             raise StreamError(str(err), points_consumed=0, fit=None) from None
-        return em.resolve_prior(prior, rows, n_components, covariance_type)
+        return _resolve_weighted_prior(prior, Xt.T, weights, n_components, covariance_type)
     return em.resolve_prior(prior, np.empty((0, X.shape[1])), n_components, covariance_type)
+
+
+def _resolve_weighted_prior(prior, X, weights, n_components, covariance_type):
+    """``em_helpers.resolve_prior`` on rows X (N, D) with weights (N,) or None: "default" from the
+    weighted moments (N = Σ_i w_i), as fit_gmm makes it."""
+    moments = None
+    if weights is not None and isinstance(prior, str) and prior == "default":
+        moments = em.weighted_moments(em.group_patterns(X, weights), float(weights.sum()))
+    return em.resolve_prior(prior, X, n_components, covariance_type, moments)
 
 
 def fit_gmm_chunked(
     X, n_components, *, chunk_size=None, init="kmeans++", n_init=1, max_iter=200, tol=1e-6, reg_covar=1e-6,
-    covariance_type="full", seed=None, prior=None, n_jobs=1,
+    covariance_type="full", seed=None, prior=None, n_jobs=1, sample_weight=None,
 ):  # fmt: skip
     """Exact batch EM over row chunks of data that need not fit in memory.
 
@@ -430,6 +468,18 @@ def fit_gmm_chunked(
         depend on it, so the fit is bit for bit the same for any n_jobs. 1 by default: on a machine
         shared with other work, or inside a dask worker or a process pool, more threads than free
         cores slow every one of them down; pass ``os.cpu_count()`` on a machine of your own.
+    sample_weight : array-like of shape (n_samples,), optional
+        w_i >= 0, as in ``fit_gmm`` (checked by the same function, with the same errors): each
+        chunk's statistics are those of w_i γ_ik, L = Σ_i w_i log p(x_i | θ), ``tol`` is per unit
+        of weight, and from the same start the iterates are ``fit_gmm(X, sample_weight=w)``'s.
+        A NumPy array, a memory map, or (for any X) a dask array: it is read into memory once and
+        checked there (8 bytes per row, 1/D of X's float64 size), then sliced per chunk; for a dask
+        X the checked weights become a dask array chunked like X's rows, persisted once, so a
+        cluster's workers are sent them once per fit, not with every pass. The start is seeded on
+        the subsample with its rows' weights (seeds drawn ∝ w_i, the one M-step weighted): with at
+        most INIT_SUBSAMPLE rows that is fit_gmm's weighted start for the same seed; past it the
+        rows are drawn uniformly among those with w_i > 0 (so the start of X with weight-0 rows is
+        the start of X without them, seed for seed).
 
     Returns
     -------
@@ -441,6 +491,9 @@ def fit_gmm_chunked(
     StreamError
         A chunk (or a row read for the start) with NaN, inf or the wrong shape; ``err.fit``
         holds the fit so far.
+    ValueError, TypeError
+        Bad ``sample_weight`` (negative, NaN or inf, all 0, not one per row, not numbers; fewer
+        than K positive): fit_gmm's errors.
     """
     n_samples, n_features = _check_rows(X)
     chunk_size = _DEFAULT_CHUNK if chunk_size is None else chunk_size
@@ -449,10 +502,15 @@ def fit_gmm_chunked(
         n_samples, n_components, n_init=n_init, max_iter=max_iter, tol=tol, reg_covar=reg_covar,
         covariance_type=covariance_type,
     )  # fmt: skip
+    weights, n_points = None, n_samples  # n_points: what tol is per (Σ_i w_i with weights)
+    if sample_weight is not None:
+        weights = em.check_sample_weight(sample_weight, n_samples)
+        em.check_weighted_rows(weights, n_components)
+        n_points = float(weights.sum())
     init = em.check_init(init, ("methods", "params"), n_samples, n_features, settings)
     if _is_dask_array(X) and X.numblocks[1] != 1:
         X = X.rechunk({1: -1})  # each task needs whole rows
-    prior = _resolve_chunked_prior(prior, X, n_samples, n_components, covariance_type)
+    prior = _resolve_chunked_prior(prior, X, n_samples, n_components, covariance_type, weights)
     em.check_int(n_jobs, "n_jobs", 1)
     if n_jobs > 1 and _is_dask_array(X):
         raise ValueError(
@@ -461,10 +519,11 @@ def fit_gmm_chunked(
             "distributed.Client), and leave n_jobs=1."
         )
     if n_jobs == 1:
-        return em.run_fit(_Chunked(X, n_samples, settings, chunk_size, prior), settings, init, seed, n_samples)
+        variant = _Chunked(X, n_samples, settings, chunk_size, prior, sample_weight=weights)
+        return em.run_fit(variant, settings, init, seed, n_points)
     with ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="em-chunks") as pool:
-        variant = _Chunked(X, n_samples, settings, chunk_size, prior, pool)
-        return em.run_fit(variant, settings, init, seed, n_samples)
+        variant = _Chunked(X, n_samples, settings, chunk_size, prior, pool, weights)
+        return em.run_fit(variant, settings, init, seed, n_points)
 
 
 # --------------------------------------------------------------------------- stepwise (online) EM
@@ -533,46 +592,56 @@ class _Stepwise:
     n_averaged: int = 0
     n_steps: int = 0  # batches folded into s (the start's batches count)
     n_start_points: int = 0
-    n_first_pass: int = 0  # points read in the first pass: N, the size of the data set once it is read
+    first_pass_weight: float = 0.0  # Σ_i w_i over the first pass so far (its points without weights): N
+    # once the data set is read, what the prior weighs against
     n_seen: int = 0
     n_passes: int = 0
     trace: array = dataclasses.field(default_factory=lambda: array("d"))  # 16 bytes per batch, nothing
     sizes: array = dataclasses.field(default_factory=lambda: array("q"))  # else grows with the stream
 
-    def resolve_prior(self, Xt):
-        self.prior = em.resolve_prior(self.prior, Xt.T, self.n_components, self.covariance_type)
+    def resolve_prior(self, Xt, sample_weight=None):
+        self.prior = _resolve_weighted_prior(self.prior, Xt.T, sample_weight, self.n_components, self.covariance_type)
 
     def m_step(self, stats):
-        """θ̄(s). With a prior, the per-point statistics are scaled back to N points first (N: the points
-        of the first pass so far), so the prior's pseudo-observations weigh against N, as in fit_gmm."""
+        """θ̄(s). With a prior, the statistics per point (per unit of weight) are scaled back to N points
+        first (N: the points of the first pass so far, or their total weight Σ_i w_i), so the prior's
+        pseudo-observations weigh against N, as in fit_gmm."""
         if self.prior is None:
             return _m_step(stats, None, self.reg_covar, self.covariance_type)
-        return _m_step(stats.scaled(self.n_first_pass), self.prior, self.reg_covar, self.covariance_type)
+        return _m_step(stats.scaled(self.first_pass_weight), self.prior, self.reg_covar, self.covariance_type)
 
-    def start_on_prefix(self, Xts, method, n_init, rng):
-        """θ_0: the best of n_init batch fits on the prefix (D, M); its per-point statistics become s,
-        counting as the len(Xts) batches they hold."""
-        Xt = np.concatenate(Xts, axis=1)
+    def start_on_prefix(self, prefix, method, n_init, rng):
+        """θ_0: the best of n_init batch fits on the prefix, a list of (Xᵀ (D, B), w (B,) or None) making
+        M points (weighted fits with weights); its statistics per point (per unit of weight) become s,
+        counting as the len(prefix) batches they hold."""
+        Xt = np.concatenate([Xt for Xt, _ in prefix], axis=1)
+        w = None if prefix[0][1] is None else np.concatenate([w for _, w in prefix])
         em.check_n_components(self.n_components, Xt.shape[1])
-        self.resolve_prior(Xt)
+        self.resolve_prior(Xt, w)
         with warnings.catch_warnings():  # a start need not have converged: the stream refines it
             warnings.simplefilter("ignore", em.ConvergenceWarning)
             fit = em.fit_gmm(
                 Xt.T, self.n_components, init=method, n_init=n_init, seed=rng, reg_covar=self.reg_covar,
-                covariance_type=self.covariance_type, prior=self.prior,
+                covariance_type=self.covariance_type, prior=self.prior, sample_weight=w,
             )  # fmt: skip
-        self.stats = em.block_pass(Xt, fit.params, shift=fit.params.means).statistics.scaled(1.0 / Xt.shape[1])
-        self.start, self.n_steps = fit.params, len(Xts)
-        self.n_start_points = self.n_first_pass = self.n_seen = Xt.shape[1]
+        total = Xt.shape[1] if w is None else float(w.sum())
+        e_pass = em.block_pass(Xt, fit.params, shift=fit.params.means, sample_weight=w)
+        self.stats = e_pass.statistics.scaled(1.0 / total)
+        self.start, self.n_steps = fit.params, len(prefix)
+        self.n_start_points = self.n_seen = Xt.shape[1]
+        self.first_pass_weight = total
         self.params = self.m_step(self.stats)
 
-    def step(self, Xt, first_pass):
-        """One batch: its E-step under θ, s ← (1 - η) s + η s(batch), θ ← θ̄(s); then the average."""
+    def step(self, Xt, sample_weight, first_pass):
+        """One batch: its E-step under θ, s ← (1 - η) s + η s(batch), θ ← θ̄(s); then the average.
+        s(batch) is per point, or with weights w per unit of weight: Σ_i w_i γ_ik ... / Σ_i w_i."""
         batch_size = Xt.shape[1]
-        e_pass = em.block_pass(Xt, self.params, shift=self.params.means)  # the E-pass every fit uses
-        self.trace.append(e_pass.log_likelihood / batch_size)
+        batch_weight = batch_size if sample_weight is None else float(sample_weight.sum())
+        # the E-pass every fit uses
+        e_pass = em.block_pass(Xt, self.params, shift=self.params.means, sample_weight=sample_weight)
+        self.trace.append(e_pass.log_likelihood / batch_weight)
         self.sizes.append(batch_size)
-        batch_stats = e_pass.statistics.scaled(1.0 / batch_size)
+        batch_stats = e_pass.statistics.scaled(1.0 / batch_weight)
         if self.stats is None:  # the first batch starts s (η = 1)
             self.stats = batch_stats
         else:  # update t = n_steps - 1 (counted from 0): η_t = (t + 2)^(-κ), or the constant η
@@ -580,7 +649,7 @@ class _Stepwise:
             self.stats = batch_stats.scaled(eta) + self.stats.scaled(1.0 - eta)  # about the current means
         self.n_steps += 1
         self.n_seen += batch_size
-        self.n_first_pass += batch_size if first_pass else 0
+        self.first_pass_weight += batch_weight if first_pass else 0
         self.params = self.m_step(self.stats)
         if self.average_after is not None and self.n_seen > self.average_after:
             # s̄ = (Σ s_t) / n_averaged; the sum is kept about the current means, like s
@@ -610,7 +679,7 @@ class _Stepwise:
 def fit_gmm_online(
     batches, n_components, *, init="kmeans++", n_init=_ONLINE_N_INIT, init_points=_ONLINE_INIT_POINTS,
     step_exponent=None, step_size=None, average_after=_ONLINE_INIT_POINTS, n_passes=1, prior=None,
-    reg_covar=1e-6, covariance_type="full", seed=None,
+    reg_covar=1e-6, covariance_type="full", seed=None, weighted=False,
 ):  # fmt: skip
     """Stepwise (online) EM over a stream of batches (Cappé and Moulines 2009; Liang and Klein 2009).
 
@@ -656,9 +725,22 @@ def fit_gmm_online(
     to convergence then reaches batch MAP-EM's fixed point. "default" is resolved on the start's
     points (the first batch for a GMMParams ``init``).
 
+    **Weights** (``weighted=True``; w_i >= 0 as in ``fit_gmm(sample_weight=...)``). Each batch is then
+    a pair (X_b, w_b), so a batch's weights travel with its rows (a reader of a file yields both from
+    the same records; a parallel iterable could drift out of step, or be one-shot when the rows are
+    not). s holds statistics per unit of weight, s(batch_t) = Σ_i w_i γ_ik (...) / Σ_i w_i over the
+    batch, the E-pass being ``block_pass``'s weighted one; the trace is the mean of log p(x_i | θ)
+    per unit of weight; the start is the best of the weighted batch fits on the first points; with a
+    prior, N above is the total weight of the first pass, Σ_i w_i, as fit_gmm's prior weighs against
+    Σ_i w_i. So a constant weight c on every point changes nothing without a prior (from a GMMParams
+    start; the seeded start draws its seeds ∝ w_i, other draws than the unweighted ones), and a
+    batch of integer weights steps as the batch with row i repeated w_i times. ``init_points``,
+    ``average_after``, ``batch_sizes`` and ``n_samples_seen`` count rows, not weight: weights in any
+    unit (probabilities that sum to 1 over the stream, say) then give the same start and averaging.
+
     Parameters
     ----------
-    batches : iterable of arrays of shape (B, n_features)
+    batches : iterable of arrays of shape (B, n_features), or of pairs (X_b, w_b) with ``weighted``
         B may vary from batch to batch; a generator is fine for one pass.
     n_components : int
     init : {"kmeans++", "random"} or GMMParams, default "kmeans++"
@@ -678,6 +760,8 @@ def fit_gmm_online(
     covariance_type : {"full", "diag", "spherical", "tied"}, default "full"
     seed : int, numpy.random.Generator or None
         Drives the start's fits (unused when ``init`` is a GMMParams).
+    weighted : bool, default False
+        Every batch is a tuple (X_b, w_b): its rows (B, D) and their weights (B,).
 
     Returns
     -------
@@ -690,12 +774,16 @@ def fit_gmm_online(
     ------
     StreamError
         An empty stream or pass, or a batch with NaN, inf or other columns than the first, in any
-        pass; ``err.points_consumed`` counts the points read before it, ``err.fit`` holds the fit so far.
+        pass, or (``weighted``) a batch that is not a pair or whose weights fit_gmm would refuse
+        (negative, NaN or inf, all 0, not one per row); ``err.points_consumed`` counts the points read
+        before it, ``err.fit`` holds the fit so far.
     ValueError
         ``n_passes`` > 1 with a one-shot iterator, a step outside (0, 1], both step options, a prior
         whose dimension disagrees with the batches.
     """
     _check_online_arguments(init, n_init, init_points, step_exponent, step_size, average_after, n_passes, prior)
+    if not isinstance(weighted, bool):
+        raise TypeError(f"weighted must be True (batches are pairs (X_b, w_b)) or False; got {weighted!r}.")
     em.check_reg_covar(reg_covar)
     em.check_covariance_type(covariance_type)
     _reread_check(batches, n_passes)
@@ -709,34 +797,63 @@ def fit_gmm_online(
         n_features = init.n_features
     rng = np.random.default_rng(seed)
     for pass_index in range(n_passes):
-        n_features = _one_pass(batches, state, pass_index, n_passes, n_features, (init, n_init, init_points, rng))
+        start = (init, n_init, init_points, rng)
+        n_features = _one_pass(batches, state, pass_index, n_passes, n_features, start, weighted)
         state.n_passes += 1
     return state.result()
 
 
-def _one_pass(batches, state, pass_index, n_passes, n_features, start):
+def _batch_arrays(batch, n_features, where, weighted):
+    """A batch as (Xᵀ (D, B), its weights (B,) checked as fit_gmm checks them, or None), or a
+    ValueError naming ``where``; ``n_features`` None: D is read off this batch."""
+    if weighted and not (isinstance(batch, tuple) and len(batch) == 2):
+        raise ValueError(
+            f"{where} is a {type(batch).__name__}, not a pair: with weighted=True every batch is a tuple "
+            "(X_b, w_b) of its rows (B, D) and their weights (B,), as zip(row_batches, weight_batches) gives."
+        )
+    rows, w = batch if weighted else (batch, None)
+    if n_features is None:
+        try:
+            shape = np.shape(rows)
+        except ValueError:  # ragged: _rows_as_Xt says so, naming the batch
+            shape = ()
+        n_features = shape[-1] if len(shape) == 2 else 1
+    try:
+        Xt = _rows_as_Xt(rows, n_features, where)
+    except ValueError as err:
+        if not weighted and isinstance(batch, tuple) and len(batch) == 2:
+            raise ValueError(f"{err} A pair (X_b, w_b) of rows and weights? Pass weighted=True.") from None
+        raise
+    if w is not None:
+        try:
+            w = em.check_sample_weight(w, Xt.shape[1])
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{where}: {err}") from None
+    return Xt, w
+
+
+def _one_pass(batches, state, pass_index, n_passes, n_features, start, weighted):
     """Pass ``pass_index`` over the batches (the first also makes the start); returns D."""
     method, n_init, init_points, rng = start
-    prefix = [] if state.params is None else None  # batches gathered for the start
+    prefix = [] if state.params is None else None  # (Xᵀ, w) of the batches gathered for the start
     n_batches = 0
     for batch in batches:
-        if n_features is None:
-            n_features = np.shape(batch)[-1] if np.ndim(batch) == 2 else 1
         where = f"batch {n_batches}" + (f" of pass {pass_index + 1}" if n_passes > 1 else "")
         try:
-            Xt = _rows_as_Xt(batch, n_features, where)
+            Xt, w = _batch_arrays(batch, n_features, where, weighted)
         except ValueError as err:
             raise _stream_error(err, n_batches, state, prefix) from None
+        n_features = Xt.shape[0]
         n_batches += 1
         if prefix is not None:  # still gathering the start's points
-            prefix.append(Xt)
-            if sum(p.shape[1] for p in prefix) >= init_points:
+            prefix.append((Xt, w))
+            if sum(Xt.shape[1] for Xt, _ in prefix) >= init_points:
                 state.start_on_prefix(prefix, method, n_init, rng)
                 prefix = None
             continue
         if state.n_seen == 0:  # the first data: a "default" prior is made from them, a given one checked
-            state.resolve_prior(Xt)
-        state.step(Xt, first_pass=pass_index == 0)
+            state.resolve_prior(Xt, w)
+        state.step(Xt, w, first_pass=pass_index == 0)
     if prefix:  # the stream ended before init_points: the start is made on all of it
         state.start_on_prefix(prefix, method, n_init, rng)
     if n_batches == 0:
@@ -752,7 +869,7 @@ def _one_pass(batches, state, pass_index, n_passes, n_features, start):
 
 def _stream_error(err, n_batches, state, prefix):
     """The error of a bad batch, carrying the fit as it stood before it (None before the start)."""
-    consumed = state.n_seen + sum(p.shape[1] for p in prefix or ())
+    consumed = state.n_seen + sum(Xt.shape[1] for Xt, _ in prefix or ())
     fit = state.result() if state.stats is not None else None
     return StreamError(
         f"{err} {consumed:,} points "

@@ -800,3 +800,224 @@ def test_n_jobs_must_be_a_whole_number_of_threads(X, n_jobs, error, message):
 def test_n_jobs_on_a_dask_array_says_where_its_threads_go(X):
     with pytest.raises(ValueError, match=r"^n_jobs=2 maps the chunks of an array in this process; a dask array's"):
         es.fit_gmm_chunked(da.from_array(X, chunks=(5_000, 2)), 3, n_jobs=2)
+
+
+# --------------------------------------------------------------------------- sample weights
+
+
+def some_weights(n_samples, seed):
+    """Real weights in [0.2, 3) with every 7th row at weight 0: neither integers nor all positive."""
+    w = np.random.default_rng(seed).uniform(0.2, 3.0, n_samples)
+    w[::7] = 0.0
+    return w
+
+
+def weights_as(w, kind, tmp_path):
+    """The weights in the form that goes with an X of that kind (a dask array in other blocks than X's)."""
+    if kind == "memmap":
+        path = tmp_path / "w.npy"
+        np.save(path, w)
+        return np.load(path, mmap_mode="r")
+    return da.from_array(w, chunks=5_000) if kind == "dask" else w
+
+
+@pytest.mark.parametrize("kind", ["numpy", "memmap", "dask"])
+@pytest.mark.parametrize("covariance_type", em.COVARIANCE_TYPES)
+@pytest.mark.parametrize("prior", [None, "default", "given"])
+def test_weighted_chunked_is_weighted_fit_gmm_from_the_same_start(X, kind, covariance_type, prior, tmp_path):
+    if prior == "given":
+        scale = np.eye(2) if covariance_type in ("full", "tied") else 1.0
+        prior = em.ConjugatePrior(2.0, [1.0, 2.0], 5.0, scale)
+    w = some_weights(len(X), seed=1)
+    start = em.init_params(X, 3, seed=5, covariance_type=covariance_type)
+    options = {"init": start, "covariance_type": covariance_type, "prior": prior, "tol": 1e-9}
+    in_memory = em.fit_gmm(X, 3, sample_weight=w, **options)
+    with dask.config.set(scheduler="threads"):
+        source, weights = as_source(X, kind, tmp_path), weights_as(w, kind, tmp_path)
+        chunked = es.fit_gmm_chunked(source, 3, chunk_size=1_234, sample_weight=weights, **options)
+    assert in_memory.n_iter > 3
+    assert_same_fit(chunked, in_memory)
+    if prior is not None:  # "default": the weighted moments of all 20,000 rows, as fit_gmm's
+        np.testing.assert_allclose(chunked.log_posteriors, in_memory.log_posteriors, rtol=1e-10)
+        np.testing.assert_array_equal(chunked.prior.mean, in_memory.prior.mean)
+        np.testing.assert_array_equal(chunked.prior.scale, in_memory.prior.scale)
+    # the weights count: the unweighted fit from the same start ends elsewhere
+    assert max_relative_difference(chunked.params, em.fit_gmm(X, 3, **options).params) > 1e-3
+
+
+def test_integer_weights_are_the_rows_repeated(X):
+    w = np.random.default_rng(2).integers(0, 4, len(X))
+    start = em.init_params(X, 3, seed=6)
+    weighted = es.fit_gmm_chunked(X, 3, init=start, sample_weight=w, chunk_size=3_000, tol=1e-9)
+    repeated = em.fit_gmm(np.repeat(X, w, axis=0), 3, init=start, tol=1e-9)
+    assert_same_fit(weighted, repeated)
+
+
+@pytest.mark.parametrize("subsample", [None, 1_000])  # all rows seed the start / a draw of 1,000 rows does
+def test_weight_zero_is_dropping_the_row_from_the_same_seed(X, subsample, monkeypatch):
+    if subsample is not None:
+        monkeypatch.setattr(es, "INIT_SUBSAMPLE", subsample)
+    w = some_weights(len(X), seed=3)
+    kept = w > 0
+    for init in ("kmeans++", "random"):
+        options = {"init": init, "n_init": 2, "seed": 4, "tol": 1e-9}
+        with_zeros = es.fit_gmm_chunked(X, 3, sample_weight=w, chunk_size=2_500, **options)
+        dropped = es.fit_gmm_chunked(X[kept], 3, sample_weight=w[kept], chunk_size=2_000, **options)
+        assert_same_fit(with_zeros, dropped)
+
+
+def test_same_seed_gives_weighted_fit_gmms_start_and_fit_when_the_data_fit_the_subsample(X):
+    w = some_weights(len(X), seed=4)
+    for init in ("kmeans++", "random"):
+        assert_same_fit(
+            es.fit_gmm_chunked(X, 3, init=init, n_init=2, seed=3, chunk_size=4_000, sample_weight=w),
+            em.fit_gmm(X, 3, init=init, n_init=2, seed=3, sample_weight=w),
+        )
+
+
+def test_past_the_subsample_the_start_is_seeded_on_positive_weight_rows_with_their_weights(X, monkeypatch):
+    monkeypatch.setattr(es, "INIT_SUBSAMPLE", 1_000)
+    w = some_weights(len(X), seed=5)
+    fit = es.fit_gmm_chunked(X, 3, max_iter=0, seed=9, sample_weight=w)
+    rng = np.random.default_rng(9)
+    positive = np.flatnonzero(w > 0)
+    rows = positive[np.sort(rng.choice(positive.size, size=1_000, replace=False))]
+    expected = em.fit_gmm(X[rows], 3, sample_weight=w[rows], max_iter=0, seed=rng)
+    assert max_relative_difference(fit.params, expected.params) == 0.0
+
+
+@pytest.mark.parametrize("kind", ["numpy", "memmap"])
+def test_weighted_threads_give_bit_identical_fits(X, kind, tmp_path):
+    source, w = as_source(X, kind, tmp_path), some_weights(len(X), seed=6)
+    fits = [es.fit_gmm_chunked(source, 3, seed=2, chunk_size=1_500, sample_weight=w, n_jobs=n) for n in (1, 2)]
+    assert max_relative_difference(fits[1].params, fits[0].params) == 0.0
+    assert np.array_equal(fits[1].log_likelihoods, fits[0].log_likelihoods)
+
+
+BAD_WEIGHTS = {
+    "negative": np.r_[np.ones(99), -1.0],
+    "nan": np.r_[np.ones(99), np.nan],
+    "wrong length": np.ones(99),
+    "all zero": np.zeros(100),
+    "not numbers": ["a"] * 100,
+    "fewer than K positive": np.r_[np.ones(2), np.zeros(98)],
+}
+
+
+@pytest.mark.parametrize("bad", BAD_WEIGHTS.values(), ids=BAD_WEIGHTS.keys())
+@pytest.mark.parametrize("kind", ["numpy", "dask"])
+def test_bad_weights_give_fit_gmms_errors(X, bad, kind):
+    with pytest.raises((TypeError, ValueError)) as expected:
+        em.fit_gmm(X[:100], 3, sample_weight=bad)
+    with pytest.raises(type(expected.value)) as err:
+        es.fit_gmm_chunked(as_source(X[:100], kind, None), 3, sample_weight=bad)
+    assert str(err.value) == str(expected.value)
+
+
+def weighted_stream(X, w, n_batches):
+    """The stream of pairs (X_b, w_b) and the stream of the same batches with row i repeated w_i times."""
+    pairs = list(zip(np.split(X, n_batches), np.split(w, n_batches), strict=True))
+    return pairs, [np.repeat(rows, weights.astype(int), axis=0) for rows, weights in pairs]
+
+
+def test_online_constant_weight_is_no_weight(X):
+    batches = np.split(X, 40)
+    start = em.init_params(X[:500], 3, seed=1)
+    plain = es.fit_gmm_online(batches, 3, init=start)
+    for c in (0.37, 5.0):
+        pairs = [(rows, np.full(len(rows), c)) for rows in batches]
+        weighted = es.fit_gmm_online(pairs, 3, init=start, weighted=True)
+        assert max_relative_difference(weighted.params, plain.params) < 1e-12
+        np.testing.assert_allclose(weighted.log_likelihood_trace, plain.log_likelihood_trace, rtol=1e-12)
+        # the seeded start draws its seeds ∝ w_i: c against weights 1, not against no weights
+        ones = [(rows, np.ones(len(rows))) for rows in batches]
+        seeded = [es.fit_gmm_online(s, 3, seed=2, init_points=2_000, weighted=True) for s in (pairs, ones)]
+        assert max_relative_difference(seeded[0].params, seeded[1].params) < 1e-10
+
+
+@pytest.mark.parametrize("prior", [None, em.ConjugatePrior(5.0, [1.0, 1.0], 6.0, np.eye(2) * 3.0)])
+def test_online_integer_weights_step_as_the_stream_with_the_rows_repeated(X, prior):
+    """From a given start, with the averaging on from the first batch (average_after counts rows), the
+    iterates are the repeated stream's: the same statistics per unit of weight, the same steps, and the
+    prior against the total weight, Σ_i w_i = the repeated stream's N."""
+    pairs, repeated = weighted_stream(X, np.random.default_rng(7).integers(0, 4, len(X)).astype(float), 40)
+    start = em.init_params(X[:500], 3, seed=1)
+    options = {"init": start, "average_after": 0, "prior": prior, "n_passes": 2}
+    weighted = es.fit_gmm_online(pairs, 3, weighted=True, **options)
+    by_rows = es.fit_gmm_online(repeated, 3, **options)
+    assert max_relative_difference(weighted.params, by_rows.params) < 1e-10
+    assert max_relative_difference(weighted.last_params, by_rows.last_params) < 1e-10
+    np.testing.assert_allclose(weighted.log_likelihood_trace, by_rows.log_likelihood_trace, rtol=1e-10)
+    assert (weighted.n_samples_seen, by_rows.n_samples_seen) == (2 * len(X), 2 * sum(map(len, repeated)))
+
+
+def test_online_integer_weights_from_seeded_starts_end_as_near_the_optimum_as_the_repeated_stream(X):
+    """From seeded starts the two streams differ before the first step: the start and the averaging begin
+    after init_points and average_after *rows*, fewer batches of the repeated stream. Both are one pass of
+    a stochastic approximation, so they agree only as well as each approaches the weighted batch
+    optimum: over 8 seeds both ended 5e-5 to 8e-5 short of it per unit of weight (relative), so 2e-4
+    is the bound; ignoring the weights (they move the optimum here) ends 4e-2 short."""
+    w = np.random.default_rng(1).integers(0, 4, len(X)).astype(float)
+    w[X[:, 0] > 2] *= 3
+    pairs, repeated = weighted_stream(X, w, 40)
+    optimum = em.fit_gmm(X, 3, sample_weight=w, seed=0, tol=1e-12, max_iter=1_000)
+
+    def gap(params):
+        return (optimum.log_likelihood - em.score_samples(params, X) @ w) / abs(optimum.log_likelihood)
+
+    for seed in range(8):
+        weighted = es.fit_gmm_online(pairs, 3, weighted=True, seed=seed, init_points=2_000)
+        by_rows = es.fit_gmm_online(repeated, 3, seed=seed, init_points=2_000)
+        assert 0 <= gap(weighted.params) < 2e-4 and 0 <= gap(by_rows.params) < 2e-4
+    unweighted = es.fit_gmm_online([rows for rows, _ in pairs], 3, seed=0, init_points=2_000)
+    assert gap(unweighted.params) > 1e-2
+
+
+def test_the_weighted_start_is_the_best_of_weighted_batch_fits_and_its_statistics_are_per_unit_of_weight():
+    batches = list(batches_of(TRUTH, 8, 300, seed=7))
+    weights = [some_weights(300, seed=t) for t in range(8)]
+    options = {"n_init": 4, "init_points": 1_000, "average_after": None}
+    pairs = list(zip(batches, weights, strict=True))
+    fit = es.fit_gmm_online(pairs, 3, seed=7, weighted=True, **options)
+    prefix, w = np.concatenate(batches[:4]), np.concatenate(weights[:4])  # whole batches until >= 1,000 rows
+    best = em.fit_gmm(prefix, 3, n_init=4, seed=np.random.default_rng(7), sample_weight=w)
+    assert max_relative_difference(fit.start, best.params) == 0.0
+    assert (fit.n_start_points, fit.n_samples_seen, len(fit.batch_sizes)) == (1_200, 2_400, 4)
+    # s after the start: the statistics of w_i γ_ik on the prefix divided by Σ_i w_i
+    resp = em.e_step(prefix, best.params)[0]
+    s = em.weighted_statistics(np.ascontiguousarray(prefix.T), resp.T, w, best.params.means).scaled(1 / w.sum())
+    after_start = es.fit_gmm_online(pairs[:4], 3, seed=7, weighted=True, **options)
+    np.testing.assert_allclose(after_start.statistics.counts, s.counts, rtol=1e-12)
+    np.testing.assert_allclose(after_start.statistics.second, s.second, rtol=1e-12)
+
+
+def test_online_map_on_one_weighted_batch_is_weighted_fit_gmms_first_map_iteration(X):
+    w = some_weights(2_000, seed=8)
+    start = em.init_params(X[:2_000], 3, seed=9)
+    fit = es.fit_gmm_online([(X[:2_000], w)], 3, init=start, prior="default", average_after=None, weighted=True)
+    one = em.fit_gmm(X[:2_000], 3, init=start, prior="default", max_iter=1, tol=0, sample_weight=w)
+    assert max_relative_difference(fit.params, one.params) < 1e-12
+    np.testing.assert_array_equal(fit.prior.mean, one.prior.mean)
+    np.testing.assert_array_equal(fit.prior.scale, one.prior.scale)
+
+
+@pytest.mark.parametrize("bad", list(BAD_WEIGHTS.values())[:-1], ids=list(BAD_WEIGHTS)[:-1])  # 2 of 100 is fine
+def test_bad_weights_in_a_batch_stop_the_stream_with_fit_gmms_error(X, bad):
+    with pytest.raises((TypeError, ValueError)) as expected:
+        em.fit_gmm(X[:100], 3, sample_weight=bad)
+    pairs = [(X[:100], np.ones(100)), (X[100:200], np.ones(100)), (X[200:300], bad)]
+    with pytest.raises(es.StreamError) as err:
+        es.fit_gmm_online(pairs, 3, init_points=100, seed=0, weighted=True)
+    assert str(err.value).startswith(f"batch 2: {expected.value} 200 points in 2 batches were consumed before it")
+    assert err.value.points_consumed == 200 and err.value.fit.n_samples_seen == 200
+
+
+def test_weighted_batches_must_be_pairs_and_pairs_need_weighted():
+    batches = list(batches_of(TRUTH, 2, 100, seed=1))
+    with pytest.raises(es.StreamError, match=r"^batch 0 is a ndarray, not a pair: with weighted=True every batch is"):
+        es.fit_gmm_online(batches, 3, weighted=True)
+    pairs = [(rows, np.ones(len(rows))) for rows in batches]
+    with pytest.raises(es.StreamError, match=r"A pair \(X_b, w_b\) of rows and weights\? Pass weighted=True\."):
+        es.fit_gmm_online(pairs, 3)
+    with pytest.raises(TypeError, match=r"^weighted must be True \(batches are pairs \(X_b, w_b\)\) or False"):
+        es.fit_gmm_online(pairs, 3, weighted=1)
