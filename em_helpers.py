@@ -401,6 +401,23 @@ def _check_params_match(params, n_features, n_components=None):
 # --------------------------------------------------------------------------- the E-step
 
 
+# Numbers in each (K, D, block) temporary of the E-step and the statistics: 2^17, 1 MiB. Each
+# NumPy call then works for about 0.1-1 ms with the GIL released, long enough for a second
+# thread (em_scale's n_jobs) to take the GIL and work too; with 2^15 (256 KiB) the calls took
+# 10-30 µs, and two threads mostly waited for each other: about 20 GIL waits (voluntary context
+# switches) per chunk and 1.45 CPU seconds per wall second at N = 1M, D = 2, K = 3, against 8 and
+# 1.6 with 2^17 (measured). One thread is no slower: fit_gmm's 20 iterations at 200k x 8 x 6 took
+# 1.17 s against 1.37 s, at 1M x 2 x 3 1.63 s against 1.65 s (best of 5, interleaved, a loaded
+# machine). Each small C_k⁻¹ @ block still runs on one BLAS thread (OpenBLAS's threads cost more
+# than they gain on these thin products: 2x slower E-step at N=200k, D=8, measured).
+_BLOCK_NUMBERS = 2**17
+
+
+def block_columns(n_components, n_features):
+    """Columns of Xᵀ per block in the E-step and the statistics (at least 1,024)."""
+    return max(1024, _BLOCK_NUMBERS // (n_components * n_features))
+
+
 def log_weighted_densities(Xt, params, out=None, log_weights=None):
     """log π_k + log N(x_i | μ_k, Σ_k), laid out (K, N) (written into ``out`` if given).
 
@@ -422,13 +439,10 @@ def log_weighted_densities(Xt, params, out=None, log_weights=None):
         with np.errstate(divide="ignore"):  # a weight of exactly 0 gives log π_k = -inf
             log_weights = np.log(params.weights)
     const = (log_weights - 0.5 * D * _LOG_2PI - params.cholesky.half_log_det)[:, None]  # ½ log|Σ_k|
-    # Columns in blocks whose temporaries, K·D·block numbers, stay near 32k (256 KiB, in cache),
-    # and each small C_k⁻¹ @ block runs on one BLAS thread (OpenBLAS's threads cost more than
-    # they gain on these thin products: 2x slower E-step at N=200k, D=8, measured). All K
-    # components go through each step at once, (K, D, D) @ (D, block): at N = 500 an iteration
-    # spends its time in the fixed cost of each NumPy call, not in arithmetic, and a loop over
-    # k made this step 37 µs there against 18-21 µs (measured; at N = 200k and 1M no slower).
-    block = max(1024, 32768 // (K * D))
+    # All K components go through each step at once, (K, D, D) @ (D, block): at N = 500 an
+    # iteration spends its time in the fixed cost of each NumPy call, not in arithmetic, and a loop
+    # over k made this step 37 µs there against 18-21 µs (measured; at N = 200k and 1M no slower).
+    block = block_columns(K, D)
     whitened = np.empty((K, D, min(block, N)))
     if params.covariance_type in ("diag", "spherical"):
         _diagonal_log_densities(Xt, params.means, params.covariances, const, whitened, block, out)
@@ -717,10 +731,10 @@ def _sufficient_statistics(Xt, resp, shift, covariance_type="full", counts=None)
     O(N·K·D²). ``counts``: N_k = Σ_i γ_ik, if the caller has them."""
     (K, N), D = resp.shape, Xt.shape[0]
     diagonal = covariance_type in ("diag", "spherical")
-    # As in the E-step, all K components at once over blocks of columns that stay in cache:
+    # As in the E-step, all K components at once over blocks of columns (``block_columns``):
     # 25 µs at N = 500 where a loop over k took 32, and at N = 200k, D = 8, K = 6 55 ms where
     # whole-array passes took 92 (measured).
-    block = max(1024, 32768 // (K * D))
+    block = block_columns(K, D)
     centred, sqrt_resp = np.empty((K, D, min(block, N))), np.empty((K, min(block, N)))  # reused
     for start in range(0, N, block):
         r = resp[:, start : start + block]

@@ -28,6 +28,7 @@ import dataclasses
 import functools
 import numbers
 import sys
+import threading
 import types
 import warnings
 from array import array
@@ -36,6 +37,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 import em_helpers as em
 
@@ -180,7 +182,8 @@ def _chunk_pass(X, params, chunk_size, row_offset=0, block=None, pool=None):
         return em.combine_passes(_chunk_passes(X, params, chunk_size, row_offset, block))
     # Each thread reads its chunk and computes its E-step and statistics (NumPy releases the GIL in
     # the arithmetic); pool.map yields the results in chunk order, so the sum is the 1-thread sum.
-    one = functools.partial(_chunk_summary, X, params, chunk_size, row_offset, block)
+    buffers = threading.local()  # each thread's γ buffer, reused by its chunks of this pass
+    one = functools.partial(_chunk_summary, X, params, chunk_size, row_offset, block, buffers)
     return em.combine_passes(pool.map(one, range(0, X.shape[0], chunk_size)))
 
 
@@ -197,9 +200,13 @@ def _one_chunk(X, params, chunk_size, row_offset, block, start, out=None):
     return em.block_pass(Xt, params, shift=params.means, out=None if out is None else out[:, : stop - start])
 
 
-def _chunk_summary(X, params, chunk_size, row_offset, block, start):
-    """A chunk's pass with its statistics computed (in the calling thread) and γ let go."""
-    return _one_chunk(X, params, chunk_size, row_offset, block, start).summary()
+def _chunk_summary(X, params, chunk_size, row_offset, block, buffers, start):
+    """A chunk's pass with its statistics computed in the calling thread, γ in that thread's buffer
+    (``buffers``, a threading.local: no (K, chunk) array allocated and freed per chunk)."""
+    out = getattr(buffers, "out", None)
+    if out is None:
+        out = buffers.out = np.empty((params.n_components, min(chunk_size, X.shape[0])))
+    return _one_chunk(X, params, chunk_size, row_offset, block, start, out=out).summary()
 
 
 def _chunk_passes(X, params, chunk_size, row_offset, block):
@@ -460,11 +467,27 @@ def fit_gmm_chunked(
             "scheduler: give that scheduler the threads or workers (dask.config.set(num_workers=...), a "
             "distributed.Client), and leave n_jobs=1."
         )
-    if n_jobs == 1:
-        return em.run_fit(_Chunked(X, n_samples, settings, chunk_size, prior), settings, init, seed, n_samples)
-    with ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="em-chunks") as pool:
-        variant = _Chunked(X, n_samples, settings, chunk_size, prior, pool)
-        return em.run_fit(variant, settings, init, seed, n_samples)
+    # BLAS on one thread for the whole fit, whatever n_jobs: OpenBLAS's threads are one pool for the
+    # process, so chunk threads whose products asked for it would put more threads than cores on the
+    # machine; and no product's rounding then depends on how BLAS would have split it. Process-wide
+    # while the fit runs, as scikit-learn's KMeans does.
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        if n_jobs == 1:
+            return em.run_fit(_Chunked(X, n_samples, settings, chunk_size, prior), settings, init, seed, n_samples)
+        with ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="em-chunks") as pool:
+            variant = _Chunked(X, n_samples, settings, chunk_size, prior, pool)
+            return em.run_fit(variant, settings, init, seed, n_samples)
+
+
+_CONTROLLER = []
+
+
+def _blas_controller():
+    """threadpoolctl's view of the loaded BLAS, made once (making it scans the process's libraries:
+    about 6 ms)."""
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]
 
 
 # --------------------------------------------------------------------------- stepwise (online) EM
