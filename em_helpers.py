@@ -401,15 +401,16 @@ def _check_params_match(params, n_features, n_components=None):
 # --------------------------------------------------------------------------- the E-step
 
 
-# Numbers in each (K, D, block) temporary of the E-step and the statistics: 2^17, 1 MiB. Each
-# NumPy call then works for about 0.1-1 ms with the GIL released, long enough for a second
-# thread (em_scale's n_jobs) to take the GIL and work too; with 2^15 (256 KiB) the calls took
-# 10-30 µs, and two threads mostly waited for each other: about 20 GIL waits (voluntary context
-# switches) per chunk and 1.45 CPU seconds per wall second at N = 1M, D = 2, K = 3, against 8 and
-# 1.6 with 2^17 (measured). One thread is no slower: fit_gmm's 20 iterations at 200k x 8 x 6 took
-# 1.17 s against 1.37 s, at 1M x 2 x 3 1.63 s against 1.65 s (best of 5, interleaved, a loaded
-# machine). Each small C_k⁻¹ @ block still runs on one BLAS thread (OpenBLAS's threads cost more
-# than they gain on these thin products: 2x slower E-step at N=200k, D=8, measured).
+# Numbers in each (K, D, block) temporary of the E-step and the statistics: 2^17, 1 MiB (in L3, not
+# in this machine's 512 KiB of L2). Each NumPy call then works for about 0.1 ms or more with the GIL
+# released, long enough for a second thread (em_scale's n_jobs) to take the GIL and work too; with
+# 2^15 (256 KiB) the calls took 10-30 µs, and two threads mostly waited for each other: 10
+# iterations of fit_gmm_chunked(n_jobs=2) at N = 1M, D = 2, K = 3 made about 20 GIL waits
+# (voluntary context switches) per chunk and took 0.94-0.97 s, against 8 and 0.73-0.75 s with 2^17.
+# One thread is no slower: fit_gmm's 20 iterations at 200k x 8 x 6 took 1.25 s against 1.39 s, at
+# 1M x 2 x 3 1.65 s against 1.80 s (best of 3, interleaved, a loaded machine; all measured). 2^19
+# is too many: each C_k⁻¹ @ block at D = 8 is then large enough for OpenBLAS to thread it, and
+# fit_gmm took 1.53 s there (OpenBLAS's threads cost more than they gain on these thin products).
 _BLOCK_NUMBERS = 2**17
 
 
