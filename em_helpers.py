@@ -37,14 +37,15 @@ re-exports their names, so ``em.<name>`` reaches all of them. Above it: em_plots
 em_bayes, em_select, each importing em_helpers only.
 
 The internal layer. The names without a leading underscore that ``__all__`` does not list
-(``block_pass``, ``given_pass``, ``EPass``, ``combine_passes``, ``run_fit``, ``gain_below_tol``, ``fit_settings``,
-``check_init``, ``init_error``, ``seed_responsibilities``, ``statistics_of``,
+(``block_pass``, ``given_pass``, ``EPass``, ``combine_passes``, ``run_fit``, ``gain_below_tol``,
+``fit_settings``, ``check_init``, ``init_error``, ``seed_responsibilities``, ``statistics_of``,
 ``log_weighted_densities``, ``normalize_rows_in_place``, ``centred_scatter``, ``add_to_diagonals``,
-``constrain_covariances``, ``floor_eigenvalues``, ``map_m_step_from_statistics``, ``GMMParams.trusted``, the ``check_*``
-functions, ``MAX_ABS``, ``COUNT_FLOOR``, ``START_METHODS``) are what the rooms above use, documented and tested as the
+``constrain_covariances``, ``floor_eigenvalues``, ``block_columns``, ``one_blas_thread``,
+``map_m_step_from_statistics``, ``GMMParams.trusted``, the ``check_*`` functions, ``MAX_ABS``,
+``COUNT_FLOOR``, ``START_METHODS``) are what the rooms above use, documented and tested as the
 public functions are. They take the points as Xᵀ, shape (D, N), and responsibilities and
-log-densities laid out (K, N); the public functions take and return scikit-learn's (N, D) and
-(N, K).
+log-densities laid out (K, N); the public functions take and return scikit-learn's (N, D)
+and (N, K).
 """
 
 from __future__ import annotations
@@ -423,6 +424,40 @@ def _check_params_match(params, n_features, n_components=None):
 # --------------------------------------------------------------------------- the E-step
 
 
+# Numbers in each (K, D, block) temporary of the E-step and the statistics: 2^17, 1 MiB (in L3, not
+# in this machine's 512 KiB of L2). Each NumPy call then works for about 0.1 ms or more with the GIL
+# released, long enough for a second thread (em_scale's n_jobs) to take the GIL and work too; with
+# 2^15 (256 KiB) the calls took 10-30 µs, and two threads mostly waited for each other: 10
+# iterations of fit_gmm_chunked(n_jobs=2) at N = 1M, D = 2, K = 3 made about 20 GIL waits
+# (voluntary context switches) per chunk and took 0.94-0.97 s, against 8 and 0.73-0.75 s with 2^17.
+# One thread is no slower: fit_gmm's 20 iterations at 200k x 8 x 6 took 1.25 s against 1.39 s, at
+# 1M x 2 x 3 1.65 s against 1.80 s (best of 3, interleaved, a loaded machine; all measured). 2^19
+# is too many: each C_k⁻¹ @ block at D = 8 is then large enough for OpenBLAS to thread it, and
+# fit_gmm took 1.53 s there (OpenBLAS's threads cost more than they gain on these thin products).
+_BLOCK_NUMBERS = 2**17
+
+
+def block_columns(n_components, n_features):
+    """Columns of Xᵀ per block in the E-step and the statistics (at least 1,024)."""
+    return max(1024, _BLOCK_NUMBERS // (n_components * n_features))
+
+
+_BLAS_CONTROLLER = []
+
+
+def one_blas_thread():
+    """A context manager that runs BLAS on one thread while it is open (process-wide, as
+    scikit-learn's KMeans does): for fits whose products are thin, where OpenBLAS's threads cost
+    more than they gain, and for fits that map their blocks over threads of their own.
+    threadpoolctl's view of the loaded BLAS is made once (making it scans the process's
+    libraries: about 6 ms)."""
+    if not _BLAS_CONTROLLER:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS_CONTROLLER.append(ThreadpoolController())
+    return _BLAS_CONTROLLER[0].limit(limits=1, user_api="blas")
+
+
 def log_weighted_densities(Xt, params, out=None, log_weights=None):
     """log π_k + log N(x_i | μ_k, Σ_k), laid out (K, N) (written into ``out`` if given).
 
@@ -444,16 +479,13 @@ def log_weighted_densities(Xt, params, out=None, log_weights=None):
         with np.errstate(divide="ignore"):  # a weight of exactly 0 gives log π_k = -inf
             log_weights = np.log(params.weights)
     const = (log_weights - 0.5 * D * _LOG_2PI - params.cholesky.half_log_det)[:, None]  # ½ log|Σ_k|
-    # Columns in blocks whose temporaries, K·D·block numbers, stay near 32k (256 KiB, in cache),
-    # and each small C_k⁻¹ @ block runs on one BLAS thread (OpenBLAS's threads cost more than
-    # they gain on these thin products: 2x slower E-step at N=200k, D=8, measured). All K
-    # components go through each step at once, (K, D, D) @ (D, block): at N = 500 an iteration
-    # spends its time in the fixed cost of each NumPy call, not in arithmetic, and a loop over
-    # k made this step 37 µs there against 18-21 µs (measured; at N = 200k and 1M no slower).
     if params.covariance_type in ("diag", "spherical"):  # the common centre c = Σ_k π_k μ_k
         _diagonal_log_densities(Xt, params.means, params.covariances, const, params.weights @ params.means, out)
         return out
-    block = max(1024, 32768 // (K * D))
+    # All K components go through each step at once, (K, D, D) @ (D, block): at N = 500 an
+    # iteration spends its time in the fixed cost of each NumPy call, not in arithmetic, and a loop
+    # over k made this step 37 µs there against 18-21 µs (measured; at N = 200k and 1M no slower).
+    block = block_columns(K, D)
     whitened = np.empty((K, D, min(block, N)))
     _whitened_log_densities(Xt, params.means, params.cholesky.lower_inv, const, whitened, block, out)
     return out
@@ -799,10 +831,10 @@ def _sufficient_statistics(Xt, resp, shift, covariance_type="full", counts=None)
     counts = np.add.reduce(resp, axis=1) if counts is None else counts
     if covariance_type in ("diag", "spherical"):
         return _diagonal_statistics(Xt, resp, shift, counts)
-    # As in the E-step, all K components at once over blocks of columns that stay in cache:
+    # As in the E-step, all K components at once over blocks of columns (``block_columns``):
     # 25 µs at N = 500 where a loop over k took 32, and at N = 200k, D = 8, K = 6 55 ms where
     # whole-array passes took 92 (measured).
-    block = max(1024, 32768 // (K * D))
+    block = block_columns(K, D)
     centred, sqrt_resp = np.empty((K, D, min(block, N))), np.empty((K, min(block, N)))  # reused
     for start in range(0, N, block):
         r = resp[:, start : start + block]

@@ -30,6 +30,7 @@ import dataclasses
 import functools
 import numbers
 import sys
+import threading
 import types
 import warnings
 from array import array
@@ -185,7 +186,8 @@ def _chunk_pass(X, params, chunk_size, row_offset=0, block=None, pool=None, samp
         return em.combine_passes(_chunk_passes(X, params, chunk_size, row_offset, block, sample_weight))
     # Each thread reads its chunk and computes its E-step and statistics (NumPy releases the GIL in
     # the arithmetic); pool.map yields the results in chunk order, so the sum is the 1-thread sum.
-    one = functools.partial(_chunk_summary, X, params, chunk_size, row_offset, block, sample_weight=sample_weight)
+    buffers = threading.local()  # each thread's γ buffer, reused by its chunks of this pass
+    one = functools.partial(_chunk_summary, X, params, chunk_size, row_offset, block, buffers, sample_weight)
     return em.combine_passes(pool.map(one, range(0, X.shape[0], chunk_size)))
 
 
@@ -205,9 +207,13 @@ def _one_chunk(X, params, chunk_size, row_offset, block, start, out=None, sample
     return em.block_pass(Xt, params, shift=params.means, out=out, sample_weight=w)
 
 
-def _chunk_summary(X, params, chunk_size, row_offset, block, start, sample_weight=None):
-    """A chunk's pass with its statistics computed (in the calling thread) and γ let go."""
-    return _one_chunk(X, params, chunk_size, row_offset, block, start, sample_weight=sample_weight).summary()
+def _chunk_summary(X, params, chunk_size, row_offset, block, buffers, sample_weight, start):
+    """A chunk's pass with its statistics computed in the calling thread, γ in that thread's buffer
+    (``buffers``, a threading.local: no (K, chunk) array allocated and freed per chunk)."""
+    out = getattr(buffers, "out", None)
+    if out is None:
+        out = buffers.out = np.empty((params.n_components, min(chunk_size, X.shape[0])))
+    return _one_chunk(X, params, chunk_size, row_offset, block, start, out=out, sample_weight=sample_weight).summary()
 
 
 def _chunk_passes(X, params, chunk_size, row_offset, block, sample_weight=None):
@@ -518,12 +524,16 @@ def fit_gmm_chunked(
             "scheduler: give that scheduler the threads or workers (dask.config.set(num_workers=...), a "
             "distributed.Client), and leave n_jobs=1."
         )
-    if n_jobs == 1:
-        variant = _Chunked(X, n_samples, settings, chunk_size, prior, sample_weight=weights)
-        return em.run_fit(variant, settings, init, seed, n_points)
-    with ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="em-chunks") as pool:
-        variant = _Chunked(X, n_samples, settings, chunk_size, prior, pool, weights)
-        return em.run_fit(variant, settings, init, seed, n_points)
+    # BLAS on one thread for the whole fit, whatever n_jobs: OpenBLAS's threads are one pool for the
+    # process, so chunk threads whose products asked for it would put more threads than cores on the
+    # machine; and no product's rounding then depends on how BLAS would have split it.
+    with em.one_blas_thread():
+        if n_jobs == 1:
+            variant = _Chunked(X, n_samples, settings, chunk_size, prior, sample_weight=weights)
+            return em.run_fit(variant, settings, init, seed, n_points)
+        with ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="em-chunks") as pool:
+            variant = _Chunked(X, n_samples, settings, chunk_size, prior, pool, weights)
+            return em.run_fit(variant, settings, init, seed, n_points)
 
 
 # --------------------------------------------------------------------------- stepwise (online) EM

@@ -75,7 +75,6 @@ import warnings
 from typing import NamedTuple
 
 import numpy as np
-from threadpoolctl import ThreadpoolController
 
 import em_helpers as em
 
@@ -685,24 +684,13 @@ def _stacked_em(Xt, starts, max_iter, tol, reg_covar, race=0.0, by_k=False):
     """
     limits = np.broadcast_to(np.asarray(max_iter), (len(starts),))
     out = [None] * len(starts)
-    with _blas_controller().limit(limits=1, user_api="blas"):
+    with em.one_blas_thread():
         sizes = np.array([p.n_components for p in starts])
         for group in _buckets(sizes, Xt.shape[1]) if by_k else [np.arange(len(starts))]:
             ends = _stacked_em_loop(Xt, [starts[s] for s in group], limits[group], tol, reg_covar, race)
             for s, end in zip(group, ends, strict=True):
                 out[s] = end
     return out
-
-
-_CONTROLLER = []
-
-
-def _blas_controller():
-    """threadpoolctl's view of the loaded BLAS, made once (``threadpool_limits`` scans the
-    process's libraries on every call: 6 ms, five times a search)."""
-    if not _CONTROLLER:
-        _CONTROLLER.append(ThreadpoolController())
-    return _CONTROLLER[0]
 
 
 # The cost of one stacked iteration, as c0 + c1·S·K·N for S starts padded to K components (fixed

@@ -680,11 +680,33 @@ def direct_log_weighted_densities(X, params):
     return out
 
 
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_statistics_over_several_blocks_and_a_ragged_last_one_are_the_direct_sums(covariance_type):
+    D, K = 2, 3
+    block = em.block_columns(K, D)  # the statistics' block of columns
+    X, _ = problem(31, 2 * block + block // 3, D, K)
+    X = X + 1e6  # about the shift, the moments keep their digits
+    params = em.init_params(X, K, seed=0)
+    resp, _ = em.e_step(X, params)
+    stats = em.statistics_of(np.ascontiguousarray(X.T), np.ascontiguousarray(resp.T), params.means, covariance_type)
+    # Against the sums written out over all N points at once.
+    centred = X[:, None, :] - params.means[None, :, :]  # (N, K, D)
+    first = np.einsum("nk,nkd->kd", resp, centred)
+    second = np.einsum("nk,nkd,nke->kde", resp, centred, centred)
+    np.testing.assert_allclose(stats.counts, resp.sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(stats.first, first, rtol=1e-11, atol=1e-9)
+    expected = second if covariance_type == "full" else np.diagonal(second, axis1=1, axis2=2)
+    np.testing.assert_allclose(stats.second, expected, rtol=1e-11)
+    if covariance_type == "full":
+        assert np.array_equal(stats.second, stats.second.transpose(0, 2, 1))  # exactly symmetric
+
+
 def test_an_e_step_over_several_blocks_and_a_ragged_last_one_is_exact():
     from scipy.special import logsumexp
 
-    n_samples, D = 9000, 8
-    block = max(1024, 32768 // (3 * D))  # the E-step's block of columns (K = 3): 1365 here
+    D = 8
+    block = em.block_columns(3, D)  # the E-step's block of columns (K = 3)
+    n_samples = 2 * block + block // 2
     assert n_samples > 2 * block and n_samples % block, "the data must span >2 blocks, the last one partial"
     X, _ = problem(30, n_samples, D, 3)
     params = em.init_params(X, 3, seed=0)
