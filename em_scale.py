@@ -224,19 +224,19 @@ def _chunk_passes(X, params, chunk_size, row_offset, block, sample_weight=None):
         yield _one_chunk(X, params, chunk_size, row_offset, block, start, out=buffer, sample_weight=sample_weight)
 
 
-def _dask_pass(X, params, chunk_size, weight_blocks=None):
+def _dask_pass(X, params, chunk_size, weights=None):
     """``_chunk_pass`` mapped over the row blocks of a dask array on the active dask scheduler,
     the block passes summed here. The parameters are one key, shipped once per worker;
-    ``weight_blocks``, the blocks of a persisted dask array of w_i chunked like X's rows, or None."""
+    ``weights``, a persisted dask array of w_i chunked like X's rows, or None."""
     import dask
 
     # The block results are a few hundred bytes each: gathering them and adding them here, in
     # block order, took 0.12 s per pass against 0.22 s for a tree of sums on the workers (8 tiny
     # blocks, 2 worker processes, a loaded machine), and the sum is the same on every run.
-    return em.combine_passes(dask.compute(*_dask_tasks(X, params, chunk_size, weight_blocks)))
+    return em.combine_passes(dask.compute(*_dask_tasks(X, params, chunk_size, weights)))
 
 
-def _dask_tasks(X, params, chunk_size, weight_blocks=None):
+def _dask_tasks(X, params, chunk_size, weights=None):
     """The tasks of one pass, one per row block: this process's part of a pass's fixed cost (about
     1 ms for 8 blocks, of the 30-45 ms a pass over 8 tiny blocks took on a 2-worker LocalCluster
     of a loaded 2-core machine; the rest is the scheduler's round trip, 11 ms there for one
@@ -249,7 +249,7 @@ def _dask_tasks(X, params, chunk_size, weight_blocks=None):
     theta = dask.delayed(params, name=name, traverse=False)
     offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]])
     blocks = X.to_delayed().ravel()
-    weights = [None] * len(blocks) if weight_blocks is None else weight_blocks
+    weights = [None] * len(blocks) if weights is None else weights.to_delayed().ravel()
     return [
         dask.delayed(_chunk_pass, pure=True)(block, theta, chunk_size, int(offset), index, sample_weight=w)
         for index, (block, offset, w) in enumerate(zip(blocks, offsets, weights, strict=True))
@@ -366,12 +366,12 @@ class _Chunked:
         self.X, self.n_samples, self.settings, self.chunk_size = X, n_samples, settings, chunk_size
         self.prior, self.pool, self.sample_weight = prior, pool, sample_weight
         self.objective_name = "log-likelihood" if prior is None else "log-posterior"
-        self.weight_blocks = None  # a dask X's weights: blocks of a persisted dask array, sent once
+        self.dask_weights = None  # a dask X's weights: a dask array chunked like its rows, persisted once
         if sample_weight is not None and _is_dask_array(X):
             import dask.array as da
 
-            weights = da.from_array(sample_weight, chunks=(X.chunks[0],)).persist()
-            self.weight_blocks = list(weights.to_delayed().ravel())
+            # held here: on a distributed cluster the persisted blocks live as long as this reference
+            self.dask_weights = da.from_array(sample_weight, chunks=(X.chunks[0],)).persist()
 
     def start(self, method, rng):
         sample, weights = _subsample(self.X, self.n_samples, rng, self.sample_weight)
@@ -383,7 +383,7 @@ class _Chunked:
 
     def e_pass(self, params, spent):
         if _is_dask_array(self.X):
-            return _dask_pass(self.X, params, self.chunk_size, self.weight_blocks)
+            return _dask_pass(self.X, params, self.chunk_size, self.dask_weights)
         return _chunk_pass(self.X, params, self.chunk_size, pool=self.pool, sample_weight=self.sample_weight)
 
     def m_step(self, e_pass):

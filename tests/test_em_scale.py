@@ -209,12 +209,16 @@ def test_dask_array_on_a_local_cluster_of_two_worker_processes_equals_in_memory(
         # What a worker that joins later is sent: one plugin per file (a shared name would keep only the last).
         plugins = client.run_on_scheduler(lambda dask_scheduler: [*dask_scheduler.worker_plugins])
         chunked = es.fit_gmm_chunked(da.from_array(X, chunks=5_000), 3, init=start, max_iter=5, tol=0)
+        # the weights, persisted on the workers once, live through every pass of the fit
+        w = some_weights(len(X), seed=2)
+        weighted = es.fit_gmm_chunked(da.from_array(X, chunks=5_000), 3, init=start, max_iter=5, tol=0, sample_weight=w)
         files = client.run(shipped_modules)
         registered = []
         client.register_plugin = lambda *args, **kwargs: registered.append(args)  # the client is shipped to once
         with pytest.raises(es.StreamError, match=r"chunk 0 of dask block 2 \(rows 10,000 to 14,999\)") as err:
             es.fit_gmm_chunked(da.from_array(bad, chunks=5_000), 3, init=start, chunk_size=5_000)
     assert_same_fit(chunked, in_memory)
+    assert_same_fit(weighted, em.fit_gmm(X, 3, init=start, max_iter=5, tol=0, sample_weight=w))
     needed = project_files_a_fresh_interpreter_loads_with("em_scale")  # em_helpers and the rooms below it
     assert {"em_helpers.py", "em_scale.py"} < set(needed)
     assert list(files.values()) == [needed] * 2  # shipped, derived, not listed by hand
