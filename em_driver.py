@@ -33,12 +33,16 @@ read of the code on 2026-12-06 listed these):
   and the M-steps did not change. ``fit_gmm`` only.
 * a thread pool: an E-pass over blocks is a map, one ``block_pass`` per block (em_scale's
   ``_chunk_pass``), and a sum, ``combine_passes``, in block order, so the result does not depend
-  on the number of threads. Only ``fit_gmm_chunked(n_jobs=...)`` maps it over threads; the
-  in-memory fit makes one ``block_pass`` over all its points.
+  on the number of threads. Only ``fit_gmm_chunked(n_jobs=...)`` maps it over threads (with BLAS
+  held to one thread by ``em_helpers.one_blas_thread`` for the fit); the in-memory fit makes one
+  ``block_pass`` over all its points (its statistics are taken about the γ-weighted means of all
+  N points, which a block map would have to re-centre: more work, and other rounding).
 * not through this driver: em_scale's online fit (a stepwise stochastic approximation, not the
-  batch loop; its start is ``fit_gmm``'s), em_select's stacked search (many starts at once,
-  with its own copy of the stopping rule), and em_incomplete's one-Gaussian fit for the default
-  prior's moments.
+  batch loop; its start is ``fit_gmm``'s), em_select's stacked search (many starts at once, in
+  lock-step, with mclust's race rule on top; it stops each start by this module's
+  ``gain_below_tol`` and takes its M-step floors from em_helpers: replayed as one ``run_fit`` per
+  start it took 2.9x the CPU time, measured), and em_incomplete's one-Gaussian fit for the
+  default prior's moments.
 
 Shapes: as em_helpers' internal layer (its docstring), points as Xᵀ (D, N), γ as (K, N).
 
