@@ -1612,13 +1612,18 @@ def test_online_drift_draws_each_runs_score_minus_the_true_mixtures_on_the_same_
         assert line.get_label() == label and to_rgba(line.get_color()) == to_rgba(style["color"])
         assert line.get_linestyle() == style.get("ls", "-")
     np.testing.assert_array_equal(zero.get_ydata(), [0.0, 0.0])
-    assert zero.get_linestyle() == ":" and to_rgba(zero.get_color()) == to_rgba("black")
+    assert zero.get_linestyle() == ":" and neutral(zero.get_color())  # grey: no run's colour
     assert ax.get_yscale() == "symlog" and ax.yaxis.get_transform().linthresh == 1e-3
     assert ax.xaxis.get_major_formatter()(100_000, 0) == "100,000"
     assert ax.get_xlabel() == "points seen" and ax.get_title() == "stream 1 of 8"
     assert ax.get_ylabel().startswith("score minus the true mixture's, per point")
     assert legend_texts(ax) == ["uneven", "even", "the true (moving) mixture, on the same batches"]
-    assert legend_at(ax, "centred") and ax.get_ylim()[1] == 0.1  # in the band above 0, where no fit goes
+    assert legend_at(ax, "centred") and legend_at(ax, "below")  # under the axes, not over the curves
+    bottom, top = ax.get_ylim()
+    assert top == 1e-3  # only the linear band above 0: the fits score below the truth
+    lowest = min(line.get_ydata().min() for line in online)
+    # every curve inside the axes, down to the next decade below the lowest one, so that its tick is drawn
+    assert bottom <= -(10.0 ** np.ceil(np.log10(-lowest))) < lowest
     assert_faint_grid(ax)
 
 
