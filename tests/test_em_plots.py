@@ -1525,6 +1525,10 @@ def test_online_vs_batch_draws_the_runs_batch_em_per_pass_and_its_optimum():
     assert optimum.get_linestyle() == ":" and r == g == b and r > 0  # grey, not a run's colour nor batch EM's black
     assert ax.get_xscale() == "log"
     window_holds_near_its_top(ax, batch.log_likelihoods[-1] / n, 0.2)
+    highest = max(line.get_ydata().max() for line in online)
+    top = max(highest, batch.log_likelihoods[-1] / n)
+    # no blank band above the highest curve, and the top at most 0.04 above the optimum
+    assert min(top, batch.log_likelihoods[-1] / n + 0.04) <= ax.get_ylim()[1] <= top + 0.005
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("points seen", "mean log-likelihood per point")
     assert ax.get_title() == "Online EM comes close to batch EM's optimum within one pass over the data"
     assert legend_texts(ax) == [
@@ -1562,6 +1566,7 @@ def test_online_vs_batch_with_a_spread_draws_each_runs_gap_per_row_its_median_an
     (target,) = [line for line in ax_gap.lines if list(line.get_xdata()) == [1e-4, 1e-4]]
     assert target.get_linestyle() == "--"
     assert "relative gap" in ax_gap.get_xlabel()
+    assert ax_gap.title.get_fontsize() == ax.title.get_fontsize()  # the two panels' titles alike
     assert legend_texts(ax_gap) == ["target 0.0001", "one start and order (3 per row)", "median"]
 
 
