@@ -1135,9 +1135,11 @@ def plot_online_vs_batch(runs, batch_fit, n_samples, edges, spread=None, target=
         label=f"batch EM: $L(\\theta_t)/N$, known after $t + 1$ passes over N = {n_samples:,} points",
     )
     optimum = batch_fit.log_likelihoods[-1] / n_samples
+    # the top: just above the highest online bin (no blank band), at most 0.04 above the optimum
+    highest = max([line.get_ydata().max() for line in ax.lines[: len(runs)] if len(line.get_ydata())], default=optimum)
     ax.axhline(optimum, color="0.5", lw=0.8, ls=":", label="batch EM's optimum")
     ax.set_xscale("log")
-    ax.set_ylim(optimum - 0.1, optimum + 0.04)
+    ax.set_ylim(optimum - 0.1, min(optimum + 0.04, max(optimum, highest) + 0.005))
     ax.set(
         xlabel="points seen",
         ylabel="mean log-likelihood per point",
@@ -1167,8 +1169,8 @@ def plot_online_vs_batch(runs, batch_fit, n_samples, edges, spread=None, target=
         ax_gap.set_ylim(-0.7, len(labels) - 0.3)
         ax_gap.set(
             xlabel="relative gap to batch EM's optimum after one pass, $(L^* - L)/|L^*|$",
-            title="Over starts and stream orders: where one pass ends",
         )
+        ax_gap.set_title("Over starts and stream orders: where one pass ends", fontsize=10)  # as the left one
         ax_gap.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=3, frameon=False)
         ax_gap.grid(alpha=0.3, which="both", axis="x")
     fig.tight_layout()
@@ -1187,7 +1189,8 @@ def plot_online_drift(runs, edges, truth_trace, title="A drifting stream"):
     for label, (fit, style) in runs.items():
         seen = np.maximum(fit.points_before_batch, 1)
         ax.plot(*binned_trace(seen, fit.log_likelihood_trace - truth_trace, edges), label=label, **style)
-    ax.axhline(0.0, color="black", lw=0.9, ls=":", label="the true (moving) mixture, on the same batches")
+    lowest = min(line.get_ydata().min() for line in ax.lines)
+    ax.axhline(0.0, color="0.4", lw=0.9, ls=":", label="the true (moving) mixture, on the same batches")
     ax.set_yscale("symlog", linthresh=1e-3)
     ax.set(
         xlabel="points seen",
@@ -1195,9 +1198,11 @@ def plot_online_drift(runs, edges, truth_trace, title="A drifting stream"):
         title=title,
     )
     ax.xaxis.set_major_formatter(lambda value, _: f"{value:,.0f}")  # 100,000 rather than 100000
-    # the fits score below the truth: the band above 0 is free for the legend
-    ax.set_ylim(top=0.1)
-    ax.legend(fontsize=8, loc="upper center", ncol=3)
+    # the fits score below the truth: above 0 only a sliver (the linear band up to 1e-3), and below the lowest
+    # curve the next decade's tick, so that every curve ends inside the axes next to a labelled tick
+    bottom = -1.5 * 10 ** np.ceil(np.log10(-lowest)) if lowest < -1e-3 else -2e-3
+    ax.set_ylim(bottom, 1e-3)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False)  # below the axes
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     return fig

@@ -714,8 +714,9 @@ def fit_gmm_online(
       is accepted, with shrinking steps but without that proof behind it.
     * A constant η (``step_size``) never converges: s weighs the batch j steps back by η(1 - η)^j,
       a memory of about B/η points, and keeps a noise of variance about η V / 2. That is the point on
-      a drifting stream: it tracks, lagging the truth by about (drift per batch) / η. A larger η lags
-      less and is noisier: a bias/variance trade-off, to choose for the drift expected.
+      a drifting stream: it tracks, lagging the truth by about (1 - η)/η batches' drift, more where EM
+      itself converges slowly (notebook 03 derives the factor). A larger η lags less and is noisier: a
+      bias/variance trade-off, to choose for the drift expected.
 
     **Polyak-Ruppert averaging** (Polyak and Juditsky 1992). Once more than ``average_after`` points
     have been read (by default as soon as the default start is made), the iterates s_t are also

@@ -1525,6 +1525,10 @@ def test_online_vs_batch_draws_the_runs_batch_em_per_pass_and_its_optimum():
     assert optimum.get_linestyle() == ":" and r == g == b and r > 0  # grey, not a run's colour nor batch EM's black
     assert ax.get_xscale() == "log"
     window_holds_near_its_top(ax, batch.log_likelihoods[-1] / n, 0.2)
+    highest = max(line.get_ydata().max() for line in online)
+    top = max(highest, batch.log_likelihoods[-1] / n)
+    # no blank band above the highest curve, and the top at most 0.04 above the optimum
+    assert min(top, batch.log_likelihoods[-1] / n + 0.04) <= ax.get_ylim()[1] <= top + 0.005
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("points seen", "mean log-likelihood per point")
     assert ax.get_title() == "Online EM comes close to batch EM's optimum within one pass over the data"
     assert legend_texts(ax) == [
@@ -1562,6 +1566,7 @@ def test_online_vs_batch_with_a_spread_draws_each_runs_gap_per_row_its_median_an
     (target,) = [line for line in ax_gap.lines if list(line.get_xdata()) == [1e-4, 1e-4]]
     assert target.get_linestyle() == "--"
     assert "relative gap" in ax_gap.get_xlabel()
+    assert ax_gap.title.get_fontsize() == ax.title.get_fontsize()  # the two panels' titles alike
     assert legend_texts(ax_gap) == ["target 0.0001", "one start and order (3 per row)", "median"]
 
 
@@ -1612,13 +1617,18 @@ def test_online_drift_draws_each_runs_score_minus_the_true_mixtures_on_the_same_
         assert line.get_label() == label and to_rgba(line.get_color()) == to_rgba(style["color"])
         assert line.get_linestyle() == style.get("ls", "-")
     np.testing.assert_array_equal(zero.get_ydata(), [0.0, 0.0])
-    assert zero.get_linestyle() == ":" and to_rgba(zero.get_color()) == to_rgba("black")
+    assert zero.get_linestyle() == ":" and neutral(zero.get_color())  # grey: no run's colour
     assert ax.get_yscale() == "symlog" and ax.yaxis.get_transform().linthresh == 1e-3
     assert ax.xaxis.get_major_formatter()(100_000, 0) == "100,000"
     assert ax.get_xlabel() == "points seen" and ax.get_title() == "stream 1 of 8"
     assert ax.get_ylabel().startswith("score minus the true mixture's, per point")
     assert legend_texts(ax) == ["uneven", "even", "the true (moving) mixture, on the same batches"]
-    assert legend_at(ax, "centred") and ax.get_ylim()[1] == 0.1  # in the band above 0, where no fit goes
+    assert legend_at(ax, "centred") and legend_at(ax, "below")  # under the axes, not over the curves
+    bottom, top = ax.get_ylim()
+    assert top == 1e-3  # only the linear band above 0: the fits score below the truth
+    lowest = min(line.get_ydata().min() for line in online)
+    # every curve inside the axes, down to the next decade below the lowest one, so that its tick is drawn
+    assert bottom <= -(10.0 ** np.ceil(np.log10(-lowest))) < lowest
     assert_faint_grid(ax)
 
 
