@@ -566,7 +566,7 @@ def _centred_log_densities(Xt, means, precisions, const, out):
     by -½ / σ²_kd is one (1, D) @ (D, block) product per component. ``precisions``: 1/σ²_kd, (K, D)."""
     (K, D), N = means.shape, Xt.shape[1]
     weights = (-0.5 * precisions)[:, None, :]  # (K, 1, D)
-    block = max(1024, 32768 // (K * D))
+    block = block_columns(K, D)
     squares = np.empty((K, D, min(block, N)))
     centre = means[:, :, None]
     for start in range(0, N, block):
@@ -920,7 +920,7 @@ def _centred_statistics(Xt, resp, shift):
     x_i - c_k (K·D·N of them), which keep every digit of data far from 0: one (D, block) @ (block,)
     product per component and block for each."""
     (K, N), D = resp.shape, Xt.shape[0]
-    block = max(1024, 32768 // (K * D))
+    block = block_columns(K, D)
     centred = np.empty((K, D, min(block, N)))  # reused
     first, second = np.zeros((K, D)), np.zeros((K, D))
     for start in range(0, N, block):
