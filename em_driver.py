@@ -1,6 +1,6 @@
-"""One EM driver for every fitter; a room below em_helpers (which re-exports its names).
+"""One EM driver for the batch fitters; a room below em_helpers (which re-exports its names).
 
-Every fitter is the same loop: ``fit_gmm`` (in memory, ML or MAP), em_scale's
+Every batch fitter is the same loop: ``fit_gmm`` (in memory, ML or MAP), em_scale's
 ``fit_gmm_chunked`` (chunks, a memory map, a dask array) and em_bayes' ``fit_bayesian_gmm``
 (variational) each hand ``run_fit`` a *variant*, an object with these methods:
 
@@ -28,7 +28,10 @@ read of the code on 2026-12-06 listed these):
   itself. ``fit_gmm`` and em_scale's ``fit_gmm_chunked`` take ``sample_weight`` (checked by the
   one ``em_incomplete.check_sample_weight``; each chunk passes its slice of w to ``block_pass``),
   and ``fit_gmm_online(weighted=True)`` takes batches (X_b, w_b), its running statistics per unit
-  of weight. The variational fit and the model search do not pass weights to ``block_pass``.
+  of weight. The variational fit and the model search take no weights. How w_i enters is not one
+  place: a cold read of the code (2026-12-07) counted about 14 places in 4 modules (the E-pass in
+  ``block_pass`` and again in em_incomplete, the seeding, the subsample, the default prior's
+  moments, the online fit's per-unit-weight statistics and prior, the checks).
 * missing values: ``incomplete_pass``, another E-pass returning the same ``EPass``; the driver
   and the M-steps did not change. ``fit_gmm`` only.
 * a thread pool: an E-pass over blocks is a map, one ``block_pass`` per block (em_scale's

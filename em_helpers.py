@@ -1385,8 +1385,10 @@ def check_init(init, forms, n_samples, n_features, settings):
 
 
 def block_pass(Xt, params, *, shift=None, out=None, log_weights=None, statistics_type=None, sample_weight=None):
-    """The E-step of one block of points under θ, with the statistics it feeds: the one place
-    where every fit's responsibilities meet the points (and sample weights meet them).
+    """The E-step of one block of points under θ, with the statistics it feeds: where the in-memory,
+    chunked, online and variational fits' responsibilities meet the points and their sample
+    weights (the missing-values pass, ``incomplete_pass``, and em_select's stacked search have
+    E-steps of their own).
 
     Parameters
     ----------
@@ -1617,7 +1619,8 @@ def fit_gmm(
         L = Σ_i w_i log p(x_i | θ); integer weights give the fit of the data with row i repeated
         w_i times (from the same start), π_k = N_k / Σ_i w_i, and ``tol`` is per unit of weight.
         Seeds are drawn ∝ w_i (k-means++: ∝ w_i D(x_i)²), so a weight-0 row is never a seed.
-        Combines with ``allow_missing``. For BIC, N = Σ_i w_i (notebook 06, §4).
+        Combines with ``allow_missing``. For BIC, N = Σ_i w_i (notebook 06, §4); ``bic`` and ``aic``
+        take no weights (they count rows): compute -2 L + p log Σ_i w_i from the fit.
 
     Returns
     -------

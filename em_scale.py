@@ -647,7 +647,7 @@ class _Stepwise:
         s(batch) is per point, or with weights w per unit of weight: Σ_i w_i γ_ik ... / Σ_i w_i."""
         batch_size = Xt.shape[1]
         batch_weight = batch_size if sample_weight is None else float(sample_weight.sum())
-        # the E-pass every fit uses
+        # the E-pass of every complete-data fit
         e_pass = em.block_pass(Xt, self.params, shift=self.params.means, sample_weight=sample_weight)
         self.trace.append(e_pass.log_likelihood / batch_weight)
         self.sizes.append(batch_size)

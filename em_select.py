@@ -674,7 +674,8 @@ def _stacked_em(Xt, starts, max_iter, tol, reg_covar, race=0.0, by_k=False):
     that has converged leaves the stack, so the rest run on without it. BLAS runs on one thread
     here: its threads cost more than they gain on these short, wide products (an iteration of
     108 starts of K = 9 on Old Faithful: 30 ms with OpenBLAS's threads on a busy 2-core machine,
-    6 ms on one; measured), as in the core's E-step.
+    6 ms on one; measured), as em_scale's chunked fit also holds it (the core's in-memory
+    fit keeps its products on one BLAS thread by its block sizes instead).
 
     ``race`` > 0 also stops a start, unconverged, once its gain falls below race·(1 + |L|)
     (mclust's rule with race = 1e-5): the search's race between starts (see _search_round).
