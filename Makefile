@@ -6,7 +6,7 @@ STAMP  := $(VENV)/requirements.stamp
 # Jupyter kernels and tools resolve `python` and `jupyter` on PATH: make it the venv's.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: help venv run test lint lab book html browser bench mutation clean
+.PHONY: help venv run test lint lab book html browser bench mutation ledger clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -68,6 +68,10 @@ mutation: $(MUTMUT)  ## mutation testing of the EM modules with the unit tests (
 	$(if $(ONLY),rm -f mutants/mutmut-stats.json,rm -rf mutants)
 	set -f; nice -n 15 $(MUTMUT) run --max-children 2 $(ONLY) > mutants.log 2>&1 || (tail -n 30 mutants.log; exit 1)
 	$(VENV)/bin/python tests/mutation_report.py
+
+# The ledger's names against the mutants mutmut generates now, without running a test (minutes, not hours).
+ledger: $(MUTMUT)  ## each entry of tests/mutation_equivalent.txt over its mutant's diff; fails on a missing name
+	$(VENV)/bin/python tests/mutation_report.py --ledger
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) build .pytest_cache .hypothesis __pycache__ tests/__pycache__ mutants mutants.log

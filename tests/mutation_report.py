@@ -8,6 +8,13 @@ Survivors listed in tests/mutation_equivalent.txt are counted apart: "equivalent
 result can change) and "cosmetic" ones (reason starting "cosmetic:": a figure's style value,
 such as a line width or a figure size, that the tests deliberately do not pin). "w/o eq." is
 the score with the equivalent ones set aside; cosmetic ones still count as survivors.
+
+`python tests/mutation_report.py --ledger [MODULE ...]` checks the ledger without running a test:
+it generates the mutants as `mutmut run` does (mutmut 3.8.1's per-file step, in memory; no mutants/
+directory needed), then prints each entry's reason over the lines its mutant changes, and every
+entry whose name no longer exists. Read the pairs: a reason that does not describe its diff names a
+mutant renumbered by an edit. Exit status 1 when a name is missing. All modules of the ledger take
+about 6 minutes of CPU (em_plots.py, with 5,775 mutants, most of it); name modules to check fewer.
 """
 
 import json
@@ -29,12 +36,62 @@ def listed_survivors():
     return listed
 
 
-def changed_lines(name, path):
-    """The lines a mutant removes and adds, from mutmut's own diff."""
-    from mutmut.mutation.diff_apply import get_diff_for_mutant
+def changed_lines(name, path, module=None):
+    """The lines a mutant removes and adds, from mutmut's own diff; ``module``, the mutated file
+    parsed by libcst, spares re-parsing it for each mutant (mutmut's get_diff_for_mutant does)."""
+    from difflib import unified_diff
 
-    diff = get_diff_for_mutant(name, path=path).splitlines()
+    import libcst as cst
+    from mutmut.mutation.diff_apply import get_diff_for_mutant, read_mutant_function, read_original_function
+
+    if module is None:
+        diff = get_diff_for_mutant(name, path=path).splitlines()
+    else:
+        functions = (read_original_function(module, name), read_mutant_function(module, name))
+        before, after = (cst.Module([f]).code.strip().split("\n") for f in functions)
+        diff = list(unified_diff(before, after, lineterm=""))
     return [line for line in diff if line[:1] in "-+" and not line.startswith(("---", "+++"))]
+
+
+def _generate(source):
+    """(source, mutated file text, mutant names) of one module, as `mutmut run` writes mutants/SOURCE."""
+    from mutmut.mutation.file_mutation import mutate_file_contents
+    from mutmut.utils.format_utils import get_mutant_name
+
+    mutated = mutate_file_contents(source, (ROOT / source).read_text(encoding="utf-8"))
+    return source, mutated.code, [get_mutant_name(Path(source), name) for name in mutated.mutant_names]
+
+
+def check_ledger(modules=()):
+    """Each ledger entry's reason over its mutant's changed lines; 1 when a name names no mutant."""
+    from multiprocessing import Pool
+
+    import libcst as cst
+
+    listed = listed_survivors()
+    sources = sorted({name.split(".", 1)[0] + ".py" for name in listed})
+    if modules:
+        sources = [s for s in sources if s.removesuffix(".py") in {m.removesuffix(".py") for m in modules}]
+    with Pool(2) as pool:
+        generated = pool.map(_generate, sources)
+    made = {name: (source, code) for source, code, names in generated for name in names}
+    parsed, missing = {}, []
+    for name, reason in listed.items():
+        if name.split(".", 1)[0] + ".py" not in sources:
+            continue
+        print(f"{name}\n    {reason}")
+        if name not in made:
+            missing.append(name)
+            print("    MISSING: no such mutant")
+            continue
+        source, code = made[name]
+        module = parsed.get(source) or parsed.setdefault(source, cst.parse_module(code))
+        for line in changed_lines(name, source, module):
+            print(f"      {line.strip()}")
+    checked = sum(name.split(".", 1)[0] + ".py" in sources for name in listed)
+    print(f"\n{checked} entries of {EQUIVALENT.name} checked against {len(made)} mutants of {', '.join(sources)}:")
+    print(f"{len(missing)} name no mutant" + "".join(f"\n  {name}" for name in missing))
+    return 1 if missing else 0
 
 
 def main():
@@ -79,4 +136,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(check_ledger(sys.argv[2:]) if sys.argv[1:2] == ["--ledger"] else main())
