@@ -1104,7 +1104,7 @@ def _collapse_error(k):
     CPU, 1e-72 on another): it states the bound, never the digits."""
     return CollapseError(
         f"component {k} collapsed onto too few points (its variance along one direction is below "
-        "2.2e-16 times the spread there, float64's resolution): "
+        "float64's resolution, 2^-52, times the spread there): "
         "increase reg_covar, decrease n_components, or scale the data."
     )
 

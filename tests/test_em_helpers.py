@@ -194,7 +194,7 @@ def test_a_collapse_gives_one_message_whichever_check_fires_first():
     gamma[3:, 0] = 1.0
     expected = (
         r"^component 1 collapsed onto too few points \(its variance along one direction is below "
-        r"2\.2e-16 times the spread there, float64's resolution\): increase reg_covar, decrease "
+        r"float64's resolution, 2\^-52, times the spread there\): increase reg_covar, decrease "
         r"n_components, or scale the data\.$"
     )
     with pytest.raises(ValueError, match=expected):  # via Cholesky
