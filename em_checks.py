@@ -104,6 +104,81 @@ def check_int(value, name, low):
         raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
 
 
+def check_rows(X):
+    """(n_samples, n_features) of anything that slices by rows and has ``.shape``."""
+    shape = getattr(X, "shape", None)
+    if shape is None or not hasattr(X, "__getitem__"):
+        raise TypeError(
+            f"X must slice by rows and have .shape (a NumPy array, np.memmap, h5py or zarr dataset, "
+            f"dask array); got {type(X).__name__}. Wrap a list with np.asarray first."
+        )
+    if len(shape) != 2 or shape[0] == 0 or shape[1] == 0:
+        raise ValueError(f"X must have shape (n_samples, n_features) with both >= 1; got {tuple(shape)}.")
+    return int(shape[0]), int(shape[1])
+
+
+def rows_as_Xt(rows, n_features, where, first_row=0, row_numbers=None):
+    """A chunk or batch as a contiguous float64 Xᵀ of shape (D, B), or a ValueError naming ``where``
+    (its rows are numbered from ``first_row``, or by ``row_numbers`` when they were drawn)."""
+    try:
+        arr = np.asarray(rows, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{where} is not an array of real numbers ({err}).") from None
+    if arr.ndim == 1 and n_features == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] != n_features:
+        raise ValueError(
+            f"{where} has shape {arr.shape}; expected (B, {n_features}) with B >= 1, the shape of "
+            "every other batch: give every batch the same columns, in the same order."
+        )
+    finite = np.isfinite(arr)
+    if not finite.all():
+        rows_bad = np.flatnonzero(~finite.all(axis=1))
+        first_bad = first_row + rows_bad[0] if row_numbers is None else row_numbers[rows_bad[0]]
+        raise ValueError(
+            f"{where} contains NaN or inf in {rows_bad.size} of its rows (the first is row "
+            f"{first_bad:,}); EM needs finite numbers: drop those rows first."
+        )
+    if np.abs(arr).max() > MAX_ABS:
+        raise ValueError(f"{where} has values beyond ±{MAX_ABS:g}: rescale the data first.")
+    return np.ascontiguousarray(arr.T)
+
+
+def check_sample_weight(sample_weight, n_samples):
+    """``sample_weight`` as a float64 array of shape (n_samples,): finite, >= 0, not all 0.
+
+    Parameters
+    ----------
+    sample_weight : array-like of shape (n_samples,)
+    n_samples : int
+
+    Returns
+    -------
+    ndarray of shape (n_samples,)
+    """
+    try:
+        w = np.array(sample_weight)
+    except ValueError as err:  # ragged
+        raise ValueError(f"sample_weight must be a 1-D array of numbers: {err}") from None
+    if w.dtype.kind not in "biuf":
+        raise TypeError(f"sample_weight must contain real numbers; got an array of dtype {w.dtype}.")
+    w = w.astype(np.float64)
+    if w.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have shape (n_samples,) = ({n_samples},), one per row of X; got {w.shape}."
+        )
+    if not np.isfinite(w).all():
+        raise ValueError(
+            f"sample_weight contains {np.count_nonzero(~np.isfinite(w))} NaN or inf values; weights must be finite."
+        )
+    if (w < 0).any():
+        i = int(np.flatnonzero(w < 0)[0])
+        raise ValueError(f"sample_weight must be >= 0; sample_weight[{i}] = {w[i]:g}.")
+    if not w.any():
+        raise ValueError("sample_weight is 0 for every row: at least one point must carry weight.")
+    return w
+
+
 def check_n_components(n_components, n_samples):
     """K must be an integer in 1..N."""
     check_int(n_components, "n_components", None)

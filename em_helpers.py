@@ -51,6 +51,8 @@ and (N, K).
 from __future__ import annotations
 
 import dataclasses
+import functools
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -61,6 +63,7 @@ import em_incomplete
 
 # The rooms below the core, re-exported so that ``em.<name>`` resolves for notebooks, the README
 # and the rooms above (``as`` marks a name this module only passes on).
+from em_blocks import block_columns, normalize_rows_in_place
 from em_checks import COVARIANCE_TYPES as COVARIANCE_TYPES
 from em_checks import (
     MAX_ABS,
@@ -73,22 +76,21 @@ from em_checks import (
     check_new_points,
     check_reg_covar,
     check_responsibilities,
+    check_sample_weight,
     check_X,
     fit_settings,
     init_error,
+    rows_as_Xt,
 )
 from em_checks import FitSettings as FitSettings
 from em_checks import check_n_components as check_n_components
+from em_checks import check_rows as check_rows
 from em_checks import is_finite_real as is_finite_real
 from em_checks import is_symmetric_positive_definite as is_symmetric_positive_definite
-from em_driver import CollapseError, EPass, run_fit
+from em_driver import CollapseError, DataError, EPass, StreamError, combine_passes, run_fit
 from em_driver import ConvergenceWarning as ConvergenceWarning
-from em_driver import DataError as DataError
-from em_driver import StreamError as StreamError
-from em_driver import combine_passes as combine_passes
 from em_driver import gain_below_tol as gain_below_tol
 from em_geometry import ellipse_geometry as ellipse_geometry
-from em_incomplete import check_sample_weight as check_sample_weight
 from em_incomplete import group_patterns as group_patterns
 from em_priors import ConjugatePrior, log_prior, resolve_prior
 from em_priors import default_prior as default_prior
@@ -425,24 +427,6 @@ def _check_params_match(params, n_features, n_components=None):
 # --------------------------------------------------------------------------- the E-step
 
 
-# Numbers in each (K, D, block) temporary of the E-step and the statistics: 2^17, 1 MiB (in L3, not
-# in this machine's 512 KiB of L2). Each NumPy call then works for about 0.1 ms or more with the GIL
-# released, long enough for a second thread (em_scale's n_jobs) to take the GIL and work too; with
-# 2^15 (256 KiB) the calls took 10-30 µs, and two threads mostly waited for each other: 10
-# iterations of fit_gmm_chunked(n_jobs=2) at N = 1M, D = 2, K = 3 made about 20 GIL waits
-# (voluntary context switches) per chunk and took 0.94-0.97 s, against 8 and 0.73-0.75 s with 2^17.
-# One thread is no slower: fit_gmm's 20 iterations at 200k x 8 x 6 took 1.25 s against 1.39 s, at
-# 1M x 2 x 3 1.65 s against 1.80 s (best of 3, interleaved, a loaded machine; all measured). 2^19
-# is too many: each C_k⁻¹ @ block at D = 8 is then large enough for OpenBLAS to thread it, and
-# fit_gmm took 1.53 s there (OpenBLAS's threads cost more than they gain on these thin products).
-_BLOCK_NUMBERS = 2**17
-
-
-def block_columns(n_components, n_features):
-    """Columns of Xᵀ per block in the E-step and the statistics (at least 1,024)."""
-    return max(1024, _BLOCK_NUMBERS // (n_components * n_features))
-
-
 _BLAS_CONTROLLER = []
 
 
@@ -593,26 +577,6 @@ def normalize_in_place(log_prob):
     log_density = np.log(total, out=total)  # log p(x_i) = peak_i + log total_i
     log_density += peak
     return float(np.add.reduce(log_density))  # one reduction (two sums cost 2 µs more at N = 500)
-
-
-def normalize_rows_in_place(log_prob):
-    """Turn log π_k p(x_i | k), shape (K, N), into γ_ik in place; return ``peak`` and
-    ``total``, shapes (N,), with log p(x_i) = peak_i + log total_i.
-
-    log-sum-exp by hand, over the short axis K of the (K, N) layout: scipy.special.logsumexp
-    along the short axis of an (N, K) array is about 9x slower (167 ms against 18 ms at
-    N = 1e6, K = 3). The reductions over axis 0 add the K rows in order, as a loop over
-    them would, in a third fewer NumPy calls (19 -> 14 µs at N = 500, measured).
-    """
-    peak = np.maximum.reduce(log_prob, axis=0)  # .max(axis=0) without its Python wrapper
-    log_prob -= peak
-    # exp of anything below -708 underflows, and NumPy's exp takes a slow path
-    # there (3x slower, measured); clamping changes γ by < 1e-300.
-    np.maximum(log_prob, -700.0, out=log_prob)
-    np.exp(log_prob, out=log_prob)
-    total = np.add.reduce(log_prob, axis=0)  # >= 1: the largest term is exp(0)
-    log_prob /= total
-    return peak, total
 
 
 def _e_step(Xt, params, out=None, log_weights=None):
@@ -1467,47 +1431,243 @@ def given_pass(Xt, resp, statistics_type="full", sample_weight=None):
     return EPass(np.nan, responsibilities=resp, statistics_from=lambda: statistics_of(Xt, resp, None, statistics_type))
 
 
-class _InMemory:
-    """fit_gmm's variant: the E-pass over Xᵀ (D, N) in memory, one block (weighted with
-    ``sample_weight``), or with missing values em_incomplete's (``incomplete``: then Xᵀ, the data
-    with each NaN replaced by its column's mean, and ``sample_weight`` serve the start only); the
-    ML or MAP M-step."""
+def m_step_with_prior(stats, prior, reg_covar, covariance_type, floor=None):
+    """The M-step of fit_gmm, the chunked and the online fit from statistics: maximum likelihood, or
+    with a ConjugatePrior the MAP one (its pseudo-observations added to the statistics). ``floor``:
+    see ``_m_step_from_statistics``."""
+    if prior is None:
+        return _m_step_from_statistics(stats, reg_covar, covariance_type, floor=floor)
+    return map_m_step_from_statistics(stats, prior, reg_covar, covariance_type)
 
-    name = "fit_gmm"
 
-    def __init__(self, Xt, settings, prior, sample_weight=None, incomplete=None):
-        self.Xt, self.settings, self.prior = Xt, settings, prior
-        self.sample_weight, self.incomplete = sample_weight, incomplete
+class DataSource:
+    """The points a fit reads and their sample weights w_i: the one place where weights meet a fitter.
+
+    It holds the rows X, in memory as Xᵀ (D, N) (``DataSource(X, ...)``: fit_gmm's, and each batch of
+    em_scale's online fit) or as any array that slices by rows, read ``chunk_size`` rows at a time
+    (``DataSource.rows``: a NumPy array, a memory map, an h5py or zarr dataset; em_scale's chunked
+    fit), and w (N,) or None, checked once, when the source is made (``check_sample_weight``, and
+    at least K rows of positive weight). Everything a fitter asks of weighted data it asks here:
+
+    * ``n_samples``, ``n_features``, and ``n_points``, what ``tol`` is per: N, or Σ_i w_i;
+    * ``start_rows(rng)``: the rows a start is seeded on and their weights (in memory all of them;
+      from rows, past ``start_size`` a subsample drawn among the rows with w_i > 0);
+      ``seed_pass`` draws the seeds among them ∝ w_i and gives the statistics of the nearest-seed γ
+      (of w_i γ_ik) that the start's one M-step reads; ``given_pass`` those of given γ;
+    * ``resolve_prior``: the default prior from the data's weighted moments;
+    * ``e_pass(params)``: the E-pass. In memory, one ``block_pass`` over all N points (γ kept for
+      the fit's result, the statistics computed only if an M-step reads them, about the γ-weighted
+      means). From rows, one block map: the rows cut into blocks of ``chunk_size``, ``block_pass``
+      on each with its slice of w (statistics about θ's means), summed in block order
+      (``combine_passes``). ``_map`` is the one place the blocks are mapped: one after the other,
+      or over ``n_jobs`` threads; the blocks and the order of the sum do not depend on n_jobs, so
+      neither does the result, bit for bit.
+
+    The M-steps need no weights: the statistics carry them (w_i γ_ik, N = Σ_i w_i).
+
+    Missing values (``allow_missing``, in memory): the rows are grouped by missingness pattern once,
+    with their weights (``em_incomplete.group_patterns``; a row with every value missing weighs 0),
+    and the E-pass is ``incomplete_pass``, em_incomplete's ``expected_statistics``, which multiplies
+    γ_ik by the pattern's w_i itself: its statistics need each pattern's conditional covariance of
+    the missing coordinates, so it loops over patterns, not blocks, and is not this block map. The
+    start is seeded on X with each NaN replaced by its column's weighted mean (``mean_imputed``).
+    """
+
+    def __init__(self, X, sample_weight=None, n_components=None, *, allow_missing=False):
+        """In memory. X: (N, D) checked by ``check_X`` (NaN where missing with ``allow_missing``);
+        ``n_components``: K, to check that K rows have a positive weight (None: not checked)."""
+        self._setup(X, None if sample_weight is None else check_sample_weight(sample_weight, X.shape[0]))
+        if allow_missing and np.isnan(X).any():
+            self.incomplete = em_incomplete.group_patterns(X, self.weights)
+            self.weights = np.zeros(self.n_samples)  # empty rows never seed nor weigh in the start
+            for pattern in self.incomplete.patterns:
+                self.weights[pattern.rows] = pattern.weights
+            self.X, self.n_points = em_incomplete.mean_imputed(X, self.weights), self.incomplete.total_weight
+        self.Xt = np.ascontiguousarray(self.X.T)
+        if n_components is not None and self.weights is not None:
+            check_weighted_rows(self.weights, n_components)
+
+    @classmethod
+    def rows(cls, X, sample_weight=None, n_components=None, *, chunk_size, start_size, n_jobs=1):
+        """Rows read ``chunk_size`` at a time from X, anything that slices by rows with a checked
+        ``.shape`` (``check_rows``); a start on at most ``start_size`` of them; ``n_jobs`` threads."""
+        source = cls.__new__(cls)
+        weights = None if sample_weight is None else check_sample_weight(sample_weight, X.shape[0])
+        source._setup(X, weights, chunk_size, start_size, n_jobs)
+        if n_components is not None and weights is not None:
+            check_weighted_rows(weights, n_components)
+        return source
+
+    @classmethod
+    def part(cls, X, weights, chunk_size, first_row, block):
+        """Rows ``first_row`` .. of a source already made (a dask block, in its worker), with their
+        weights as that source checked them; ``block`` names it in error messages."""
+        source = cls.__new__(cls)
+        source._setup(X, weights, chunk_size)
+        source.first_row, source.block = first_row, block
+        return source
+
+    def _setup(self, X, weights, chunk_size=None, start_size=None, n_jobs=1):
+        self.X, self.Xt, self.weights, self.incomplete = X, None, weights, None
+        self.n_samples, self.n_features = (int(n) for n in X.shape)
+        self.n_points = self.n_samples if weights is None else float(weights.sum())
+        self.chunk_size, self.start_size, self.n_jobs = chunk_size, start_size, n_jobs
+        self.first_row, self.block, self._pool = 0, None, None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        """Shut the thread pool down, if ``_map`` made one."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    # ------------------------------------------------------------------ the start and the prior
+
+    def start_rows(self, rng):
+        """The rows a start is seeded on, as Xᵀ (D, S), and their weights (S,) or None. In memory:
+        all N rows. From rows: all of them if there are at most ``start_size`` (then the start is
+        fit_gmm's for the same seed), else ``start_size`` rows drawn uniformly without replacement,
+        in file order, among those with w_i > 0 (all of them if no more than ``start_size``): a
+        weight-0 row is absent from the fit, so the start of X with weight-0 rows is the start of X
+        without them, seed for seed. A bad row raises ``DataError`` (the fit then raises StreamError)."""
+        if self.Xt is not None:
+            return self.Xt, self.weights
+        w, index = self.weights, None
+        if self.n_samples > self.start_size:
+            candidates = None if w is None else np.flatnonzero(w > 0)
+            n_candidates = self.n_samples if candidates is None else candidates.size
+            if n_candidates <= self.start_size:
+                index = candidates
+            else:
+                index = np.sort(rng.choice(n_candidates, size=self.start_size, replace=False))
+                index = index if candidates is None else candidates[index]
+        rows = self.X[: self.n_samples] if index is None else self.X[index]
+        try:
+            Xt = rows_as_Xt(rows, self.n_features, "the sample of rows read for the k-means++ start", 0, index)
+        except ValueError as err:
+            raise DataError(str(err), 0) from None
+        return Xt, w if w is None or index is None else w[index]
+
+    def seed_pass(self, n_components, method, rng, statistics_type):
+        """The pass a seeded start takes its one M-step from: K seeds drawn among the start rows
+        (∝ w_i; k-means++: ∝ w_i D(x_i)², so never a weight-0 row), each of those rows given to its
+        nearest seed (hard γ), and the statistics of w_i γ_ik."""
+        Xt, w = self.start_rows(rng)
+        return given_pass(Xt, seed_responsibilities(Xt, n_components, method, rng, w), statistics_type, w)
+
+    def given_pass(self, resp, statistics_type):
+        """The pass of given responsibilities γ (K, N) (in memory): the statistics of w_i γ_ik."""
+        return given_pass(self.Xt, resp, statistics_type, self.weights)
+
+    def resolve_prior(self, prior, n_components, covariance_type):
+        """None, a ConjugatePrior checked against D and the covariance model, or "default" made from
+        the data's mean and covariance (``default_prior``): in memory, of all the rows (weighted:
+        ``weighted_moments``; with missing values, of one Gaussian fitted to the incomplete data);
+        from rows, of the start rows drawn with a fixed seed (all of them up to ``start_size``:
+        then fit_gmm's "default"; else to about 1/√start_size of the data's spread)."""
+        if not (isinstance(prior, str) and prior == "default"):
+            return resolve_prior(prior, np.empty((0, self.n_features)), n_components, covariance_type)
+        summary = self.incomplete
+        if self.Xt is not None:
+            X, w = self.X, self.weights
+        else:
+            try:
+                Xt, w = self.start_rows(np.random.default_rng(0))
+            except DataError as err:
+                raise StreamError(str(err), points_consumed=0, fit=None) from None
+            X = Xt.T
+        moments = None
+        if w is not None:
+            summary = em_incomplete.group_patterns(X, w) if summary is None else summary
+            moments = weighted_moments(summary, summary.total_weight)
+        return resolve_prior(prior, X, n_components, covariance_type, moments)
+
+    def floor(self):
+        """eps·tr S, S the covariance of the points, when they are the data (in memory, complete, no
+        weights), for the collapse check of the exact M-step (reg_covar = 0), the same at every
+        iteration (11 of an iteration's ~120 µs at N = 500, measured, when each iteration's
+        statistics gave it); None otherwise (then it comes from each iteration's statistics, and
+        only when the check's screen fails, rarely)."""
+        if self.Xt is None or self.weights is not None or self.incomplete is not None:
+            return None
+        return _EPS * self.Xt.var(axis=1).sum()
+
+    # ------------------------------------------------------------------ the E-pass
+
+    def e_pass(self, params, spent=None, shift=None):
+        """The E-pass under θ (see the class docstring). ``spent``: a pass whose γ memory may be
+        reused; ``shift``: the c_k of an in-memory pass's statistics (None: the γ-weighted means;
+        from rows they are always about θ's means, so that blocks add)."""
+        if self.incomplete is not None:
+            return incomplete_pass(self.incomplete, params)
+        if self.Xt is not None:
+            out = None if spent is None else spent.responsibilities
+            return block_pass(self.Xt, params, shift=shift, out=out, sample_weight=self.weights)
+        n_blocks = -(-self.n_samples // self.chunk_size)
+        return combine_passes(self._map(self.block_summary, params, n_blocks))
+
+    def block_summary(self, params, index):
+        """Block ``index``'s E-pass (rows index·chunk_size ..., with their slice of w), statistics
+        about θ's means, as it crosses from a worker (``EPass.summary``: no γ). A bad block raises
+        ``DataError`` naming its rows."""
+        start = index * self.chunk_size
+        stop = min(start + self.chunk_size, self.n_samples)
+        where = f"chunk {index}" + ("" if self.block is None else f" of dask block {self.block}")
+        where += f" (rows {self.first_row + start:,} to {self.first_row + stop - 1:,})"
+        try:
+            Xt = rows_as_Xt(self.X[start:stop], self.n_features, where, self.first_row + start)
+        except ValueError as err:
+            raise DataError(str(err), self.first_row + start) from None
+        w = None if self.weights is None else self.weights[start:stop]
+        return block_pass(Xt, params, shift=params.means, sample_weight=w).summary()
+
+    def _map(self, one_block, params, n_blocks):
+        """``one_block(params, index)`` for index 0 .. n_blocks - 1, in block order: the one place
+        blocks are mapped. With n_jobs = 1 one after the other, lazily (memory holds one block);
+        else over a pool of n_jobs threads (made on first use, shut by ``close``): each thread reads
+        its block and computes its pass (NumPy releases the GIL in the arithmetic), and ``map``
+        yields the results in block order, so their sum is the one-thread sum."""
+        if self.n_jobs == 1:
+            return (one_block(params, index) for index in range(n_blocks))
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.n_jobs, thread_name_prefix="em-blocks")
+        return self._pool.map(functools.partial(one_block, params), range(n_blocks))
+
+
+class SourceFit:
+    """The variant of ``run_fit`` (em_driver) for fit_gmm and em_scale's fit_gmm_chunked: the
+    DataSource's E-pass (or ``e_pass``, a function (θ, spent) -> EPass that replaces it: the
+    chunked fit's dask task graph), the ML or MAP M-step (``m_step_with_prior``), and L(θ), or with
+    a prior L(θ) + log p(θ), as the objective."""
+
+    def __init__(self, name, source, settings, prior, e_pass=None):
+        self.name, self.source, self.settings, self.prior = name, source, settings, prior
         self.objective_name = "log-likelihood" if prior is None else "log-posterior"
-        # The collapse check of the exact step (reg_covar = 0) screens every Σ_k against eps·tr S,
-        # S the data's covariance, the same at every iteration: computed once here, not from each
-        # iteration's statistics (11 of an iteration's ~120 µs at N = 500, measured). S itself is
-        # needed only when the screen fails (rarely): then it comes from that iteration's
-        # statistics, as it does with weights or missing values (the unweighted Xᵀ is not the data).
-        exact = settings.reg_covar == 0 and prior is None and sample_weight is None and incomplete is None
-        self.floor = _EPS * Xt.var(axis=1).sum() if exact else None  # eps·tr S
+        self._e_pass = source.e_pass if e_pass is None else e_pass
+        self.floor = source.floor() if settings.reg_covar == 0 and prior is None else None  # eps·tr S
 
     def start(self, method, rng):
-        resp = seed_responsibilities(self.Xt, self.settings.n_components, method, rng, self.sample_weight)
-        return self.given_start(resp)
+        settings = self.settings
+        return self.m_step(self.source.seed_pass(settings.n_components, method, rng, settings.covariance_type))
 
     def given_start(self, init):
         """A GMMParams as given; responsibilities (K, N) by one M-step from them."""
         if isinstance(init, GMMParams):
             return init
-        return self.m_step(given_pass(self.Xt, init, self.settings.covariance_type, self.sample_weight))
+        return self.m_step(self.source.given_pass(init, self.settings.covariance_type))
 
     def e_pass(self, params, spent):
-        if self.incomplete is not None:
-            return incomplete_pass(self.incomplete, params)
-        out = None if spent is None else spent.responsibilities
-        return block_pass(self.Xt, params, out=out, sample_weight=self.sample_weight)
+        return self._e_pass(params, spent)
 
     def m_step(self, e_pass):
-        stats, reg_covar, covariance_type = e_pass.statistics, self.settings.reg_covar, self.settings.covariance_type
-        if self.prior is None:
-            return _m_step_from_statistics(stats, reg_covar, covariance_type, floor=self.floor)
-        return map_m_step_from_statistics(stats, self.prior, reg_covar, covariance_type)
+        return m_step_with_prior(
+            e_pass.statistics, self.prior, self.settings.reg_covar, self.settings.covariance_type, self.floor
+        )
 
     def objective(self, previous, params, e_pass):
         """L(θ), or with a prior L(θ) + log p(θ)."""
@@ -1516,9 +1676,10 @@ class _InMemory:
         return e_pass.log_likelihood + log_prior(params, self.prior)
 
     def result(self, run, n_failed_starts):
+        last = None if run.last is None else run.last.responsibilities  # None from blocks: no (N, K) array
         return GMMFit(
             params=run.state,
-            responsibilities=None if run.last is None else run.last.responsibilities.T,
+            responsibilities=None if last is None else last.T,
             log_likelihoods=np.array(run.log_likelihoods),
             n_iter=len(run.objectives) - 1,
             converged=run.converged,
@@ -1531,8 +1692,8 @@ class _InMemory:
 
 
 def check_weighted_rows(weights, n_components):
-    """At least K rows with a positive weight (after ``em_incomplete.check_sample_weight``; rows
-    with every value missing have weight 0 here): the seeds are drawn among them."""
+    """At least K rows with a positive weight (after ``check_sample_weight``; rows with every value
+    missing have weight 0 here): the seeds are drawn among them."""
     if np.count_nonzero(weights) < n_components:
         raise ValueError(
             f"n_components={n_components} but only {np.count_nonzero(weights)} rows have an observed "
@@ -1543,7 +1704,7 @@ def check_weighted_rows(weights, n_components):
 def weighted_moments(summary, n_points):
     """The data's mean (D,), covariance (D, D, divisor N - 1) and N = ``n_points`` (Σ_i w_i) for the
     default prior on weighted or incomplete data grouped by ``em_incomplete.group_patterns``: the
-    ``moments`` of ``resolve_prior`` (fit_gmm's, and em_scale's weighted fits')."""
+    ``moments`` of ``resolve_prior`` (``DataSource.resolve_prior``'s)."""
     if n_points <= 1:
         raise ValueError("the default prior needs a total weight above 1 to estimate the data's covariance.")
     mean, covariance = em_incomplete.observed_gaussian(summary)
@@ -1639,26 +1800,10 @@ def fit_gmm(
         n_samples, n_components, n_init=n_init, max_iter=max_iter, tol=tol, reg_covar=reg_covar,
         covariance_type=covariance_type, keep_params=keep_params,
     )  # fmt: skip
-    weights = None if sample_weight is None else em_incomplete.check_sample_weight(sample_weight, n_samples)
-    incomplete, n_points = None, n_samples  # n_points: what tol is per (Σ_i w_i with weights)
-    if allow_missing and np.isnan(X).any():
-        incomplete = em_incomplete.group_patterns(X, weights)
-        weights = np.zeros(n_samples)  # for the start only: empty rows never seed nor weigh in it
-        for pattern in incomplete.patterns:
-            weights[pattern.rows] = pattern.weights
-        X, n_points = em_incomplete.mean_imputed(X, weights), incomplete.total_weight
-    elif weights is not None:
-        n_points = float(weights.sum())
-    if weights is not None:
-        check_weighted_rows(weights, n_components)
+    source = DataSource(X, sample_weight, n_components, allow_missing=allow_missing)
     init = check_init(init, ("methods", "params", "responsibilities"), n_samples, n_features, settings)
-    moments = None  # the default prior's data moments, on incomplete or weighted data
-    if weights is not None and isinstance(prior, str) and prior == "default":
-        summary = incomplete if incomplete is not None else em_incomplete.group_patterns(X, weights)
-        moments = weighted_moments(summary, n_points)
-    prior = resolve_prior(prior, X, n_components, covariance_type, moments)
-    variant = _InMemory(np.ascontiguousarray(X.T), settings, prior, weights, incomplete)
-    return run_fit(variant, settings, init, seed, n_points)
+    prior = source.resolve_prior(prior, n_components, covariance_type)
+    return run_fit(SourceFit("fit_gmm", source, settings, prior), settings, init, seed, source.n_points)
 
 
 # --------------------------------------------------------------------------- after the fit

@@ -21,8 +21,9 @@ Weighted points: a weight w_i >= 0 multiplies point i's responsibilities in the 
 (N_k = Σ_i w_i γ_ik, ...) and its term in the log-likelihood, Σ_i w_i log p(x_i | θ). Integer
 weights give exactly the fit of the data with each row repeated w_i times.
 
-This module sits below ``em_helpers`` (it imports only NumPy): it returns plain arrays, which
-the core wraps into its ``SufficientStatistics``. Layout as in the core: the hot arrays are
+This module sits below ``em_helpers`` (it imports only NumPy and em_blocks, the column blocks and
+the log-sum-exp it shares with the core): it returns plain arrays, which the core wraps into its
+``SufficientStatistics``. Layout as in the core: the hot arrays are
 (K, n) with the points along the long axis, and a pattern's observed values are stored (|o|, n).
 """
 
@@ -32,10 +33,11 @@ from typing import NamedTuple
 
 import numpy as np
 
+from em_blocks import block_columns, normalize_rows_in_place
+
 __all__ = [
     "IncompleteData",
     "Pattern",
-    "check_sample_weight",
     "conditional_expectation",
     "expected_statistics",
     "group_patterns",
@@ -94,41 +96,6 @@ class IncompleteData(NamedTuple):
     weighted: bool
 
 
-def check_sample_weight(sample_weight, n_samples):
-    """``sample_weight`` as a float64 array of shape (n_samples,): finite, >= 0, not all 0.
-
-    Parameters
-    ----------
-    sample_weight : array-like of shape (n_samples,)
-    n_samples : int
-
-    Returns
-    -------
-    ndarray of shape (n_samples,)
-    """
-    try:
-        w = np.array(sample_weight)
-    except ValueError as err:  # ragged
-        raise ValueError(f"sample_weight must be a 1-D array of numbers: {err}") from None
-    if w.dtype.kind not in "biuf":
-        raise TypeError(f"sample_weight must contain real numbers; got an array of dtype {w.dtype}.")
-    w = w.astype(np.float64)
-    if w.shape != (n_samples,):
-        raise ValueError(
-            f"sample_weight must have shape (n_samples,) = ({n_samples},), one per row of X; got {w.shape}."
-        )
-    if not np.isfinite(w).all():
-        raise ValueError(
-            f"sample_weight contains {np.count_nonzero(~np.isfinite(w))} NaN or inf values; weights must be finite."
-        )
-    if (w < 0).any():
-        i = int(np.flatnonzero(w < 0)[0])
-        raise ValueError(f"sample_weight must be >= 0; sample_weight[{i}] = {w[i]:g}.")
-    if not w.any():
-        raise ValueError("sample_weight is 0 for every row: at least one point must carry weight.")
-    return w
-
-
 def group_patterns(X, sample_weight=None):
     """Group the rows of X by which coordinates are observed (not NaN).
 
@@ -137,7 +104,7 @@ def group_patterns(X, sample_weight=None):
     X : ndarray of shape (n_samples, n_features)
         float64, NaN where a value is missing; every other value finite (the caller checks).
     sample_weight : ndarray of shape (n_samples,), optional
-        w_i (checked by ``check_sample_weight``); default 1 for every row.
+        w_i (checked by ``em_checks.check_sample_weight``); default 1 for every row.
 
     Returns
     -------
@@ -211,22 +178,6 @@ def mean_imputed(X, sample_weight=None):
     return np.where(observed, X, means)
 
 
-def _normalise_columns(log_prob):
-    """log π_k p(x_o | k), shape (K, n), into γ in place; returns log p(x_o) per column, shape (n,).
-
-    The core's log-sum-exp over the short axis K (this module sits below the core and cannot
-    import it): subtract the peak, clamp at -700 (exp's slow path, and γ changes by < 1e-300),
-    exponentiate, divide by the total.
-    """
-    peak = log_prob.max(axis=0)
-    log_prob -= peak
-    np.maximum(log_prob, -700.0, out=log_prob)
-    np.exp(log_prob, out=log_prob)
-    total = log_prob.sum(axis=0)
-    log_prob /= total
-    return peak + np.log(total)
-
-
 def expected_statistics(data, weights, means, covariances, shift):
     """The E-step on incomplete, weighted data, and the expected sufficient statistics.
 
@@ -275,8 +226,7 @@ def expected_statistics(data, weights, means, covariances, shift):
         log_weights = np.log(weights)
     offset = means - shift  # μ_k - c_k
     log_lik, done = 0.0, 0
-    # Column blocks whose (K, D, block) temporaries stay in cache, as in the core's E-step.
-    block = max(1024, 32768 // (K * D))
+    block = block_columns(K, D)  # the core's blocks of columns
     completed = np.empty((K, D, min(block, gamma_sorted.shape[1])))
     for pattern in data.patterns:
         o, m = np.flatnonzero(pattern.observed), np.flatnonzero(~pattern.observed)
@@ -311,7 +261,8 @@ def expected_statistics(data, weights, means, covariances, shift):
             np.sum(u, axis=1, out=gamma)
             gamma *= -0.5
             gamma += const[:, None]
-            log_p = _normalise_columns(gamma)  # gamma now holds γ
+            peak, total = normalize_rows_in_place(gamma)  # gamma now holds γ
+            log_p = peak + np.log(total)  # log p(x_io | θ)
             gamma[weights == 0] = 0.0  # exactly, not the exp(-700) of the clamp
             done += b
             if data.weighted:
@@ -367,7 +318,7 @@ def conditional_expectation(X, weights, means, covariances):
                 + np.log(np.diagonal(lower_inv, axis1=1, axis2=2)).sum(axis=1)[:, None]  # -½ log|Σ_koo|
                 - 0.5 * np.einsum("kon,kon->kn", u, u)
             )
-        _normalise_columns(log_prob)  # γ_ik
+        normalize_rows_in_place(log_prob)  # γ_ik
         regression = covariances[:, m[:, None], o] @ lower_inv.transpose(0, 2, 1)  # Σ_kmo C_k⁻ᵀ
         conditional = means[:, m, None] + regression @ u  # (K, |m|, n)
         X[np.ix_(rows, m)] = np.einsum("kn,kmn->nm", log_prob, conditional)

@@ -27,15 +27,12 @@ array is passed.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import numbers
 import sys
-import threading
 import types
 import warnings
 from array import array
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -129,105 +126,10 @@ class OnlineFit:
 # --------------------------------------------------------------------------- chunks
 
 
-def _rows_as_Xt(rows, n_features, where, first_row=0, row_numbers=None):
-    """A chunk or batch as a contiguous float64 Xᵀ of shape (D, B), or a ValueError naming ``where``
-    (its rows are numbered from ``first_row``, or by ``row_numbers`` when they were drawn)."""
-    try:
-        arr = np.asarray(rows, dtype=np.float64)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{where} is not an array of real numbers ({err}).") from None
-    if arr.ndim == 1 and n_features == 1:
-        arr = arr[:, None]
-    if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] != n_features:
-        raise ValueError(
-            f"{where} has shape {arr.shape}; expected (B, {n_features}) with B >= 1, the shape of "
-            "every other batch: give every batch the same columns, in the same order."
-        )
-    finite = np.isfinite(arr)
-    if not finite.all():
-        rows_bad = np.flatnonzero(~finite.all(axis=1))
-        first_bad = first_row + rows_bad[0] if row_numbers is None else row_numbers[rows_bad[0]]
-        raise ValueError(
-            f"{where} contains NaN or inf in {rows_bad.size} of its rows (the first is row "
-            f"{first_bad:,}); EM needs finite numbers: drop those rows first."
-        )
-    if np.abs(arr).max() > em.MAX_ABS:
-        raise ValueError(f"{where} has values beyond ±{em.MAX_ABS:g}: rescale the data first.")
-    return np.ascontiguousarray(arr.T)
-
-
-def _chunk_pass(X, params, chunk_size, row_offset=0, block=None, pool=None, sample_weight=None):
-    """One E-pass over ``X``'s rows, ``chunk_size`` at a time: the block map. Each chunk is one
-    ``em_helpers.block_pass`` (statistics about ``params.means``), and the chunks are summed in
-    row order by ``em_helpers.combine_passes``, one after the other or, given a thread ``pool``,
-    mapped over its threads: the chunks and the order of the sum are the same either way, so the
-    result is bit for bit the same whatever the number of threads.
-
-    Parameters
-    ----------
-    X : array-like of shape (n_samples, n_features), sliceable by rows
-    params : GMMParams
-    chunk_size : int
-    row_offset : int
-        Index of X's first row in the whole data set (for error messages).
-    block : int or None
-        Which dask block X is (for error messages).
-    pool : concurrent.futures.ThreadPoolExecutor or None
-    sample_weight : ndarray of shape (n_samples,) or None
-        w_i of X's rows, checked; each chunk passes its slice to ``block_pass``.
-
-    Returns
-    -------
-    EPass
-        Its statistics summed over every chunk, about ``params.means``, and
-        log_likelihood = Σ_i log p(x_i | θ); no responsibilities.
-    """
-    if pool is None:
-        return em.combine_passes(_chunk_passes(X, params, chunk_size, row_offset, block, sample_weight))
-    # Each thread reads its chunk and computes its E-step and statistics (NumPy releases the GIL in
-    # the arithmetic); pool.map yields the results in chunk order, so the sum is the 1-thread sum.
-    buffers = threading.local()  # each thread's γ buffer, reused by its chunks of this pass
-    one = functools.partial(_chunk_summary, X, params, chunk_size, row_offset, block, buffers, sample_weight)
-    return em.combine_passes(pool.map(one, range(0, X.shape[0], chunk_size)))
-
-
-def _one_chunk(X, params, chunk_size, row_offset, block, start, out=None, sample_weight=None):
-    """``em_helpers.block_pass`` on the rows from ``start`` (with their slice of ``sample_weight``);
-    a bad chunk raises ``em_helpers.DataError``."""
-    n_samples, n_features = X.shape
-    stop = min(start + chunk_size, n_samples)
-    where = f"chunk {start // chunk_size}" + ("" if block is None else f" of dask block {block}")
-    where += f" (rows {row_offset + start:,} to {row_offset + stop - 1:,})"
-    try:
-        Xt = _rows_as_Xt(X[start:stop], n_features, where, row_offset + start)
-    except ValueError as err:
-        raise em.DataError(str(err), row_offset + start) from None
-    w = None if sample_weight is None else sample_weight[start:stop]
-    out = None if out is None else out[:, : stop - start]
-    return em.block_pass(Xt, params, shift=params.means, out=out, sample_weight=w)
-
-
-def _chunk_summary(X, params, chunk_size, row_offset, block, buffers, sample_weight, start):
-    """A chunk's pass with its statistics computed in the calling thread, γ in that thread's buffer
-    (``buffers``, a threading.local: no (K, chunk) array allocated and freed per chunk)."""
-    out = getattr(buffers, "out", None)
-    if out is None:
-        out = buffers.out = np.empty((params.n_components, min(chunk_size, X.shape[0])))
-    return _one_chunk(X, params, chunk_size, row_offset, block, start, out=out, sample_weight=sample_weight).summary()
-
-
-def _chunk_passes(X, params, chunk_size, row_offset, block, sample_weight=None):
-    """``_one_chunk`` on each chunk of rows in turn, read one at a time (a generator: memory holds
-    one chunk, and one γ buffer serves them all)."""
-    buffer = np.empty((params.n_components, min(chunk_size, X.shape[0])))
-    for start in range(0, X.shape[0], chunk_size):
-        yield _one_chunk(X, params, chunk_size, row_offset, block, start, out=buffer, sample_weight=sample_weight)
-
-
 def _dask_pass(X, params, chunk_size, weights=None):
-    """``_chunk_pass`` mapped over the row blocks of a dask array on the active dask scheduler,
-    the block passes summed here. The parameters are one key, shipped once per worker;
-    ``weights``, a persisted dask array of w_i chunked like X's rows, or None."""
+    """The E-pass of a dask array: ``_dask_block_pass`` mapped over its row blocks on the active dask
+    scheduler, the block passes summed here, in block order. The parameters are one key, shipped once
+    per worker; ``weights``, the source's w_i as a persisted dask array chunked like X's rows, or None."""
     import dask
 
     # The block results are a few hundred bytes each: gathering them and adding them here, in
@@ -251,9 +153,15 @@ def _dask_tasks(X, params, chunk_size, weights=None):
     blocks = X.to_delayed().ravel()
     weights = [None] * len(blocks) if weights is None else weights.to_delayed().ravel()
     return [
-        dask.delayed(_chunk_pass, pure=True)(block, theta, chunk_size, int(offset), index, sample_weight=w)
+        dask.delayed(_dask_block_pass, pure=True)(block, theta, chunk_size, int(offset), index, w)
         for index, (block, offset, w) in enumerate(zip(blocks, offsets, weights, strict=True))
     ]
+
+
+def _dask_block_pass(rows, params, chunk_size, first_row, block, weights):
+    """One dask block's E-pass, in its worker: the block as a part of the fit's DataSource (its
+    weights checked when that source was made), its chunks mapped one after the other."""
+    return em.DataSource.part(rows, weights, chunk_size, first_row, block).e_pass(params)
 
 
 def _project_modules():
@@ -304,134 +212,6 @@ def _is_dask_array(X):
 
 
 # --------------------------------------------------------------------------- exact EM over chunks
-
-
-def _check_rows(X):
-    """(n_samples, n_features) of anything that slices by rows and has ``.shape``."""
-    shape = getattr(X, "shape", None)
-    if shape is None or not hasattr(X, "__getitem__"):
-        raise TypeError(
-            f"X must slice by rows and have .shape (a NumPy array, np.memmap, h5py or zarr dataset, "
-            f"dask array); got {type(X).__name__}. Wrap a list with np.asarray first."
-        )
-    if len(shape) != 2 or shape[0] == 0 or shape[1] == 0:
-        raise ValueError(f"X must have shape (n_samples, n_features) with both >= 1; got {tuple(shape)}.")
-    return int(shape[0]), int(shape[1])
-
-
-def _subsample(X, n_samples, rng, sample_weight=None):
-    """Xᵀ (D, S) of all of X if it has at most INIT_SUBSAMPLE rows (then the start equals fit_gmm's
-    for the same seed), else of INIT_SUBSAMPLE rows drawn uniformly without replacement, in file
-    order, and their weights (None without ``sample_weight``). With weights the rows are drawn
-    among those of w_i > 0 (all of them if there are no more than INIT_SUBSAMPLE): a weight-0 row
-    is absent from the fit, so the start's rows are those of X without it, drawn the same way.
-    Bad rows raise ``em_helpers.DataError`` (so the fit raises StreamError, as a bad chunk)."""
-    if n_samples <= INIT_SUBSAMPLE:
-        index, rows = None, X[:n_samples]
-    else:
-        candidates = None if sample_weight is None else np.flatnonzero(sample_weight > 0)
-        n_candidates = n_samples if candidates is None else candidates.size
-        if n_candidates <= INIT_SUBSAMPLE:
-            index = candidates
-        else:
-            index = np.sort(rng.choice(n_candidates, size=INIT_SUBSAMPLE, replace=False))
-            index = index if candidates is None else candidates[index]
-        rows = X[index]
-    if _is_dask_array(rows):
-        rows = rows.compute()
-    weights = None if sample_weight is None else sample_weight if index is None else sample_weight[index]
-    try:
-        Xt = _rows_as_Xt(rows, X.shape[1], "the sample of rows read for the k-means++ start", 0, index)
-    except ValueError as err:
-        raise em.DataError(str(err), 0) from None
-    return Xt, weights
-
-
-def _m_step(stats, prior, reg_covar, covariance_type):
-    """The ML M-step from statistics, or with a ConjugatePrior fit_gmm's MAP one (the prior's
-    pseudo-observations added to the statistics): one place for the chunked and the online fit."""
-    if prior is None:
-        return em.m_step_from_statistics(stats, reg_covar=reg_covar, covariance_type=covariance_type)
-    return em.map_m_step_from_statistics(stats, prior, reg_covar, covariance_type)
-
-
-class _Chunked:
-    """fit_gmm_chunked's variant for the driver of em_helpers: the E-pass is one pass over the
-    chunks (or the dask blocks), weighted with ``sample_weight``; the M-step is the ML or the MAP
-    one; the start is seeded on a subsample (with its rows' weights)."""
-
-    name = "fit_gmm_chunked"
-
-    def __init__(self, X, n_samples, settings, chunk_size, prior, pool=None, sample_weight=None):
-        self.X, self.n_samples, self.settings, self.chunk_size = X, n_samples, settings, chunk_size
-        self.prior, self.pool, self.sample_weight = prior, pool, sample_weight
-        self.objective_name = "log-likelihood" if prior is None else "log-posterior"
-        self.dask_weights = None  # a dask X's weights: a dask array chunked like its rows, persisted once
-        if sample_weight is not None and _is_dask_array(X):
-            import dask.array as da
-
-            # held here: on a distributed cluster the persisted blocks live as long as this reference
-            self.dask_weights = da.from_array(sample_weight, chunks=(X.chunks[0],)).persist()
-
-    def start(self, method, rng):
-        sample, weights = _subsample(self.X, self.n_samples, rng, self.sample_weight)
-        resp = em.seed_responsibilities(sample, self.settings.n_components, method, rng, weights)
-        return self.m_step(em.given_pass(sample, resp, self.settings.covariance_type, weights))
-
-    def given_start(self, init):
-        return init
-
-    def e_pass(self, params, spent):
-        if _is_dask_array(self.X):
-            return _dask_pass(self.X, params, self.chunk_size, self.dask_weights)
-        return _chunk_pass(self.X, params, self.chunk_size, pool=self.pool, sample_weight=self.sample_weight)
-
-    def m_step(self, e_pass):
-        return _m_step(e_pass.statistics, self.prior, self.settings.reg_covar, self.settings.covariance_type)
-
-    def objective(self, previous, params, e_pass):
-        """L(θ), or with a prior L(θ) + log p(θ), as fit_gmm's."""
-        if self.prior is None:
-            return e_pass.log_likelihood
-        return e_pass.log_likelihood + em.log_prior(params, self.prior)
-
-    def result(self, run, n_failed_starts):
-        return em.GMMFit(
-            params=run.state,
-            responsibilities=None,  # an (N, K) array is what this fit exists to avoid holding
-            log_likelihoods=np.array(run.log_likelihoods),
-            n_iter=len(run.objectives) - 1,
-            converged=run.converged,
-            tol=self.settings.tol,
-            log_posteriors=None if self.prior is None else np.array(run.objectives),
-            prior=self.prior,
-            n_failed_starts=n_failed_starts,
-        )
-
-
-def _resolve_chunked_prior(prior, X, n_samples, n_components, covariance_type, sample_weight=None):
-    """None or a ConjugatePrior checked against X; "default" is mclust's default made from the rows
-    a start would use: all of them up to INIT_SUBSAMPLE (then it is fit_gmm's), else INIT_SUBSAMPLE
-    rows drawn with a fixed seed (the data's mean and covariance to ~1/√10⁵ of their spread); with
-    weights, from those rows' weighted moments, as fit_gmm's."""
-    if prior is None:
-        return None
-    if isinstance(prior, str) and prior == "default":
-        try:
-            Xt, weights = _subsample(X, n_samples, np.random.default_rng(0), sample_weight)
-        except em.DataError as err:
-            raise StreamError(str(err), points_consumed=0, fit=None) from None
-        return _resolve_weighted_prior(prior, Xt.T, weights, n_components, covariance_type)
-    return em.resolve_prior(prior, np.empty((0, X.shape[1])), n_components, covariance_type)
-
-
-def _resolve_weighted_prior(prior, X, weights, n_components, covariance_type):
-    """``em_helpers.resolve_prior`` on rows X (N, D) with weights (N,) or None: "default" from the
-    weighted moments (N = Σ_i w_i), as fit_gmm makes it."""
-    moments = None
-    if weights is not None and isinstance(prior, str) and prior == "default":
-        moments = em.weighted_moments(em.group_patterns(X, weights), float(weights.sum()))
-    return em.resolve_prior(prior, X, n_components, covariance_type, moments)
 
 
 def fit_gmm_chunked(
@@ -501,39 +281,44 @@ def fit_gmm_chunked(
         Bad ``sample_weight`` (negative, NaN or inf, all 0, not one per row, not numbers; fewer
         than K positive): fit_gmm's errors.
     """
-    n_samples, n_features = _check_rows(X)
+    n_samples, n_features = em.check_rows(X)
     chunk_size = _DEFAULT_CHUNK if chunk_size is None else chunk_size
     em.check_int(chunk_size, "chunk_size", 1)
+    em.check_int(n_jobs, "n_jobs", 1)
     settings = em.fit_settings(
         n_samples, n_components, n_init=n_init, max_iter=max_iter, tol=tol, reg_covar=reg_covar,
         covariance_type=covariance_type,
     )  # fmt: skip
-    weights, n_points = None, n_samples  # n_points: what tol is per (Σ_i w_i with weights)
-    if sample_weight is not None:
-        weights = em.check_sample_weight(sample_weight, n_samples)
-        em.check_weighted_rows(weights, n_components)
-        n_points = float(weights.sum())
-    init = em.check_init(init, ("methods", "params"), n_samples, n_features, settings)
     if _is_dask_array(X) and X.numblocks[1] != 1:
         X = X.rechunk({1: -1})  # each task needs whole rows
-    prior = _resolve_chunked_prior(prior, X, n_samples, n_components, covariance_type, weights)
-    em.check_int(n_jobs, "n_jobs", 1)
-    if n_jobs > 1 and _is_dask_array(X):
-        raise ValueError(
-            f"n_jobs={n_jobs} maps the chunks of an array in this process; a dask array's blocks run on its "
-            "scheduler: give that scheduler the threads or workers (dask.config.set(num_workers=...), a "
-            "distributed.Client), and leave n_jobs=1."
-        )
+    source = em.DataSource.rows(
+        X, sample_weight, n_components, chunk_size=chunk_size, start_size=INIT_SUBSAMPLE, n_jobs=n_jobs
+    )
+    init = em.check_init(init, ("methods", "params"), n_samples, n_features, settings)
+    prior = source.resolve_prior(prior, n_components, covariance_type)
+    e_pass = None  # the source's block map; a dask array's blocks are mapped by dask
+    if _is_dask_array(X):
+        if n_jobs > 1:
+            raise ValueError(
+                f"n_jobs={n_jobs} maps the chunks of an array in this process; a dask array's blocks run on its "
+                "scheduler: give that scheduler the threads or workers (dask.config.set(num_workers=...), a "
+                "distributed.Client), and leave n_jobs=1."
+            )
+        weights = None  # the source's w_i as a dask array chunked like X's rows, persisted once: on a
+        if source.weights is not None:  # cluster they live as long as this reference (this fit)
+            import dask.array as da
+
+            weights = da.from_array(source.weights, chunks=(X.chunks[0],)).persist()
+
+        def e_pass(params, spent):
+            return _dask_pass(X, params, chunk_size, weights)
+
     # BLAS on one thread for the whole fit, whatever n_jobs: OpenBLAS's threads are one pool for the
     # process, so chunk threads whose products asked for it would put more threads than cores on the
     # machine; and no product's rounding then depends on how BLAS would have split it.
-    with em.one_blas_thread():
-        if n_jobs == 1:
-            variant = _Chunked(X, n_samples, settings, chunk_size, prior, sample_weight=weights)
-            return em.run_fit(variant, settings, init, seed, n_points)
-        with ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="em-chunks") as pool:
-            variant = _Chunked(X, n_samples, settings, chunk_size, prior, pool, weights)
-            return em.run_fit(variant, settings, init, seed, n_points)
+    with em.one_blas_thread(), source:
+        variant = em.SourceFit("fit_gmm_chunked", source, settings, prior, e_pass)
+        return em.run_fit(variant, settings, init, seed, source.n_points)
 
 
 # --------------------------------------------------------------------------- stepwise (online) EM
@@ -609,46 +394,47 @@ class _Stepwise:
     trace: array = dataclasses.field(default_factory=lambda: array("d"))  # 16 bytes per batch, nothing
     sizes: array = dataclasses.field(default_factory=lambda: array("q"))  # else grows with the stream
 
-    def resolve_prior(self, Xt, sample_weight=None):
-        self.prior = _resolve_weighted_prior(self.prior, Xt.T, sample_weight, self.n_components, self.covariance_type)
+    def resolve_prior(self, source):
+        """The prior made from, or checked against, the points of ``source`` (a DataSource)."""
+        self.prior = source.resolve_prior(self.prior, self.n_components, self.covariance_type)
 
     def m_step(self, stats):
         """θ̄(s). With a prior, the statistics per point (per unit of weight) are scaled back to N points
         first (N: the points of the first pass so far, or their total weight Σ_i w_i), so the prior's
         pseudo-observations weigh against N, as in fit_gmm."""
-        if self.prior is None:
-            return _m_step(stats, None, self.reg_covar, self.covariance_type)
-        return _m_step(stats.scaled(self.first_pass_weight), self.prior, self.reg_covar, self.covariance_type)
+        if self.prior is not None:
+            stats = stats.scaled(self.first_pass_weight)
+        return em.m_step_with_prior(stats, self.prior, self.reg_covar, self.covariance_type)
 
     def start_on_prefix(self, prefix, method, n_init, rng):
-        """θ_0: the best of n_init batch fits on the prefix, a list of (Xᵀ (D, B), w (B,) or None) making
-        M points (weighted fits with weights); its statistics per point (per unit of weight) become s,
+        """θ_0: the best of n_init batch fits on the prefix, a list of batches (DataSource) making M
+        points (weighted fits with weights); its statistics per point (per unit of weight) become s,
         counting as the len(prefix) batches they hold."""
-        Xt = np.concatenate([Xt for Xt, _ in prefix], axis=1)
-        w = None if prefix[0][1] is None else np.concatenate([w for _, w in prefix])
-        em.check_n_components(self.n_components, Xt.shape[1])
-        self.resolve_prior(Xt, w)
+        weighted = prefix[0].weights is not None
+        source = em.DataSource(
+            np.concatenate([batch.Xt for batch in prefix], axis=1).T,
+            np.concatenate([batch.weights for batch in prefix]) if weighted else None,
+        )
+        em.check_n_components(self.n_components, source.n_samples)
+        self.resolve_prior(source)
         with warnings.catch_warnings():  # a start need not have converged: the stream refines it
             warnings.simplefilter("ignore", em.ConvergenceWarning)
             fit = em.fit_gmm(
-                Xt.T, self.n_components, init=method, n_init=n_init, seed=rng, reg_covar=self.reg_covar,
-                covariance_type=self.covariance_type, prior=self.prior, sample_weight=w,
+                source.X, self.n_components, init=method, n_init=n_init, seed=rng, reg_covar=self.reg_covar,
+                covariance_type=self.covariance_type, prior=self.prior, sample_weight=source.weights,
             )  # fmt: skip
-        total = Xt.shape[1] if w is None else float(w.sum())
-        e_pass = em.block_pass(Xt, fit.params, shift=fit.params.means, sample_weight=w)
-        self.stats = e_pass.statistics.scaled(1.0 / total)
+        e_pass = source.e_pass(fit.params, shift=fit.params.means)
+        self.stats = e_pass.statistics.scaled(1.0 / source.n_points)
         self.start, self.n_steps = fit.params, len(prefix)
-        self.n_start_points = self.n_seen = Xt.shape[1]
-        self.first_pass_weight = total
+        self.n_start_points = self.n_seen = source.n_samples
+        self.first_pass_weight = source.n_points
         self.params = self.m_step(self.stats)
 
-    def step(self, Xt, sample_weight, first_pass):
-        """One batch: its E-step under θ, s ← (1 - η) s + η s(batch), θ ← θ̄(s); then the average.
-        s(batch) is per point, or with weights w per unit of weight: Σ_i w_i γ_ik ... / Σ_i w_i."""
-        batch_size = Xt.shape[1]
-        batch_weight = batch_size if sample_weight is None else float(sample_weight.sum())
-        # the E-pass of every complete-data fit
-        e_pass = em.block_pass(Xt, self.params, shift=self.params.means, sample_weight=sample_weight)
+    def step(self, batch, first_pass):
+        """One batch (a DataSource): its E-step under θ, s ← (1 - η) s + η s(batch), θ ← θ̄(s); then the
+        average. s(batch) is per point, or with weights w per unit of weight: Σ_i w_i γ_ik ... / Σ_i w_i."""
+        batch_size, batch_weight = batch.n_samples, batch.n_points
+        e_pass = batch.e_pass(self.params, shift=self.params.means)
         self.trace.append(e_pass.log_likelihood / batch_weight)
         self.sizes.append(batch_size)
         batch_stats = e_pass.statistics.scaled(1.0 / batch_weight)
@@ -814,9 +600,9 @@ def fit_gmm_online(
     return state.result()
 
 
-def _batch_arrays(batch, n_features, where, weighted):
-    """A batch as (Xᵀ (D, B), its weights (B,) checked as fit_gmm checks them, or None), or a
-    ValueError naming ``where``; ``n_features`` None: D is read off this batch."""
+def _batch_source(batch, n_features, where, weighted):
+    """A batch as a DataSource in memory (its rows, and with ``weighted`` its weights, checked as
+    fit_gmm checks them), or a ValueError naming ``where``; ``n_features`` None: D is read off it."""
     if weighted and not (isinstance(batch, tuple) and len(batch) == 2):
         raise ValueError(
             f"{where} is a {type(batch).__name__}, not a pair: with weighted=True every batch is a tuple "
@@ -826,45 +612,43 @@ def _batch_arrays(batch, n_features, where, weighted):
     if n_features is None:
         try:
             shape = np.shape(rows)
-        except ValueError:  # ragged: _rows_as_Xt says so, naming the batch
+        except ValueError:  # ragged: rows_as_Xt says so, naming the batch
             shape = ()
         n_features = shape[-1] if len(shape) == 2 else 1
     try:
-        Xt = _rows_as_Xt(rows, n_features, where)
+        Xt = em.rows_as_Xt(rows, n_features, where)
     except ValueError as err:
         if not weighted and isinstance(batch, tuple) and len(batch) == 2:
             raise ValueError(f"{err} A pair (X_b, w_b) of rows and weights? Pass weighted=True.") from None
         raise
-    if w is not None:
-        try:
-            w = em.check_sample_weight(w, Xt.shape[1])
-        except (TypeError, ValueError) as err:
-            raise ValueError(f"{where}: {err}") from None
-    return Xt, w
+    try:
+        return em.DataSource(Xt.T, w)
+    except (TypeError, ValueError) as err:  # the weights
+        raise ValueError(f"{where}: {err}") from None
 
 
 def _one_pass(batches, state, pass_index, n_passes, n_features, start, weighted):
     """Pass ``pass_index`` over the batches (the first also makes the start); returns D."""
     method, n_init, init_points, rng = start
-    prefix = [] if state.params is None else None  # (Xᵀ, w) of the batches gathered for the start
+    prefix = [] if state.params is None else None  # the batches gathered for the start
     n_batches = 0
     for batch in batches:
         where = f"batch {n_batches}" + (f" of pass {pass_index + 1}" if n_passes > 1 else "")
         try:
-            Xt, w = _batch_arrays(batch, n_features, where, weighted)
+            source = _batch_source(batch, n_features, where, weighted)
         except ValueError as err:
             raise _stream_error(err, n_batches, state, prefix) from None
-        n_features = Xt.shape[0]
+        n_features = source.n_features
         n_batches += 1
         if prefix is not None:  # still gathering the start's points
-            prefix.append((Xt, w))
-            if sum(Xt.shape[1] for Xt, _ in prefix) >= init_points:
+            prefix.append(source)
+            if sum(batch.n_samples for batch in prefix) >= init_points:
                 state.start_on_prefix(prefix, method, n_init, rng)
                 prefix = None
             continue
         if state.n_seen == 0:  # the first data: a "default" prior is made from them, a given one checked
-            state.resolve_prior(Xt, w)
-        state.step(Xt, w, first_pass=pass_index == 0)
+            state.resolve_prior(source)
+        state.step(source, first_pass=pass_index == 0)
     if prefix:  # the stream ended before init_points: the start is made on all of it
         state.start_on_prefix(prefix, method, n_init, rng)
     if n_batches == 0:
@@ -880,7 +664,7 @@ def _one_pass(batches, state, pass_index, n_passes, n_features, start, weighted)
 
 def _stream_error(err, n_batches, state, prefix):
     """The error of a bad batch, carrying the fit as it stood before it (None before the start)."""
-    consumed = state.n_seen + sum(Xt.shape[1] for Xt, _ in prefix or ())
+    consumed = state.n_seen + sum(batch.n_samples for batch in prefix or ())
     fit = state.result() if state.stats is not None else None
     return StreamError(
         f"{err} {consumed:,} points "
