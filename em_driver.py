@@ -1,8 +1,9 @@
 """One EM driver for the batch fitters; a room below em_helpers (which re-exports its names).
 
-Every batch fitter is the same loop: ``fit_gmm`` (in memory, ML or MAP), em_scale's
-``fit_gmm_chunked`` (chunks, a memory map, a dask array) and em_bayes' ``fit_bayesian_gmm``
-(variational) each hand ``run_fit`` a *variant*, an object with these methods:
+Every batch fitter is the same loop: ``fit_gmm`` (in memory, ML or MAP) and em_scale's
+``fit_gmm_chunked`` (chunks, a memory map, a dask array), both through em_helpers' ``SourceFit``,
+and em_bayes' ``fit_bayesian_gmm`` (variational) each hand ``run_fit`` a *variant*, an object with
+these methods:
 
   start(method, rng) -> state         θ_0 from seeds (``seed_responsibilities`` and one M-step)
   given_start(init) -> state          θ_0 from the caller's ``init`` (checked by ``check_init``)
@@ -19,27 +20,25 @@ the final objective; the first among equals), ``max_iter=0`` (the start, evaluat
 ``keep_params``, skipping collapsed starts, the ConvergenceWarning, and turning bad data met
 part-way (``DataError``) into a ``StreamError`` that carries the fit so far.
 
-Where the features that came after the driver went, and what is still not one place (a cold
-read of the code on 2026-12-06 listed these):
+Where the features that came after the driver went:
 
-* sample weights w_i: em_helpers' ``block_pass`` (γ_ik·w_i in the statistics through
-  ``weighted_statistics``, Σ_i w_i as their N, w_i·log p(x_i) in the log-likelihood) and its
-  start, ``given_pass``; on incomplete data em_incomplete's ``expected_statistics`` applies them
-  itself. ``fit_gmm`` and em_scale's ``fit_gmm_chunked`` take ``sample_weight`` (checked by the
-  one ``em_incomplete.check_sample_weight``; each chunk passes its slice of w to ``block_pass``),
-  and ``fit_gmm_online(weighted=True)`` takes batches (X_b, w_b), its running statistics per unit
-  of weight. The variational fit and the model search take no weights. How w_i enters is not one
-  place: a cold read of the code (2026-12-07) counted about 14 places in 4 modules (the E-pass in
-  ``block_pass`` and again in em_incomplete, the seeding, the subsample, the default prior's
-  moments, the online fit's per-unit-weight statistics and prior, the checks).
-* missing values: ``incomplete_pass``, another E-pass returning the same ``EPass``; the driver
-  and the M-steps did not change. ``fit_gmm`` only.
-* a thread pool: an E-pass over blocks is a map, one ``block_pass`` per block (em_scale's
-  ``_chunk_pass``), and a sum, ``combine_passes``, in block order, so the result does not depend
-  on the number of threads. Only ``fit_gmm_chunked(n_jobs=...)`` maps it over threads (with BLAS
-  held to one thread by ``em_helpers.one_blas_thread`` for the fit); the in-memory fit makes one
-  ``block_pass`` over all its points (its statistics are taken about the γ-weighted means of all
-  N points, which a block map would have to re-centre: more work, and other rounding).
+* sample weights w_i: em_helpers' ``DataSource``, the one object that holds the rows and their
+  weights, checked once when it is made. fit_gmm, em_scale's fit_gmm_chunked and each batch of
+  fit_gmm_online read it for everything weighted: N or Σ_i w_i (what tol is per), the rows a start
+  is seeded on and the seeds ∝ w_i, the default prior's moments, and the E-pass, whose statistics
+  carry w_i γ_ik (``block_pass``, or on incomplete data em_incomplete's ``expected_statistics``, with
+  the weights the source grouped by pattern). The M-steps and this driver see no weights. The
+  variational fit and the model search take none.
+* missing values: ``incomplete_pass``, another E-pass returning the same ``EPass``, which the
+  DataSource of fit_gmm(allow_missing=True) runs; the driver and the M-steps did not change.
+* a thread pool: ``DataSource._map``, the one place a source's blocks are mapped. An E-pass over
+  blocks is a map, one ``block_pass`` per block (``DataSource.block_summary``), and a sum,
+  ``combine_passes``, in block order, so the result does not depend on the number of threads.
+  fit_gmm_chunked(n_jobs=...) gives it threads (with BLAS held to one thread by
+  ``em_helpers.one_blas_thread`` for the fit); a dask array's blocks are mapped by dask, each
+  block a part of the same source (``DataSource.part``). The in-memory fit makes one ``block_pass``
+  over all its points: its statistics are taken about the γ-weighted means of all N points, which
+  a block map would have to take about θ's means (other rounding, and γ to gather into one array).
 * not through this driver: em_scale's online fit (a stepwise stochastic approximation, not the
   batch loop; its start is ``fit_gmm``'s), em_select's stacked search (many starts at once, in
   lock-step, with mclust's race rule on top; it stops each start by this module's

@@ -28,16 +28,19 @@ Numerics, in one place:
   breaks that (a component spanning a point 1e8 away, cond(Σ_k) ~ 1e19), the M-step floors
   that Σ_k's eigenvalues at reg_covar instead of failing; with reg_covar = 0 it raises.
 
-The house. Five rooms sit below this one and import nothing above them: em_checks (every input
+The house. Six rooms sit below this one and import nothing above them: em_checks (every input
 check, and ``FitSettings``, the loop's settings checked once), em_priors (MAP-EM's conjugate
-prior; it imports em_checks), em_geometry (``ellipse_geometry``), em_incomplete (the E-pass on
-incomplete, weighted data) and em_driver (the EM loop of fit_gmm, the chunked and the variational fits: its
-docstring says where sample weights, missing values and a thread pool go). This module
+prior; it imports em_checks), em_geometry (``ellipse_geometry``), em_blocks (the column blocks and
+the log-sum-exp over K of every E-step), em_incomplete (the E-pass on incomplete, weighted data;
+it imports em_blocks) and em_driver (the EM loop of fit_gmm, the chunked and the variational fits:
+its docstring says where sample weights, missing values and a thread pool go: ``DataSource``,
+here, for the first and the last). This module
 re-exports their names, so ``em.<name>`` reaches all of them. Above it: em_plots, em_scale,
 em_bayes, em_select, each importing em_helpers only.
 
 The internal layer. The names without a leading underscore that ``__all__`` does not list
-(``block_pass``, ``given_pass``, ``EPass``, ``combine_passes``, ``run_fit``, ``gain_below_tol``,
+(``DataSource``, ``SourceFit``, ``m_step_with_prior``, ``block_pass``, ``given_pass``, ``EPass``,
+``combine_passes``, ``run_fit``, ``gain_below_tol``, ``rows_as_Xt``,
 ``fit_settings``, ``check_init``, ``init_error``, ``seed_responsibilities``, ``statistics_of``,
 ``log_weighted_densities``, ``normalize_rows_in_place``, ``centred_scatter``, ``add_to_diagonals``,
 ``constrain_covariances``, ``floor_eigenvalues``, ``block_columns``, ``one_blas_thread``,
@@ -1350,9 +1353,9 @@ def check_init(init, forms, n_samples, n_features, settings):
 
 def block_pass(Xt, params, *, shift=None, out=None, log_weights=None, statistics_type=None, sample_weight=None):
     """The E-step of one block of points under θ, with the statistics it feeds: where the in-memory,
-    chunked, online and variational fits' responsibilities meet the points and their sample
-    weights (the missing-values pass, ``incomplete_pass``, and em_select's stacked search have
-    E-steps of their own).
+    chunked, online and variational fits' responsibilities meet the points, and the points' sample
+    weights (a ``DataSource`` passes each block's slice) multiply them (the missing-values pass,
+    ``incomplete_pass``, and em_select's stacked search have E-steps of their own).
 
     Parameters
     ----------

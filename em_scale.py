@@ -11,7 +11,9 @@ shift c_k): the M-step needs the data only through them, and they add across chu
   statistics are gathered and summed here; an array or a memory map can have its chunks
   mapped over ``n_jobs`` threads, summed in chunk order (bit-identical for any n_jobs). With
   ``prior=``, MAP-EM: fit_gmm's MAP M-step on the summed statistics. With ``sample_weight``,
-  each chunk's statistics are those of w_i γ_ik: fit_gmm's weighted iterates.
+  each chunk's statistics are those of w_i γ_ik: fit_gmm's weighted iterates. The rows, their
+  weights, the start's subsample and the chunk map (with its threads) are em_helpers'
+  ``DataSource.rows``; the loop is em_helpers' ``SourceFit``, fit_gmm's.
 * ``fit_gmm_online``: stepwise EM (Cappé and Moulines 2009; Liang and Klein 2009). Each
   batch's statistics are blended into running statistics, s ← (1 - η_t) s + η_t s(batch_t),
   and the parameters follow from s after every batch. Memory does not grow with the stream.
@@ -526,14 +528,15 @@ def fit_gmm_online(
     a pair (X_b, w_b), so a batch's weights travel with its rows (a reader of a file yields both from
     the same records; a parallel iterable could drift out of step, or be one-shot when the rows are
     not). s holds statistics per unit of weight, s(batch_t) = Σ_i w_i γ_ik (...) / Σ_i w_i over the
-    batch, the E-pass being ``block_pass``'s weighted one; the trace is the mean of log p(x_i | θ)
-    per unit of weight; the start is the best of the weighted batch fits on the first points; with a
-    prior, N above is the total weight of the first pass, Σ_i w_i, as fit_gmm's prior weighs against
-    Σ_i w_i. So a constant weight c on every point changes nothing without a prior (from a GMMParams
-    start; the seeded start draws its seeds ∝ w_i, other draws than the unweighted ones), and a
-    batch of integer weights steps as the batch with row i repeated w_i times. ``init_points``,
-    ``average_after``, ``batch_sizes`` and ``n_samples_seen`` count rows, not weight: weights in any
-    unit (probabilities that sum to 1 over the stream, say) then give the same start and averaging.
+    batch, the E-pass being the batch's ``DataSource``'s (``block_pass``'s weighted one); the trace is
+    the mean of log p(x_i | θ) per unit of weight; the start is the best of the weighted batch fits on
+    the first points; with a prior, N above is the total weight of the first pass, Σ_i w_i, as
+    fit_gmm's prior weighs against Σ_i w_i. So a constant weight c on every point changes nothing
+    without a prior (from a GMMParams start; the seeded start draws its seeds ∝ w_i, other draws than
+    the unweighted ones), and a batch of integer weights steps as the batch with row i repeated w_i
+    times. ``init_points``, ``average_after``, ``batch_sizes`` and ``n_samples_seen`` count rows, not
+    weight: weights in any unit (probabilities that sum to 1 over the stream, say) then give the same
+    start and averaging.
 
     Parameters
     ----------
