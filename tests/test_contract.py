@@ -379,3 +379,75 @@ def test_the_house_is_a_tree_of_rooms_with_every_arrow_down_to_the_core():
     for name in graph:
         visit(name)
     assert order.index("em_helpers") > max(order.index(room) for room in below)
+
+
+# --------------------------------------------------------------------------- the data source: rows and their weights
+
+BAD_WEIGHTS = {
+    "negative": np.r_[np.ones(N - 1), -1.0],
+    "nan": np.r_[np.ones(N - 1), np.nan],
+    "wrong length": np.ones(N - 1),
+    "all zero": np.zeros(N),
+    "not numbers": ["a"] * N,
+    "fewer than K positive": np.r_[np.ones(2), np.zeros(N - 2)],
+}
+WEIGHTED_FITTERS = {
+    "fit_gmm": lambda w: em.fit_gmm(X, 3, sample_weight=w),
+    "fit_gmm_chunked": lambda w: es.fit_gmm_chunked(X, 3, chunk_size=64, sample_weight=w),
+    "fit_gmm_chunked-dask": lambda w: es.fit_gmm_chunked(da.from_array(X, chunks=110), 3, sample_weight=w),
+    "fit_gmm_online": lambda w: es.fit_gmm_online([(X, w)], 3, init_points=N, seed=0, weighted=True),
+}
+
+
+@pytest.mark.parametrize("fit", WEIGHTED_FITTERS.values(), ids=WEIGHTED_FITTERS.keys())
+@pytest.mark.parametrize("bad", BAD_WEIGHTS.values(), ids=BAD_WEIGHTS.keys())
+def test_the_same_bad_weights_give_the_same_error_from_every_fitter(bad, fit):
+    """Weights are checked once, where the data source is made: every fitter says what it says (the
+    online fit names the batch and carries its fit so far, a StreamError, a ValueError)."""
+    with pytest.raises((TypeError, ValueError)) as expected:
+        em.DataSource(X, bad, 3)
+    with pytest.raises((TypeError, ValueError)) as err:
+        fit(bad)
+    assert str(expected.value) in str(err.value)
+    assert isinstance(err.value, type(expected.value)) or isinstance(err.value, es.StreamError)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2, 3])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_the_block_map_sums_each_blocks_pass_in_block_order_whatever_the_threads(n_jobs, weighted):
+    """The source's E-pass from rows is block_pass on each block of chunk_size rows with its slice of w,
+    summed in block order: bit for bit, with or without a pool of threads; and to rounding the pass of
+    all the points at once."""
+    w = np.random.default_rng(4).uniform(0.0, 3.0, N) if weighted else None
+    with em.DataSource.rows(X, w, 3, chunk_size=40, start_size=N, n_jobs=n_jobs) as source:
+        total = source.e_pass(TRUTH)
+    blocks = [
+        em.block_pass(np.ascontiguousarray(X[s : s + 40].T), TRUTH, shift=TRUTH.means, sample_weight=w[s : s + 40])
+        if weighted
+        else em.block_pass(np.ascontiguousarray(X[s : s + 40].T), TRUTH, shift=TRUTH.means)
+        for s in range(0, N, 40)
+    ]
+    expected = em.combine_passes(iter(blocks))
+    assert total.log_likelihood == expected.log_likelihood
+    for name in ("counts", "shift", "first", "second"):
+        np.testing.assert_array_equal(getattr(total.statistics, name), getattr(expected.statistics, name))
+    assert total.statistics.n_samples == expected.statistics.n_samples == source.n_points
+    whole = em.DataSource(X, w).e_pass(TRUTH, shift=TRUTH.means)  # one block_pass over the N points
+    assert total.log_likelihood == pytest.approx(whole.log_likelihood, rel=1e-13)
+    for name in ("counts", "first", "second"):
+        np.testing.assert_allclose(getattr(total.statistics, name), getattr(whole.statistics, name), rtol=1e-12)
+
+
+def test_a_source_counts_its_points_by_weight_and_reads_its_start_among_the_positive_ones():
+    w = np.r_[np.zeros(100), np.full(N - 100, 2.5)]
+    for source in (em.DataSource(X, w, 3), em.DataSource.rows(X, w, 3, chunk_size=64, start_size=150)):
+        assert (source.n_samples, source.n_features) == X.shape
+        assert source.n_points == pytest.approx(2.5 * (N - 100), rel=1e-15)  # what tol is per
+    assert em.DataSource(X).n_points == N
+    rows, weights = em.DataSource.rows(X, w, 3, chunk_size=64, start_size=150).start_rows(np.random.default_rng(0))
+    index = [np.flatnonzero((X == row).all(axis=1))[0] for row in rows.T]
+    assert rows.shape == (2, 150) and np.all(np.diff(index) > 0) and min(index) >= 100  # drawn, in file order
+    np.testing.assert_array_equal(weights, w[index])
+    rows, weights = em.DataSource.rows(X, w, 3, chunk_size=64, start_size=N).start_rows(None)  # all rows, no draw
+    np.testing.assert_array_equal(rows, X.T)
+    np.testing.assert_array_equal(weights, w)
