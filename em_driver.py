@@ -34,10 +34,11 @@ read of the code on 2026-12-06 listed these):
   moments, the online fit's per-unit-weight statistics and prior, the checks).
 * missing values: ``incomplete_pass``, another E-pass returning the same ``EPass``; the driver
   and the M-steps did not change. ``fit_gmm`` only.
-* a thread pool: an E-pass over blocks is a map, one ``block_pass`` per block (em_scale's
+* worker processes: an E-pass over blocks is a map, one ``block_pass`` per block (em_scale's
   ``_chunk_pass``), and a sum, ``combine_passes``, in block order, so the result does not depend
-  on the number of threads. Only ``fit_gmm_chunked(n_jobs=...)`` maps it over threads (with BLAS
-  held to one thread by ``em_helpers.one_blas_thread`` for the fit); the in-memory fit makes one
+  on the number of processes. Only ``fit_gmm_chunked(n_jobs=...)`` maps it over processes
+  (em_workers' ``BlockMap``, with BLAS held to one thread by ``em_helpers.one_blas_thread`` for
+  the fit, the forked workers included); the in-memory fit makes one
   ``block_pass`` over all its points (its statistics are taken about the γ-weighted means of all
   N points, which a block map would have to re-centre: more work, and other rounding).
 * not through this driver: em_scale's online fit (a stepwise stochastic approximation, not the
@@ -84,6 +85,15 @@ class StreamError(ValueError):
         super().__init__(message)
         self.points_consumed = points_consumed
         self.fit = fit
+
+    def __reduce__(self):
+        # pickle rebuilds an exception as cls(*args), which misses the keyword arguments: a fit run in
+        # a worker process (a process pool, em_workers) raises it across processes
+        return _stream_error, (self.args[0], self.points_consumed, self.fit)
+
+
+def _stream_error(message, points_consumed, fit):
+    return StreamError(message, points_consumed=points_consumed, fit=fit)
 
 
 class DataError(ValueError):

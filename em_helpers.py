@@ -28,11 +28,12 @@ Numerics, in one place:
   breaks that (a component spanning a point 1e8 away, cond(Σ_k) ~ 1e19), the M-step floors
   that Σ_k's eigenvalues at reg_covar instead of failing; with reg_covar = 0 it raises.
 
-The house. Five rooms sit below this one and import nothing above them: em_checks (every input
+The house. Six rooms sit below this one and import nothing above them: em_checks (every input
 check, and ``FitSettings``, the loop's settings checked once), em_priors (MAP-EM's conjugate
 prior; it imports em_checks), em_geometry (``ellipse_geometry``), em_incomplete (the E-pass on
-incomplete, weighted data) and em_driver (the EM loop of fit_gmm, the chunked and the variational fits: its
-docstring says where sample weights, missing values and a thread pool go). This module
+incomplete, weighted data), em_driver (the EM loop of fit_gmm, the chunked and the variational fits: its
+docstring says where sample weights, missing values and worker processes go) and em_workers
+(``BlockMap``, a map over blocks by worker processes). This module
 re-exports their names, so ``em.<name>`` reaches all of them. Above it: em_plots, em_scale,
 em_bayes, em_select, each importing em_helpers only.
 
@@ -40,7 +41,7 @@ The internal layer. The names without a leading underscore that ``__all__`` does
 (``block_pass``, ``given_pass``, ``EPass``, ``combine_passes``, ``run_fit``, ``gain_below_tol``,
 ``fit_settings``, ``check_init``, ``init_error``, ``seed_responsibilities``, ``statistics_of``,
 ``log_weighted_densities``, ``normalize_rows_in_place``, ``centred_scatter``, ``add_to_diagonals``,
-``constrain_covariances``, ``floor_eigenvalues``, ``block_columns``, ``one_blas_thread``,
+``constrain_covariances``, ``floor_eigenvalues``, ``block_columns``, ``one_blas_thread``, ``BlockMap``,
 ``map_m_step_from_statistics``, ``GMMParams.trusted``, the ``check_*`` functions, ``MAX_ABS``,
 ``COUNT_FLOOR``, ``START_METHODS``) are what the rooms above use, documented and tested as the
 public functions are. They take the points as Xᵀ, shape (D, N), and responsibilities and
@@ -93,6 +94,7 @@ from em_incomplete import group_patterns as group_patterns
 from em_priors import ConjugatePrior, log_prior, resolve_prior
 from em_priors import default_prior as default_prior
 from em_priors import sample_covariance as sample_covariance
+from em_workers import BlockMap as BlockMap
 
 __all__ = [
     "COVARIANCE_TYPES",

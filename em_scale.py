@@ -9,7 +9,7 @@ shift c_k): the M-step needs the data only through them, and they add across chu
   batch EM: from the same start it gives ``em_helpers.fit_gmm``'s iterates to rounding.
   A dask array is mapped block by block on whatever dask scheduler is active, and the block
   statistics are gathered and summed here; an array or a memory map can have its chunks
-  mapped over ``n_jobs`` threads, summed in chunk order (bit-identical for any n_jobs). With
+  mapped over ``n_jobs`` processes, summed in chunk order (bit-identical for any n_jobs). With
   ``prior=``, MAP-EM: fit_gmm's MAP M-step on the summed statistics. With ``sample_weight``,
   each chunk's statistics are those of w_i γ_ik: fit_gmm's weighted iterates.
 * ``fit_gmm_online``: stepwise EM (Cappé and Moulines 2009; Liang and Klein 2009). Each
@@ -27,15 +27,12 @@ array is passed.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import numbers
 import sys
-import threading
 import types
 import warnings
 from array import array
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -159,9 +156,10 @@ def _rows_as_Xt(rows, n_features, where, first_row=0, row_numbers=None):
 def _chunk_pass(X, params, chunk_size, row_offset=0, block=None, pool=None, sample_weight=None):
     """One E-pass over ``X``'s rows, ``chunk_size`` at a time: the block map. Each chunk is one
     ``em_helpers.block_pass`` (statistics about ``params.means``), and the chunks are summed in
-    row order by ``em_helpers.combine_passes``, one after the other or, given a thread ``pool``,
-    mapped over its threads: the chunks and the order of the sum are the same either way, so the
-    result is bit for bit the same whatever the number of threads.
+    row order by ``em_helpers.combine_passes``, one after the other or, given ``pool`` (an
+    ``em_helpers.BlockMap`` of ``_chunk_block``), mapped over its processes: the chunks and the
+    order of the sum are the same either way, so the result is bit for bit the same whatever the
+    number of processes.
 
     Parameters
     ----------
@@ -172,7 +170,8 @@ def _chunk_pass(X, params, chunk_size, row_offset=0, block=None, pool=None, samp
         Index of X's first row in the whole data set (for error messages).
     block : int or None
         Which dask block X is (for error messages).
-    pool : concurrent.futures.ThreadPoolExecutor or None
+    pool : em_helpers.BlockMap or None
+        Made by ``_chunk_block`` for these X, chunk_size and sample_weight.
     sample_weight : ndarray of shape (n_samples,) or None
         w_i of X's rows, checked; each chunk passes its slice to ``block_pass``.
 
@@ -184,11 +183,7 @@ def _chunk_pass(X, params, chunk_size, row_offset=0, block=None, pool=None, samp
     """
     if pool is None:
         return em.combine_passes(_chunk_passes(X, params, chunk_size, row_offset, block, sample_weight))
-    # Each thread reads its chunk and computes its E-step and statistics (NumPy releases the GIL in
-    # the arithmetic); pool.map yields the results in chunk order, so the sum is the 1-thread sum.
-    buffers = threading.local()  # each thread's γ buffer, reused by its chunks of this pass
-    one = functools.partial(_chunk_summary, X, params, chunk_size, row_offset, block, buffers, sample_weight)
-    return em.combine_passes(pool.map(one, range(0, X.shape[0], chunk_size)))
+    return em.combine_passes(pool(params))  # the chunks' summaries in chunk order: the 1-process sum
 
 
 def _one_chunk(X, params, chunk_size, row_offset, block, start, out=None, sample_weight=None):
@@ -207,13 +202,18 @@ def _one_chunk(X, params, chunk_size, row_offset, block, start, out=None, sample
     return em.block_pass(Xt, params, shift=params.means, out=out, sample_weight=w)
 
 
-def _chunk_summary(X, params, chunk_size, row_offset, block, buffers, sample_weight, start):
-    """A chunk's pass with its statistics computed in the calling thread, γ in that thread's buffer
-    (``buffers``, a threading.local: no (K, chunk) array allocated and freed per chunk)."""
-    out = getattr(buffers, "out", None)
-    if out is None:
-        out = buffers.out = np.empty((params.n_components, min(chunk_size, X.shape[0])))
-    return _one_chunk(X, params, chunk_size, row_offset, block, start, out=out, sample_weight=sample_weight).summary()
+def _chunk_block(X, chunk_size, sample_weight, n_jobs):
+    """An ``em_helpers.BlockMap`` over X's chunks: block j is chunk j's pass summary, computed in
+    the process that maps it, γ in that process's buffer (no (K, chunk) array per chunk)."""
+    buffer = []
+
+    def one_block(params, index):
+        if not buffer:
+            buffer.append(np.empty((params.n_components, min(chunk_size, X.shape[0]))))
+        chunk = _one_chunk(X, params, chunk_size, 0, None, index * chunk_size, buffer[0], sample_weight)
+        return chunk.summary()
+
+    return em.BlockMap(one_block, -(-X.shape[0] // chunk_size), n_jobs)
 
 
 def _chunk_passes(X, params, chunk_size, row_offset, block, sample_weight=None):
@@ -469,11 +469,19 @@ def fit_gmm_chunked(
         "default" is made from the rows of the start's subsample (all rows when there are at most
         ``INIT_SUBSAMPLE``: then it is fit_gmm's "default"; else 100,000 rows drawn with a fixed seed).
     n_jobs : int, default 1
-        Threads that map the chunks of each pass (a NumPy array or a memory map; a dask array's
-        blocks run wherever its scheduler puts them). The chunks and the order of their sum do not
-        depend on it, so the fit is bit for bit the same for any n_jobs. 1 by default: on a machine
-        shared with other work, or inside a dask worker or a process pool, more threads than free
-        cores slow every one of them down; pass ``os.cpu_count()`` on a machine of your own.
+        Processes that map the chunks of each pass (a NumPy array or a memory map; a dask array's
+        blocks run wherever its scheduler puts them): this one and n_jobs - 1 workers forked from it
+        once per fit (``em_helpers.BlockMap``, whose docstring says why fork and what Python 3.12's
+        fork warning means here), each taking a contiguous range of chunks; the workers share X with
+        this process (nothing is copied), receive only θ per pass and end with the fit. The chunks
+        and the order of their sum do not depend on n_jobs, so the fit is bit for bit the same for
+        any n_jobs. Processes, not threads: a chunk's E-step is ~20 short NumPy calls, and threads
+        spent the pass handing the GIL to each other (2 threads: 1.18x one thread's throughput at
+        N = 1,000,000, D = 2, K = 3, 1.34x at 200,000, 8, 6, measured by tests/bench.py on 2 cores;
+        2 processes: see ``python tests/bench.py workers``). 1 by default: a fork costs
+        milliseconds per fit, and on a machine shared with other work, or inside a dask worker or
+        a process pool, more processes than free cores slow every one of them down; pass
+        ``os.cpu_count()`` on a machine of your own. Needs fork (not on Windows: n_jobs > 1 raises).
     sample_weight : array-like of shape (n_samples,), optional
         w_i >= 0, as in ``fit_gmm`` (checked by the same function, with the same errors): each
         chunk's statistics are those of w_i γ_ik, L = Σ_i w_i log p(x_i | θ), ``tol`` is per unit
@@ -524,14 +532,14 @@ def fit_gmm_chunked(
             "scheduler: give that scheduler the threads or workers (dask.config.set(num_workers=...), a "
             "distributed.Client), and leave n_jobs=1."
         )
-    # BLAS on one thread for the whole fit, whatever n_jobs: OpenBLAS's threads are one pool for the
-    # process, so chunk threads whose products asked for it would put more threads than cores on the
+    # BLAS on one thread for the whole fit, whatever n_jobs (the workers, forked inside, inherit the
+    # limit): n_jobs processes each with BLAS's own pool would put more threads than cores on the
     # machine; and no product's rounding then depends on how BLAS would have split it.
     with em.one_blas_thread():
         if n_jobs == 1:
             variant = _Chunked(X, n_samples, settings, chunk_size, prior, sample_weight=weights)
             return em.run_fit(variant, settings, init, seed, n_points)
-        with ThreadPoolExecutor(max_workers=n_jobs, thread_name_prefix="em-chunks") as pool:
+        with _chunk_block(X, chunk_size, weights, n_jobs) as pool:  # forks n_jobs - 1 workers, ended here
             variant = _Chunked(X, n_samples, settings, chunk_size, prior, pool, weights)
             return em.run_fit(variant, settings, init, seed, n_points)
 
