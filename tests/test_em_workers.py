@@ -154,15 +154,18 @@ def test_a_block_error_reaches_the_caller_as_the_plain_loop_raises_it(n_jobs, ba
 
 def test_a_worker_error_carries_its_traceback_and_leaves_the_map_usable():
     def one_block(params, index):
-        if params == "bad" and index == 3:
-            raise em.DataError("block 3 is bad", 3_000)
-        return index
+        if (params, index) in (("bad in a worker", 3), ("bad here", 0)):
+            raise em.DataError(f"block {index} is bad", 1_000 * index)
+        return params, index
 
-    with em.BlockMap(one_block, 4, 2) as block_map:
-        with pytest.raises(em.DataError) as caught:
-            block_map("bad")
+    with em.BlockMap(one_block, 4, 2) as block_map:  # this process maps blocks 0 and 1, the worker 2 and 3
+        with pytest.raises(em.DataError, match="block 3 is bad") as caught:
+            block_map("bad in a worker")
         assert any("raised in worker process" in note and "one_block" in note for note in caught.value.__notes__)
-        assert block_map("good") == [0, 1, 2, 3]  # every answer of the failed pass was read
+        with pytest.raises(em.DataError, match="block 0 is bad"):
+            block_map("bad here")
+        # every answer of the failed passes was read: this pass reads its own
+        assert block_map("good") == [("good", index) for index in range(4)]
 
 
 def test_an_exception_that_cannot_be_pickled_arrives_as_a_runtime_error_naming_it():
