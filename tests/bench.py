@@ -582,12 +582,12 @@ def exp_in_threads(n_jobs, calls=400):
 def fork_and_ipc_ms(X, start, repeats=THREAD_REPEATS):
     """What the workers cost beyond the arithmetic, at this X (best of ``repeats``, ms): forking one
     worker and ending it (entering and leaving the map: once per fit), and one pass's round trip
-    (θ out, the chunks' summaries back) with the arithmetic taken out: every block returns a summary
-    computed beforehand, 2 processes against 1."""
+    (θ out, the chunks' summaries back) with the arithmetic taken out: every block returns its own copy
+    of a summary computed beforehand (so each is pickled whole), 2 processes against 1."""
     chunk = em_scale._DEFAULT_CHUNK
     n_blocks = -(-X.shape[0] // chunk)
     with em.one_blas_thread():
-        summary = em_scale._chunk_pass(X[:chunk], start, chunk)
+        summaries = [em_scale._chunk_pass(X[:chunk], start, chunk) for _ in range(n_blocks)]
         fork, one, two = np.inf, np.inf, np.inf
         for _ in range(repeats):
             t = time.perf_counter()
@@ -595,7 +595,7 @@ def fork_and_ipc_ms(X, start, repeats=THREAD_REPEATS):
                 pass
             fork = min(fork, time.perf_counter() - t)
             for n_jobs in (1, 2):
-                with em.BlockMap(lambda params, index: summary, n_blocks, n_jobs) as block_map:
+                with em.BlockMap(lambda params, index: summaries[index], n_blocks, n_jobs) as block_map:
                     t = time.perf_counter()
                     em.combine_passes(block_map(start))
                     elapsed = time.perf_counter() - t
