@@ -596,6 +596,7 @@ def fork_and_ipc_ms(X, start, repeats=THREAD_REPEATS):
             fork = min(fork, time.perf_counter() - t)
             for n_jobs in (1, 2):
                 with em.BlockMap(lambda params, index: summaries[index], n_blocks, n_jobs) as block_map:
+                    block_map(start)  # the first pass also waits for the worker to start
                     t = time.perf_counter()
                     em.combine_passes(block_map(start))
                     elapsed = time.perf_counter() - t
