@@ -101,12 +101,20 @@ class BlockMap:
     def __call__(self, params):
         if len(self.cuts) - 2 != len(self._conns):
             raise RuntimeError("a BlockMap with n_jobs > 1 maps inside its `with` block only")
+        sent = []
         for conn, low, high in zip(self._conns, self.cuts[1:-1], self.cuts[2:], strict=True):
-            conn.send((params, low, high))
+            try:
+                conn.send((params, low, high))
+                sent.append(True)
+            except OSError:  # the worker is gone
+                sent.append(False)
         # this process's range, then every worker's answer (all of them: a pass read half-way
         # would leave the next pass reading this one's answers), in block order
         parts = [_blocks(self.one_block, params, self.cuts[0], self.cuts[1])]
-        parts += [self._receive(worker, conn) for worker, conn in zip(self._workers, self._conns, strict=True)]
+        parts += [
+            self._receive(worker, conn) if ok else self._gone(worker)
+            for worker, conn, ok in zip(self._workers, self._conns, sent, strict=True)
+        ]
         results = []
         for part in parts:
             if isinstance(part, _Failure):
@@ -130,15 +138,19 @@ class BlockMap:
                 worker.join()
         self._workers, self._conns = [], []
 
-    @staticmethod
-    def _receive(worker, conn):
+    @classmethod
+    def _receive(cls, worker, conn):
         try:
             return conn.recv()
         except (EOFError, OSError):
-            worker.join(timeout=1.0)
-            return _Failure(
-                RuntimeError(f"worker process {worker.pid} ended without answering (exit code {worker.exitcode})")
-            )
+            return cls._gone(worker)
+
+    @staticmethod
+    def _gone(worker):
+        worker.join(timeout=1.0)
+        return _Failure(
+            RuntimeError(f"worker process {worker.pid} ended without answering (exit code {worker.exitcode})")
+        )
 
 
 class _Failure:

@@ -10,6 +10,8 @@ import itertools
 import multiprocessing
 import os
 import pickle
+import signal
+import time
 from pathlib import Path
 
 import numpy as np
@@ -181,6 +183,15 @@ def test_a_worker_that_dies_is_an_error_not_a_hang():
 
     with em.BlockMap(one_block, 4, 2) as block_map, pytest.raises(RuntimeError, match=r"exit code 7"):
         block_map(os.getpid())
+    with em.BlockMap(where_and_which, 4, 2) as block_map:  # a worker killed between passes
+        (worker,) = {pid for pid, _, _ in block_map(None)} - {os.getpid()}
+        os.kill(worker, signal.SIGKILL)
+        for _ in range(500):  # until it has ended (a zombie: no one has reaped it), at most 5 s
+            if Path(f"/proc/{worker}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+            time.sleep(0.01)
+        with pytest.raises(RuntimeError, match=rf"worker process {worker} ended without answering \(exit code -9\)"):
+            block_map(None)
 
 
 class ChunkGoesBad:
