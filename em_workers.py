@@ -9,11 +9,12 @@ is the same bits for any n_jobs.
 
 Why processes, not threads. A block's E-step and statistics are about 20 short NumPy calls
 (a few hundred µs each at 20,000 rows); NumPy releases the GIL inside each, but two threads
-spend much of the pass handing the GIL back and forth between them. Measured on this 2-core
-machine (tests/bench.py, 2026-12-07, 20 iterations of fit_gmm_chunked): 2 threads gave 1.18x one
-thread's throughput at N = 1,000,000, D = 2, K = 3 and 1.34x at N = 200,000, D = 8, K = 6, where
-np.exp alone on 2 threads gave 1.75x and 1.88x; one E-pass at (1M, 2, 3) on 2 forked processes
-gave 1.58-1.85x (/work/exp/proc.py). A process has its own GIL.
+spend much of the pass handing the GIL back and forth between them. Measured on a 2-core
+machine (``python tests/bench.py threads``, 20 iterations of fit_gmm_chunked, 2026-12-07): 2
+threads gave 1.18x one thread's throughput at N = 1,000,000, D = 2, K = 3 and 1.34x at N = 200,000,
+D = 8, K = 6, where np.exp alone on 2 threads gave 1.75x and 1.88x; 2 processes gave 1.73x and
+1.81x (load average 2.2 from other jobs, falling), 1.66x and 1.61x in another run at the same load.
+A process has its own GIL.
 
 Why fork. A worker forked from this process inherits ``one_block`` and through it the data: an
 in-memory array or a memory map is shared page by page at no cost (copy on write; EM only reads
