@@ -31,11 +31,12 @@ Where the features that came after the driver went:
   variational fit and the model search take none.
 * missing values: ``incomplete_pass``, another E-pass returning the same ``EPass``, which the
   DataSource of fit_gmm(allow_missing=True) runs; the driver and the M-steps did not change.
-* a thread pool: ``DataSource._map``, the one place a source's blocks are mapped. An E-pass over
-  blocks is a map, one ``block_pass`` per block (``DataSource.block_summary``), and a sum,
-  ``combine_passes``, in block order, so the result does not depend on the number of threads.
-  fit_gmm_chunked(n_jobs=...) gives it threads (with BLAS held to one thread by
-  ``em_helpers.one_blas_thread`` for the fit); a dask array's blocks are mapped by dask, each
+* worker processes (or any pool): ``DataSource._map``, the one place a source's blocks are mapped.
+  An E-pass over blocks is a map, one ``block_pass`` per block (``DataSource.block_summary``), and a
+  sum, ``combine_passes``, in block order, so the result does not depend on the number of
+  processes. fit_gmm_chunked(n_jobs=...) maps it over processes forked from this one (em_workers'
+  ``BlockMap``; BLAS held to one thread by ``em_helpers.one_blas_thread`` for the fit, the workers
+  included); a dask array's blocks are mapped by dask, each
   block a part of the same source (``DataSource.part``). The in-memory fit makes one ``block_pass``
   over all its points: its statistics are taken about the γ-weighted means of all N points, which
   a block map would have to take about θ's means (other rounding, and γ to gather into one array).
@@ -144,7 +145,7 @@ class EPass:
 
 def combine_passes(parts):
     """The passes of several blocks (any iterable, consumed as it goes) summed in block order:
-    the order is fixed, so the sum is the same whichever worker or thread computed each block."""
+    the order is fixed, so the sum is the same whichever process computed each block."""
     total = None
     for part in parts:
         total = part.summary() if total is None else total + part

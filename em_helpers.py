@@ -28,13 +28,14 @@ Numerics, in one place:
   breaks that (a component spanning a point 1e8 away, cond(Σ_k) ~ 1e19), the M-step floors
   that Σ_k's eigenvalues at reg_covar instead of failing; with reg_covar = 0 it raises.
 
-The house. Six rooms sit below this one and import nothing above them: em_checks (every input
+The house. Seven rooms sit below this one and import nothing above them: em_checks (every input
 check, and ``FitSettings``, the loop's settings checked once), em_priors (MAP-EM's conjugate
 prior; it imports em_checks), em_geometry (``ellipse_geometry``), em_blocks (the column blocks and
 the log-sum-exp over K of every E-step), em_incomplete (the E-pass on incomplete, weighted data;
-it imports em_blocks) and em_driver (the EM loop of fit_gmm, the chunked and the variational fits:
-its docstring says where sample weights, missing values and a thread pool go: ``DataSource``,
-here, for the first and the last). This module
+it imports em_blocks), em_workers (``BlockMap``, a map over blocks by worker processes) and
+em_driver (the EM loop of fit_gmm, the chunked and the variational fits: its docstring says where
+sample weights, missing values and worker processes go: ``DataSource``, here, for the first and
+the last). This module
 re-exports their names, so ``em.<name>`` reaches all of them. Above it: em_plots, em_scale,
 em_bayes, em_select, each importing em_helpers only.
 
@@ -43,7 +44,7 @@ The internal layer. The names without a leading underscore that ``__all__`` does
 ``combine_passes``, ``run_fit``, ``gain_below_tol``, ``rows_as_Xt``,
 ``fit_settings``, ``check_init``, ``init_error``, ``seed_responsibilities``, ``statistics_of``,
 ``log_weighted_densities``, ``normalize_rows_in_place``, ``centred_scatter``, ``add_to_diagonals``,
-``constrain_covariances``, ``floor_eigenvalues``, ``block_columns``, ``one_blas_thread``,
+``constrain_covariances``, ``floor_eigenvalues``, ``block_columns``, ``one_blas_thread``, ``BlockMap``,
 ``map_m_step_from_statistics``, ``GMMParams.trusted``, the ``check_*`` functions, ``MAX_ABS``,
 ``COUNT_FLOOR``, ``START_METHODS``) are what the rooms above use, documented and tested as the
 public functions are. They take the points as Xᵀ, shape (D, N), and responsibilities and
@@ -54,8 +55,6 @@ and (N, K).
 from __future__ import annotations
 
 import dataclasses
-import functools
-from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -98,6 +97,7 @@ from em_incomplete import group_patterns as group_patterns
 from em_priors import ConjugatePrior, log_prior, resolve_prior
 from em_priors import default_prior as default_prior
 from em_priors import sample_covariance as sample_covariance
+from em_workers import BlockMap as BlockMap
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -436,7 +436,8 @@ _BLAS_CONTROLLER = []
 def one_blas_thread():
     """A context manager that runs BLAS on one thread while it is open (process-wide, as
     scikit-learn's KMeans does): for fits whose products are thin, where OpenBLAS's threads cost
-    more than they gain, and for fits that map their blocks over threads of their own.
+    more than they gain, and for fits that map their blocks over processes of their own (forked
+    inside it, they inherit the limit).
     threadpoolctl's view of the loaded BLAS is made once (making it scans the process's
     libraries: about 6 ms)."""
     if not _BLAS_CONTROLLER:
@@ -1463,8 +1464,8 @@ class DataSource:
       means). From rows, one block map: the rows cut into blocks of ``chunk_size``, ``block_pass``
       on each with its slice of w (statistics about θ's means), summed in block order
       (``combine_passes``). ``_map`` is the one place the blocks are mapped: one after the other,
-      or over ``n_jobs`` threads; the blocks and the order of the sum do not depend on n_jobs, so
-      neither does the result, bit for bit.
+      or over ``n_jobs`` processes; the blocks and the order of the sum do not depend on n_jobs,
+      so neither does the result, bit for bit.
 
     The M-steps need no weights: the statistics carry them (w_i γ_ik, N = Σ_i w_i).
 
@@ -1493,7 +1494,7 @@ class DataSource:
     @classmethod
     def rows(cls, X, sample_weight=None, n_components=None, *, chunk_size, start_size, n_jobs=1):
         """Rows read ``chunk_size`` at a time from X, anything that slices by rows with a checked
-        ``.shape`` (``check_rows``); a start on at most ``start_size`` of them; ``n_jobs`` threads."""
+        ``.shape`` (``check_rows``); a start on at most ``start_size`` of them; ``n_jobs`` processes."""
         source = cls.__new__(cls)
         weights = None if sample_weight is None else check_sample_weight(sample_weight, X.shape[0])
         source._setup(X, weights, chunk_size, start_size, n_jobs)
@@ -1515,18 +1516,19 @@ class DataSource:
         self.n_samples, self.n_features = (int(n) for n in X.shape)
         self.n_points = self.n_samples if weights is None else float(weights.sum())
         self.chunk_size, self.start_size, self.n_jobs = chunk_size, start_size, n_jobs
-        self.first_row, self.block, self._pool, self._spare = 0, None, None, []
+        self.first_row, self.block, self._pool, self._gamma = 0, None, None, None
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, exc_type, exc, tb):
+        self.close(wait=exc_type is None)
 
-    def close(self):
-        """Shut the thread pool down, if ``_map`` made one."""
+    def close(self, wait=True):
+        """End the worker processes, if ``_map`` forked them (``wait``: let each finish its range;
+        else, on the way out of an exception, terminate them)."""
         if self._pool is not None:
-            self._pool.shutdown()
+            self._pool.close(wait)
             self._pool = None
 
     # ------------------------------------------------------------------ the start and the prior
@@ -1627,31 +1629,27 @@ class DataSource:
         except ValueError as err:
             raise DataError(str(err), self.first_row + start) from None
         w = None if self.weights is None else self.weights[start:stop]
-        # γ goes into a spare (K, chunk_size) buffer: a fresh one per block cost 0.55 ms of page faults
-        # in a block's 1.8 ms at chunk_size 20,000, K = 3, D = 2 (measured). A free-list, not one buffer
-        # per thread: a block takes any spare (list.pop and append are atomic) and gives it back.
-        try:
-            out = self._spare.pop()
-        except IndexError:
-            out = None
-        if out is None or out.shape[0] != params.n_components:
-            out = np.empty((params.n_components, min(self.chunk_size, self.n_samples)))
-        try:
-            return block_pass(Xt, params, shift=params.means, out=out[:, : stop - start], sample_weight=w).summary()
-        finally:
-            self._spare.append(out)
+        # γ goes into this process's one (K, chunk_size) buffer, reused by each of its blocks (a block's
+        # summary holds no γ): a fresh one per block cost 0.55 ms of page faults in a block's 1.8 ms at
+        # chunk_size 20,000, K = 3, D = 2 (measured). A forked worker has its own copy of the buffer.
+        if self._gamma is None or self._gamma.shape[0] != params.n_components:
+            self._gamma = np.empty((params.n_components, min(self.chunk_size, self.n_samples)))
+        out = self._gamma[:, : stop - start]
+        return block_pass(Xt, params, shift=params.means, out=out, sample_weight=w).summary()
 
     def _map(self, one_block, params, n_blocks):
         """``one_block(params, index)`` for index 0 .. n_blocks - 1, in block order: the one place
         blocks are mapped. With n_jobs = 1 one after the other, lazily (memory holds one block);
-        else over a pool of n_jobs threads (made on first use, shut by ``close``): each thread reads
-        its block and computes its pass (NumPy releases the GIL in the arithmetic), and ``map``
-        yields the results in block order, so their sum is the one-thread sum."""
+        else by n_jobs processes (em_workers' ``BlockMap``: this one and n_jobs - 1 workers forked
+        on first use, which inherit ``one_block`` and the rows, and end with ``close``), each taking
+        a contiguous range of blocks and handing back their summaries in block order, so their sum
+        is the one-process sum, bit for bit. Processes, not threads: see em_workers' docstring."""
         if self.n_jobs == 1:
             return (one_block(params, index) for index in range(n_blocks))
         if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=self.n_jobs, thread_name_prefix="em-blocks")
-        return self._pool.map(functools.partial(one_block, params), range(n_blocks))
+            self._pool = BlockMap(one_block, n_blocks, self.n_jobs)
+            self._pool.__enter__()  # forks the workers; close() ends them
+        return self._pool(params)
 
 
 class SourceFit:

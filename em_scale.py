@@ -9,10 +9,10 @@ shift c_k): the M-step needs the data only through them, and they add across chu
   batch EM: from the same start it gives ``em_helpers.fit_gmm``'s iterates to rounding.
   A dask array is mapped block by block on whatever dask scheduler is active, and the block
   statistics are gathered and summed here; an array or a memory map can have its chunks
-  mapped over ``n_jobs`` threads, summed in chunk order (bit-identical for any n_jobs). With
+  mapped over ``n_jobs`` processes, summed in chunk order (bit-identical for any n_jobs). With
   ``prior=``, MAP-EM: fit_gmm's MAP M-step on the summed statistics. With ``sample_weight``,
   each chunk's statistics are those of w_i γ_ik: fit_gmm's weighted iterates. The rows, their
-  weights, the start's subsample and the chunk map (with its threads) are em_helpers'
+  weights, the start's subsample and the chunk map (with its worker processes) are em_helpers'
   ``DataSource.rows``; the loop is em_helpers' ``SourceFit``, fit_gmm's.
 * ``fit_gmm_online``: stepwise EM (Cappé and Moulines 2009; Liang and Klein 2009). Each
   batch's statistics are blended into running statistics, s ← (1 - η_t) s + η_t s(batch_t),
@@ -251,11 +251,21 @@ def fit_gmm_chunked(
         "default" is made from the rows of the start's subsample (all rows when there are at most
         ``INIT_SUBSAMPLE``: then it is fit_gmm's "default"; else 100,000 rows drawn with a fixed seed).
     n_jobs : int, default 1
-        Threads that map the chunks of each pass (a NumPy array or a memory map; a dask array's
-        blocks run wherever its scheduler puts them). The chunks and the order of their sum do not
-        depend on it, so the fit is bit for bit the same for any n_jobs. 1 by default: on a machine
-        shared with other work, or inside a dask worker or a process pool, more threads than free
-        cores slow every one of them down; pass ``os.cpu_count()`` on a machine of your own.
+        Processes that map the chunks of each pass (a NumPy array or a memory map; a dask array's blocks run
+        wherever its scheduler puts them): this one and n_jobs - 1 workers forked from it once per fit
+        (em_helpers' ``DataSource._map`` with em_workers' ``BlockMap``, whose docstring says why fork and what
+        Python 3.12's fork warning means here), each taking a contiguous range of chunks; the workers share X
+        with this process (nothing is copied), receive only θ per pass and end with the fit. The chunks and the
+        order of their sum do not depend on n_jobs, so the fit is bit for bit the same for any n_jobs.
+        Processes, not threads: a chunk's E-step is ~20 short NumPy calls, and threads spent the pass handing
+        the GIL to each other. On 2 cores (``python tests/bench.py threads``, 20 iterations), 2 threads gave
+        1.18x one thread's throughput at N = 1,000,000, D = 2, K = 3 and 1.34x at 200,000, 8, 6; 2 processes
+        gave 1.73x and 1.81x (load average 2.2, falling). 1 by default: forking and ending a worker costs 5-20
+        ms per fit (tests/workers_fork_cost.py, the bench), and on a machine shared with other work, or inside a
+        dask worker or a process pool, more processes than free cores slow every one of them down; pass
+        ``os.cpu_count()`` on a machine of your own. Needs fork (not on Windows: n_jobs > 1 raises). Tested on
+        NumPy arrays and memory maps; an h5py dataset's open file is inherited by the workers, which HDF5 does
+        not promise to support: use n_jobs=1 or a memory map there.
     sample_weight : array-like of shape (n_samples,), optional
         w_i >= 0, as in ``fit_gmm`` (checked by the same function, with the same errors): each
         chunk's statistics are those of w_i γ_ik, L = Σ_i w_i log p(x_i | θ), ``tol`` is per unit
@@ -302,9 +312,9 @@ def fit_gmm_chunked(
     if _is_dask_array(X):
         if n_jobs > 1:
             raise ValueError(
-                f"n_jobs={n_jobs} maps the chunks of an array in this process; a dask array's blocks run on its "
-                "scheduler: give that scheduler the threads or workers (dask.config.set(num_workers=...), a "
-                "distributed.Client), and leave n_jobs=1."
+                f"n_jobs={n_jobs} maps the chunks of an array over processes forked from this one; a dask "
+                "array's blocks run on its scheduler: give that scheduler the threads or workers "
+                "(dask.config.set(num_workers=...), a distributed.Client), and leave n_jobs=1."
             )
         weights = None  # the source's w_i as a dask array chunked like X's rows, persisted once: on a
         if source.weights is not None:  # cluster they live as long as this reference (this fit)
@@ -315,8 +325,8 @@ def fit_gmm_chunked(
         def e_pass(params, spent):
             return _dask_pass(X, params, chunk_size, weights)
 
-    # BLAS on one thread for the whole fit, whatever n_jobs: OpenBLAS's threads are one pool for the
-    # process, so chunk threads whose products asked for it would put more threads than cores on the
+    # BLAS on one thread for the whole fit, whatever n_jobs (the workers, forked inside, inherit the
+    # limit): n_jobs processes each with BLAS's own pool would put more threads than cores on the
     # machine; and no product's rounding then depends on how BLAS would have split it.
     with em.one_blas_thread(), source:
         variant = em.SourceFit("fit_gmm_chunked", source, settings, prior, e_pass)

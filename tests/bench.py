@@ -12,11 +12,13 @@ fit_gmm and scikit-learn numbers of the first table, as points per second per co
 process is a core; the in-process fits use one) and peak memory. Its closing note gives dask's fixed
 cost per pass and the part of it this process spends building the pass's tasks.
 
-A thread table (em_scale's n_jobs): fit_gmm_chunked on the in-memory arrays of (1M, 2, 3) and
-(200k, 8, 6) with 1 and 2 threads, 20 iterations from the same start, against fit_gmm and
-scikit-learn of the first table; the target is 2 threads >= 1.7x one thread's throughput, and the
-fits must be bit-identical. The load average is printed: on a shared machine the threads can only
-use the cores the other processes leave.
+A worker table (em_scale's n_jobs, `python tests/bench.py threads` prints it alone): fit_gmm_chunked
+on the in-memory arrays of (1M, 2, 3) and (200k, 8, 6) with 1 and 2 processes (em_workers' forked
+workers), 20 iterations from the same start, against fit_gmm and scikit-learn of the first table; the
+target is 2 processes >= 1.7x one's throughput, and the fits must be bit-identical. CPU time counts the
+workers (joined at each fit's end); the 2-thread ratio of the version before is quoted, not measured.
+Also the cost of forking and ending a worker (once per fit) and one pass's round trip to it. The load
+average is printed: on a shared machine the workers can only use the cores the other processes leave.
 
 A table per covariance model at N = 200,000, D = 50, K = 5 (full, diag, spherical): 5 EM iterations
 from the same start, each model's own k-means++ start, against scikit-learn with the same start, in
@@ -542,21 +544,30 @@ def incomplete_table():
     return met
 
 
-# --------------------------------------------------------------------------- every core: threads
+# --------------------------------------------------------------------------- every core: worker processes
 
 THREAD_SIZES = [(1_000_000, 2, 3), (200_000, 8, 6)]
 THREAD_TARGET = 1.7
 THREAD_REPEATS = 5
+# 2 threads / 1 thread throughput of fit_gmm_chunked(n_jobs=2) when n_jobs meant threads (this script's
+# table of 2026-12-07, load 1.5-4; np.exp's ceiling then 1.75 and 1.88): kept for comparison, not re-measured
+THREADS_BEFORE = {(1_000_000, 2, 3): 1.18, (200_000, 8, 6): 1.34}
 
 
-def run_chunked_threads(X, start, n_jobs):
+def run_chunked_workers(X, start, n_jobs):
     return em_scale.fit_gmm_chunked(
         X, start.n_components, init=start, max_iter=N_ITER, tol=0, reg_covar=REG_COVAR, n_jobs=n_jobs
     ).params
 
 
+def cpu_seconds():
+    """CPU seconds of this process and of its children that have ended (the workers, joined at a fit's end)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def exp_in_threads(n_jobs, calls=400):
-    """The machine's ceiling for two threads right now: ``calls`` np.exp over a (3, 20000) array (about
+    """The machine's ceiling for two cores right now: ``calls`` np.exp over a (3, 20000) array (about
     0.3 ms each, the GIL released throughout), split over n_jobs threads, each with its own arrays."""
 
     def work(n):
@@ -568,52 +579,94 @@ def exp_in_threads(n_jobs, calls=400):
         list(pool.map(work, [calls // n_jobs] * n_jobs))
 
 
+def fork_and_ipc_ms(X, start, repeats=THREAD_REPEATS):
+    """What the workers cost beyond the arithmetic, at this X (best of ``repeats``, ms): forking one
+    worker and ending it (entering and leaving the map: once per fit), and one pass's round trip
+    (θ out, the chunks' summaries back) with the arithmetic taken out: every block returns its own copy
+    of a summary computed beforehand (so each is pickled whole), 2 processes against 1."""
+    chunk = em_scale._DEFAULT_CHUNK
+    n_blocks = -(-X.shape[0] // chunk)
+    with em.one_blas_thread():
+        summaries = [em_scale._chunk_pass(X[:chunk], start, chunk) for _ in range(n_blocks)]
+        fork, one, two = np.inf, np.inf, np.inf
+        for _ in range(repeats):
+            t = time.perf_counter()
+            with em_scale._chunk_block(X, chunk, None, 2):
+                pass
+            fork = min(fork, time.perf_counter() - t)
+            for n_jobs in (1, 2):
+                with em.BlockMap(lambda params, index: summaries[index], n_blocks, n_jobs) as block_map:
+                    block_map(start)  # the first pass also waits for the worker to start
+                    t = time.perf_counter()
+                    em.combine_passes(block_map(start))
+                    elapsed = time.perf_counter() - t
+                one, two = (min(one, elapsed), two) if n_jobs == 1 else (one, min(two, elapsed))
+    return fork * 1e3, (two - one) * 1e3
+
+
 def threads_table(measured):
-    """fit_gmm_chunked on the in-memory array with 1 and 2 threads (n_jobs), the same 20 iterations from
+    """fit_gmm_chunked on the in-memory array with 1 and 2 processes (n_jobs), the same 20 iterations from
     the same start as the first table, against fit_gmm and scikit-learn measured there (same run). The
-    rounds interleave 1 thread, 2 threads and the ceiling (``exp_in_threads``), best of THREAD_REPEATS: on
-    a shared machine the ceiling says how much of a second core the other processes left."""
+    rounds interleave 1 process, 2 processes and the ceiling (``exp_in_threads``), best of THREAD_REPEATS:
+    on a shared machine the ceiling says how much of a second core the other processes left."""
     cores = os.cpu_count()
     print(f"Every core: fit_gmm_chunked(n_jobs=...) on the in-memory array, {N_ITER} iterations from the same start")
     load = os.getloadavg()[0]
     print(f"({cores} cores; load average {load:.1f} when this table started: other processes share the cores)\n")
     print(
-        "| N | D | K | fit_gmm ms | 1 thread ms | 2 threads ms | 2 threads / 1 thread (throughput) "
-        "| CPU s per wall s, 2 threads | ceiling: np.exp, 2 threads / 1 thread (CPU s per wall s) "
-        "| vs scikit-learn, 1 thread | vs scikit-learn, 2 threads | bit-identical |"
+        "| N | D | K | fit_gmm ms | 1 process ms | 2 processes ms | 2 processes / 1 (throughput) "
+        "| CPU s per wall s, 2 processes | ceiling: np.exp, 2 threads / 1 thread (CPU s per wall s) "
+        "| 2 threads / 1 thread (2026-12-07) | vs scikit-learn, 1 process | vs scikit-learn, 2 processes "
+        "| bit-identical | fork + end of a worker ms | per-pass IPC ms |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|")
     met = True
     for size in THREAD_SIZES:
         X, start, _, seconds, _ = measured[size]
-        fits = {n_jobs: run_chunked_threads(X, start, n_jobs) for n_jobs in (1, 2)}  # also warms up
+        fits = {n_jobs: run_chunked_workers(X, start, n_jobs) for n_jobs in (1, 2)}  # also warms up
         best = {key: (np.inf, 0.0) for key in ("fit 1", "fit 2", "exp 1", "exp 2")}
         for _ in range(THREAD_REPEATS):
             for key in best:
                 n_jobs = int(key[-1])
-                cpu, wall = time.process_time(), time.perf_counter()
+                cpu, wall = cpu_seconds(), time.perf_counter()
                 if key.startswith("fit"):
-                    run_chunked_threads(X, start, n_jobs)
+                    run_chunked_workers(X, start, n_jobs)
                 else:
                     exp_in_threads(n_jobs)
-                wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+                wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
                 best[key] = min(best[key], (wall, cpu / wall))
         names = ("weights", "means", "covariances")
         identical = all(np.array_equal(getattr(fits[1], a), getattr(fits[2], a)) for a in names)
         one, two = best["fit 1"][0], best["fit 2"][0]
         scaling = one / two
         met &= scaling >= THREAD_TARGET
+        fork, ipc = fork_and_ipc_ms(X, start)
         print(
             f"| {size[0]:,} | {size[1]} | {size[2]} | {seconds['em_helpers'] * 1e3:,.0f} | {one * 1e3:,.0f} "
             f"| {two * 1e3:,.0f} | **{scaling:.2f}** | {best['fit 2'][1]:.2f} "
-            f"| {best['exp 1'][0] / best['exp 2'][0]:.2f} ({best['exp 2'][1]:.2f}) "
+            f"| {best['exp 1'][0] / best['exp 2'][0]:.2f} ({best['exp 2'][1]:.2f}) | {THREADS_BEFORE[size]:.2f} "
             f"| {one / seconds['scikit-learn']:.2f} | {two / seconds['scikit-learn']:.2f} "
-            f"| {'yes' if identical else 'NO'} |"
+            f"| {'yes' if identical else 'NO'} | {fork:.1f} | {ipc:.2f} |",
+            flush=True,
         )
     print(
-        f"\nThread target: 2 threads >= {THREAD_TARGET}x one thread's throughput at both sizes: "
+        f"\nTarget: 2 processes >= {THREAD_TARGET}x one process's throughput at both sizes: "
         + ("met." if met else f"NOT met (load average {os.getloadavg()[0]:.1f} at the end).")
     )
+    return met
+
+
+def measure_for_threads():
+    """The first table's fit_gmm and scikit-learn times at THREAD_SIZES only (``bench.py threads``)."""
+    measured = {}
+    for size in THREAD_SIZES:
+        X, start = make_problem(*size)
+        seconds = {}
+        for name, fn in (("em_helpers", run_em_helpers), ("scikit-learn", run_sklearn)):
+            fn(X, start)  # warm up
+            seconds[name] = best_time(fn, X, start, 3)
+        measured[size] = (X, start, None, seconds, None)
+    return measured
 
 
 def main():
@@ -673,4 +726,7 @@ def main():
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["threads"]:  # the worker-process table alone, with the fit_gmm and scikit-learn times it needs
+        print(f"numpy {np.__version__}, scikit-learn {sklearn.__version__}, python {sys.version.split()[0]}\n")
+        sys.exit(0 if threads_table(measure_for_threads()) else 1)
     sys.exit(main())

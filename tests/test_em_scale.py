@@ -802,7 +802,9 @@ def test_n_jobs_must_be_a_whole_number_of_threads(X, n_jobs, error, message):
 
 
 def test_n_jobs_on_a_dask_array_says_where_its_threads_go(X):
-    with pytest.raises(ValueError, match=r"^n_jobs=2 maps the chunks of an array in this process; a dask array's"):
+    with pytest.raises(
+        ValueError, match=r"^n_jobs=2 maps the chunks of an array over processes forked from this one; a dask"
+    ):
         es.fit_gmm_chunked(da.from_array(X, chunks=(5_000, 2)), 3, n_jobs=2)
 
 
