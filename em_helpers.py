@@ -87,6 +87,7 @@ from em_checks import (
 from em_checks import FitSettings as FitSettings
 from em_checks import check_n_components as check_n_components
 from em_checks import check_rows as check_rows
+from em_checks import check_tol as check_tol
 from em_checks import is_finite_real as is_finite_real
 from em_checks import is_symmetric_positive_definite as is_symmetric_positive_definite
 from em_driver import CollapseError, DataError, EPass, StreamError, combine_passes, run_fit
