@@ -1160,6 +1160,8 @@ def test_default_prior_and_log_prior_check_what_they_are_given():
     [
         (("a", [0.0], 3.0, 1.0), ValueError, r"^ConjugatePrior shrinkage must be a finite number >= 0; got 'a'\.$"),
         ((np.nan, [0.0], 3.0, 1.0), ValueError, r"^ConjugatePrior shrinkage must be a finite number >= 0; got nan\.$"),
+        ((True, [0.0], 3.0, 1.0), ValueError, r"^ConjugatePrior shrinkage must be a finite number >= 0; got True\.$"),
+        ((0.1, [0.0], True, 1.0), ValueError, r"^ConjugatePrior degrees_of_freedom must be .*; got True\.$"),
         ((0.1, [0.0], -3.0, 1.0), ValueError, r"^ConjugatePrior degrees_of_freedom must be a finite number >= 0"),
         ((0.1, [0.0], 0.0, 1.0), ValueError, r"^ConjugatePrior degrees_of_freedom must be positive \(mclust's"),
         ((0.1, ["a"], 3.0, 1.0), TypeError, "^ConjugatePrior mean must contain real numbers"),
@@ -1185,6 +1187,14 @@ def test_default_prior_and_log_prior_check_what_they_are_given():
 def test_each_check_of_a_conjugate_prior_rejects_what_it_names(args, error, message):
     with pytest.raises(error, match=message):
         em.ConjugatePrior(*args)
+
+
+@pytest.mark.parametrize("prior", [np.ones((300, 2)), [0.01, 0.0], "flat"])
+def test_a_prior_of_another_kind_is_named_by_its_type_never_by_its_values(prior):
+    X = np.random.default_rng(0).normal(size=(300, 2))
+    with pytest.raises(TypeError) as err:
+        em.fit_gmm(X, 2, prior=prior)
+    assert str(err.value) == f'prior must be None, "default" or a ConjugatePrior; got {type(prior).__name__}.'
 
 
 def test_a_conjugate_prior_keeps_arrays_and_accepts_what_is_within_its_bounds():
