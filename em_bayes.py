@@ -519,7 +519,8 @@ def fit_bayesian_gmm(
         issues ``em_helpers.ConvergenceWarning``.
     reg_covar : float, default 1e-6
         Added to each S_k's diagonal, as scikit-learn does. With 0, a posterior E[Λ_k]⁻¹ that
-        is not positive definite (all points identical, say) raises ``fit_gmm``'s collapse error.
+        is not positive definite (all points identical, say) raises ``fit_gmm``'s collapse error,
+        ``CollapseError``: among ``n_init`` starts, that start is skipped.
     seed : int, numpy.random.Generator or None
 
     Returns

@@ -241,11 +241,16 @@ class GMMParams:
         Σ_k = S_k + reg_covar·I with S_k ⪰ 0, so in exact arithmetic every eigenvalue is at
         least reg_covar. When a component stretches over 1e8 with 1e-3 across it, rounding
         of order eps·‖S_k‖ exceeds reg_covar and Cholesky fails on a valid Σ_k; then (and
-        only then) its eigenvalues are floored at reg_covar, the bound they have exactly.
+        only then) its eigenvalues are floored at reg_covar, the bound they have exactly. With
+        reg_covar = 0 a Σ_k that cannot be factorised collapsed: ``CollapseError``, which
+        ``run_fit`` skips among several starts (every M-step, the variational one too).
         """
         params = object.__new__(cls)
         object.__setattr__(params, "covariance_type", covariance_type)
-        params._freeze(weights, means, covariances, eigenvalue_floor=reg_covar)
+        try:
+            params._freeze(weights, means, covariances, eigenvalue_floor=reg_covar)
+        except ValueError:  # only with reg_covar = 0: some Σ_k is singular to rounding
+            raise _collapse_error(_first_unfactorable(covariances)) from None
         return params
 
     def _freeze(self, weights, means, covariances, eigenvalue_floor=0.0):
@@ -987,12 +992,9 @@ def _m_step_from_statistics(stats, reg_covar, covariance_type, floor=None):
         scatter / (counts[:, None, None] if scatter.ndim == 3 else counts[:, None]), counts, covariance_type
     )
     add_to_diagonals(covariances, reg_covar)
-    try:
-        params = GMMParams.trusted(
-            counts / stats.n_samples, stats.shift + offset, covariances, covariance_type, reg_covar
-        )  # π_k = N_k / N
-    except ValueError:  # only with reg_covar = 0: some Σ_k is singular to rounding
-        raise _collapse_error(_first_unfactorable(covariances)) from None
+    params = GMMParams.trusted(
+        counts / stats.n_samples, stats.shift + offset, covariances, covariance_type, reg_covar
+    )  # π_k = N_k / N; a CollapseError if reg_covar = 0 and some Σ_k is singular to rounding
     if reg_covar == 0:  # a positive reg_covar, however small, is the floor the user chose
         _check_resolved(params, stats, floor)
     return params

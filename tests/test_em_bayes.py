@@ -448,15 +448,19 @@ def test_a_single_point_needs_a_given_covariance_prior(covariance_type):
 
 def test_identical_points_without_reg_covar_get_the_collapse_error():
     X = np.tile([1.0, 2.0], (5, 1))  # every deviation from the mean is exactly 0: Ψ_0 = S_1 = 0
-    with pytest.raises(ValueError, match=r"covariances\[0\] is not positive definite.*increase reg_covar"):
+    collapse = r"component {} collapsed onto too few points .*: increase reg_covar, decrease n_components"
+    with pytest.raises(em.CollapseError, match="^" + collapse.format(0)):
         eb.fit_bayesian_gmm(X, 1, reg_covar=0.0)
+    # fit_gmm's CollapseError, so run_fit skips the start and tries the others (here all collapse)
+    with pytest.raises(em.CollapseError, match=r"^all n_init=2 starts collapsed; the first: " + collapse.format(0)):
+        eb.fit_bayesian_gmm(X, 1, reg_covar=0.0, n_init=2)
     # a start with component 1 on one point, the prior's mean (S_1 = 0, x̄_1 = m_0), and Ψ_0 the smallest
     # positive float: E[Λ_1]⁻¹ = Ψ_0 / ν_1 rounds to 0, the error again, not a floored variance (though
     # later steps would mend it)
     one_hot = np.eye(2)[(np.arange(30) == 0).astype(int)]
     tiny = {"covariance_type": "spherical", "covariance_prior": float(np.nextafter(0.0, 1.0)), "init": one_hot,
             "mean_prior": THREE[0]}  # fmt: skip
-    with pytest.raises(ValueError, match=r"covariances\[1\] is not positive definite.*increase reg_covar"):
+    with pytest.raises(em.CollapseError, match="^" + collapse.format(1)):
         eb.fit_bayesian_gmm(THREE[:30], 2, reg_covar=0.0, **tiny)
     assert eb.fit_bayesian_gmm(THREE[:30], 2, reg_covar=1e-6, **tiny).converged
 
