@@ -465,6 +465,25 @@ def test_identical_points_without_reg_covar_get_the_collapse_error():
     assert eb.fit_bayesian_gmm(THREE[:30], 2, reg_covar=1e-6, **tiny).converged
 
 
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+def test_the_variational_fit_does_not_depend_on_the_centre_its_gaussians_weights_give(covariance_type, monkeypatch):
+    # _gaussians' uniform weights serve the diag/spherical E-step only as its centre Σ_k π_k μ_k, an
+    # exact re-expression: a centre near μ_0 instead must give the same fit, up to rounding.
+    X = THREE + 1e4
+    uniform = eb.fit_bayesian_gmm(X, 4, covariance_type=covariance_type, seed=0, tol=0, max_iter=100)
+
+    def skewed(posterior, covariance_type):
+        weights = np.array([0.997, 0.001, 0.001, 0.001])
+        return em.GMMParams.trusted(weights, posterior.means, posterior.covariances, covariance_type, 0.0)
+
+    monkeypatch.setattr(eb, "_gaussians", skewed)
+    near_mu_0 = eb.fit_bayesian_gmm(X, 4, covariance_type=covariance_type, seed=0, tol=0, max_iter=100)
+    np.testing.assert_allclose(near_mu_0.elbos, uniform.elbos, rtol=1e-11)
+    spread = np.abs(X - X.mean(axis=0)).max()
+    np.testing.assert_allclose(near_mu_0.params.means, uniform.params.means, rtol=0, atol=1e-9 * spread)
+    np.testing.assert_allclose(near_mu_0.params.covariances, uniform.params.covariances, rtol=1e-8, atol=1e-12)
+
+
 def test_expected_log_weights_are_the_integrals():
     # π ~ Dir(2, 1), π_1 ~ Beta(2, 1) with density 2p: E[log π_1] = ∫ 2p log p dp = -1/2,
     # E[log π_2] = ∫ 2p log(1 - p) dp = -3/2
