@@ -21,8 +21,10 @@ The loop's settings are not scikit-learn's. ``tol`` is on the ELBO's gain *per p
 ``tol=1e-6``, ``max_iter=200`` and a k-means++ start (scikit-learn: 1e-3, 100 and k-means);
 and the seed is ``seed``, not ``random_state``. ``max_iter=0`` returns the start (the posterior
 of one M-step on the starting responsibilities), as scikit-learn's does and as every fitter here
-does: the loop is em_driver's, the one every fitter runs; this module supplies its E-pass, its
-M-step (the conjugate updates) and its objective (the ELBO).
+does: the loop is em_driver's ``run_fit``, the one the batch fitters run (fit_gmm and
+fit_gmm_chunked; fit_gmm_online, em_select's stacked search and em_incomplete's
+``observed_gaussian`` have loops of their own); this module supplies its E-pass, its M-step (the
+conjugate updates) and its objective (the ELBO).
 MAP-EM with a conjugate prior, the other Bayesian variant, lives in em_helpers (``fit_gmm``'s
 ``prior``), because it is an M-step of the ordinary EM loop.
 """
@@ -425,7 +427,7 @@ class _State(NamedTuple):
 
 
 class _Variational:
-    """fit_bayesian_gmm's variant for the driver of em_helpers: the E-pass under q (γ from log ρ,
+    """fit_bayesian_gmm's variant for em_driver's ``run_fit``: the E-pass under q (γ from log ρ,
     with H(γ) for the ELBO), the M-step the conjugate updates, the objective the ELBO."""
 
     name = "fit_bayesian_gmm"
