@@ -1187,7 +1187,8 @@ def map_m_step_from_statistics(stats, prior, reg_covar, covariance_type):
                 ((prior.scale + spread.sum(axis=1)) / (nu + counts * D + 2 + b * D))[:, None], (K, D)
             )
         covariances = np.zeros((K, D, D))
-        _diagonals(covariances)[...] = variances + reg_covar
+        _diagonals(covariances)[...] = variances
+        add_to_diagonals(covariances, reg_covar)
         return GMMParams.trusted(counts / stats.n_samples, means, covariances, covariance_type, reg_covar)
     spread = scatter + _outer(diff, kappa * counts / (counts + kappa))  # M_k
     if covariance_type == "full":
