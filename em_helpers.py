@@ -462,7 +462,9 @@ def log_weighted_densities(Xt, params, out=None, log_weights=None):
     With Σ_k = C_k C_kᵀ (C_k the Cholesky factor, cached in GMMParams with its inverse and
     ½ log|Σ_k| = Σ_d log (C_k)_dd): (x - μ)ᵀ Σ_k⁻¹ (x - μ) = ‖C_k⁻¹ (x - μ)‖², so neither
     Σ_k⁻¹ nor |Σ_k| is ever formed. For the diag and spherical models C_k⁻¹ is the diagonal
-    1/σ_kd, and the whitening is an elementwise product: O(N·K·D) instead of O(N·K·D²).
+    1/σ_kd, and the squared distances are one (K, 2D) @ (2D, block) product per block of points
+    about a common centre c = Σ_k π_k μ_k (``_diagonal_log_densities``): O(N·K·D) instead of
+    O(N·K·D²).
     """
     D, N = Xt.shape
     K = params.n_components
