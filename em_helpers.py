@@ -35,9 +35,9 @@ the log-sum-exp over K of every E-step), em_incomplete (the E-pass on incomplete
 it imports em_blocks), em_workers (``BlockMap``, a map over blocks by worker processes) and
 em_driver (the EM loop of fit_gmm, the chunked and the variational fits: its docstring says where
 sample weights, missing values and worker processes go: ``DataSource``, here, for the first and
-the last). This module
-re-exports their names, so ``em.<name>`` reaches all of them. Above it: em_plots, em_scale,
-em_bayes, em_select, each importing em_helpers only.
+the last). This module re-exports their public names, so ``em.<name>`` reaches all of them
+(test_contract checks it). Above it: em_plots, em_scale, em_bayes, em_select, each importing
+em_helpers only.
 
 The internal layer. The names without a leading underscore that ``__all__`` does not list
 (``DataSource``, ``SourceFit``, ``m_step_with_prior``, ``block_pass``, ``given_pass``, ``EPass``,
@@ -92,11 +92,20 @@ from em_checks import is_finite_real as is_finite_real
 from em_checks import is_symmetric_positive_definite as is_symmetric_positive_definite
 from em_driver import CollapseError, DataError, EPass, StreamError, combine_passes, run_fit
 from em_driver import ConvergenceWarning as ConvergenceWarning
+from em_driver import Run as Run
 from em_driver import gain_below_tol as gain_below_tol
+from em_driver import gain_per_point as gain_per_point
 from em_geometry import ellipse_geometry as ellipse_geometry
+from em_incomplete import IncompleteData as IncompleteData
+from em_incomplete import Pattern as Pattern
+from em_incomplete import conditional_expectation as conditional_expectation
+from em_incomplete import expected_statistics as expected_statistics
 from em_incomplete import group_patterns as group_patterns
+from em_incomplete import mean_imputed as mean_imputed
+from em_incomplete import observed_gaussian as observed_gaussian
 from em_priors import ConjugatePrior, log_prior, resolve_prior
 from em_priors import default_prior as default_prior
+from em_priors import prior_from_moments as prior_from_moments
 from em_priors import sample_covariance as sample_covariance
 from em_workers import BlockMap as BlockMap
 
