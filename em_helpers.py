@@ -96,6 +96,7 @@ from em_driver import Run as Run
 from em_driver import gain_below_tol as gain_below_tol
 from em_driver import gain_per_point as gain_per_point
 from em_geometry import ellipse_geometry as ellipse_geometry
+from em_incomplete import LOG_2PI
 from em_incomplete import IncompleteData as IncompleteData
 from em_incomplete import Pattern as Pattern
 from em_incomplete import conditional_expectation as conditional_expectation
@@ -139,7 +140,6 @@ __all__ = [
     "sufficient_statistics",
 ]
 
-_LOG_2PI = np.log(2.0 * np.pi)
 _EPS = np.finfo(np.float64).eps
 # Floor added to every effective count N_k, as scikit-learn does, so that a component
 # that no point claims still has a finite mean and covariance.
@@ -484,7 +484,7 @@ def log_weighted_densities(Xt, params, out=None, log_weights=None):
     elif log_weights is None:
         with np.errstate(divide="ignore"):  # a weight of exactly 0 gives log π_k = -inf
             log_weights = np.log(params.weights)
-    const = (log_weights - 0.5 * D * _LOG_2PI - params.cholesky.half_log_det)[:, None]  # ½ log|Σ_k|
+    const = (log_weights - 0.5 * D * LOG_2PI - params.cholesky.half_log_det)[:, None]  # ½ log|Σ_k|
     if params.covariance_type in ("diag", "spherical"):  # the common centre c = Σ_k π_k μ_k
         _diagonal_log_densities(Xt, params.means, params.covariances, const, params.weights @ params.means, out)
         return out
