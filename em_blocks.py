@@ -11,10 +11,11 @@ from __future__ import annotations
 import numpy as np
 
 # Numbers in each (K, D, block) temporary of the E-step and the statistics: 2^17, 1 MiB (in L3, not
-# in this machine's 512 KiB of L2). Each NumPy call then works for about 0.1 ms or more with the GIL
-# released, long enough for a second thread (em_scale's n_jobs) to take the GIL and work too; with
+# in this machine's 512 KiB of L2). Chosen when em_scale's n_jobs ran threads (it runs worker
+# processes now, each with its own GIL: em_workers): each NumPy call then works for about 0.1 ms or
+# more with the GIL released, long enough for a second thread to take the GIL and work too; with
 # 2^15 (256 KiB) the calls took 10-30 µs, and two threads mostly waited for each other: 10
-# iterations of fit_gmm_chunked(n_jobs=2) at N = 1M, D = 2, K = 3 made about 20 GIL waits
+# iterations of fit_gmm_chunked(n_jobs=2) on threads at N = 1M, D = 2, K = 3 made about 20 GIL waits
 # (voluntary context switches) per chunk and took 0.94-0.97 s, against 8 and 0.73-0.75 s with 2^17.
 # One thread is no slower: fit_gmm's 20 iterations at 200k x 8 x 6 took 1.25 s against 1.39 s, at
 # 1M x 2 x 3 1.65 s against 1.80 s (best of 3, interleaved, a loaded machine; all measured). 2^19

@@ -35,9 +35,9 @@ the log-sum-exp over K of every E-step), em_incomplete (the E-pass on incomplete
 it imports em_blocks), em_workers (``BlockMap``, a map over blocks by worker processes) and
 em_driver (the EM loop of fit_gmm, the chunked and the variational fits: its docstring says where
 sample weights, missing values and worker processes go: ``DataSource``, here, for the first and
-the last). This module
-re-exports their names, so ``em.<name>`` reaches all of them. Above it: em_plots, em_scale,
-em_bayes, em_select, each importing em_helpers only.
+the last). This module re-exports their public names, so ``em.<name>`` reaches all of them
+(test_contract checks it). Above it: em_plots, em_scale, em_bayes, em_select, each importing
+em_helpers only.
 
 The internal layer. The names without a leading underscore that ``__all__`` does not list
 (``DataSource``, ``SourceFit``, ``m_step_with_prior``, ``block_pass``, ``given_pass``, ``EPass``,
@@ -87,15 +87,26 @@ from em_checks import (
 from em_checks import FitSettings as FitSettings
 from em_checks import check_n_components as check_n_components
 from em_checks import check_rows as check_rows
+from em_checks import check_tol as check_tol
 from em_checks import is_finite_real as is_finite_real
 from em_checks import is_symmetric_positive_definite as is_symmetric_positive_definite
 from em_driver import CollapseError, DataError, EPass, StreamError, combine_passes, run_fit
 from em_driver import ConvergenceWarning as ConvergenceWarning
+from em_driver import Run as Run
 from em_driver import gain_below_tol as gain_below_tol
+from em_driver import gain_per_point as gain_per_point
 from em_geometry import ellipse_geometry as ellipse_geometry
+from em_incomplete import LOG_2PI
+from em_incomplete import IncompleteData as IncompleteData
+from em_incomplete import Pattern as Pattern
+from em_incomplete import conditional_expectation as conditional_expectation
+from em_incomplete import expected_statistics as expected_statistics
 from em_incomplete import group_patterns as group_patterns
+from em_incomplete import mean_imputed as mean_imputed
+from em_incomplete import observed_gaussian as observed_gaussian
 from em_priors import ConjugatePrior, log_prior, resolve_prior
 from em_priors import default_prior as default_prior
+from em_priors import prior_from_moments as prior_from_moments
 from em_priors import sample_covariance as sample_covariance
 from em_workers import BlockMap as BlockMap
 
@@ -129,7 +140,6 @@ __all__ = [
     "sufficient_statistics",
 ]
 
-_LOG_2PI = np.log(2.0 * np.pi)
 _EPS = np.finfo(np.float64).eps
 # Floor added to every effective count N_k, as scikit-learn does, so that a component
 # that no point claims still has a finite mean and covariance.
@@ -240,11 +250,16 @@ class GMMParams:
         Σ_k = S_k + reg_covar·I with S_k ⪰ 0, so in exact arithmetic every eigenvalue is at
         least reg_covar. When a component stretches over 1e8 with 1e-3 across it, rounding
         of order eps·‖S_k‖ exceeds reg_covar and Cholesky fails on a valid Σ_k; then (and
-        only then) its eigenvalues are floored at reg_covar, the bound they have exactly.
+        only then) its eigenvalues are floored at reg_covar, the bound they have exactly. With
+        reg_covar = 0 a Σ_k that cannot be factorised collapsed: ``CollapseError``, which
+        ``run_fit`` skips among several starts (every M-step, the variational one too).
         """
         params = object.__new__(cls)
         object.__setattr__(params, "covariance_type", covariance_type)
-        params._freeze(weights, means, covariances, eigenvalue_floor=reg_covar)
+        try:
+            params._freeze(weights, means, covariances, eigenvalue_floor=reg_covar)
+        except ValueError:  # only with reg_covar = 0: some Σ_k is singular to rounding
+            raise _collapse_error(_first_unfactorable(covariances)) from None
         return params
 
     def _freeze(self, weights, means, covariances, eigenvalue_floor=0.0):
@@ -456,7 +471,9 @@ def log_weighted_densities(Xt, params, out=None, log_weights=None):
     With Σ_k = C_k C_kᵀ (C_k the Cholesky factor, cached in GMMParams with its inverse and
     ½ log|Σ_k| = Σ_d log (C_k)_dd): (x - μ)ᵀ Σ_k⁻¹ (x - μ) = ‖C_k⁻¹ (x - μ)‖², so neither
     Σ_k⁻¹ nor |Σ_k| is ever formed. For the diag and spherical models C_k⁻¹ is the diagonal
-    1/σ_kd, and the whitening is an elementwise product: O(N·K·D) instead of O(N·K·D²).
+    1/σ_kd, and the squared distances are one (K, 2D) @ (2D, block) product per block of points
+    about a common centre c = Σ_k π_k μ_k (``_diagonal_log_densities``): O(N·K·D) instead of
+    O(N·K·D²).
     """
     D, N = Xt.shape
     K = params.n_components
@@ -467,7 +484,7 @@ def log_weighted_densities(Xt, params, out=None, log_weights=None):
     elif log_weights is None:
         with np.errstate(divide="ignore"):  # a weight of exactly 0 gives log π_k = -inf
             log_weights = np.log(params.weights)
-    const = (log_weights - 0.5 * D * _LOG_2PI - params.cholesky.half_log_det)[:, None]  # ½ log|Σ_k|
+    const = (log_weights - 0.5 * D * LOG_2PI - params.cholesky.half_log_det)[:, None]  # ½ log|Σ_k|
     if params.covariance_type in ("diag", "spherical"):  # the common centre c = Σ_k π_k μ_k
         _diagonal_log_densities(Xt, params.means, params.covariances, const, params.weights @ params.means, out)
         return out
@@ -986,12 +1003,9 @@ def _m_step_from_statistics(stats, reg_covar, covariance_type, floor=None):
         scatter / (counts[:, None, None] if scatter.ndim == 3 else counts[:, None]), counts, covariance_type
     )
     add_to_diagonals(covariances, reg_covar)
-    try:
-        params = GMMParams.trusted(
-            counts / stats.n_samples, stats.shift + offset, covariances, covariance_type, reg_covar
-        )  # π_k = N_k / N
-    except ValueError:  # only with reg_covar = 0: some Σ_k is singular to rounding
-        raise _collapse_error(_first_unfactorable(covariances)) from None
+    params = GMMParams.trusted(
+        counts / stats.n_samples, stats.shift + offset, covariances, covariance_type, reg_covar
+    )  # π_k = N_k / N; a CollapseError if reg_covar = 0 and some Σ_k is singular to rounding
     if reg_covar == 0:  # a positive reg_covar, however small, is the floor the user chose
         _check_resolved(params, stats, floor)
     return params
@@ -1184,7 +1198,8 @@ def map_m_step_from_statistics(stats, prior, reg_covar, covariance_type):
                 ((prior.scale + spread.sum(axis=1)) / (nu + counts * D + 2 + b * D))[:, None], (K, D)
             )
         covariances = np.zeros((K, D, D))
-        _diagonals(covariances)[...] = variances + reg_covar
+        _diagonals(covariances)[...] = variances
+        add_to_diagonals(covariances, reg_covar)
         return GMMParams.trusted(counts / stats.n_samples, means, covariances, covariance_type, reg_covar)
     spread = scatter + _outer(diff, kappa * counts / (counts + kappa))  # M_k
     if covariance_type == "full":

@@ -45,7 +45,8 @@ __all__ = [
     "observed_gaussian",
 ]
 
-_LOG_2PI = np.log(2.0 * np.pi)
+# log 2π, of every Gaussian density's constant: here and in the core's E-step (em_helpers imports it)
+LOG_2PI = np.log(2.0 * np.pi)
 
 
 class Pattern(NamedTuple):
@@ -238,7 +239,7 @@ def expected_statistics(data, weights, means, covariances, shift):
         cov = covariances[:, order[:, None], order]
         lower = np.linalg.cholesky(cov[:, :n_o, :n_o])  # C_k, (K, |o|, |o|)
         lower_inv = np.linalg.inv(lower)
-        const = log_weights - 0.5 * n_o * _LOG_2PI - np.log(np.diagonal(lower, axis1=1, axis2=2)).sum(axis=1)
+        const = log_weights - 0.5 * n_o * LOG_2PI - np.log(np.diagonal(lower, axis1=1, axis2=2)).sum(axis=1)
         # A_k = Σ_kmo C_k⁻ᵀ, shape (K, |m|, |o|), and V_k = Σ_kmm - A_k A_kᵀ
         regression = cov[:, n_o:, :n_o] @ lower_inv.transpose(0, 2, 1)
         conditional = cov[:, n_o:, n_o:] - regression @ regression.transpose(0, 2, 1)

@@ -11,12 +11,11 @@ em_helpers re-exports the names here (``em.ConjugatePrior``, ``em.default_prior`
 from __future__ import annotations
 
 import dataclasses
-import numbers
 
 import numpy as np
 from scipy.special import gammaln, multigammaln
 
-from em_checks import as_float_array, check_data, is_symmetric_positive_definite
+from em_checks import as_float_array, check_data, is_finite_real, is_symmetric_positive_definite
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -51,7 +50,7 @@ class ConjugatePrior:
     def __post_init__(self):
         for name in ("shrinkage", "degrees_of_freedom"):
             value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or not np.isfinite(value) or value < 0:
+            if not is_finite_real(value) or value < 0:  # a bool is not a number here
                 raise ValueError(f"ConjugatePrior {name} must be a finite number >= 0; got {value!r}.")
         if self.degrees_of_freedom == 0:
             raise ValueError("ConjugatePrior degrees_of_freedom must be positive (mclust's default is D + 2).")
@@ -128,7 +127,8 @@ def resolve_prior(prior, X, n_components, covariance_type, moments=None):
     if isinstance(prior, str) and prior == "default":
         return default_prior(X, n_components, covariance_type)
     if not isinstance(prior, ConjugatePrior):
-        raise TypeError(f'prior must be None, "default" or a ConjugatePrior; got {prior!r}.')
+        # its type, as fit_gmm_online's check says it, never its values (an array would fill the screen)
+        raise TypeError(f'prior must be None, "default" or a ConjugatePrior; got {type(prior).__name__}.')
     if prior.mean.size != X.shape[1]:
         raise ValueError(f"the prior's mean has {prior.mean.size} values but X has D={X.shape[1]} columns.")
     matrix = covariance_type in ("full", "tied")

@@ -62,8 +62,8 @@ _DEFAULT_CHUNK = 20_000
 _SHIPPED_TO = set()
 
 
-# The error a bad chunk or batch raises, carrying the fit so far: the driver in em_helpers
-# raises it (it owns the wrapping of errors), so it is defined there and named here too.
+# The error a bad chunk or batch raises, carrying the fit so far: em_driver raises it (it owns the
+# wrapping of errors), so it is defined there (em_helpers re-exports it) and named here too.
 StreamError = em.StreamError
 
 

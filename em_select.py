@@ -1266,6 +1266,10 @@ def select_model(
             f"pass n_components=range(1, {min(X.shape[0], 9) + 1}) or fewer."
         )
     em.check_int(n_init, "n_init", 0)
+    em.check_int(max_iter, "max_iter", 0)  # fit_gmm's checks and wording (em_checks)
+    em.check_tol(tol)
+    if reg_covar is not None:
+        em.check_reg_covar(reg_covar)
     if reg_covar is None:
         variances = X.var(axis=0)
         reg_covar = REG_COVAR_FRACTION * float(variances[variances > 0].min()) if (variances > 0).any() else 1e-6

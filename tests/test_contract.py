@@ -8,6 +8,7 @@ numbers against scikit-learn, mclust or Bishop; chunks, streams, priors) stays i
 """
 
 import ast
+import importlib
 import subprocess
 import sys
 import typing
@@ -379,6 +380,25 @@ def test_the_house_is_a_tree_of_rooms_with_every_arrow_down_to_the_core():
     for name in graph:
         visit(name)
     assert order.index("em_helpers") > max(order.index(room) for room in below)
+
+
+def test_every_public_name_of_every_room_below_the_core_is_reachable_as_em_name():
+    # em_helpers' and em_checks' docstrings say em.<name> reaches every name of the rooms below.
+    for room in project_imports()["em_helpers"]:
+        module = importlib.import_module(room)
+        tree = ast.parse((ROOT / f"{room}.py").read_text(encoding="utf-8"))
+        defined = []
+        for node in tree.body:
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+                defined.append(node.name)
+            elif isinstance(node, ast.Assign):
+                defined += [target.id for target in node.targets if isinstance(target, ast.Name)]
+            elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+                defined.append(node.target.id)
+        public = [name for name in defined if not name.startswith("_")]
+        assert public, room  # the reading of the room found its names
+        unreachable = [name for name in public if getattr(em, name, None) is not getattr(module, name)]
+        assert unreachable == [], (room, unreachable)
 
 
 # --------------------------------------------------------------------------- the data source: rows and their weights

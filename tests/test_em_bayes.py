@@ -448,17 +448,40 @@ def test_a_single_point_needs_a_given_covariance_prior(covariance_type):
 
 def test_identical_points_without_reg_covar_get_the_collapse_error():
     X = np.tile([1.0, 2.0], (5, 1))  # every deviation from the mean is exactly 0: Ψ_0 = S_1 = 0
-    with pytest.raises(ValueError, match=r"covariances\[0\] is not positive definite.*increase reg_covar"):
+    collapse = r"component {} collapsed onto too few points .*: increase reg_covar, decrease n_components"
+    with pytest.raises(em.CollapseError, match="^" + collapse.format(0)):
         eb.fit_bayesian_gmm(X, 1, reg_covar=0.0)
+    # fit_gmm's CollapseError, so run_fit skips the start and tries the others (here all collapse)
+    with pytest.raises(em.CollapseError, match=r"^all n_init=2 starts collapsed; the first: " + collapse.format(0)):
+        eb.fit_bayesian_gmm(X, 1, reg_covar=0.0, n_init=2)
     # a start with component 1 on one point, the prior's mean (S_1 = 0, x̄_1 = m_0), and Ψ_0 the smallest
     # positive float: E[Λ_1]⁻¹ = Ψ_0 / ν_1 rounds to 0, the error again, not a floored variance (though
     # later steps would mend it)
     one_hot = np.eye(2)[(np.arange(30) == 0).astype(int)]
     tiny = {"covariance_type": "spherical", "covariance_prior": float(np.nextafter(0.0, 1.0)), "init": one_hot,
             "mean_prior": THREE[0]}  # fmt: skip
-    with pytest.raises(ValueError, match=r"covariances\[1\] is not positive definite.*increase reg_covar"):
+    with pytest.raises(em.CollapseError, match="^" + collapse.format(1)):
         eb.fit_bayesian_gmm(THREE[:30], 2, reg_covar=0.0, **tiny)
     assert eb.fit_bayesian_gmm(THREE[:30], 2, reg_covar=1e-6, **tiny).converged
+
+
+@pytest.mark.parametrize("covariance_type", ["diag", "spherical"])
+def test_the_variational_fit_does_not_depend_on_the_centre_its_gaussians_weights_give(covariance_type, monkeypatch):
+    # _gaussians' uniform weights serve the diag/spherical E-step only as its centre Σ_k π_k μ_k, an
+    # exact re-expression: a centre near μ_0 instead must give the same fit, up to rounding.
+    X = THREE + 1e4
+    uniform = eb.fit_bayesian_gmm(X, 4, covariance_type=covariance_type, seed=0, tol=0, max_iter=100)
+
+    def skewed(posterior, covariance_type):
+        weights = np.array([0.997, 0.001, 0.001, 0.001])
+        return em.GMMParams.trusted(weights, posterior.means, posterior.covariances, covariance_type, 0.0)
+
+    monkeypatch.setattr(eb, "_gaussians", skewed)
+    near_mu_0 = eb.fit_bayesian_gmm(X, 4, covariance_type=covariance_type, seed=0, tol=0, max_iter=100)
+    np.testing.assert_allclose(near_mu_0.elbos, uniform.elbos, rtol=1e-11)
+    spread = np.abs(X - X.mean(axis=0)).max()
+    np.testing.assert_allclose(near_mu_0.params.means, uniform.params.means, rtol=0, atol=1e-9 * spread)
+    np.testing.assert_allclose(near_mu_0.params.covariances, uniform.params.covariances, rtol=1e-8, atol=1e-12)
 
 
 def test_expected_log_weights_are_the_integrals():

@@ -1105,6 +1105,22 @@ def test_the_map_m_step_is_its_formula_about_any_shift_and_adds_reg_covar(covari
     np.testing.assert_allclose(added, np.broadcast_to(0.25 * I2, (3, 2, 2)), atol=1e-14)
 
 
+@pytest.mark.parametrize("covariance_type", em.COVARIANCE_TYPES)
+def test_add_to_diagonals_is_where_every_m_step_adds_reg_covar(covariance_type, monkeypatch):
+    # add_to_diagonals says it is the one place reg_covar is added: the ML and MAP M-steps, on the
+    # statistics each covariance model's E-step gives (diagonal ones for diag and spherical).
+    X, _ = problem(27, 200, 2, 3)
+    resp, _ = em.e_step(X, em.init_params(X, 3, seed=0))
+    stats = em.statistics_of(np.ascontiguousarray(X.T), np.ascontiguousarray(resp.T), None, covariance_type)
+    matrix = covariance_type in ("full", "tied")
+    prior = em.ConjugatePrior(0.5, [1.0, -1.0], 4.0, np.array([[2.0, 0.3], [0.3, 1.0]]) if matrix else 1.5)
+    added = []
+    monkeypatch.setattr(em, "add_to_diagonals", lambda matrices, value: added.append(value))
+    em.m_step_from_statistics(stats, reg_covar=0.25, covariance_type=covariance_type)
+    em.map_m_step_from_statistics(stats, prior, 0.5, covariance_type)
+    assert added == [0.25, 0.5]
+
+
 def test_a_conjugate_prior_prints_its_four_numbers():
     scalar = em.ConjugatePrior(0.5, [1.0, 2.0], 4.0, 2.5)
     assert repr(scalar) == "ConjugatePrior(shrinkage=0.5, mean=[1. 2.], degrees_of_freedom=4, scale=2.5)"
@@ -1160,6 +1176,8 @@ def test_default_prior_and_log_prior_check_what_they_are_given():
     [
         (("a", [0.0], 3.0, 1.0), ValueError, r"^ConjugatePrior shrinkage must be a finite number >= 0; got 'a'\.$"),
         ((np.nan, [0.0], 3.0, 1.0), ValueError, r"^ConjugatePrior shrinkage must be a finite number >= 0; got nan\.$"),
+        ((True, [0.0], 3.0, 1.0), ValueError, r"^ConjugatePrior shrinkage must be a finite number >= 0; got True\.$"),
+        ((0.1, [0.0], True, 1.0), ValueError, r"^ConjugatePrior degrees_of_freedom must be .*; got True\.$"),
         ((0.1, [0.0], -3.0, 1.0), ValueError, r"^ConjugatePrior degrees_of_freedom must be a finite number >= 0"),
         ((0.1, [0.0], 0.0, 1.0), ValueError, r"^ConjugatePrior degrees_of_freedom must be positive \(mclust's"),
         ((0.1, ["a"], 3.0, 1.0), TypeError, "^ConjugatePrior mean must contain real numbers"),
@@ -1185,6 +1203,14 @@ def test_default_prior_and_log_prior_check_what_they_are_given():
 def test_each_check_of_a_conjugate_prior_rejects_what_it_names(args, error, message):
     with pytest.raises(error, match=message):
         em.ConjugatePrior(*args)
+
+
+@pytest.mark.parametrize("prior", [np.ones((300, 2)), [0.01, 0.0], "flat"])
+def test_a_prior_of_another_kind_is_named_by_its_type_never_by_its_values(prior):
+    X = np.random.default_rng(0).normal(size=(300, 2))
+    with pytest.raises(TypeError) as err:
+        em.fit_gmm(X, 2, prior=prior)
+    assert str(err.value) == f'prior must be None, "default" or a ConjugatePrior; got {type(prior).__name__}.'
 
 
 def test_a_conjugate_prior_keeps_arrays_and_accepts_what_is_within_its_bounds():

@@ -432,6 +432,19 @@ def test_bad_arguments_get_clear_errors(kwargs, error, match):
 
 
 @pytest.mark.parametrize(
+    "kwargs",
+    [dict(tol=True), dict(tol=-1), dict(tol=np.nan), dict(max_iter=2.5), dict(max_iter=True), dict(max_iter=-1),
+     dict(reg_covar=True), dict(reg_covar=-1e-6)],
+)  # fmt: skip
+def test_loop_settings_are_refused_as_fit_gmm_refuses_them(kwargs):
+    with pytest.raises((TypeError, ValueError)) as by_fit_gmm:
+        em.fit_gmm(FAITHFUL, 2, **kwargs)
+    with pytest.raises(by_fit_gmm.type) as by_search:
+        sel.select_model(FAITHFUL, n_components=[2], covariance_types=("tied",), seed=0, **kwargs)
+    assert str(by_search.value) == str(by_fit_gmm.value)
+
+
+@pytest.mark.parametrize(
     "X, match",
     [
         (np.column_stack([FAITHFUL, np.ones(272)]), r"column\(s\) \[2\] of X are constant"),
