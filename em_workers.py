@@ -21,7 +21,8 @@ and unmaps each large temporary. Processes share neither.
 Why fork. A worker forked from this process inherits ``one_block`` and through it the data: an
 in-memory array or a memory map is shared page by page at no cost (copy on write; EM only reads
 it), so per pass nothing but θ and the number of blocks is pickled to a worker, and only the
-summaries of the blocks it took come back (about 0.7 KB each at D = 2, K = 3). The workers are forked once per map (``with BlockMap(...)``:
+summaries of the blocks it took come back (about 0.7 KB each at D = 2, K = 3). The workers
+are forked once per map (``with BlockMap(...)``:
 once per fit), not per pass, and end when the ``with`` block does, normally or by an exception.
 On Linux only: elsewhere n_jobs > 1 raises a ValueError naming n_jobs=1 (Windows cannot fork;
 on macOS a forked child that calls the system's libraries, Accelerate's BLAS among them, can
