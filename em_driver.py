@@ -85,6 +85,15 @@ class StreamError(ValueError):
         self.points_consumed = points_consumed
         self.fit = fit
 
+    def __reduce__(self):
+        # pickle rebuilds an exception as cls(*args), which misses the keyword arguments: a fit run in
+        # a worker process (a process pool, em_workers) raises it across processes
+        return _stream_error, (self.args[0], self.points_consumed, self.fit)
+
+
+def _stream_error(message, points_consumed, fit):
+    return StreamError(message, points_consumed=points_consumed, fit=fit)
+
 
 class DataError(ValueError):
     """Bad rows met by an E-pass (a chunk with NaN, say), starting at row ``first_row``.

@@ -254,18 +254,20 @@ def fit_gmm_chunked(
         Processes that map the chunks of each pass (a NumPy array or a memory map; a dask array's blocks run
         wherever its scheduler puts them): this one and n_jobs - 1 workers forked from it once per fit
         (em_helpers' ``DataSource._map`` with em_workers' ``BlockMap``, whose docstring says why fork and what
-        Python 3.12's fork warning means here), each taking a contiguous range of chunks; the workers share X
+        Python 3.12's fork warning means here), each taking the next chunk not yet taken; the workers share X
         with this process (nothing is copied), receive only θ per pass and end with the fit. The chunks and the
         order of their sum do not depend on n_jobs, so the fit is bit for bit the same for any n_jobs.
-        Processes, not threads: a chunk's E-step is ~20 short NumPy calls, and threads spent the pass handing
-        the GIL to each other. On 2 cores (``python tests/bench.py threads``, 20 iterations), 2 threads gave
-        1.18x one thread's throughput at N = 1,000,000, D = 2, K = 3 and 1.34x at 200,000, 8, 6; 2 processes
-        gave 1.73x and 1.81x (load average 2.2, falling). 1 by default: forking and ending a worker costs 5-20
-        ms per fit (tests/workers_fork_cost.py, the bench), and on a machine shared with other work, or inside a
-        dask worker or a process pool, more processes than free cores slow every one of them down; pass
-        ``os.cpu_count()`` on a machine of your own. Needs fork (not on Windows: n_jobs > 1 raises). Tested on
-        NumPy arrays and memory maps; an h5py dataset's open file is inherited by the workers, which HDF5 does
-        not promise to support: use n_jobs=1 or a memory map there.
+        Processes, not threads: a chunk's E-step is ~20 short NumPy calls, and 2 threads of one process gained
+        far less than 2 processes (why is in em_workers' docstring). On 2 cores (``python tests/bench.py
+        threads``, 20 iterations), 2 threads gave 1.18x one thread's throughput at N = 1,000,000, D = 2, K = 3
+        and 1.34x at 200,000, 8, 6; 2 processes gave 1.73x and 1.81x (load average 2.2, falling). 1 by default:
+        forking and ending a worker costs 5-20 ms per fit (tests/workers_fork_cost.py, the bench), and on a
+        machine shared with other work, or inside a dask worker or a process pool, more processes than free
+        cores slow every one of them down; pass ``len(os.sched_getaffinity(0))``, the cores this process may
+        use, on a machine of your own (``os.cpu_count()`` counts the host's, more than a container's share).
+        Linux only (elsewhere n_jobs > 1 raises; em_workers says why). Tested on NumPy arrays and memory maps;
+        an h5py dataset's open file is inherited by the workers, which HDF5 does not promise to support: use
+        n_jobs=1 or a memory map there.
     sample_weight : array-like of shape (n_samples,), optional
         w_i >= 0, as in ``fit_gmm`` (checked by the same function, with the same errors): each
         chunk's statistics are those of w_i γ_ik, L = Σ_i w_i log p(x_i | θ), ``tol`` is per unit

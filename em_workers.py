@@ -4,24 +4,29 @@ An E-pass over blocks is a map and a sum: one small summary per block (an ``EPas
 the block's sufficient statistics N_k, Σ_i γ_ik (x_i - c_k), Σ_i γ_ik (x_i - c_k)(x_i - c_k)ᵀ and
 its part of L(θ)), then ``combine_passes`` adds them in block order. ``BlockMap`` does the map:
 over ``n_jobs`` processes, this one and n_jobs - 1 workers forked from it, each computing a
-contiguous range of blocks, and it hands back the summaries in block order, so the caller's sum
-is the same bits for any n_jobs.
+block at a time, the next one not yet taken, and it hands back the summaries in block order, so
+the caller's sum is the same bits for any n_jobs.
 
-Why processes, not threads. A block's E-step and statistics are about 20 short NumPy calls
-(a few hundred µs each at 20,000 rows); NumPy releases the GIL inside each, but two threads
-spend much of the pass handing the GIL back and forth between them. Measured on a 2-core
-machine (``python tests/bench.py threads``, 20 iterations of fit_gmm_chunked, 2026-12-07): 2
-threads gave 1.18x one thread's throughput at N = 1,000,000, D = 2, K = 3 and 1.34x at N = 200,000,
-D = 8, K = 6, where np.exp alone on 2 threads gave 1.75x and 1.88x; 2 processes gave 1.73x and
-1.81x (load average 2.2 from other jobs, falling), 1.66x and 1.61x in another run at the same load.
-A process has its own GIL.
+Why processes, not threads. Measured on a 2-core machine (``python tests/bench.py threads``, 20
+iterations of fit_gmm_chunked, 2026-12-07): 2 threads (the thread pool this map replaced) gave 1.18x
+one thread's throughput at N = 1,000,000, D = 2, K = 3 and 1.34x at N = 200,000, D = 8, K = 6, where
+np.exp alone on 2 threads gave 1.75x and 1.88x; 2 processes gave 1.73x and 1.81x (load average 2.2
+from other jobs, falling), 1.66x and 1.61x in another run at the same load. Why threads gain less
+is not pinned down. A block is about 20 NumPy calls (1.8 ms for 20,000 rows at D = 2, K = 3), and
+Python's own share of it, between the calls, where a thread holds the GIL, is 2 to 9%; the threads
+did no more CPU work than one thread (a cold reader's measurements, 2026-12-07). So neither the GIL
+alone nor extra work accounts for it; threads also share one address space, in which NumPy maps
+and unmaps each large temporary. Processes share neither.
 
 Why fork. A worker forked from this process inherits ``one_block`` and through it the data: an
 in-memory array or a memory map is shared page by page at no cost (copy on write; EM only reads
-it), so per pass nothing but θ and two block indices is pickled to a worker, and only the
-summaries (a few KiB) come back. The workers are forked once per map (``with BlockMap(...)``:
+it), so per pass nothing but θ and the number of blocks is pickled to a worker, and only the
+summaries of the blocks it took come back (about 0.7 KB each at D = 2, K = 3). The workers
+are forked once per map (``with BlockMap(...)``:
 once per fit), not per pass, and end when the ``with`` block does, normally or by an exception.
-Where the platform has no fork (Windows), n_jobs > 1 raises a ValueError naming n_jobs=1.
+On Linux only: elsewhere n_jobs > 1 raises a ValueError naming n_jobs=1 (Windows cannot fork;
+on macOS a forked child that calls the system's libraries, Accelerate's BLAS among them, can
+crash, which is why Python's multiprocessing stopped forking there by default in 3.8).
 
 BLAS: the caller holds BLAS to one thread (``em_helpers.one_blas_thread``) before the map
 forks; the workers inherit the limit (tests/test_em_workers.py checks it), so n_jobs processes
@@ -40,6 +45,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import pickle
+import sys
 import traceback
 
 __all__ = ["BlockMap"]
@@ -58,33 +64,41 @@ class BlockMap:
     n_jobs : int
         Processes that share the blocks, this one included: 1 is a plain loop here, no worker;
         n > 1 forks min(n, n_blocks) - 1 workers on entering the ``with`` block. Each process
-        takes a contiguous range of blocks (this one the first).
+        takes the next block not yet taken (one shared counter) until none is left, so a process
+        the machine slows down takes fewer blocks instead of holding up the pass: a fixed half
+        each ran 2 processes at 0.6 to 0.9 times one process's speed on a machine at a load of
+        3 to 5 (a cold reader's 5 runs), where threads taking chunks as they came ran at 1.0 to 1.9.
 
     Calling the map with θ returns the list of the n_blocks results in block order. An exception
     in a block reaches the caller as the same type with the same message (a worker's traceback
-    is added as a note); if several ranges fail, the error of the earliest block is raised, as
-    the plain loop would have raised it. An exception that does not survive pickling arrives as
+    is added as a note); if several blocks fail, the error of the earliest is raised, as the
+    plain loop would have raised it (blocks are taken in increasing order, so the earliest bad
+    block is always taken, whoever takes it). An exception that does not survive pickling arrives as
     a RuntimeError naming it.
     """
 
     def __init__(self, one_block, n_blocks, n_jobs=1):
-        if n_jobs > 1 and "fork" not in multiprocessing.get_all_start_methods():
+        if n_jobs > 1 and (sys.platform != "linux" or "fork" not in multiprocessing.get_all_start_methods()):
             raise ValueError(
-                f"n_jobs={n_jobs} forks worker processes that share the data with this one, and this platform "
-                "cannot fork (no 'fork' start method, as on Windows): use n_jobs=1."
+                f"n_jobs={n_jobs} forks worker processes that share the data with this one, which this module "
+                "does on Linux only (Windows cannot fork; on macOS a forked child that calls the system's "
+                "libraries, its BLAS among them, can crash, and Python itself no longer forks there by "
+                "default): use n_jobs=1."
             )
         self.one_block, self.n_blocks = one_block, n_blocks
-        n_processes = max(1, min(n_jobs, n_blocks))
-        self.cuts = [n_blocks * j // n_processes for j in range(n_processes + 1)]  # range j: cuts[j]..cuts[j+1]
-        self._workers, self._conns = [], []
+        self.n_processes = max(1, min(n_jobs, n_blocks))
+        self._workers, self._conns, self._next = [], [], None
 
     def __enter__(self):
         context = multiprocessing.get_context("fork")
+        self._next = context.Value("q", 0)  # the next block not yet taken, shared by every process
         try:
-            for j in range(1, len(self.cuts) - 1):
+            for j in range(1, self.n_processes):
                 ours, theirs = context.Pipe()
                 worker = context.Process(
-                    target=_serve, args=(self.one_block, theirs, [*self._conns, ours]), name=f"em-block-worker-{j}"
+                    target=_serve,
+                    args=(self.one_block, self._next, theirs, [*self._conns, ours]),
+                    name=f"em-block-worker-{j}",
                 )
                 worker.daemon = True  # ended by multiprocessing at exit should this process die in between
                 worker.start()
@@ -100,28 +114,30 @@ class BlockMap:
         self.close(wait=exc_type is None)
 
     def __call__(self, params):
-        if len(self.cuts) - 2 != len(self._conns):
+        if self.n_processes == 1:
+            return [self.one_block(params, index) for index in range(self.n_blocks)]
+        if self.n_processes - 1 != len(self._conns):
             raise RuntimeError("a BlockMap with n_jobs > 1 maps inside its `with` block only")
+        self._next.value = 0  # the workers wait for θ: no block is being taken
         sent = []
-        for conn, low, high in zip(self._conns, self.cuts[1:-1], self.cuts[2:], strict=True):
+        for conn in self._conns:
             try:
-                conn.send((params, low, high))
+                conn.send((params, self.n_blocks))
                 sent.append(True)
             except OSError:  # the worker is gone
                 sent.append(False)
-        # this process's range, then every worker's answer (all of them: a pass read half-way
-        # would leave the next pass reading this one's answers), in block order
-        parts = [_blocks(self.one_block, params, self.cuts[0], self.cuts[1])]
+        # this process's blocks, then every worker's answer (all of them: a pass read half-way
+        # would leave the next pass reading this one's answers)
+        parts = [_take_blocks(self.one_block, self._next, params, self.n_blocks)]
         parts += [
             self._receive(worker, conn) if ok else self._gone(worker)
             for worker, conn, ok in zip(self._workers, self._conns, sent, strict=True)
         ]
-        results = []
-        for part in parts:
-            if isinstance(part, _Failure):
-                raise part.exception()
-            results.extend(part)
-        return results
+        failures = [part for part in parts if isinstance(part, _Failure)]
+        if failures:
+            raise min(failures, key=lambda failure: failure.index).exception()
+        results = dict(pair for part in parts for pair in part)
+        return [results[index] for index in range(self.n_blocks)]  # in block order
 
     def close(self, wait=True):
         """End the workers: each is told to stop and joined (``wait``: a worker still computing
@@ -155,10 +171,11 @@ class BlockMap:
 
 
 class _Failure:
-    """An exception met by a range of blocks, with the traceback text of the process it came from."""
+    """An exception met by block ``index`` (a worker that died: after every block), with the
+    traceback text of the process it came from."""
 
-    def __init__(self, error, where=None):
-        self.error, self.where = error, where
+    def __init__(self, error, where=None, index=float("inf")):
+        self.error, self.where, self.index = error, where, index
 
     def exception(self):
         if self.where is not None:
@@ -166,17 +183,27 @@ class _Failure:
         return self.error
 
 
-def _blocks(one_block, params, low, high):
-    """The results of blocks low..high-1 in order, or the _Failure of the first that raises."""
-    try:
-        return [one_block(params, index) for index in range(low, high)]
-    except Exception as error:
-        return _Failure(error)
+def _take_blocks(one_block, next_block, params, n_blocks):
+    """Take the next block not yet taken (``next_block``, a shared counter) and compute it, until
+    none is left: the (index, result) pairs, or the _Failure of the first that raises (this
+    process then takes no more; the others go on, and a later block's error loses to it)."""
+    done = []
+    while True:
+        with next_block.get_lock():
+            index = next_block.value
+            next_block.value = index + 1
+        if index >= n_blocks:
+            return done
+        try:
+            done.append((index, one_block(params, index)))
+        except Exception as error:
+            return _Failure(error, index=index)
 
 
-def _serve(one_block, conn, parent_ends):
-    """A worker: for each (params, low, high) received, send back its blocks' results; stop on
-    None or when this process's parent closes its end. Leaves by os._exit (see the module's note)."""
+def _serve(one_block, next_block, conn, parent_ends):
+    """A worker: for each (params, n_blocks) received, take blocks as ``_take_blocks`` does and send
+    back their results; stop on None or when this process's parent closes its end. Leaves by
+    os._exit (see the module's note)."""
     for end in parent_ends:  # inherited at fork; closed, so the parent's death reads as EOF here
         end.close()
     try:
@@ -187,16 +214,16 @@ def _serve(one_block, conn, parent_ends):
                 break
             if task is None:
                 break
-            reply = _blocks(one_block, *task)
+            reply = _take_blocks(one_block, next_block, *task)
             if isinstance(reply, _Failure):
-                reply = _portable(reply.error)
+                reply = _portable(reply.error, reply.index)
             conn.send(reply)
     finally:
         conn.close()
         os._exit(0)
 
 
-def _portable(error):
+def _portable(error, index):
     """The exception as it will cross the pipe: itself if it pickles and unpickles, else a
     RuntimeError that names it; with this worker's traceback as its note."""
     text = "".join(traceback.format_exception(error)).rstrip()
@@ -205,4 +232,4 @@ def _portable(error):
         pickle.loads(pickle.dumps(error))
     except Exception:
         error = RuntimeError(f"{type(error).__qualname__}: {error} (in a worker process; it cannot be pickled)")
-    return _Failure(error, where)
+    return _Failure(error, where, index)

@@ -6,7 +6,6 @@ one-thread limit inherited by the workers, no worker outliving the ``with`` bloc
 the platform cannot fork.
 """
 
-import itertools
 import multiprocessing
 import os
 import pickle
@@ -48,6 +47,16 @@ def where_and_which(params, index):
     return os.getpid(), index, params
 
 
+def slowly(seconds, one_block=where_and_which):
+    """``one_block`` taking ``seconds`` per block: long enough that every process takes some."""
+
+    def slow_block(params, index):
+        time.sleep(seconds)
+        return one_block(params, index)
+
+    return slow_block
+
+
 class Unpicklable:
     """A one_block that cannot be pickled: a map that shipped it to a worker would fail."""
 
@@ -75,26 +84,37 @@ def failing_at(bad_blocks, error=None):
 
 @pytest.mark.parametrize("n_blocks", [1, 2, 7, 50])
 @pytest.mark.parametrize("n_jobs", [1, 2, 3, 8])
-def test_results_come_back_in_block_order_from_contiguous_ranges(n_blocks, n_jobs):
-    with em.BlockMap(where_and_which, n_blocks, n_jobs) as block_map:
+def test_results_come_back_in_block_order_whoever_takes_the_blocks(n_blocks, n_jobs):
+    with em.BlockMap(slowly(0.002), n_blocks, n_jobs) as block_map:
+        workers = {worker.pid for worker in block_map._workers}
         results = block_map(0.5)
-    pids = [pid for pid, _, _ in results]
     assert [index for _, index, _ in results] == list(range(n_blocks))
     assert all(params == 0.5 for _, _, params in results)
-    assert pids[0] == os.getpid()  # this process does its own share, the first range
-    processes = min(n_jobs, n_blocks)
-    assert len(set(pids)) == processes  # every process had a range...
-    assert sum(a != b for a, b in itertools.pairwise(pids)) == processes - 1  # ...of contiguous blocks
-    sizes = [pids.count(pid) for pid in dict.fromkeys(pids)]
-    assert max(sizes) - min(sizes) <= 1
+    assert len(workers) == min(n_jobs, n_blocks) - 1
+    assert {pid for pid, _, _ in results} <= workers | {os.getpid()}
+
+
+def test_a_process_the_machine_slows_takes_fewer_blocks():
+    """Blocks are taken one at a time: a worker 6 times slower than this process takes fewer of them
+    (with fixed halves each process would take 20 of the 40, and the pass would wait for the slow one)."""
+    parent = os.getpid()
+
+    def one_block(params, index):
+        time.sleep(0.005 if os.getpid() == parent else 0.03)
+        return os.getpid()
+
+    with em.BlockMap(one_block, 40, 2) as block_map:
+        pids = block_map(None)
+    assert pids.count(parent) > 2 * (len(pids) - pids.count(parent)) > 0
 
 
 def test_the_workers_are_forked_once_per_map_and_serve_every_pass():
-    with em.BlockMap(where_and_which, 4, 2) as block_map:
+    with em.BlockMap(slowly(0.01), 8, 2) as block_map:
         passes = [block_map(params) for params in (1.0, 2.0, 3.0)]
-    workers = {pid for results in passes for pid, _, _ in results} - {os.getpid()}
-    assert len(workers) == 1
-    assert [[params for _, _, params in results] for results in passes] == [[p] * 4 for p in (1.0, 2.0, 3.0)]
+    for results in passes:  # the one worker forked, in every pass
+        assert len({pid for pid, _, _ in results} - {os.getpid()}) == 1
+    assert len({pid for results in passes for pid, _, _ in results} - {os.getpid()}) == 1
+    assert [[params for _, _, params in results] for results in passes] == [[p] * 8 for p in (1.0, 2.0, 3.0)]
 
 
 def test_the_data_is_inherited_at_fork_never_pickled():
@@ -151,40 +171,53 @@ def test_a_block_error_reaches_the_caller_as_the_plain_loop_raises_it(n_jobs, ba
 
 
 def test_a_worker_error_carries_its_traceback_and_leaves_the_map_usable():
+    parent = os.getpid()
+
     def one_block(params, index):
-        if (params, index) in (("bad in a worker", 3), ("bad here", 0)):
-            raise em.DataError(f"block {index} is bad", 1_000 * index)
+        time.sleep(0.01)  # so that the worker takes blocks too
+        if params == ("bad in a worker" if os.getpid() != parent else "bad here"):
+            raise em.DataError(f"block {index} is bad in {params}", 1_000 * index)
         return params, index
 
-    with em.BlockMap(one_block, 4, 2) as block_map:  # this process maps blocks 0 and 1, the worker 2 and 3
-        with pytest.raises(em.DataError, match="block 3 is bad") as caught:
+    with em.BlockMap(one_block, 8, 2) as block_map:
+        with pytest.raises(em.DataError, match="is bad in bad in a worker") as caught:
             block_map("bad in a worker")
         assert any("raised in worker process" in note and "one_block" in note for note in caught.value.__notes__)
-        with pytest.raises(em.DataError, match="block 0 is bad"):
+        with pytest.raises(em.DataError, match="is bad in bad here"):
             block_map("bad here")
         # every answer of the failed passes was read: this pass reads its own
-        assert block_map("good") == [("good", index) for index in range(4)]
+        assert block_map("good") == [("good", index) for index in range(8)]
 
 
 def test_an_exception_that_cannot_be_pickled_arrives_as_a_runtime_error_naming_it():
     class LocalError(Exception):  # a local class: pickle cannot find it by name
         pass
 
-    with em.BlockMap(failing_at({3}, LocalError("no pickle")), 4, 2) as block_map:
+    parent = os.getpid()
+
+    def one_block(params, index):
+        time.sleep(0.01)  # so that the worker takes blocks too
+        if os.getpid() != parent:
+            raise LocalError("no pickle")
+        return index
+
+    with em.BlockMap(one_block, 8, 2) as block_map:
         with pytest.raises(RuntimeError, match=r"LocalError: no pickle \(in a worker process; it cannot be pickled\)"):
             block_map(None)
 
 
 def test_a_worker_that_dies_is_an_error_not_a_hang():
     def one_block(params, index):
-        if index == 3 and os.getpid() != params:
+        time.sleep(0.01)  # so that the worker takes a block
+        if os.getpid() != params:
             os._exit(7)
         return index
 
-    with em.BlockMap(one_block, 4, 2) as block_map, pytest.raises(RuntimeError, match=r"exit code 7"):
+    with em.BlockMap(one_block, 8, 2) as block_map, pytest.raises(RuntimeError, match=r"exit code 7"):
         block_map(os.getpid())
     with em.BlockMap(where_and_which, 4, 2) as block_map:  # a worker killed between passes
-        (worker,) = {pid for pid, _, _ in block_map(None)} - {os.getpid()}
+        block_map(None)
+        (worker,) = [process.pid for process in block_map._workers]
         os.kill(worker, signal.SIGKILL)
         for _ in range(500):  # until it has ended (a zombie: no one has reaped it), at most 5 s
             if Path(f"/proc/{worker}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
@@ -196,24 +229,28 @@ def test_a_worker_that_dies_is_an_error_not_a_hang():
 
 class ChunkGoesBad:
     """X's rows, with row ``bad_row`` NaN from the ``bad_read``-th read of its chunk on (a file another
-    process overwrites while the fit runs). Counted per chunk, in the process that reads it: the chunk
-    is read once per pass whichever process maps it, so it goes bad in the same pass for any n_jobs."""
+    process overwrites while the fit runs). Counted in memory shared by every process (made before the
+    fit forks): the chunk is read once per pass whichever process takes it, so it goes bad in the same
+    pass for any n_jobs."""
 
     def __init__(self, X, bad_read, bad_row):
-        self.X, self.shape, self.bad_read, self.bad_row, self.reads = X, X.shape, bad_read, bad_row, 0
+        self.X, self.shape, self.bad_read, self.bad_row = X, X.shape, bad_read, bad_row
+        self.reads = multiprocessing.get_context("fork").Value("i", 0)
 
     def __getitem__(self, rows):
         chunk = self.X[rows].copy()
         if rows.start <= self.bad_row < rows.stop:
-            self.reads += 1
-            if self.reads >= self.bad_read:
+            with self.reads.get_lock():
+                self.reads.value += 1
+                reads = self.reads.value
+            if reads >= self.bad_read:
                 chunk[self.bad_row - rows.start] = np.nan
         return chunk
 
 
 def test_the_driver_keeps_the_fit_so_far_as_with_one_process(X):
     start, errors = em.init_params(X, 3, seed=1), []
-    for n_jobs in (1, 2, 3):  # row 15,000: chunk 7 of 10, in a worker's range for n_jobs 2 and 3
+    for n_jobs in (1, 2, 3):  # row 15,000: chunk 7 of 10
         with pytest.raises(em.StreamError) as caught:
             es.fit_gmm_chunked(ChunkGoesBad(X, 4, 15_000), 3, chunk_size=2_000, n_jobs=n_jobs, init=start, tol=0)
         errors.append(caught.value)
@@ -256,9 +293,13 @@ def test_no_worker_outlives_a_fit_or_a_fit_that_raised(X):
 # --------------------------------------------------------------------------- where fork is missing
 
 
-def test_without_fork_more_than_one_job_says_so_and_names_n_jobs_1(X, monkeypatch):
-    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: ["spawn"])
-    message = r"^n_jobs=2 forks worker processes .* this platform cannot fork .*: use n_jobs=1\.$"
+@pytest.mark.parametrize(
+    "platform, methods", [("linux", ["spawn"]), ("darwin", ["fork", "spawn"]), ("win32", ["spawn"])]
+)
+def test_off_linux_or_without_fork_more_than_one_job_says_so_and_names_n_jobs_1(X, monkeypatch, platform, methods):
+    monkeypatch.setattr(multiprocessing, "get_all_start_methods", lambda: methods)
+    monkeypatch.setattr(em_workers.sys, "platform", platform)
+    message = r"^n_jobs=2 forks worker processes .* on Linux only .*: use n_jobs=1\.$"
     with pytest.raises(ValueError, match=message):
         em.BlockMap(where_and_which, 4, 2)
     with pytest.raises(ValueError, match=message):
