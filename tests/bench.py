@@ -581,17 +581,20 @@ def exp_in_threads(n_jobs, calls=400):
 
 def fork_and_ipc_ms(X, start, repeats=THREAD_REPEATS):
     """What the workers cost beyond the arithmetic, at this X (best of ``repeats``, ms): forking one
-    worker and ending it (entering and leaving the map: once per fit), and one pass's round trip
-    (θ out, the chunks' summaries back) with the arithmetic taken out: every block returns its own copy
-    of a summary computed beforehand (so each is pickled whole), 2 processes against 1."""
+    worker and ending it (entering and leaving the map: once per fit), and one pass's round trip (θ
+    out, the summaries of the chunks the worker took back) with the arithmetic taken out: every block
+    returns its own copy of a summary computed beforehand (so each is pickled whole), 2 processes
+    against 1."""
     chunk = em_scale._DEFAULT_CHUNK
     n_blocks = -(-X.shape[0] // chunk)
     with em.one_blas_thread():
-        summaries = [em_scale._chunk_pass(X[:chunk], start, chunk) for _ in range(n_blocks)]
+        one_chunk = em.DataSource.rows(X[:chunk], chunk_size=chunk, start_size=chunk)
+        summaries = [one_chunk.e_pass(start) for _ in range(n_blocks)]
+        source = em.DataSource.rows(X, chunk_size=chunk, start_size=em_scale.INIT_SUBSAMPLE)
         fork, one, two = np.inf, np.inf, np.inf
         for _ in range(repeats):
             t = time.perf_counter()
-            with em_scale._chunk_block(X, chunk, None, 2):
+            with em.BlockMap(source.block_summary, n_blocks, 2):  # the fit's map: forks one worker
                 pass
             fork = min(fork, time.perf_counter() - t)
             for n_jobs in (1, 2):
