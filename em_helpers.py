@@ -1540,7 +1540,7 @@ class DataSource:
         self.close(wait=exc_type is None)
 
     def close(self, wait=True):
-        """End the worker processes, if ``_map`` forked them (``wait``: let each finish its range;
+        """End the worker processes, if ``_map`` forked them (``wait``: let each finish its block;
         else, on the way out of an exception, terminate them)."""
         if self._pool is not None:
             self._pool.close(wait)
@@ -1657,7 +1657,7 @@ class DataSource:
         blocks are mapped. With n_jobs = 1 one after the other, lazily (memory holds one block);
         else by n_jobs processes (em_workers' ``BlockMap``: this one and n_jobs - 1 workers forked
         on first use, which inherit ``one_block`` and the rows, and end with ``close``), each taking
-        a contiguous range of blocks and handing back their summaries in block order, so their sum
+        the next block not yet taken and handing back the summaries in block order, so their sum
         is the one-process sum, bit for bit. Processes, not threads: see em_workers' docstring."""
         if self.n_jobs == 1:
             return (one_block(params, index) for index in range(n_blocks))

@@ -257,12 +257,12 @@ def fit_gmm_chunked(
         Python 3.12's fork warning means here), each taking the next chunk not yet taken; the workers share X
         with this process (nothing is copied), receive only θ per pass and end with the fit. The chunks and the
         order of their sum do not depend on n_jobs, so the fit is bit for bit the same for any n_jobs.
-        Processes, not threads: a chunk's E-step is ~20 short NumPy calls, and 2 threads of one process gained
-        far less than 2 processes (why is in em_workers' docstring). On 2 cores (``python tests/bench.py
-        threads``, 20 iterations), 2 threads gave 1.18x one thread's throughput at N = 1,000,000, D = 2, K = 3
-        and 1.34x at 200,000, 8, 6; 2 processes gave 1.73x and 1.81x (load average 2.2, falling). 1 by default:
-        forking and ending a worker costs 5-20 ms per fit (tests/workers_fork_cost.py, the bench), and on a
-        machine shared with other work, or inside a dask worker or a process pool, more processes than free
+        Processes, not threads, for idle cores: on 2 idle cores (``python tests/bench.py threads``, 20
+        iterations, three runs) 2 processes gave 1.71 to 1.86x one process's throughput at N = 1,000,000, D = 2,
+        K = 3 and at 200,000, 8, 6, where the thread pool they replaced gave 1.18x and 1.34x; on a busy machine
+        threads did better and 2 processes can be slower than one (em_workers' docstring has the numbers). 1 by
+        default: forking and ending a worker costs 5-20 ms per fit (tests/workers_fork_cost.py, the bench), and
+        on a machine shared with other work, or inside a dask worker or a process pool, more processes than free
         cores slow every one of them down; pass ``len(os.sched_getaffinity(0))``, the cores this process may
         use, on a machine of your own (``os.cpu_count()`` counts the host's, more than a container's share).
         Linux only (elsewhere n_jobs > 1 raises; em_workers says why). Tested on NumPy arrays and memory maps;

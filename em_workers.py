@@ -7,26 +7,27 @@ over ``n_jobs`` processes, this one and n_jobs - 1 workers forked from it, each 
 block at a time, the next one not yet taken, and it hands back the summaries in block order, so
 the caller's sum is the same bits for any n_jobs.
 
-Why processes, not threads. Measured on a 2-core machine (``python tests/bench.py threads``, 20
-iterations of fit_gmm_chunked, 2026-12-07): 2 threads (the thread pool this map replaced) gave 1.18x
-one thread's throughput at N = 1,000,000, D = 2, K = 3 and 1.34x at N = 200,000, D = 8, K = 6, where
-np.exp alone on 2 threads gave 1.75x and 1.88x; 2 processes gave 1.73x and 1.81x (load average 2.2
-from other jobs, falling), 1.66x and 1.61x in another run at the same load. Why threads gain less
-is not pinned down. A block is about 20 NumPy calls (1.8 ms for 20,000 rows at D = 2, K = 3), and
-Python's own share of it, between the calls, where a thread holds the GIL, is 2 to 9%; the threads
-did no more CPU work than one thread (a cold reader's measurements, 2026-12-07). So neither the GIL
-alone nor extra work accounts for it; threads also share one address space, in which NumPy maps
-and unmaps each large temporary. Processes share neither.
+Why processes, not threads. Measured on this 2-core machine, it depends on the load. On idle
+cores (``python tests/bench.py threads``, 20 iterations of fit_gmm_chunked, three runs on
+2026-12-07, load average 1.5 to 1.8 from the bench itself), 2 processes gave 1.72 to 1.81x one
+process's throughput at N = 1,000,000, D = 2, K = 3 and 1.71 to 1.86x at N = 200,000, D = 8, K = 6;
+the thread pool this map replaced had given 1.18x and 1.34x (load 1.6), where np.exp alone on 2
+threads gave 1.75x and 1.88x. On a machine busy with other work, threads did better: over 8
+interleaved rounds at a load average of 2.5 to 2.8, 2 threads 1.09 to 1.27x, 2 processes 0.89 to
+1.00x (a cold reader's runs on 2 million points, D = 2, K = 3). Why threads gain less on idle cores
+is not pinned down: Python's own share of a block, between its ~20 NumPy calls, measured 2 to 9%,
+and 2 threads made ~6 voluntary context switches per block, not one per call. Processes were chosen
+for the idle case, the one n_jobs > 1 is for.
 
-Why fork. A worker forked from this process inherits ``one_block`` and through it the data: an
-in-memory array or a memory map is shared page by page at no cost (copy on write; EM only reads
-it), so per pass nothing but θ and the number of blocks is pickled to a worker, and only the
-summaries of the blocks it took come back (about 0.7 KB each at D = 2, K = 3). The workers
-are forked once per map (``with BlockMap(...)``:
-once per fit), not per pass, and end when the ``with`` block does, normally or by an exception.
-On Linux only: elsewhere n_jobs > 1 raises a ValueError naming n_jobs=1 (Windows cannot fork;
-on macOS a forked child that calls the system's libraries, Accelerate's BLAS among them, can
-crash, which is why Python's multiprocessing stopped forking there by default in 3.8).
+Why fork. A worker forked from this process inherits ``one_block`` and through it the data: an in-
+memory array or a memory map is shared page by page at no cost (copy on write; EM only reads it), so
+per pass nothing but θ and the number of blocks is pickled to a worker, and only the summaries of
+the blocks it took come back (about 0.7 KB each at D = 2, K = 3). The workers are forked once per
+map (``with BlockMap(...)``: once per fit), not per pass, and end when the ``with`` block does,
+normally or by an exception. On Linux only: elsewhere n_jobs > 1 raises a ValueError naming n_jobs=1
+(Windows cannot fork; on macOS a forked child that calls the system's libraries, Accelerate's BLAS
+among them, can crash, which is why Python's multiprocessing stopped forking there by default in
+3.8).
 
 BLAS: the caller holds BLAS to one thread (``em_helpers.one_blas_thread``) before the map
 forks; the workers inherit the limit (tests/test_em_workers.py checks it), so n_jobs processes
@@ -65,9 +66,9 @@ class BlockMap:
         Processes that share the blocks, this one included: 1 is a plain loop here, no worker;
         n > 1 forks min(n, n_blocks) - 1 workers on entering the ``with`` block. Each process
         takes the next block not yet taken (one shared counter) until none is left, so a process
-        the machine slows down takes fewer blocks instead of holding up the pass: a fixed half
-        each ran 2 processes at 0.6 to 0.9 times one process's speed on a machine at a load of
-        3 to 5 (a cold reader's 5 runs), where threads taking chunks as they came ran at 1.0 to 1.9.
+        the machine slows down takes fewer blocks (it still holds up the end of a pass by the block
+        it is on); a fixed half each ran 2 processes at 0.6 to 0.9 times one process's speed on a
+        machine at a load of 3 to 5 (a cold reader's 5 runs).
 
     Calling the map with θ returns the list of the n_blocks results in block order. An exception
     in a block reaches the caller as the same type with the same message (a worker's traceback
@@ -141,7 +142,7 @@ class BlockMap:
 
     def close(self, wait=True):
         """End the workers: each is told to stop and joined (``wait``: a worker still computing
-        finishes its range first; else it is terminated)."""
+        finishes the block it is on first; else it is terminated)."""
         for conn in self._conns:
             try:
                 conn.send(None)
