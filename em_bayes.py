@@ -400,7 +400,7 @@ def full_elbo(X, fit):
     for k in range(len(nu)):
         d, dm = means[k] - m[k], m[k] - m0
         total += 0.5 * counts[k] * (e_logdet[k] - D / beta[k] - nu[k] * np.trace(sample_covariances[k] @ W[k])
-                                    - nu[k] * d @ W[k] @ d - D * np.log(2 * np.pi))  # fmt: skip
+                                    - nu[k] * d @ W[k] @ d - D * em.LOG_2PI)  # fmt: skip
         total += 0.5 * (D * np.log(b0 / (2 * np.pi)) + e_logdet[k] - D * b0 / beta[k] - b0 * nu[k] * dm @ W[k] @ dm)
         total += log_norm_w0 + 0.5 * (nu0 - D - 1) * e_logdet[k] - 0.5 * nu[k] * np.trace(psi0 @ W[k])
         total -= 0.5 * e_logdet[k] + 0.5 * D * np.log(beta[k] / (2 * np.pi)) - 0.5 * D  # E[log q(μ_k | Λ_k)]

@@ -630,7 +630,7 @@ def _stacked_e_step(Xt, squares, weights, means, covariances, reg_covar, valid):
     maha = (precision.reshape(S * K, D * D) @ squares).reshape(S, K, -1)
     maha -= 2.0 * (pulled.reshape(S * K, D) @ Xt).reshape(S, K, -1)
     with np.errstate(divide="ignore"):  # a weight of exactly 0 gives log π_k = -inf
-        const = np.log(weights) - 0.5 * D * np.log(2.0 * np.pi) - half_log_det - 0.5 * (pulled * means).sum(axis=-1)
+        const = np.log(weights) - 0.5 * D * em.LOG_2PI - half_log_det - 0.5 * (pulled * means).sum(axis=-1)
     log_prob = const[..., None] - 0.5 * maha
     log_prob[~valid] = -np.inf
     # The core's log-sum-exp over k (its clamp included), on the (K, S, N) view of the stack;
