@@ -434,9 +434,9 @@ def test_the_same_bad_weights_give_the_same_error_from_every_fitter(bad, fit):
 
 @pytest.mark.parametrize("n_jobs", [1, 2, 3])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
-def test_the_block_map_sums_each_blocks_pass_in_block_order_whatever_the_threads(n_jobs, weighted):
+def test_the_block_map_sums_each_blocks_pass_in_block_order_whatever_the_processes(n_jobs, weighted):
     """The source's E-pass from rows is block_pass on each block of chunk_size rows with its slice of w,
-    summed in block order: bit for bit, with or without a pool of threads; and to rounding the pass of
+    summed in block order: bit for bit, with or without worker processes; and to rounding the pass of
     all the points at once."""
     w = np.random.default_rng(4).uniform(0.0, 3.0, N) if weighted else None
     with em.DataSource.rows(X, w, 3, chunk_size=40, start_size=N, n_jobs=n_jobs) as source:

@@ -756,11 +756,11 @@ def test_a_chunked_prior_of_another_dimension_is_refused(X):
         es.fit_gmm_chunked(X, 3, prior=prior)
 
 
-# --------------------------------------------------------------------------- threads
+# --------------------------------------------------------------------------- worker processes (n_jobs)
 
 
 @pytest.mark.parametrize("kind", ["numpy", "memmap"])
-def test_threads_give_bit_identical_fits_whatever_their_number(X, kind, tmp_path):
+def test_processes_give_bit_identical_fits_whatever_their_number(X, kind, tmp_path):
     source = as_source(X, kind, tmp_path)
     fits = [
         es.fit_gmm_chunked(source, 3, chunk_size=1_999, n_jobs=n_jobs, prior=prior, seed=5, tol=1e-9)
@@ -774,7 +774,7 @@ def test_threads_give_bit_identical_fits_whatever_their_number(X, kind, tmp_path
         assert threaded.n_iter == one_thread.n_iter > 2
 
 
-def test_threads_meet_a_bad_chunk_as_one_thread_does(X):
+def test_processes_meet_a_bad_chunk_as_one_process_does(X):
     bad = X.copy()
     bad[[7_500, 15_000]] = np.nan  # in chunks 3 and 7: the first in row order is named
     start, errors = em.init_params(X, 3, seed=1), []
@@ -796,12 +796,12 @@ def test_threads_meet_a_bad_chunk_as_one_thread_does(X):
         ("2", TypeError, r"^n_jobs must be an integer; got '2'\.$"),
     ],
 )
-def test_n_jobs_must_be_a_whole_number_of_threads(X, n_jobs, error, message):
+def test_n_jobs_must_be_a_whole_number_of_processes(X, n_jobs, error, message):
     with pytest.raises(error, match=message):
         es.fit_gmm_chunked(X, 3, n_jobs=n_jobs)
 
 
-def test_n_jobs_on_a_dask_array_says_where_its_threads_go(X):
+def test_n_jobs_on_a_dask_array_says_where_its_workers_go(X):
     with pytest.raises(
         ValueError, match=r"^n_jobs=2 maps the chunks of an array over processes forked from this one; a dask"
     ):
@@ -893,7 +893,7 @@ def test_past_the_subsample_the_start_is_seeded_on_positive_weight_rows_with_the
 
 
 @pytest.mark.parametrize("kind", ["numpy", "memmap"])
-def test_weighted_threads_give_bit_identical_fits(X, kind, tmp_path):
+def test_weighted_processes_give_bit_identical_fits(X, kind, tmp_path):
     source, w = as_source(X, kind, tmp_path), some_weights(len(X), seed=6)
     fits = [es.fit_gmm_chunked(source, 3, seed=2, chunk_size=1_500, sample_weight=w, n_jobs=n) for n in (1, 2)]
     assert max_relative_difference(fits[1].params, fits[0].params) == 0.0
