@@ -55,7 +55,6 @@ and (N, K).
 from __future__ import annotations
 
 import dataclasses
-from typing import NamedTuple
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -67,11 +66,10 @@ import em_incomplete
 # and the rooms above (``as`` marks a name this module only passes on).
 from em_blocks import block_columns, normalize_rows_in_place
 from em_checks import COVARIANCE_TYPES as COVARIANCE_TYPES
+from em_checks import MAX_ABS as MAX_ABS
 from em_checks import (
-    MAX_ABS,
     START_METHODS,
     as_float_array,
-    check_covariance_structure,
     check_covariance_type,
     check_data,
     check_int,
@@ -85,13 +83,17 @@ from em_checks import (
     rows_as_Xt,
 )
 from em_checks import FitSettings as FitSettings
+from em_checks import check_covariance_structure as check_covariance_structure
 from em_checks import check_n_components as check_n_components
 from em_checks import check_rows as check_rows
 from em_checks import check_tol as check_tol
 from em_checks import is_finite_real as is_finite_real
 from em_checks import is_symmetric_positive_definite as is_symmetric_positive_definite
-from em_driver import CollapseError, DataError, EPass, StreamError, combine_passes, run_fit
+from em_diagonal import _DIAGONAL_TOLERANCE as _DIAGONAL_TOLERANCE
+from em_diagonal import _diagonal_log_densities, _diagonal_statistics
+from em_driver import CollapseError as CollapseError
 from em_driver import ConvergenceWarning as ConvergenceWarning
+from em_driver import DataError, EPass, StreamError, combine_passes, run_fit
 from em_driver import Run as Run
 from em_driver import gain_below_tol as gain_below_tol
 from em_driver import gain_per_point as gain_per_point
@@ -104,10 +106,13 @@ from em_incomplete import expected_statistics as expected_statistics
 from em_incomplete import group_patterns as group_patterns
 from em_incomplete import mean_imputed as mean_imputed
 from em_incomplete import observed_gaussian as observed_gaussian
+from em_params import CholeskyFactors, GMMParams, _check_params_match, _collapse_error, _diagonals, check_start
+from em_params import floor_eigenvalues as floor_eigenvalues
 from em_priors import ConjugatePrior, log_prior, resolve_prior
 from em_priors import default_prior as default_prior
 from em_priors import prior_from_moments as prior_from_moments
 from em_priors import sample_covariance as sample_covariance
+from em_statistics import COUNT_FLOOR, SufficientStatistics, _outer
 from em_workers import BlockMap as BlockMap
 
 __all__ = [
@@ -141,168 +146,9 @@ __all__ = [
 ]
 
 _EPS = np.finfo(np.float64).eps
-# Floor added to every effective count N_k, as scikit-learn does, so that a component
-# that no point claims still has a finite mean and covariance.
-COUNT_FLOOR = 10.0 * np.finfo(np.float64).eps
-# τ, the largest rounding error the diag and spherical E-step accepts in log π_k N(x_i | μ_k, Σ_k)
-# before it takes the exact differences (see _diagonal_log_densities): it moves γ_ik by a relative τ
-# and log p(x_i | θ) by τ, 1000 times below fit_gmm's default tol (1e-6 gain per point) and 10
-# times below the 1e-8 at which the tests hold fit_gmm to scikit-learn.
-_DIAGONAL_TOLERANCE = 1e-9
-# The largest cond_kd (see _diagonal_statistics) at which the diag and spherical statistics move
-# moments taken about one common centre to each component's shift: the variance the M-step makes
-# from them then carries at most about 2·LIMIT·(e + 4 eps) relative rounding (e that of the sums
-# themselves). Measured on two clusters offset by 1e6 (D = 5, N = 20,000, against sums in extended
-# precision): 1.5e-15 at cond 6, 1.5e-14 at cond 51, 7.6e-14 at cond 326, so about 1e-13 at the
-# limit; the data of ``make bench``'s per-model table reach cond_kd = 85.
-_RECENTRING_LIMIT = 256.0
 
 
 # --------------------------------------------------------------------------- parameters
-
-
-class CholeskyFactors(NamedTuple):
-    """Σ_k = C_k C_kᵀ for every k, cached in ``GMMParams.cholesky``.
-
-    lower : ndarray of shape (n_components, n_features, n_features)
-        C_k, lower triangular (or V_k √Λ_k when eigenvalues had to be floored, see m_step).
-    lower_inv : ndarray of shape (n_components, n_features, n_features)
-        C_k⁻¹: (x - μ_k)ᵀ Σ_k⁻¹ (x - μ_k) = ‖C_k⁻¹ (x - μ_k)‖².
-    half_log_det : ndarray of shape (n_components,)
-        ½ log|Σ_k| = Σ_d log (C_k)_dd.
-    """
-
-    lower: np.ndarray
-    lower_inv: np.ndarray
-    half_log_det: np.ndarray
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class GMMParams:
-    """Parameters θ = (π, μ, Σ) of a Gaussian mixture; validated and read-only.
-
-    Parameters
-    ----------
-    weights : array-like of shape (n_components,)
-        Mixing weights π_k: non-negative, summing to 1.
-    means : array-like of shape (n_components, n_features)
-        Component means μ_k.
-    covariances : array-like of shape (n_components, n_features, n_features)
-        Component covariances Σ_k: symmetric positive definite, always stored in full.
-    covariance_type : {"full", "diag", "spherical", "tied"}, default "full"
-        The covariance model the parameters belong to (scikit-learn's names): "diag"
-        covariances are diagonal, "spherical" ones σ_k²·I, and "tied" ones all equal.
-        It decides ``n_parameters`` (and so BIC and AIC) and is checked on construction.
-    """
-
-    weights: np.ndarray
-    means: np.ndarray
-    covariances: np.ndarray
-    covariance_type: str = "full"
-    # Σ_k = C_k C_kᵀ, factored once on construction: the E-step and sampling read it here.
-    cholesky: CholeskyFactors = dataclasses.field(init=False, repr=False, compare=False)
-
-    def __post_init__(self):
-        """Validate shapes, finiteness, the probability vector, symmetry and structure; factor."""
-        weights = as_float_array(self.weights, "weights")
-        means = as_float_array(self.means, "means")
-        covariances = as_float_array(self.covariances, "covariances")
-        if weights.ndim != 1 or means.ndim != 2 or covariances.ndim != 3:
-            raise ValueError(
-                "GMMParams expects weights of shape (K,), means of shape (K, D) and "
-                f"covariances of shape (K, D, D); got {weights.shape}, {means.shape} "
-                f"and {covariances.shape}."
-            )
-        K, D = means.shape
-        if weights.shape != (K,) or covariances.shape != (K, D, D) or K == 0 or D == 0:
-            raise ValueError(
-                f"GMMParams shapes disagree: means {means.shape} means K={K}, D={D}, so "
-                f"weights must be ({K},) and covariances ({K}, {D}, {D}); got "
-                f"{weights.shape} and {covariances.shape}."
-            )
-        for name, arr, bound in (
-            ("weights", weights, np.inf),
-            ("means", means, MAX_ABS),
-            ("covariances", covariances, MAX_ABS**2),
-        ):
-            if not np.isfinite(arr).all():
-                raise ValueError(f"GMMParams {name} contain NaN or inf.")
-            if np.abs(arr).max() > bound:
-                raise ValueError(f"GMMParams {name} have values beyond ±{bound:g}: rescale the data and parameters.")
-        if (weights < 0).any() or abs(weights.sum() - 1.0) > 1e-6:
-            raise ValueError(
-                "weights must be a probability vector (non-negative, summing to 1); got "
-                f"{np.array2string(weights, precision=4)} with sum {weights.sum():.6g}."
-            )
-        scale = np.abs(covariances).max(axis=(1, 2))
-        asym = np.abs(covariances - covariances.transpose(0, 2, 1)).max(axis=(1, 2))
-        for k in np.flatnonzero(asym > 1e-10 * scale):
-            raise ValueError(f"covariances[{k}] is not symmetric (largest |Σ - Σᵀ| is {asym[k]:.3g}).")
-        check_covariance_structure(covariances, self.covariance_type)
-        self._freeze(weights, means, covariances)
-
-    @classmethod
-    def trusted(cls, weights, means, covariances, covariance_type, reg_covar):
-        """For the M-step's output, correct by construction: skip all checks but the
-        factorisation, which the E-step needs anyway (0.50 -> 0.45 ms per iteration at
-        N = 500, K = 4, measured).
-
-        Σ_k = S_k + reg_covar·I with S_k ⪰ 0, so in exact arithmetic every eigenvalue is at
-        least reg_covar. When a component stretches over 1e8 with 1e-3 across it, rounding
-        of order eps·‖S_k‖ exceeds reg_covar and Cholesky fails on a valid Σ_k; then (and
-        only then) its eigenvalues are floored at reg_covar, the bound they have exactly. With
-        reg_covar = 0 a Σ_k that cannot be factorised collapsed: ``CollapseError``, which
-        ``run_fit`` skips among several starts (every M-step, the variational one too).
-        """
-        params = object.__new__(cls)
-        object.__setattr__(params, "covariance_type", covariance_type)
-        try:
-            params._freeze(weights, means, covariances, eigenvalue_floor=reg_covar)
-        except ValueError:  # only with reg_covar = 0: some Σ_k is singular to rounding
-            raise _collapse_error(_first_unfactorable(covariances)) from None
-        return params
-
-    def _freeze(self, weights, means, covariances, eigenvalue_floor=0.0):
-        """Store the arrays read-only, with the Cholesky factors of each Σ_k."""
-        try:
-            lower = np.linalg.cholesky(covariances)  # all K at once
-            half_log_det = np.add.reduce(np.log(_diagonals(lower)), axis=1)  # Σ_d log (C_k)_dd
-            factors = CholeskyFactors(lower, np.linalg.inv(lower), half_log_det)
-        except np.linalg.LinAlgError:
-            covariances, factors = _factor_each(covariances, eigenvalue_floor)
-        for arr in (weights, means, covariances, *factors):
-            arr.setflags(write=False)
-        for name, value in (("weights", weights), ("means", means), ("covariances", covariances)):
-            object.__setattr__(self, name, value)
-        object.__setattr__(self, "cholesky", factors)
-
-    @property
-    def n_components(self) -> int:
-        """K, the number of components."""
-        return self.means.shape[0]
-
-    @property
-    def n_features(self) -> int:
-        """D, the dimension of each point."""
-        return self.means.shape[1]
-
-    def permute(self, order) -> GMMParams:
-        """The same mixture with its components listed in ``order``.
-
-        ``params.permute(match_components(params, reference))`` lines component k up
-        with component k of ``reference`` (undoing label switching).
-        """
-        order = np.asarray(order)
-        if order.dtype.kind not in "iu" or sorted(order.tolist()) != list(range(self.n_components)):
-            raise ValueError(f"order must be a permutation of 0..{self.n_components - 1}; got {order}.")
-        return GMMParams(self.weights[order], self.means[order], self.covariances[order], self.covariance_type)
-
-    def __repr__(self):
-        return (
-            f"GMMParams(K={self.n_components}, D={self.n_features}, covariance_type={self.covariance_type!r},\n"
-            f"  weights={self.weights!r},\n  means={self.means!r},\n"
-            f"  covariances={self.covariances!r})"
-        )
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -383,65 +229,6 @@ class GMMFit:
         return self.log_likelihood if self.log_posteriors is None else float(self.log_posteriors[-1])
 
 
-# --------------------------------------------------------------------------- input checks
-
-
-def _factor_each(covariances, eigenvalue_floor):
-    """Factor each Σ_k: Cholesky where it succeeds; else, with a positive floor, from its
-    eigenvalues floored there (C_k = V √Λ); else a clear error."""
-    covariances = covariances.copy()
-    root, root_inv = np.empty_like(covariances), np.empty_like(covariances)
-    half_log_det = np.empty(len(covariances))
-    for k, sigma in enumerate(covariances):
-        try:
-            root[k] = np.linalg.cholesky(sigma)
-            root_inv[k] = np.linalg.inv(root[k])
-            half_log_det[k] = np.log(np.diag(root[k])).sum()
-            continue
-        except np.linalg.LinAlgError:
-            if eigenvalue_floor <= 0:
-                raise ValueError(
-                    f"covariances[{k}] is not positive definite (its Cholesky factorisation "
-                    f"failed). If it came from a fit, component {k} collapsed onto too few "
-                    "points: increase reg_covar, decrease n_components, or scale the data."
-                ) from None
-        covariances[k], eigenvalues, vectors = floor_eigenvalues(sigma, eigenvalue_floor)
-        root[k] = vectors * np.sqrt(eigenvalues)
-        root_inv[k] = vectors.T / np.sqrt(eigenvalues)[:, None]
-        half_log_det[k] = 0.5 * np.log(eigenvalues).sum()
-    return covariances, CholeskyFactors(root, root_inv, half_log_det)
-
-
-def floor_eigenvalues(covariances, floor):
-    """Each Σ of ``covariances`` (..., D, D) rebuilt as V max(Λ, floor) Vᵀ from its eigenvalues Λ
-    and eigenvectors V: the one floor for a Σ_k = S_k + reg_covar·I whose Cholesky factorisation
-    rounding broke (``floor`` = reg_covar, the bound its eigenvalues have exactly). Returns the
-    rebuilt matrices, max(Λ, floor) (..., D) and V (..., D, D)."""
-    eigenvalues, vectors = np.linalg.eigh(covariances)
-    eigenvalues = np.maximum(eigenvalues, floor)
-    return (vectors * eigenvalues[..., None, :]) @ np.swapaxes(vectors, -1, -2), eigenvalues, vectors
-
-
-def check_start(init, n_features, n_components, covariance_type):
-    """A GMMParams start for this data (D), this K and this covariance model."""
-    _check_params_match(init, n_features, n_components)
-    if init.covariance_type != covariance_type:
-        raise ValueError(
-            f'init is a "{init.covariance_type}" GMMParams but covariance_type="{covariance_type}": '
-            "build the start for the model you fit."
-        )
-
-
-def _check_params_match(params, n_features, n_components=None):
-    """A GMMParams with D = n_features (and K = n_components when given)."""
-    if not isinstance(params, GMMParams):
-        raise TypeError(f"params must be a GMMParams; got {type(params).__name__}.")
-    if params.n_features != n_features:
-        raise ValueError(f"params have D={params.n_features} features but X has {n_features} columns.")
-    if n_components is not None and params.n_components != n_components:
-        raise ValueError(f"init has K={params.n_components} components but n_components={n_components}.")
-
-
 # --------------------------------------------------------------------------- the E-step
 
 
@@ -514,82 +301,6 @@ def _whitened_log_densities(Xt, means, lower_inv, const, whitened, block, out):
         np.square(w, out=w)
         np.matmul(neg_half, w, out=log_density[:, None, :])
         log_density += const
-
-
-def _diagonal_log_densities(Xt, means, covariances, const, centre, out):
-    """const_k - ½ d_ik into ``out`` (K, N), d_ik = Σ_d (x_id - μ_kd)² / σ²_kd, for diagonal Σ_k (the
-    diag and spherical models): O(N·K·D), by two products with one common centre c (D,).
-
-    With y_i = x_i - c and v_k = μ_k - c, so that x_i - μ_k = y_i - v_k:
-        d_ik = Σ_d (y_id - v_kd)² / σ²_kd
-             = Σ_d y_id² P_kd - 2 Σ_d y_id Q_kd + Σ_d v_kd² P_kd,   P_kd = 1/σ²_kd, Q_kd = v_kd P_kd
-             = A_ik - 2 B_ik + C_k,
-    so const_k - ½ d_ik = (const_k - ½ C_k) + [-½ P_k, Q_k] · [y_i², y_i]: one (K, 2D) @ (2D, block)
-    product per block of columns, after D·block subtractions (x - c) where the exact difference
-    x - μ_k takes K·D·block; c depends on θ only, so every block and chunk computes the same numbers.
-
-    Rounding (first order in eps, besides adding const_k, which every way of computing has): the
-    2D products each carry <= 4 eps from y, y², P and Q, and their sum <= 2D eps of Σ|terms|, with
-        Σ|terms| = ½ A_ik + Σ_d |y_id| |Q_kd| <= ½ A_ik + √(A_ik C_k) <= A_ik + ½ C_k   (Cauchy–Schwarz),
-    and C_k carries <= (D + 3) eps; so |error| <= κ eps (A_ik + C_k), κ = 2D + 4, which cancellation
-    makes large against d_ik when μ_k is far from c in units of σ_k. Bound A by d and C:
-        √A_ik = ‖y_i‖_P <= ‖y_i - v_k‖_P + ‖v_k‖_P = √d_ik + √C_k,  so  A_ik + C_k <= 2 d_ik + 3 C_k.
-    Take every component with C_k <= τ / (6 κ eps) (τ = ``_DIAGONAL_TOLERANCE``) this way. For such
-    k, a point with d_ik < 1.5 C_k has A_ik + C_k < 6 C_k <= τ / (κ eps): error < τ; a point with
-    d_ik >= 1.5 C_k has A_ik + C_k <= 4 d_ik: error <= 4 κ eps d_ik, a relative error in d_ik of the
-    order the exact difference has (about (D + 4)/2 eps, from x - μ, the squares and the sum).
-    Every other component (far from c in units of its σ: rare, e.g. a tight cluster far from the
-    others) takes the exact difference x - μ_k (``_centred_log_densities``).
-    """
-    D, N = Xt.shape
-    precisions = 1.0 / np.diagonal(covariances, axis1=1, axis2=2)  # P_kd = 1/σ²_kd, (K, D)
-    offsets = means - centre  # v_k = μ_k - c
-    products = offsets * precisions  # Q_kd = v_kd / σ²_kd
-    distances = np.einsum("kd,kd->k", offsets, products)  # C_k = Σ_d v_kd² / σ²_kd
-    expanded = distances <= _DIAGONAL_TOLERANCE / (6 * (2 * D + 4) * _EPS)
-    coefficients = np.concatenate([-0.5 * precisions, products], axis=1)[expanded]  # [-½ P_k, Q_k], (K', 2D)
-    shifted_const = (const - 0.5 * distances[:, None])[expanded]  # const_k - ½ C_k, (K', 1)
-    block = _diagonal_block(len(coefficients), D)
-    stacked = np.empty((2 * D, min(block, N)))  # [y², y] of one block, reused
-    for start in range(0, N if expanded.any() else 0, block):
-        log_density = out[:, start : start + block]
-        z = stacked[:, : log_density.shape[1]]
-        np.subtract(Xt[:, start : start + block], centre[:, None], out=z[D:])  # y = x - c
-        np.square(z[D:], out=z[:D])
-        if expanded.all():  # (the usual case: written in place, no gather)
-            np.matmul(coefficients, z, out=log_density)
-            log_density += shifted_const
-        else:
-            log_density[expanded] = coefficients @ z + shifted_const
-    for k in np.flatnonzero(~expanded):  # row k of out is contiguous: written in place
-        _centred_log_densities(Xt, means[k : k + 1], precisions[k : k + 1], const[k : k + 1], out[k : k + 1])
-
-
-def _centred_log_densities(Xt, means, precisions, const, out):
-    """const_k - ½ Σ_d (x_id - μ_kd)² / σ²_kd into ``out`` (K, N) from the exact differences
-    x_id - μ_kd (K·D·N of them), which keep every digit of data far from 0; the sum over d weighted
-    by -½ / σ²_kd is one (1, D) @ (D, block) product per component. ``precisions``: 1/σ²_kd, (K, D)."""
-    (K, D), N = means.shape, Xt.shape[1]
-    weights = (-0.5 * precisions)[:, None, :]  # (K, 1, D)
-    block = block_columns(K, D)
-    squares = np.empty((K, D, min(block, N)))
-    centre = means[:, :, None]
-    for start in range(0, N, block):
-        log_density = out[:, start : start + block]
-        sq = squares[:, :, : log_density.shape[1]]
-        sq[...] = Xt[:, start : start + block]
-        sq -= centre
-        np.square(sq, out=sq)
-        np.matmul(weights, sq, out=log_density[:, None, :])
-        log_density += const
-
-
-def _diagonal_block(K, D):
-    """Columns per block for the diagonal kernels' (K, 2D) @ (2D, block) products: K·2D·block below
-    2^19, under which OpenBLAS runs a product on one thread (at K, D = 5, 50, block 1024 took 33 ms
-    of CPU per E-step at N = 200,000 and block 1536, on two threads, 145 to 780 ms on this busy
-    2-core machine, measured), between 256 (the per-call cost) and 8192 columns."""
-    return max(256, min(8192, (2**18 - 1) // max(1, K * D)))
 
 
 def normalize_in_place(log_prob):
@@ -702,97 +413,6 @@ def score_samples(params, X) -> np.ndarray:
 # --------------------------------------------------------------------------- sufficient statistics
 
 
-@dataclasses.dataclass(frozen=True, eq=False)
-class SufficientStatistics:
-    """What the M-step needs from the data: per component, N_k and the first two moments
-    of the points it holds, taken about a fixed shift c_k.
-
-    They add across chunks of the data (``+``), so the same M-step serves EM in memory,
-    over a file in chunks, on a cluster and on a stream. Moments about a shift near the
-    data, not about the origin: Σ γ x xᵀ - N μ μᵀ would lose every digit to cancellation
-    for data offset by 1e6 (the variance 1 sits in the 12th digit of 1e12).
-
-    Attributes
-    ----------
-    counts : ndarray of shape (n_components,)
-        N_k = Σ_i γ_ik.
-    shift : ndarray of shape (n_components, n_features)
-        c_k, the point component k's moments are taken about.
-    first : ndarray of shape (n_components, n_features)
-        Σ_i γ_ik (x_i - c_k).
-    second : ndarray of shape (n_components, n_features, n_features) or (n_components, n_features)
-        Σ_i γ_ik (x_i - c_k)(x_i - c_k)ᵀ; or only its diagonal, Σ_i γ_ik (x_i - c_k)², shape
-        (K, D), in the statistics of the diag and spherical models, whose M-step reads no more
-        (O(N·K·D) to gather instead of O(N·K·D²)). Adding one of each form keeps the diagonal.
-    n_samples : float
-        N, the number of points summarised (a float, so that running averages work).
-    """
-
-    counts: np.ndarray
-    shift: np.ndarray
-    first: np.ndarray
-    second: np.ndarray
-    n_samples: float
-
-    def __add__(self, other):
-        """The statistics of both sets of points, about ``self.shift``."""
-        if not isinstance(other, SufficientStatistics):
-            return NotImplemented
-        if other.shift.shape != self.shift.shape:
-            raise ValueError(
-                f"cannot add statistics of K, D = {other.shift.shape} to statistics of K, D = {self.shift.shape}."
-            )
-        other = other.recentred(self.shift)
-        second, other_second = self.second, other.second
-        if second.ndim != other_second.ndim:  # a full form and a diagonal one: keep the diagonals
-            second, other_second = (
-                np.diagonal(m, axis1=1, axis2=2) if m.ndim == 3 else m for m in (second, other_second)
-            )
-        return SufficientStatistics(
-            self.counts + other.counts,
-            self.shift,
-            self.first + other.first,
-            second + other_second,
-            self.n_samples + other.n_samples,
-        )
-
-    def scaled(self, factor):
-        """Every sum times ``factor`` (the shift stays): a step of a running average."""
-        return SufficientStatistics(
-            self.counts * factor, self.shift, self.first * factor, self.second * factor, self.n_samples * factor
-        )
-
-    def recentred(self, shift):
-        """The same statistics about another shift c'_k, exactly: with δ_k = c_k - c'_k,
-        x - c' = (x - c) + δ, so Σγ(x - c') = first + N_k δ and
-        Σγ(x - c')(x - c')ᵀ = second + first δᵀ + δ firstᵀ + N_k δ δᵀ (its diagonal, for
-        diagonal statistics: second + 2 first δ + N_k δ²)."""
-        shift = np.asarray(shift, dtype=np.float64)
-        if shift.shape != self.shift.shape:
-            raise ValueError(f"shift must have shape {self.shift.shape}; got {shift.shape}.")
-        if np.array_equal(shift, self.shift):
-            return self
-        delta = self.shift - shift
-        if self.second.ndim == 2:  # diagonal statistics
-            cross = self.first * delta
-            second = self.second + cross + cross + self.counts[:, None] * (delta * delta)
-        else:
-            cross = self.first[:, :, None] * delta[:, None, :]
-            second = self.second + cross + cross.transpose(0, 2, 1) + _outer(delta, self.counts)
-        return SufficientStatistics(
-            self.counts, shift, self.first + self.counts[:, None] * delta, second, self.n_samples
-        )
-
-    def means(self):
-        """μ_k = c_k + Σ_i γ_ik (x_i - c_k) / N_k, shape (n_components, n_features)."""
-        return self.shift + self.first / (self.counts + COUNT_FLOOR)[:, None]
-
-
-def _outer(vectors, weights):
-    """w_k v_k v_kᵀ for each row v_k of ``vectors`` (K, D): shape (K, D, D), exactly symmetric."""
-    return weights[:, None, None] * (vectors[:, :, None] * vectors[:, None, :])
-
-
 def _weighted_means(Xt, resp, counts=None):
     """Σ_i γ_ik x_i / N_k, shape (K, D), from Xᵀ (D, N) and γ laid out (K, N); 0 where N_k = 0.
     ``counts``: N_k = Σ_i γ_ik, if the caller has them.
@@ -838,85 +458,6 @@ def _sufficient_statistics(Xt, resp, shift, covariance_type="full", counts=None)
             first += block_first
             second += block_second
     return SufficientStatistics(counts, shift, first, second, N)
-
-
-def _diagonal_statistics(Xt, resp, shift, counts):
-    """The diag and spherical models' SufficientStatistics (second moments as their diagonals,
-    Σ_i γ_ik (x_i - c_k)², (K, D)) from Xᵀ (D, N), γ laid out (K, N) and N_k (K,), about the shifts
-    c_k (K, D), or with ``shift`` None about the γ-weighted means: by one product per block about a
-    common centre c̄ (D,), then moved to each c_k.
-
-    c̄ is the count-weighted mean of the c_k, or without them the mean of at most 128 points spread
-    evenly over the data. With y_i = x_i - c̄ (D·N subtractions, where x_i - c_k takes K·D·N):
-        F_k = Σ_i γ_ik y_i,  S_k = Σ_i γ_ik y_i²:  γ (K, block) @ [y², y]ᵀ (block, 2D), per block;
-    the γ-weighted mean is x̄_k = c̄ + F_k / N_k (0 where N_k = 0, as ``_weighted_means``); and
-    with δ_k = c̄ - c_k, since x_i - c_k = y_i + δ_k (``SufficientStatistics.recentred``):
-        Σ_i γ_ik (x_i - c_k)  = F_k + N_k δ_k,
-        Σ_i γ_ik (x_i - c_k)² = S_k + 2 F_k δ_k + N_k δ_k².
-    Rounding: S_k and F_k carry what the exact differences' sums carry (a relative e on S_k, e on
-    Σ_i γ_ik |y_i| for F_k), and each term of the sum is at most S_k + N_k δ_k² in size, since
-        |2 F_kd δ_kd| <= 2 √(N_k S_kd) |δ_kd| <= S_kd + N_k δ_kd²   (Cauchy–Schwarz, then AM–GM);
-    so the second moment's absolute error is at most about 2 (e + 4 eps) (S_kd + N_k δ_kd²), and
-    the first's (e + 2 eps) (Σ_i γ_ik |y_id| + N_k |δ_kd|) <= (e + 2 eps) √(2 N_k (S_kd + N_k δ_kd²)).
-    Against W_kd = Σ_i γ_ik (x_id - x̄_kd)², the scatter about the γ-weighted mean that the M-step
-    makes the variance from, with
-        cond_kd = (S_kd + N_k δ_kd²) / W_kd    (about 1 + (|c_kd - c̄_d| / spread of k)²),
-    the variance N_k σ²_kd = W_kd carries a relative 2 (e + 4 eps) cond_kd, and the mean
-    c_kd + first_kd / N_k (e + 2 eps) √(2 cond_kd) spreads of component k. A component with some
-    cond_kd above ``_RECENTRING_LIMIT`` (a tight cluster far from the others) is summed from the
-    exact differences x_i - c_k instead (``_centred_statistics``).
-    """
-    (K, N), D = resp.shape, Xt.shape[0]
-    total = counts.sum()
-    if shift is not None and total > 0:
-        centre = counts @ shift / total  # c̄
-    else:
-        centre = Xt[:, :: max(1, N // 64)].mean(axis=1) if N else np.zeros(D)
-    block = _diagonal_block(K, D)
-    stacked = np.empty((2 * D, min(block, N)))  # [y², y] of one block, reused
-    moments = np.zeros((K, 2 * D))  # [S_k, F_k]
-    for start in range(0, N, block):
-        r = resp[:, start : start + block]
-        z = stacked[:, : r.shape[1]]
-        np.subtract(Xt[:, start : start + block], centre[:, None], out=z[D:])  # y = x - c̄
-        np.square(z[D:], out=z[:D])
-        moments += r @ z.T
-    squares, sums = moments[:, :D], moments[:, D:]
-    if shift is None:  # x̄_k = c̄ + F_k / N_k
-        nonzero = counts[:, None] > 0
-        shift = np.divide(sums, counts[:, None], out=np.zeros_like(sums), where=nonzero)
-        np.add(shift, centre, out=shift, where=nonzero)
-    stats = SufficientStatistics(counts, np.broadcast_to(centre, shift.shape), sums, squares, N).recentred(shift)
-    delta = centre - shift
-    spread = squares + counts[:, None] * (delta * delta)  # S_k + N_k δ_k²
-    offset = np.divide(stats.first, counts[:, None], out=np.zeros_like(delta), where=counts[:, None] > 0)
-    scatter = stats.second - stats.first * offset  # W_k = second - first² / N_k
-    far = (spread > _RECENTRING_LIMIT * scatter).any(axis=1)  # (W_kd <= 0 with a spread > 0 too)
-    if not far.any():
-        return stats
-    first, second = stats.first.copy(), stats.second.copy()
-    for k in np.flatnonzero(far):
-        first[k], second[k] = _centred_statistics(Xt, resp[k : k + 1], shift[k : k + 1])
-    return SufficientStatistics(counts, shift, first, second, N)
-
-
-def _centred_statistics(Xt, resp, shift):
-    """Σ_i γ_ik (x_i - c_k) and Σ_i γ_ik (x_i - c_k)², shapes (K, D), from the exact differences
-    x_i - c_k (K·D·N of them), which keep every digit of data far from 0: one (D, block) @ (block,)
-    product per component and block for each."""
-    (K, N), D = resp.shape, Xt.shape[0]
-    block = block_columns(K, D)
-    centred = np.empty((K, D, min(block, N)))  # reused
-    first, second = np.zeros((K, D)), np.zeros((K, D))
-    for start in range(0, N, block):
-        r = resp[:, start : start + block, None]
-        c = centred[:, :, : r.shape[1]]
-        c[...] = Xt[:, start : start + block]
-        c -= shift[:, :, None]  # x_i - c_k
-        first += (c @ r)[:, :, 0]
-        np.square(c, out=c)
-        second += (c @ r)[:, :, 0]
-    return first, second
 
 
 def statistics_of(Xt, resp, shift=None, covariance_type="full"):
@@ -984,14 +525,6 @@ def add_to_diagonals(matrices, value):
     variational M-steps and em_select's stacked M-step call this)."""
     if value:
         _diagonals(matrices)[...] += value
-
-
-def _diagonals(matrices):
-    """The diagonal of each (D, D) matrix of ``matrices`` (..., D, D), as a writable (..., D) view."""
-    D = matrices.shape[-1]
-    if matrices.flags.c_contiguous:  # every (D + 1)-th number of each matrix: 1 µs where np.diagonal takes 2
-        return matrices.reshape(*matrices.shape[:-2], D * D)[..., :: D + 1]
-    return np.einsum("...dd->...d", matrices)
 
 
 def _m_step_from_statistics(stats, reg_covar, covariance_type, floor=None):
@@ -1067,28 +600,6 @@ def _check_resolved(params, stats, floor=None):
         spread = np.einsum("dj,de,ej->j", vectors, data_cov, vectors)  # uᵀ S u per eigenvector u
         if (eigenvalues < _EPS * spread).any() and params.weights[k] > 0:
             raise _collapse_error(k)
-
-
-def _first_unfactorable(covariances):
-    """The index of the first Σ_k whose Cholesky factorisation fails."""
-    for k, sigma in enumerate(covariances):
-        try:
-            np.linalg.cholesky(sigma)
-        except np.linalg.LinAlgError:
-            return k
-    raise AssertionError("every covariance factorises")  # only called after one did not
-
-
-def _collapse_error(k):
-    """The one error for a component that collapsed in an exact (reg_covar = 0) M-step, however it
-    was detected (Cholesky failing, or _check_resolved): which of the two fires first depends on
-    the CPU's rounding, so the message must not. The variance itself is rounding noise (0 on one
-    CPU, 1e-72 on another): it states the bound, never the digits."""
-    return CollapseError(
-        f"component {k} collapsed onto too few points (its variance along one direction is below "
-        "float64's resolution, 2^-52, times the spread there): "
-        "increase reg_covar, decrease n_components, or scale the data."
-    )
 
 
 def constrain_covariances(scatter, counts, covariance_type):

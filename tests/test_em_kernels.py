@@ -1,4 +1,4 @@
-"""The per-covariance-type kernels of em_helpers against the full-covariance computation.
+"""The per-covariance-type kernels (em_diagonal's, called by em_helpers) against the full-covariance computation.
 
 The diag and spherical models have their own E-step and statistics, O(N·K·D) where the general
 ones are O(N·K·D²). Each must give what the general kernel gives on the same diagonal or isotropic
@@ -9,6 +9,7 @@ data far from the origin, where only moments about a shift keep their digits.
 import numpy as np
 import pytest
 
+import em_diagonal
 import em_helpers as em
 
 DIAGONAL_TYPES = ("diag", "spherical")
@@ -234,7 +235,7 @@ def test_a_tight_component_far_from_the_centre_takes_the_exact_differences(covar
     tolerance = np.maximum(em._DIAGONAL_TOLERANCE, 100 * em._EPS * distances)
     ours = em.log_weighted_densities(Xt, params)
     assert (np.abs(ours - expected) <= tolerance).all()
-    monkeypatch.setattr(em, "_DIAGONAL_TOLERANCE", np.inf)  # every component the expanded way
+    monkeypatch.setattr(em_diagonal, "_DIAGONAL_TOLERANCE", np.inf)  # every component the expanded way
     expanded = em.log_weighted_densities(Xt, params)
     near = distances[3] < 100  # the points of the tight component, where γ_i3 is not ~0
     assert near.sum() >= 10
@@ -291,7 +292,7 @@ def test_diagonal_statistics_of_a_tight_far_component_take_the_exact_differences
     shift = params.means if shift == "means" else None
     stats = em.statistics_of(Xt, resp, shift, covariance_type)
     check_statistics_against_the_wide_sums(stats, X, resp, rtol=1e-12)
-    monkeypatch.setattr(em, "_RECENTRING_LIMIT", np.inf)
+    monkeypatch.setattr(em_diagonal, "_RECENTRING_LIMIT", np.inf)
     moved = em.statistics_of(Xt, resp, shift, covariance_type)
     _, second, _ = wide_statistics(X, resp, moved.shift)
     assert (np.abs(moved.second[3] - second[3]) > 1e-6 * second[3]).any()
