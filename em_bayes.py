@@ -335,7 +335,7 @@ def _gaussians(posterior, covariance_type):
     """N(m_k, E[Λ_k]⁻¹), factorised once for the E-step and the ELBO. Its weights, uniform, are not
     log π_k (the E-step is given E[log π_k] instead): they are read only as positive (no γ_ik is
     zeroed) and, for diag and spherical, as the E-step's common centre c = Σ_k π_k μ_k (see
-    em_helpers' ``_diagonal_log_densities``), an exact re-expression: other positive weights moved
+    em_diagonal's ``_diagonal_log_densities``), an exact re-expression: other positive weights moved
     the fit by rounding only (ELBOs by <= 4e-13 relative, means by <= 7e-11 of the data's spread,
     K = 4, 100 iterations on 2,000 3-D points, 4 seeds, offset by 0 and 1e4; tested on THREE + 1e4)."""
     K = len(posterior.mean_precision)

@@ -294,5 +294,5 @@ def run_fit(variant, settings, init, seed, n_samples):
 
 class CollapseError(ValueError):
     """A component collapsed onto too few points in an exact (reg_covar = 0) M-step (see
-    em_helpers' ``_collapse_error``): what ``run_fit`` skips, among several starts, to keep the
+    em_params' ``_collapse_error``): what ``run_fit`` skips, among several starts, to keep the
     best of the others."""

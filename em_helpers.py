@@ -28,16 +28,20 @@ Numerics, in one place:
   breaks that (a component spanning a point 1e8 away, cond(Σ_k) ~ 1e19), the M-step floors
   that Σ_k's eigenvalues at reg_covar instead of failing; with reg_covar = 0 it raises.
 
-The house. Seven rooms sit below this one and import nothing above them: em_checks (every input
-check, and ``FitSettings``, the loop's settings checked once), em_priors (MAP-EM's conjugate
-prior; it imports em_checks), em_geometry (``ellipse_geometry``), em_blocks (the column blocks and
-the log-sum-exp over K of every E-step), em_incomplete (the E-pass on incomplete, weighted data;
-it imports em_blocks), em_workers (``BlockMap``, a map over blocks by worker processes) and
-em_driver (the EM loop of fit_gmm, the chunked and the variational fits: its docstring says where
-sample weights, missing values and worker processes go: ``DataSource``, here, for the first and
-the last). This module re-exports their public names, so ``em.<name>`` reaches all of them
-(test_contract checks it). Above it: em_plots, em_scale, em_bayes, em_select, each importing
-em_helpers only.
+The house. Ten rooms sit below this one and import nothing above them: em_checks (every input
+check, and ``FitSettings``, the loop's settings checked once), em_params (θ as ``GMMParams``,
+validated and factored once, ``CholeskyFactors``, the collapse error; it imports em_checks and
+em_driver), em_statistics (``SufficientStatistics``, the M-step's statistics, with ``+`` and
+``recentred``), em_diagonal (the diag and spherical models' O(N·K·D) log-densities and statistics,
+which this module's ``log_weighted_densities`` and ``statistics_of`` call, with their rounding
+bounds; it imports em_blocks and em_statistics), em_priors (MAP-EM's conjugate prior; it imports
+em_checks), em_geometry (``ellipse_geometry``), em_blocks (the column blocks and the log-sum-exp
+over K of every E-step), em_incomplete (the E-pass on incomplete, weighted data; it imports
+em_blocks), em_workers (``BlockMap``, a map over blocks by worker processes) and em_driver (the EM
+loop of fit_gmm, the chunked and the variational fits: its docstring says where sample weights,
+missing values and worker processes go: ``DataSource``, here, for the first and the last). This
+module re-exports their public names, so ``em.<name>`` reaches all of them (test_contract checks
+it). Above it: em_plots, em_scale, em_bayes, em_select, each importing em_helpers only.
 
 The internal layer. The names without a leading underscore that ``__all__`` does not list
 (``DataSource``, ``SourceFit``, ``m_step_with_prior``, ``block_pass``, ``given_pass``, ``EPass``,
