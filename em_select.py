@@ -127,26 +127,45 @@ def spread_ratios(params, X, responsibilities=None):
     X = np.asarray(X, dtype=float).reshape(len(X), -1)
     if responsibilities is None:
         responsibilities = em.e_step(X, params)[0]
-    return _spread_ratios(params, X, responsibilities, np.atleast_2d(np.cov(X.T, bias=True)))
+    return _spread_ratios(params, X, responsibilities, em.data_covariance(X))
 
 
 def _spread_ratios(params, X, responsibilities, data_cov):
-    """``spread_ratios`` with the data's covariance S given (a search computes it once)."""
-    held = responsibilities.sum(axis=0)
-    counts = held + em.COUNT_FLOOR  # N_k
+    """``spread_ratios`` with the data's covariance S given (a search computes it once). The
+    scatter W_k from the exact differences x_i - μ_k (a ratio of 1e-9 keeps its digits here; the
+    search's screen, ``_stacked_degenerate``, takes W_k from expanded products instead)."""
     centred = X[None, :, :] - params.means[:, None, :]  # (K, N, D)
     scatter = np.einsum("nk,knd,kne->kde", responsibilities, centred, centred)  # W_k
-    if params.covariance_type == "tied":
-        pooled = scatter.sum(axis=0) / held.sum()
-        scatter, counts = np.repeat(pooled[None], len(counts), axis=0), np.ones_like(counts)
-    own = scatter / counts[:, None, None]
-    if params.covariance_type == "diag":
-        return (np.diagonal(own, axis1=1, axis2=2) / np.diag(data_cov)).min(axis=1)
-    if params.covariance_type == "spherical":
-        return np.trace(own, axis1=1, axis2=2) / np.trace(data_cov)
-    eigenvalues, vectors = np.linalg.eigh(own)
-    spread = np.einsum("kdj,de,kej->kj", vectors, data_cov, vectors)  # uᵀ S u per eigenvector
-    return (eigenvalues / spread).min(axis=1)
+    types = np.array([params.covariance_type])
+    return _ratios_of_scatter(scatter[None], responsibilities.sum(axis=0)[None], types, data_cov)[0]
+
+
+def _ratios_of_scatter(scatter, held, types, data_cov):
+    """The spread ratios (S, K) of S fits from their scatters W_k (S, K, D, D), their N_k (S, K)
+    and covariance types (S,): the scatter per point W_k / N_k (for tied the pooled Σ_k W_k / N,
+    the same for every k), against S along the directions each model can make thin
+    (``em.directional_variances``). One fit is a stack of one (``_spread_ratios``)."""
+    counts = held + em.COUNT_FLOOR  # N_k
+    tied = types == "tied"
+    if tied.any():
+        scatter, counts = scatter.copy(), counts.copy()
+        pooled = scatter[tied].sum(axis=1) / held[tied].sum(axis=1)[:, None, None]
+        scatter[tied] = pooled[:, None]
+        counts[tied] = 1.0
+    own = scatter / counts[..., None, None]
+    ratio = np.empty(held.shape)
+    for covariance_type in ("diag", "spherical", "full"):
+        rows = np.isin(types, ("full", "tied")) if covariance_type == "full" else types == covariance_type
+        if rows.any():
+            variances, along = em.directional_variances(own[rows], data_cov, covariance_type)
+            ratio[rows] = (variances / along).min(axis=-1)
+    return ratio
+
+
+def _thin(ratios, held, types, n_features, min_spread_ratio):
+    """Which components (S, K) are degenerate: a spread ratio below ``min_spread_ratio``, or, for a
+    full covariance, N_k below D + 1."""
+    return (ratios < min_spread_ratio) | ((types == "full")[:, None] & (held < n_features + 1))
 
 
 def degenerate_components(params, X, responsibilities=None, *, min_spread_ratio=MIN_SPREAD_RATIO):
@@ -175,15 +194,9 @@ def degenerate_components(params, X, responsibilities=None, *, min_spread_ratio=
     X = np.asarray(X, dtype=float).reshape(len(X), -1)
     if responsibilities is None:
         responsibilities = em.e_step(X, params)[0]
-    return _degenerate_components(params, X, responsibilities, np.atleast_2d(np.cov(X.T, bias=True)), min_spread_ratio)
-
-
-def _degenerate_components(params, X, responsibilities, data_cov, min_spread_ratio):
-    """``degenerate_components`` with the data's covariance S given."""
-    thin = _spread_ratios(params, X, responsibilities, data_cov) < min_spread_ratio
-    if params.covariance_type == "full":
-        thin |= responsibilities.sum(axis=0) < X.shape[1] + 1
-    return np.flatnonzero(thin)
+    ratios = _spread_ratios(params, X, responsibilities, em.data_covariance(X))
+    held, types = responsibilities.sum(axis=0), np.array([params.covariance_type])
+    return np.flatnonzero(_thin(ratios[None], held[None], types, X.shape[1], min_spread_ratio)[0])
 
 
 def icl(X, params, responsibilities=None) -> float:
@@ -196,9 +209,14 @@ def icl(X, params, responsibilities=None) -> float:
     """
     if responsibilities is None:
         responsibilities = em.e_step(X, params)[0]
+    return em.bic(X, params) + _classification_cost(responsibilities)
+
+
+def _classification_cost(responsibilities):
+    """ICL's term beyond BIC, -2 Σ_i log γ_i,ẑ_i, from γ (N, K)."""
     with np.errstate(divide="ignore"):
         certainty = np.log(responsibilities.max(axis=1))
-    return em.bic(X, params) - 2.0 * float(certainty.sum())
+    return -2.0 * float(certainty.sum())
 
 
 class SearchRow(NamedTuple):
@@ -585,13 +603,6 @@ def _check_full_rank(X):
             f"eigenvalue below 1e-10 of the largest): Σ_d w_d x_d is constant for w = {weights}; "
             "drop one of the columns it involves before the search."
         )
-
-
-def _one_hot(labels, n_components):
-    """Hard responsibilities (N, K) from labels (a label beyond K - 1 counts as K - 1)."""
-    resp = np.zeros((len(labels), n_components))
-    resp[np.arange(len(labels)), np.minimum(labels, n_components - 1)] = 1.0
-    return resp
 
 
 # --------------------------------------------------------------------------- several starts at once
@@ -1049,9 +1060,9 @@ def _second_round(X, found, types, settings, max_iter, short_iter, n_continue, c
 
 
 def _stacked_degenerate(X, fits, data_cov, min_spread_ratio):
-    """``_degenerate_components(...).size > 0`` for many fits at once (equal to it: tested): the
+    """``degenerate_components(...).size > 0`` for many fits at once (equal to it: tested): the
     scatter W_k about each μ_k from two matrix products per stack, as in _stacked_m_step, then
-    the same ratios against the data's covariance S. Returns a bool array, one per fit."""
+    the same ratios and rule (``_ratios_of_scatter``, ``_thin``). Returns a bool array, one per fit."""
     if not fits:
         return np.zeros(0, dtype=bool)
     N, D = X.shape
@@ -1073,26 +1084,8 @@ def _stacked_degenerate(X, fits, data_cov, min_spread_ratio):
         second - outer - np.swapaxes(outer, -1, -2) + held[..., None, None] * means[..., :, None] * means[..., None, :]
     )
     types = np.array([fit.params.covariance_type for fit in fits])
-    counts = held + em.COUNT_FLOOR
-    tied = types == "tied"
-    if tied.any():
-        pooled = scatter[tied].sum(axis=1) / held[tied].sum(axis=1)[:, None, None]
-        scatter[tied] = pooled[:, None]
-        counts[tied] = 1.0
-    own = scatter / counts[..., None, None]
-    own[~valid] = data_cov  # padding: ratio 1
-    ratio = np.empty((S, K))
-    diag, spherical = types == "diag", types == "spherical"
-    ratio[diag] = (np.diagonal(own[diag], axis1=-2, axis2=-1) / np.diag(data_cov)).min(axis=-1)
-    ratio[spherical] = np.trace(own[spherical], axis1=-2, axis2=-1) / np.trace(data_cov)
-    rest = ~(diag | spherical)
-    if rest.any():
-        eigenvalues, vectors = np.linalg.eigh(own[rest])
-        spread = np.einsum("skdj,de,skej->skj", vectors, data_cov, vectors)
-        ratio[rest] = (eigenvalues / spread).min(axis=-1)
-    thin = (ratio < min_spread_ratio) & valid
-    thin |= (types == "full")[:, None] & (held < D + 1) & valid
-    return thin.any(axis=1)
+    ratios = _ratios_of_scatter(scatter, held, types, data_cov)  # a padded component's W_k = 0: masked
+    return (_thin(ratios, held, types, D, min_spread_ratio) & valid).any(axis=1)
 
 
 def _polish(X, found, pairs, settings, max_iter, check):
@@ -1121,10 +1114,9 @@ def _polish(X, found, pairs, settings, max_iter, check):
 def _criterion_value(X, run, criterion):
     """BIC or ICL of a run's fit (lower is better), and whether it may be chosen (p < N·D)."""
     n_params = em.n_parameters(run.fit.params)  # reads K, D and the covariance type only
-    value = -2.0 * run.fit.log_likelihood + n_params * np.log(len(X))
+    value = em.bic_value(run.fit.log_likelihood, n_params, len(X))
     if criterion == "icl":
-        with np.errstate(divide="ignore"):
-            value -= 2.0 * float(np.log(run.fit.responsibilities.max(axis=1)).sum())
+        value += _classification_cost(run.fit.responsibilities)
     return value, n_params < X.size
 
 
@@ -1277,7 +1269,7 @@ def select_model(
     em.check_int(n_continue, "n_continue", 0)
     settings = dict(tol=tol, reg_covar=reg_covar, prior=prior)
     rng = np.random.default_rng(seed)
-    data_cov = np.atleast_2d(np.cov(X.T, bias=True))
+    data_cov = em.data_covariance(X)
 
     def check(fits):
         return _stacked_degenerate(X, fits, data_cov, min_spread_ratio)
@@ -1296,7 +1288,10 @@ def select_model(
             seeded = em.seed_responsibilities(Xt, K, "kmeans++", rng.spawn(1)[0])
             labels[K].append((f"kmeans++ {i + 1}", seeded.argmax(axis=0)))
     partitions = [
-        (name, covariance_type, _one_hot(cut, K)) for covariance_type in types for K in ks for name, cut in labels[K]
+        (name, covariance_type, em.hard_responsibilities(cut, K).T)
+        for covariance_type in types
+        for K in ks
+        for name, cut in labels[K]
     ]
     starts, failed = _m_steps(X, partitions, settings)
     found = _search_round(X, starts, settings, max_iter, short_iter, n_continue, check)
