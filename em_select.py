@@ -634,8 +634,8 @@ def _stacked_e_step(source, squares, weights, means, covariances, reg_covar, n_b
     through the core's ``_e_step`` (their GMMParams made beforehand), Old Faithful (N = 272),
     best of 7, twice, load average 2.1 on this 2-core machine (tests/select_stacked_speedup.py):
     3.1-3.7x faster at 24 starts of K = 3, 1.5-1.9x at 216 of K = 5 and 1.0-1.1x at 108 of K = 9
-    (the search's stacks are grouped by K, ``_buckets``, and most hold small K; the stacked EM as
-    a whole took 2.9x less CPU than one ``run_fit`` per start, em_driver's docstring). Expanded,
+    (the search's stacks are grouped by K, ``_buckets``, and most hold small K; the stacked loop
+    as a whole: see ``_stacked_em``). Expanded,
     the terms cancel as |x|²/σ² grows, so the points must be centred on the data's mean
     (``_stacked_em_loop`` does it): then they stay within a few orders of the distance itself for
     every component that holds points.
@@ -732,6 +732,15 @@ def _stacked_em(Xt, starts, max_iter, tol, reg_covar, race=0.0, by_k=False):
     108 starts of K = 9 on Old Faithful: 30 ms with OpenBLAS's threads on a busy 2-core machine,
     6 ms on one; measured), as em_scale's chunked fit also holds it (the core's in-memory
     fit keeps its products on one BLAS thread by its block sizes instead).
+
+    Why this loop, not em_driver's ``run_fit``: run_fit's run is one θ with one history, one
+    max_iter and one stopping test, whose bool ends the run; a stack stops each start on its own
+    (by tol, by the race below, or at its own max_iter: ``_polish`` gives one per start) and drops
+    it from the stack, keeping a history per start. A variant whose state is the stacked θ would
+    need run_fit to take an array of objectives and a mask of the starts still running. Replayed
+    as one ``fit_gmm`` (one run_fit) per start, the search's short stage on Old Faithful (164
+    starts, 10 iterations) took 4.1-5.2x the wall time and 4.1-4.9x the CPU time
+    (tests/select_loop_cost.py, best of 5, three runs, load average 2.1-2.6 on this 2-core machine).
 
     ``race`` > 0 also stops a start, unconverged, once its gain falls below race·(1 + |L|)
     (mclust's rule with race = 1e-5): the search's race between starts (see _search_round).
