@@ -1210,13 +1210,14 @@ def _row(X, covariance_type, K, done, n_degenerate, failed, settings, data_cov):
     params = fit.params
     n_params = em.n_parameters(params)
     status = "degenerate" if run.degenerate else "too many parameters" if n_params >= X.size else "ok"
+    bic = em.bic(X, params)  # L(θ_T) by the core's E-step
     row = SearchRow(
         covariance_type,
         K,
         fit.log_likelihood,
         n_params,
-        em.bic(X, params),
-        icl(X, params, fit.responsibilities),
+        bic,
+        bic + _classification_cost(fit.responsibilities),  # ICL
         bool(fit.converged),
         run.degenerate,
         fit.n_iter,
