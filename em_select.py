@@ -618,27 +618,29 @@ def _stacked_e_step(source, squares, weights, means, covariances, reg_covar, n_b
 
     The E-step of ``em_helpers`` on stacks: weights (S, K), means (S, K, D), covariances
     (S, K, D, D); starts with fewer components are padded to K with π_k = 0, and get γ = 0
-    exactly there, as the core's E-step gives a component with π_k = 0. ``source`` is an
-    ``em.DataSource`` of the centred points (see below), ``squares`` their ``_squares``; the
-    points' blocks go through the source's map (``_map_blocks``), ``n_blocks`` of them (one in
-    memory: the γ and L of that block are the result as they are). The squared Mahalanobis
-    distance is expanded,
+    exactly there (the core's rule for π_k = 0). ``source`` is an ``em.DataSource`` of the
+    centred points, ``squares`` their ``_squares``; the points' blocks go through the source's
+    map (``_map_blocks``), ``n_blocks`` of them (in memory one, whose γ and L are the result).
+
+    The squared Mahalanobis distance is expanded,
 
         (x - μ)ᵀ Σ⁻¹ (x - μ) = ⟨Σ⁻¹, x xᵀ⟩ - 2 (Σ⁻¹ μ)ᵀ x + μᵀ Σ⁻¹ μ,
 
     so that all S·K components take two matrix products with the data, (S·K, D²) @ (D², N) and
-    (S·K, D) @ (D, N), instead of S·K whitenings of a (D, N) block: why this kernel stays beside
-    the core's ``log_weighted_densities`` (which it shares the constant term
-    ``em.log_component_constants``, the normalisation ``normalize_rows_in_place`` and the rule
-    γ = 0 where π_k = 0 with): one E-step of S starts at once against the same starts one by one
-    through the core's ``_e_step`` (their GMMParams made beforehand), Old Faithful (N = 272),
-    best of 7, twice, load average 2.1 on this 2-core machine (tests/select_stacked_speedup.py):
-    3.1-3.7x faster at 24 starts of K = 3, 1.5-1.9x at 216 of K = 5 and 1.0-1.1x at 108 of K = 9
-    (the search's stacks are grouped by K, ``_buckets``, and most hold small K; the stacked loop
-    as a whole: see ``_stacked_em``). Expanded,
-    the terms cancel as |x|²/σ² grows, so the points must be centred on the data's mean
-    (``_stacked_em_loop`` does it): then they stay within a few orders of the distance itself for
-    every component that holds points.
+    (S·K, D) @ (D, N), instead of S·K whitenings of a (D, N) block. Expanded, the terms cancel as
+    |x|²/σ² grows, so the points must be centred on the data's mean (``_stacked_em_loop`` does
+    it): then they stay within a few orders of the distance itself for every component that
+    holds points.
+
+    Why this kernel stays beside the core's ``log_weighted_densities`` (it shares the constant
+    term, ``em.log_component_constants``, the normalisation, ``normalize_rows_in_place``, and
+    γ = 0 where π_k = 0): one E-step of S starts at once against the same starts one by one
+    through the core's ``_e_step`` (their GMMParams made beforehand), on Old Faithful (N = 272),
+    was 3.1-3.7x faster at 24 starts of K = 3, 1.5-2.2x at 216 of K = 5 and 1.0-1.1x at 108 of
+    K = 9 (tests/select_stacked_speedup.py: best of 7, three runs, load average 2.1-2.3 on this
+    2-core machine; L equal to 4e-16 at K = 3, 1.2e-10 at K = 9, relative). The search groups
+    its stacks by K (``_buckets``), most of them of small K; the stacked loop as a whole against
+    one run_fit per start: see ``_stacked_em``.
     """
     n_samples = source.n_samples
     size = -(-n_samples // n_blocks)
