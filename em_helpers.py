@@ -275,7 +275,7 @@ def log_weighted_densities(Xt, params, out=None, log_weights=None):
     elif log_weights is None:
         with np.errstate(divide="ignore"):  # a weight of exactly 0 gives log π_k = -inf
             log_weights = np.log(params.weights)
-    const = (log_weights - 0.5 * D * LOG_2PI - params.cholesky.half_log_det)[:, None]  # ½ log|Σ_k|
+    const = log_component_constants(log_weights, params.cholesky.half_log_det, D)[:, None]
     if params.covariance_type in ("diag", "spherical"):  # the common centre c = Σ_k π_k μ_k
         _diagonal_log_densities(Xt, params.means, params.covariances, const, params.weights @ params.means, out)
         return out
@@ -600,8 +600,7 @@ def _check_resolved(params, stats, floor=None):
     if data_cov is None:
         data_cov = _data_covariance(stats)
     for k in np.flatnonzero(lower_bound < floor):
-        eigenvalues, vectors = np.linalg.eigh(params.covariances[k])
-        spread = np.einsum("dj,de,ej->j", vectors, data_cov, vectors)  # uᵀ S u per eigenvector u
+        eigenvalues, spread = directional_variances(params.covariances[k], data_cov)  # uᵀ Σ_k u, uᵀ S u
         if (eigenvalues < _EPS * spread).any() and params.weights[k] > 0:
             raise _collapse_error(k)
 
@@ -1394,7 +1393,49 @@ def bic(X, params) -> float:
     """Bayesian information criterion, -2 log p(X | θ) + p log N: lower is better
     (scikit-learn's sign; R's mclust reports the negative)."""
     X = check_X(X)
-    return -2.0 * log_likelihood(X, params) + n_parameters(params) * np.log(X.shape[0])
+    return bic_value(log_likelihood(X, params), n_parameters(params), X.shape[0])
+
+
+def bic_value(log_likelihood, n_params, n_samples) -> float:
+    """BIC from its parts, -2 L + p log N (``bic`` computes L = log p(X | θ) first; a model
+    search that has L from its fits calls this)."""
+    return -2.0 * log_likelihood + n_params * np.log(n_samples)
+
+
+def log_component_constants(log_weights, half_log_det, n_features):
+    """log π_k - ½ D log 2π - ½ log|Σ_k|, the part of log π_k N(x | μ_k, Σ_k) that does not depend
+    on x, from log π_k and ½ log|Σ_k| of any shape (K,) or a stack (S, K): the E-step's
+    (``log_weighted_densities``) and em_select's stacked one's."""
+    return log_weights - 0.5 * n_features * LOG_2PI - half_log_det
+
+
+def data_covariance(X) -> np.ndarray:
+    """S, the covariance of the points of X (N, D) with divisor N, shape (D, D): the statistics of
+    one component holding every point, through the collapse check's ``_data_covariance``."""
+    Xt = np.ascontiguousarray(np.asarray(X, dtype=float).reshape(len(X), -1).T)
+    return _data_covariance(statistics_of(Xt, np.ones((1, Xt.shape[1]))))
+
+
+def directional_variances(covariances, data_cov, covariance_type="full"):
+    """The variances of Σ (a matrix (D, D) or a stack (..., D, D)) and of the data's covariance S
+    along the directions the covariance model can make thin, as two arrays (..., J): every
+    eigenvector u of Σ for full and tied (uᵀ Σ u, the eigenvalue, and uᵀ S u; J = D), each axis for
+    diag (J = D), the sum over the axes for spherical (tr Σ and tr S; J = 1). Their ratio is how thin
+    Σ is against the data: the collapse check (``_check_resolved``) and em_select's degenerate rule
+    compare it with a threshold."""
+    if covariance_type == "diag":
+        return np.diagonal(covariances, axis1=-2, axis2=-1), np.diag(data_cov)
+    if covariance_type == "spherical":
+        return np.trace(covariances, axis1=-2, axis2=-1)[..., None], np.trace(data_cov)[None]
+    eigenvalues, vectors = np.linalg.eigh(covariances)
+    return eigenvalues, np.einsum("...dj,de,...ej->...j", vectors, data_cov, vectors)
+
+
+def hard_responsibilities(labels, n_components) -> np.ndarray:
+    """γ laid out (K, N) from labels z_i in 0 .. K - 1 (N,): γ_ik = 1 where k = z_i, else 0."""
+    resp = np.zeros((n_components, len(labels)))
+    resp[labels, np.arange(len(labels))] = 1.0
+    return resp
 
 
 def aic(X, params) -> float:

@@ -127,26 +127,45 @@ def spread_ratios(params, X, responsibilities=None):
     X = np.asarray(X, dtype=float).reshape(len(X), -1)
     if responsibilities is None:
         responsibilities = em.e_step(X, params)[0]
-    return _spread_ratios(params, X, responsibilities, np.atleast_2d(np.cov(X.T, bias=True)))
+    return _spread_ratios(params, X, responsibilities, em.data_covariance(X))
 
 
 def _spread_ratios(params, X, responsibilities, data_cov):
-    """``spread_ratios`` with the data's covariance S given (a search computes it once)."""
-    held = responsibilities.sum(axis=0)
-    counts = held + em.COUNT_FLOOR  # N_k
+    """``spread_ratios`` with the data's covariance S given (a search computes it once). The
+    scatter W_k from the exact differences x_i - μ_k (a ratio of 1e-9 keeps its digits here; the
+    search's screen, ``_stacked_degenerate``, takes W_k from expanded products instead)."""
     centred = X[None, :, :] - params.means[:, None, :]  # (K, N, D)
     scatter = np.einsum("nk,knd,kne->kde", responsibilities, centred, centred)  # W_k
-    if params.covariance_type == "tied":
-        pooled = scatter.sum(axis=0) / held.sum()
-        scatter, counts = np.repeat(pooled[None], len(counts), axis=0), np.ones_like(counts)
-    own = scatter / counts[:, None, None]
-    if params.covariance_type == "diag":
-        return (np.diagonal(own, axis1=1, axis2=2) / np.diag(data_cov)).min(axis=1)
-    if params.covariance_type == "spherical":
-        return np.trace(own, axis1=1, axis2=2) / np.trace(data_cov)
-    eigenvalues, vectors = np.linalg.eigh(own)
-    spread = np.einsum("kdj,de,kej->kj", vectors, data_cov, vectors)  # uᵀ S u per eigenvector
-    return (eigenvalues / spread).min(axis=1)
+    types = np.array([params.covariance_type])
+    return _ratios_of_scatter(scatter[None], responsibilities.sum(axis=0)[None], types, data_cov)[0]
+
+
+def _ratios_of_scatter(scatter, held, types, data_cov):
+    """The spread ratios (S, K) of S fits from their scatters W_k (S, K, D, D), their N_k (S, K)
+    and covariance types (S,): the scatter per point W_k / N_k (for tied the pooled Σ_k W_k / N,
+    the same for every k), against S along the directions each model can make thin
+    (``em.directional_variances``). One fit is a stack of one (``_spread_ratios``)."""
+    counts = held + em.COUNT_FLOOR  # N_k
+    tied = types == "tied"
+    if tied.any():
+        scatter, counts = scatter.copy(), counts.copy()
+        pooled = scatter[tied].sum(axis=1) / held[tied].sum(axis=1)[:, None, None]
+        scatter[tied] = pooled[:, None]
+        counts[tied] = 1.0
+    own = scatter / counts[..., None, None]
+    ratio = np.empty(held.shape)
+    for covariance_type in ("diag", "spherical", "full"):
+        rows = np.isin(types, ("full", "tied")) if covariance_type == "full" else types == covariance_type
+        if rows.any():
+            variances, along = em.directional_variances(own[rows], data_cov, covariance_type)
+            ratio[rows] = (variances / along).min(axis=-1)
+    return ratio
+
+
+def _thin(ratios, held, types, n_features, min_spread_ratio):
+    """Which components (S, K) are degenerate: a spread ratio below ``min_spread_ratio``, or, for a
+    full covariance, N_k below D + 1."""
+    return (ratios < min_spread_ratio) | ((types == "full")[:, None] & (held < n_features + 1))
 
 
 def degenerate_components(params, X, responsibilities=None, *, min_spread_ratio=MIN_SPREAD_RATIO):
@@ -175,15 +194,9 @@ def degenerate_components(params, X, responsibilities=None, *, min_spread_ratio=
     X = np.asarray(X, dtype=float).reshape(len(X), -1)
     if responsibilities is None:
         responsibilities = em.e_step(X, params)[0]
-    return _degenerate_components(params, X, responsibilities, np.atleast_2d(np.cov(X.T, bias=True)), min_spread_ratio)
-
-
-def _degenerate_components(params, X, responsibilities, data_cov, min_spread_ratio):
-    """``degenerate_components`` with the data's covariance S given."""
-    thin = _spread_ratios(params, X, responsibilities, data_cov) < min_spread_ratio
-    if params.covariance_type == "full":
-        thin |= responsibilities.sum(axis=0) < X.shape[1] + 1
-    return np.flatnonzero(thin)
+    ratios = _spread_ratios(params, X, responsibilities, em.data_covariance(X))
+    held, types = responsibilities.sum(axis=0), np.array([params.covariance_type])
+    return np.flatnonzero(_thin(ratios[None], held[None], types, X.shape[1], min_spread_ratio)[0])
 
 
 def icl(X, params, responsibilities=None) -> float:
@@ -196,9 +209,14 @@ def icl(X, params, responsibilities=None) -> float:
     """
     if responsibilities is None:
         responsibilities = em.e_step(X, params)[0]
+    return em.bic(X, params) + _classification_cost(responsibilities)
+
+
+def _classification_cost(responsibilities):
+    """ICL's term beyond BIC, -2 Σ_i log γ_i,ẑ_i, from γ (N, K)."""
     with np.errstate(divide="ignore"):
         certainty = np.log(responsibilities.max(axis=1))
-    return em.bic(X, params) - 2.0 * float(certainty.sum())
+    return -2.0 * float(certainty.sum())
 
 
 class SearchRow(NamedTuple):
@@ -587,13 +605,6 @@ def _check_full_rank(X):
         )
 
 
-def _one_hot(labels, n_components):
-    """Hard responsibilities (N, K) from labels (a label beyond K - 1 counts as K - 1)."""
-    resp = np.zeros((len(labels), n_components))
-    resp[np.arange(len(labels)), np.minimum(labels, n_components - 1)] = 1.0
-    return resp
-
-
 # --------------------------------------------------------------------------- several starts at once
 
 
@@ -602,21 +613,61 @@ def _squares(Xt):
     return (Xt[:, None, :] * Xt[None, :, :]).reshape(-1, Xt.shape[1])
 
 
-def _stacked_e_step(Xt, squares, weights, means, covariances, reg_covar, valid):
+def _stacked_e_step(source, squares, weights, means, covariances, reg_covar, n_blocks=1):
     """γ laid out (S, K, N) and log p(X | θ_s) per start, for S parameter sets at once.
 
     The E-step of ``em_helpers`` on stacks: weights (S, K), means (S, K, D), covariances
-    (S, K, D, D); starts with fewer components are padded to K, ``valid`` (S, K) marks the real
-    ones, and a padded one gets γ = 0 exactly. The squared Mahalanobis distance is expanded,
+    (S, K, D, D); starts with fewer components are padded to K with π_k = 0, and get γ = 0
+    exactly there (the core's rule for π_k = 0). ``source`` is an ``em.DataSource`` of the
+    centred points, ``squares`` their ``_squares``; the points' blocks go through the source's
+    map (``_map_blocks``), ``n_blocks`` of them (in memory one, whose γ and L are the result).
+
+    The squared Mahalanobis distance is expanded,
 
         (x - μ)ᵀ Σ⁻¹ (x - μ) = ⟨Σ⁻¹, x xᵀ⟩ - 2 (Σ⁻¹ μ)ᵀ x + μᵀ Σ⁻¹ μ,
 
     so that all S·K components take two matrix products with the data, (S·K, D²) @ (D², N) and
-    (S·K, D) @ (D, N), instead of S·K whitenings of a (D, N) block (5x faster at S·K = 324,
-    N = 272, measured). Expanded, the terms cancel as |x|²/σ² grows, so Xᵀ must be centred on
-    the data's mean (``_stacked_em`` does it): then they stay within a few orders of the
-    distance itself for every component that holds points.
+    (S·K, D) @ (D, N), instead of S·K whitenings of a (D, N) block. Expanded, the terms cancel as
+    |x|²/σ² grows, so the points must be centred on the data's mean (``_stacked_em_loop`` does
+    it): then they stay within a few orders of the distance itself for every component that
+    holds points.
+
+    Why this kernel stays beside the core's ``log_weighted_densities`` (it shares the constant
+    term, ``em.log_component_constants``, the normalisation, ``normalize_rows_in_place``, and
+    γ = 0 where π_k = 0): one E-step of S starts at once against the same starts one by one
+    through the core's ``_e_step`` (their GMMParams made beforehand), on Old Faithful (N = 272),
+    was 3.1-3.7x faster at 24 starts of K = 3, 1.5-2.2x at 216 of K = 5 and 1.0-1.1x at 108 of
+    K = 9 (tests/select_stacked_speedup.py: best of 7, three runs, load average 2.1-2.3 on this
+    2-core machine; L equal to 4e-16 at K = 3, 1.2e-10 at K = 9, relative). The search groups
+    its stacks by K (``_buckets``), most of them of small K; the stacked loop as a whole against
+    one run_fit per start: see ``_stacked_em``.
     """
+    n_samples = source.n_samples
+    size = -(-n_samples // n_blocks)
+    terms = _stacked_terms(weights, means, covariances, reg_covar)
+
+    def one_block(terms, index):
+        rows = slice(index * size, min((index + 1) * size, n_samples))
+        return _stacked_block(source.Xt[:, rows], squares[:, rows], weights, terms)
+
+    parts = list(_map_blocks(source, one_block, terms, n_blocks))
+    if len(parts) == 1:
+        return parts[0]
+    log_lik = parts[0][1].copy()
+    for _, block_log_lik in parts[1:]:  # in block order
+        log_lik += block_log_lik
+    return np.concatenate([resp for resp, _ in parts], axis=-1), log_lik
+
+
+def _map_blocks(source, one_block, terms, n_blocks):
+    """``one_block(terms, index)`` for the source's blocks, through the DataSource's map, where a
+    pool of workers goes (the one call of it in this module)."""
+    return source._map(one_block, terms, n_blocks)
+
+
+def _stacked_terms(weights, means, covariances, reg_covar):
+    """The θ-only parts of the stacked E-step: Σ⁻¹ (S·K, D²), Σ⁻¹ μ (S·K, D) and the constant
+    log π_k - ½ D log 2π - ½ log|Σ_k| - ½ μᵀ Σ⁻¹ μ (S, K)."""
     S, K, D = means.shape
     try:
         lower = np.linalg.cholesky(covariances)
@@ -627,16 +678,22 @@ def _stacked_e_step(Xt, squares, weights, means, covariances, reg_covar, valid):
     precision = np.swapaxes(lower_inv, -1, -2) @ lower_inv  # Σ⁻¹ = C⁻ᵀ C⁻¹
     half_log_det = np.log(np.diagonal(lower, axis1=-2, axis2=-1)).sum(axis=-1)  # ½ log|Σ_k|
     pulled = (precision @ means[..., None])[..., 0]  # Σ⁻¹ μ, (S, K, D)
-    maha = (precision.reshape(S * K, D * D) @ squares).reshape(S, K, -1)
-    maha -= 2.0 * (pulled.reshape(S * K, D) @ Xt).reshape(S, K, -1)
-    with np.errstate(divide="ignore"):  # a weight of exactly 0 gives log π_k = -inf
-        const = np.log(weights) - 0.5 * D * em.LOG_2PI - half_log_det - 0.5 * (pulled * means).sum(axis=-1)
-    log_prob = const[..., None] - 0.5 * maha
-    log_prob[~valid] = -np.inf
-    # The core's log-sum-exp over k (its clamp included), on the (K, S, N) view of the stack;
-    # a padded component's exp(-700) ~ 1e-304 is then set to exactly 0.
+    with np.errstate(divide="ignore"):  # a weight of exactly 0 (padding) gives log π_k = -inf
+        const = em.log_component_constants(np.log(weights), half_log_det, D) - 0.5 * (pulled * means).sum(axis=-1)
+    return precision.reshape(S * K, D * D), pulled.reshape(S * K, D), const
+
+
+def _stacked_block(Xt, squares, weights, terms):
+    """γ (S, K, n) and Σ_i log p(x_i | θ_s) (S,) of one block of centred points Xᵀ (D, n)."""
+    precision, pulled, const = terms
+    S, K = weights.shape
+    maha = (precision @ squares).reshape(S, K, -1)
+    maha -= 2.0 * (pulled @ Xt).reshape(S, K, -1)
+    log_prob = const[..., None] - 0.5 * maha  # -inf where π_k = 0
+    # The core's log-sum-exp over k (its clamp included), on the (K, S, n) view of the stack;
+    # a component with π_k = 0 gets exp(-700) ~ 1e-304 there, then exactly 0, as in the core.
     peak, total = em.normalize_rows_in_place(np.moveaxis(log_prob, 1, 0))
-    log_prob[~valid] = 0.0
+    log_prob[weights == 0] = 0.0
     return log_prob, (peak + np.log(total)).sum(axis=-1)
 
 
@@ -677,6 +734,15 @@ def _stacked_em(Xt, starts, max_iter, tol, reg_covar, race=0.0, by_k=False):
     108 starts of K = 9 on Old Faithful: 30 ms with OpenBLAS's threads on a busy 2-core machine,
     6 ms on one; measured), as em_scale's chunked fit also holds it (the core's in-memory
     fit keeps its products on one BLAS thread by its block sizes instead).
+
+    Why this loop, not em_driver's ``run_fit``: run_fit's run is one θ with one history, one
+    max_iter and one stopping test, whose bool ends the run; a stack stops each start on its own
+    (by tol, by the race below, or at its own max_iter: ``_polish`` gives one per start) and drops
+    it from the stack, keeping a history per start. A variant whose state is the stacked θ would
+    need run_fit to take an array of objectives and a mask of the starts still running. Replayed
+    as one ``fit_gmm`` (one run_fit) per start, the search's short stage on Old Faithful (164
+    starts, 10 iterations) took 4.1-5.2x the wall time and 4.1-4.9x the CPU time
+    (tests/select_loop_cost.py, best of 5, three runs, load average 2.1-2.6 on this 2-core machine).
 
     ``race`` > 0 also stops a start, unconverged, once its gain falls below race·(1 + |L|)
     (mclust's rule with race = 1e-5): the search's race between starts (see _search_round).
@@ -726,6 +792,7 @@ def _stacked_em_loop(Xt, starts, max_iter, tol, reg_covar, race=0.0):
     N, D = Xt.shape[1], Xt.shape[0]
     centre = Xt.mean(axis=1)
     Xt = Xt - centre[:, None]  # see _stacked_e_step: the expanded distances need centred data
+    source = em.DataSource(Xt.T)  # the centred points, whose map the E-step's blocks go through
     squares = _squares(Xt)
     sizes = np.array([p.n_components for p in starts])
     types = np.array([p.covariance_type for p in starts])
@@ -738,7 +805,7 @@ def _stacked_em_loop(Xt, starts, max_iter, tol, reg_covar, race=0.0):
             p.means - centre,
             p.covariances,
         )
-    resp, log_lik = _stacked_e_step(Xt, squares, weights, means, covariances, reg_covar, valid)
+    resp, log_lik = _stacked_e_step(source, squares, weights, means, covariances, reg_covar)
     histories = [[value] for value in log_lik]
     final_resp = [None] * len(starts)
     converged, raced = np.zeros(len(starts), dtype=bool), np.zeros(len(starts), dtype=bool)
@@ -752,7 +819,7 @@ def _stacked_em_loop(Xt, starts, max_iter, tol, reg_covar, race=0.0):
             break
         w, m, c = _stacked_m_step(Xt, squares, resp, reg_covar, types[active], valid[active])
         weights[active], means[active], covariances[active] = w, m, c
-        resp, log_lik = _stacked_e_step(Xt, squares, w, m, c, reg_covar, valid[active])
+        resp, log_lik = _stacked_e_step(source, squares, w, m, c, reg_covar)
         previous = np.array([histories[s][-1] for s in active])
         for s, value in zip(active, log_lik, strict=True):
             histories[s].append(value)
@@ -1049,9 +1116,9 @@ def _second_round(X, found, types, settings, max_iter, short_iter, n_continue, c
 
 
 def _stacked_degenerate(X, fits, data_cov, min_spread_ratio):
-    """``_degenerate_components(...).size > 0`` for many fits at once (equal to it: tested): the
+    """``degenerate_components(...).size > 0`` for many fits at once (equal to it: tested): the
     scatter W_k about each μ_k from two matrix products per stack, as in _stacked_m_step, then
-    the same ratios against the data's covariance S. Returns a bool array, one per fit."""
+    the same ratios and rule (``_ratios_of_scatter``, ``_thin``). Returns a bool array, one per fit."""
     if not fits:
         return np.zeros(0, dtype=bool)
     N, D = X.shape
@@ -1073,26 +1140,8 @@ def _stacked_degenerate(X, fits, data_cov, min_spread_ratio):
         second - outer - np.swapaxes(outer, -1, -2) + held[..., None, None] * means[..., :, None] * means[..., None, :]
     )
     types = np.array([fit.params.covariance_type for fit in fits])
-    counts = held + em.COUNT_FLOOR
-    tied = types == "tied"
-    if tied.any():
-        pooled = scatter[tied].sum(axis=1) / held[tied].sum(axis=1)[:, None, None]
-        scatter[tied] = pooled[:, None]
-        counts[tied] = 1.0
-    own = scatter / counts[..., None, None]
-    own[~valid] = data_cov  # padding: ratio 1
-    ratio = np.empty((S, K))
-    diag, spherical = types == "diag", types == "spherical"
-    ratio[diag] = (np.diagonal(own[diag], axis1=-2, axis2=-1) / np.diag(data_cov)).min(axis=-1)
-    ratio[spherical] = np.trace(own[spherical], axis1=-2, axis2=-1) / np.trace(data_cov)
-    rest = ~(diag | spherical)
-    if rest.any():
-        eigenvalues, vectors = np.linalg.eigh(own[rest])
-        spread = np.einsum("skdj,de,skej->skj", vectors, data_cov, vectors)
-        ratio[rest] = (eigenvalues / spread).min(axis=-1)
-    thin = (ratio < min_spread_ratio) & valid
-    thin |= (types == "full")[:, None] & (held < D + 1) & valid
-    return thin.any(axis=1)
+    ratios = _ratios_of_scatter(scatter, held, types, data_cov)  # a padded component's W_k = 0: masked
+    return (_thin(ratios, held, types, D, min_spread_ratio) & valid).any(axis=1)
 
 
 def _polish(X, found, pairs, settings, max_iter, check):
@@ -1121,10 +1170,9 @@ def _polish(X, found, pairs, settings, max_iter, check):
 def _criterion_value(X, run, criterion):
     """BIC or ICL of a run's fit (lower is better), and whether it may be chosen (p < N·D)."""
     n_params = em.n_parameters(run.fit.params)  # reads K, D and the covariance type only
-    value = -2.0 * run.fit.log_likelihood + n_params * np.log(len(X))
+    value = em.bic_value(run.fit.log_likelihood, n_params, len(X))
     if criterion == "icl":
-        with np.errstate(divide="ignore"):
-            value -= 2.0 * float(np.log(run.fit.responsibilities.max(axis=1)).sum())
+        value += _classification_cost(run.fit.responsibilities)
     return value, n_params < X.size
 
 
@@ -1164,13 +1212,14 @@ def _row(X, covariance_type, K, done, n_degenerate, failed, settings, data_cov):
     params = fit.params
     n_params = em.n_parameters(params)
     status = "degenerate" if run.degenerate else "too many parameters" if n_params >= X.size else "ok"
+    bic = em.bic(X, params)  # L(θ_T) by the core's E-step
     row = SearchRow(
         covariance_type,
         K,
         fit.log_likelihood,
         n_params,
-        em.bic(X, params),
-        icl(X, params, fit.responsibilities),
+        bic,
+        bic + _classification_cost(fit.responsibilities),  # ICL
         bool(fit.converged),
         run.degenerate,
         fit.n_iter,
@@ -1275,9 +1324,13 @@ def select_model(
         reg_covar = REG_COVAR_FRACTION * float(variances[variances > 0].min()) if (variances > 0).any() else 1e-6
     em.check_int(short_iter, "short_iter", 0)
     em.check_int(n_continue, "n_continue", 0)
+    if not em.is_finite_real(min_spread_ratio) or min_spread_ratio < 0:  # em_checks' test and wording
+        raise ValueError(f"min_spread_ratio must be a finite number >= 0; got {min_spread_ratio!r}.")
+    if not isinstance(second_round, bool):  # as fit_gmm's allow_missing
+        raise TypeError(f"second_round must be True or False; got {second_round!r}.")
     settings = dict(tol=tol, reg_covar=reg_covar, prior=prior)
     rng = np.random.default_rng(seed)
-    data_cov = np.atleast_2d(np.cov(X.T, bias=True))
+    data_cov = em.data_covariance(X)
 
     def check(fits):
         return _stacked_degenerate(X, fits, data_cov, min_spread_ratio)
@@ -1296,7 +1349,10 @@ def select_model(
             seeded = em.seed_responsibilities(Xt, K, "kmeans++", rng.spawn(1)[0])
             labels[K].append((f"kmeans++ {i + 1}", seeded.argmax(axis=0)))
     partitions = [
-        (name, covariance_type, _one_hot(cut, K)) for covariance_type in types for K in ks for name, cut in labels[K]
+        (name, covariance_type, em.hard_responsibilities(cut, K).T)
+        for covariance_type in types
+        for K in ks
+        for name, cut in labels[K]
     ]
     starts, failed = _m_steps(X, partitions, settings)
     found = _search_round(X, starts, settings, max_iter, short_iter, n_continue, check)

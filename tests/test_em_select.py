@@ -237,12 +237,59 @@ def test_the_stacked_e_step_floors_a_broken_covariance_as_the_core_does():
     np.testing.assert_allclose(core.covariances, floored, rtol=1e-13, atol=1e-13)
     assert eigenvalues.min() == 1e-6
     centre = X.mean(axis=0)
-    Xt = np.ascontiguousarray((X - centre).T)
+    source = em.DataSource(X - centre)
     _, stacked_L = sel._stacked_e_step(
-        Xt, sel._squares(Xt), weights[None], (means - centre)[None], covariances[None], 1e-6, np.ones((1, 2), bool)
+        source, sel._squares(source.Xt), weights[None], (means - centre)[None], covariances[None], 1e-6
     )
     # the expanded distances lose a little at a variance of 1e-6 (1.1e-12 of L here): not a floor's size
     assert stacked_L[0] == pytest.approx(em.log_likelihood(X, core), rel=1e-11)
+
+
+def test_the_stacked_e_step_maps_its_blocks_through_the_data_sources_map(monkeypatch):
+    # The one place a pool of workers goes (DataSource._map) sees every stacked E-step: in memory
+    # one block, the start's E-step and one per iteration.
+    calls, original = [], em.DataSource._map
+
+    def spy(self, one_block, params, n_blocks):
+        calls.append(n_blocks)
+        return original(self, one_block, params, n_blocks)
+
+    monkeypatch.setattr(em.DataSource, "_map", spy)
+    starts = [em.init_params(FAITHFUL, K, seed=K, covariance_type="full", reg_covar=1e-6) for K in (2, 3)]
+    sel._stacked_em(np.ascontiguousarray(FAITHFUL.T), starts, 5, 0.0, 1e-6)
+    assert calls == [1] * 6
+
+
+def test_the_stacked_e_step_over_blocks_equals_it_in_one_and_a_padded_component_gets_no_points():
+    centre = FAITHFUL.mean(axis=0)
+    source = em.DataSource(FAITHFUL - centre)
+    squares = sel._squares(source.Xt)
+    starts = [em.init_params(FAITHFUL, K, seed=K, covariance_type="full", reg_covar=1e-6) for K in (2, 3)]
+    weights, means, covariances = np.zeros((2, 3)), np.zeros((2, 3, 2)), np.tile(np.eye(2), (2, 3, 1, 1))
+    for s, p in enumerate(starts):  # the first start padded to K = 3 with π_k = 0
+        k = p.n_components
+        weights[s, :k], means[s, :k], covariances[s, :k] = p.weights, p.means - centre, p.covariances
+    resp, log_lik = sel._stacked_e_step(source, squares, weights, means, covariances, 1e-6)
+    blocked_resp, blocked_log_lik = sel._stacked_e_step(source, squares, weights, means, covariances, 1e-6, n_blocks=3)
+    np.testing.assert_allclose(blocked_resp, resp, rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(blocked_log_lik, log_lik, rtol=1e-13)
+    assert (resp[0, 2] == 0).all()  # exactly, as the core's E-step gives a component with π_k = 0
+    for s, p in enumerate(starts):  # and each start's γ and L are the core's
+        core_resp, core_log_lik = em.e_step(FAITHFUL, p)
+        np.testing.assert_allclose(resp[s, : p.n_components].T, core_resp, rtol=0, atol=1e-12)
+        assert log_lik[s] == pytest.approx(core_log_lik, rel=1e-12)
+
+
+@pytest.mark.parametrize("offset", [0.0, 1e6])
+def test_the_data_covariance_is_numpys_with_divisor_n(offset):
+    np.testing.assert_allclose(em.data_covariance(FAITHFUL + offset), np.cov(FAITHFUL.T, bias=True), rtol=1e-9)
+    np.testing.assert_allclose(em.data_covariance(FAITHFUL), np.cov(FAITHFUL.T, bias=True), rtol=1e-13)
+    assert em.data_covariance(FAITHFUL[:, 0]).shape == (1, 1)
+
+
+def test_labels_to_gamma_is_the_cores_nearest_seed_gamma():
+    seeded = em.seed_responsibilities(np.ascontiguousarray(FAITHFUL.T), 4, "kmeans++", np.random.default_rng(0))
+    np.testing.assert_array_equal(em.hard_responsibilities(seeded.argmax(axis=0), 4), seeded)
 
 
 # --------------------------------------------------------------------------- mclust's hierarchical start
@@ -442,6 +489,21 @@ def test_loop_settings_are_refused_as_fit_gmm_refuses_them(kwargs):
     with pytest.raises(by_fit_gmm.type) as by_search:
         sel.select_model(FAITHFUL, n_components=[2], covariance_types=("tied",), seed=0, **kwargs)
     assert str(by_search.value) == str(by_fit_gmm.value)
+
+
+@pytest.mark.parametrize("value", [-1e-6, np.nan, np.inf, True, "1e-6", None])
+def test_the_degenerate_threshold_is_refused_as_fit_gmm_refuses_a_bad_reg_covar(value):
+    with pytest.raises(ValueError) as by_fit_gmm:
+        em.check_reg_covar(value)  # em_checks' wording for a finite number >= 0
+    with pytest.raises(ValueError) as by_search:
+        sel.select_model(FAITHFUL, n_components=[2], covariance_types=("tied",), seed=0, min_spread_ratio=value)
+    assert str(by_search.value) == str(by_fit_gmm.value).replace("reg_covar", "min_spread_ratio")
+
+
+@pytest.mark.parametrize("value", ["no", 1, None, np.True_])
+def test_second_round_must_be_a_bool(value):
+    with pytest.raises(TypeError, match=f"second_round must be True or False; got {value!r}"):
+        sel.select_model(FAITHFUL, n_components=[2], covariance_types=("tied",), seed=0, second_round=value)
 
 
 @pytest.mark.parametrize(
