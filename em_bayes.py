@@ -433,21 +433,22 @@ class _Variational:
     name = "fit_bayesian_gmm"
     objective_name = "ELBO"
 
-    def __init__(self, Xt, prior, weight_prior_type, settings):
-        self.Xt, self.prior, self.weight_prior_type, self.settings = Xt, prior, weight_prior_type, settings
+    def __init__(self, source, prior, weight_prior_type, settings):
+        self.source, self.prior, self.weight_prior_type, self.settings = source, prior, weight_prior_type, settings
 
+    # Full statistics whatever the model: the conjugate updates reduce S_k to it themselves.
     def start(self, method, rng):
-        return self.given_start(em.seed_responsibilities(self.Xt, self.settings.n_components, method, rng))
+        return self.m_step(self.source.seed_pass(self.settings.n_components, method, rng, "full"))
 
     def given_start(self, resp):
         """One M-step on responsibilities (K, N): scikit-learn's initialisation."""
-        return self.m_step(em.given_pass(self.Xt, resp))
+        return self.m_step(self.source.given_pass(resp, "full"))
 
     def e_pass(self, state, spent):
-        offsets = _log_rho_offsets(state.posterior, self.Xt.shape[0])
-        out = None if spent is None else spent.responsibilities
-        # Full statistics whatever the model: the conjugate updates reduce S_k to it themselves.
-        e_pass = em.block_pass(self.Xt, state.gaussians, out=out, log_weights=offsets, statistics_type="full")
+        """The source's E-pass (em_helpers' ``DataSource``: its one block map) with log ρ_ik in
+        place of log π_k N(x_i | μ_k, Σ_k), and H(γ)."""
+        offsets = _log_rho_offsets(state.posterior, self.source.n_features)
+        e_pass = self.source.e_pass(state.gaussians, spent, log_weights=offsets, statistics_type="full")
         e_pass.entropy = float(entr(e_pass.responsibilities).sum())
         return e_pass
 
@@ -547,5 +548,5 @@ def fit_bayesian_gmm(
         )
     priors = (weight_concentration_prior, mean_precision_prior, mean_prior, degrees_of_freedom_prior, covariance_prior)
     prior = _resolve_prior(X, n_components, covariance_type, priors)
-    variant = _Variational(np.ascontiguousarray(X.T), prior, weight_concentration_prior_type, settings)
+    variant = _Variational(em.DataSource(X), prior, weight_concentration_prior_type, settings)
     return em.run_fit(variant, settings, init, seed, n_samples)

@@ -424,11 +424,7 @@ class _Stepwise:
         """θ_0: the best of n_init batch fits on the prefix, a list of batches (DataSource) making M
         points (weighted fits with weights); its statistics per point (per unit of weight) become s,
         counting as the len(prefix) batches they hold."""
-        weighted = prefix[0].weights is not None
-        source = em.DataSource(
-            np.concatenate([batch.Xt for batch in prefix], axis=1).T,
-            np.concatenate([batch.weights for batch in prefix]) if weighted else None,
-        )
+        source = em.DataSource.concatenate(prefix)
         em.check_n_components(self.n_components, source.n_samples)
         self.resolve_prior(source)
         with warnings.catch_warnings():  # a start need not have converged: the stream refines it
@@ -437,8 +433,7 @@ class _Stepwise:
                 source.X, self.n_components, init=method, n_init=n_init, seed=rng, reg_covar=self.reg_covar,
                 covariance_type=self.covariance_type, prior=self.prior, sample_weight=source.weights,
             )  # fmt: skip
-        e_pass = source.e_pass(fit.params, shift=fit.params.means)
-        self.stats = e_pass.statistics.scaled(1.0 / source.n_points)
+        _, self.stats = source.per_point(source.e_pass(fit.params, shift=fit.params.means))
         self.start, self.n_steps = fit.params, len(prefix)
         self.n_start_points = self.n_seen = source.n_samples
         self.first_pass_weight = source.n_points
@@ -448,10 +443,9 @@ class _Stepwise:
         """One batch (a DataSource): its E-step under θ, s ← (1 - η) s + η s(batch), θ ← θ̄(s); then the
         average. s(batch) is per point, or with weights w per unit of weight: Σ_i w_i γ_ik ... / Σ_i w_i."""
         batch_size, batch_weight = batch.n_samples, batch.n_points
-        e_pass = batch.e_pass(self.params, shift=self.params.means)
-        self.trace.append(e_pass.log_likelihood / batch_weight)
+        log_likelihood, batch_stats = batch.per_point(batch.e_pass(self.params, shift=self.params.means))
+        self.trace.append(log_likelihood)
         self.sizes.append(batch_size)
-        batch_stats = e_pass.statistics.scaled(1.0 / batch_weight)
         if self.stats is None:  # the first batch starts s (η = 1)
             self.stats = batch_stats
         else:  # update t = n_steps - 1 (counted from 0): η_t = (t + 2)^(-κ), or the constant η
