@@ -23,8 +23,9 @@ and the seed is ``seed``, not ``random_state``. ``max_iter=0`` returns the start
 of one M-step on the starting responsibilities), as scikit-learn's does and as every fitter here
 does: the loop is em_driver's ``run_fit``, the one the batch fitters run (fit_gmm and
 fit_gmm_chunked; fit_gmm_online, em_select's stacked search and em_incomplete's
-``observed_gaussian`` have loops of their own); this module supplies its E-pass, its M-step (the
-conjugate updates) and its objective (the ELBO).
+``observed_gaussian`` have loops of their own); this module supplies its E-pass (em_helpers'
+``DataSource.e_pass``, the one map of blocks, with log ρ_ik in place of log π_k N(x_i | μ_k, Σ_k)),
+its M-step (the conjugate updates) and its objective (the ELBO).
 MAP-EM with a conjugate prior, the other Bayesian variant, lives in em_helpers (``fit_gmm``'s
 ``prior``), because it is an M-step of the ordinary EM loop.
 """

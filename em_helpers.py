@@ -30,17 +30,18 @@ Numerics, in one place:
 
 The house. Seven rooms sit below this one and import nothing above them: em_checks (every input
 check, and ``FitSettings``, the loop's settings checked once), em_priors (MAP-EM's conjugate
-prior; it imports em_checks), em_geometry (``ellipse_geometry``), em_blocks (the column blocks and
-the log-sum-exp over K of every E-step), em_incomplete (the E-pass on incomplete, weighted data;
-it imports em_blocks), em_workers (``BlockMap``, a map over blocks by worker processes) and
-em_driver (the EM loop of fit_gmm, the chunked and the variational fits: its docstring says where
-sample weights, missing values and worker processes go: ``DataSource``, here, for the first and
-the last). This module re-exports their public names, so ``em.<name>`` reaches all of them
-(test_contract checks it). Above it: em_plots, em_scale, em_bayes, em_select, each importing
+prior; it imports em_checks), em_geometry (``ellipse_geometry``), em_blocks (the column blocks,
+the log-sum-exp over K of every E-step, and the two sample-weight primitives), em_incomplete
+(the E-pass on incomplete, weighted data; it imports em_blocks), em_workers (``BlockMap``, a map
+over blocks by worker processes) and em_driver (the EM loop of fit_gmm, the chunked and the
+variational fits: its docstring says where sample weights, missing values and worker processes
+go: ``DataSource``, here, for the first and the last; ``DataSource.map_blocks`` is the one place
+blocks are mapped). This module re-exports their public names, so ``em.<name>`` reaches all of
+them (test_contract checks it). Above it: em_plots, em_scale, em_bayes, em_select, each importing
 em_helpers only.
 
 The internal layer. The names without a leading underscore that ``__all__`` does not list
-(``DataSource``, ``SourceFit``, ``m_step_with_prior``, ``point_e_step``, ``EPass``,
+(``DataSource``, ``SourceFit``, ``m_step_with_prior``, ``point_e_step``, ``block_pass``, ``EPass``,
 ``combine_passes``, ``run_fit``, ``gain_below_tol``, ``rows_as_Xt``,
 ``fit_settings``, ``check_init``, ``init_error``, ``seed_responsibilities``, ``statistics_of``,
 ``log_weighted_densities``, ``normalize_rows_in_place``, ``centred_scatter``, ``add_to_diagonals``,
@@ -65,7 +66,7 @@ import em_incomplete
 
 # The rooms below the core, re-exported so that ``em.<name>`` resolves for notebooks, the README
 # and the rooms above (``as`` marks a name this module only passes on).
-from em_blocks import block_columns, normalize_rows_in_place, responsibilities_in_place, weigh, weighted_total
+from em_blocks import block_columns, responsibilities_in_place, weigh, weighted_total
 from em_checks import COVARIANCE_TYPES as COVARIANCE_TYPES
 from em_checks import (
     MAX_ABS,
@@ -1365,6 +1366,12 @@ def check_init(init, forms, n_samples, n_features, settings):
     raise init_error(forms, init)
 
 
+def block_pass(Xt, params, *, shift=None, out=None, log_weights=None, statistics_type=None):
+    """The E-pass of one block of points without weights: ``DataSource.pass_of`` with w None (see
+    there for the arguments); what notebook 03's comparison of threads maps over its chunks."""
+    return DataSource.pass_of(Xt, None, params, shift, out, log_weights, statistics_type)
+
+
 def incomplete_pass(data, params):
     """The E-pass on data with missing values (and weights), grouped by missingness pattern
     (``em_incomplete.IncompleteData``, made by a DataSource): γ from each point's observed
@@ -1542,13 +1549,17 @@ class DataSource:
         nearest seed (hard γ), and the statistics of w_i γ_ik."""
         Xt, w = self.start_rows(rng)
         resp = seed_responsibilities(Xt, n_components, method, rng, w)
-        return EPass(np.nan, responsibilities=resp, statistics_from=lambda: self._statistics(Xt, resp, w, None, statistics_type))
+        return EPass(
+            np.nan, responsibilities=resp, statistics_from=lambda: self._statistics(Xt, resp, w, None, statistics_type)
+        )
 
     def given_pass(self, resp, statistics_type):
         """The pass of given responsibilities γ (K, N) (in memory; a start from responsibilities takes
         its one M-step from it): the statistics of w_i γ_ik, about the γ-weighted means."""
         Xt, w = self.Xt, self.weights
-        return EPass(np.nan, responsibilities=resp, statistics_from=lambda: self._statistics(Xt, resp, w, None, statistics_type))
+        return EPass(
+            np.nan, responsibilities=resp, statistics_from=lambda: self._statistics(Xt, resp, w, None, statistics_type)
+        )
 
     def resolve_prior(self, prior, n_components, covariance_type):
         """None, a ConjugatePrior checked against D and the covariance model, or "default" made from

@@ -343,6 +343,7 @@ def conditional_expectation(X, weights, means, covariances):
         X[np.ix_(rows, factors.m)] = np.einsum("kn,kmn->nm", gamma, conditional)
     return X
 
+
 def observed_gaussian(data, max_iter=1000, tol=1e-13):
     """Maximum-likelihood mean and covariance of one Gaussian (K = 1) fitted to incomplete,
     weighted data by EM: what "the data's mean and covariance" are when values are missing

@@ -253,7 +253,7 @@ def fit_gmm_chunked(
     n_jobs : int, default 1
         Processes that map the chunks of each pass (a NumPy array or a memory map; a dask array's blocks run
         wherever its scheduler puts them): this one and n_jobs - 1 workers forked from it once per fit
-        (em_helpers' ``DataSource._map`` with em_workers' ``BlockMap``, whose docstring says why fork and what
+        (em_helpers' ``DataSource.map_blocks`` with em_workers' ``BlockMap``, whose docstring says why fork and what
         Python 3.12's fork warning means here), each taking the next chunk not yet taken; the workers share X
         with this process (nothing is copied), receive only θ per pass and end with the fit. The chunks and the
         order of their sum do not depend on n_jobs, so the fit is bit for bit the same for any n_jobs.
@@ -534,10 +534,10 @@ def fit_gmm_online(
     a pair (X_b, w_b), so a batch's weights travel with its rows (a reader of a file yields both from
     the same records; a parallel iterable could drift out of step, or be one-shot when the rows are
     not). s holds statistics per unit of weight, s(batch_t) = Σ_i w_i γ_ik (...) / Σ_i w_i over the
-    batch, the E-pass being the batch's ``DataSource``'s (``block_pass``'s weighted one); the trace is
-    the mean of log p(x_i | θ) per unit of weight; the start is the best of the weighted batch fits on
-    the first points; with a prior, N above is the total weight of the first pass, Σ_i w_i, as
-    fit_gmm's prior weighs against Σ_i w_i. So a constant weight c on every point changes nothing
+    batch, the E-pass and the division by Σ_i w_i being the batch's ``DataSource``'s (``e_pass``,
+    ``per_point``); the trace is the mean of log p(x_i | θ) per unit of weight; the start is the
+    best of the weighted batch fits on the first points; with a prior, N above is the total weight
+    of the first pass, Σ_i w_i, as fit_gmm's prior weighs against Σ_i w_i. So a constant weight c on every point changes nothing
     without a prior (from a GMMParams start; the seeded start draws its seeds ∝ w_i, other draws than
     the unweighted ones), and a batch of integer weights steps as the batch with row i repeated w_i
     times. ``init_points``, ``average_after``, ``batch_sizes`` and ``n_samples_seen`` count rows, not
