@@ -530,16 +530,16 @@ def fit_gmm_online(
     to convergence then reaches batch MAP-EM's fixed point. "default" is resolved on the start's
     points (the first batch for a GMMParams ``init``).
 
-    **Weights** (``weighted=True``; w_i >= 0 as in ``fit_gmm(sample_weight=...)``). Each batch is then
-    a pair (X_b, w_b), so a batch's weights travel with its rows (a reader of a file yields both from
-    the same records; a parallel iterable could drift out of step, or be one-shot when the rows are
-    not). s holds statistics per unit of weight, s(batch_t) = Σ_i w_i γ_ik (...) / Σ_i w_i over the
-    batch, the E-pass and the division by Σ_i w_i being the batch's ``DataSource``'s (``e_pass``,
-    ``per_point``); the trace is the mean of log p(x_i | θ) per unit of weight; the start is the
-    best of the weighted batch fits on the first points; with a prior, N above is the total weight
-    of the first pass, Σ_i w_i, as fit_gmm's prior weighs against Σ_i w_i. So a constant weight c on every point changes nothing
-    without a prior (from a GMMParams start; the seeded start draws its seeds ∝ w_i, other draws than
-    the unweighted ones), and a batch of integer weights steps as the batch with row i repeated w_i
+    **Weights** (``weighted=True``; w_i >= 0 as in ``fit_gmm(sample_weight=...)``). Each batch is then a
+    pair (X_b, w_b), so a batch's weights travel with its rows (a reader of a file yields both from the
+    same records; a parallel iterable could drift out of step, or be one-shot when the rows are not). s
+    holds statistics per unit of weight, s(batch_t) = Σ_i w_i γ_ik (...) / Σ_i w_i over the batch, the
+    E-pass and the division by Σ_i w_i being the batch's ``DataSource``'s (``e_pass``, ``per_point``);
+    the trace is the mean of log p(x_i | θ) per unit of weight; the start is the best of the weighted
+    batch fits on the first points; with a prior, N above is the total weight of the first pass, Σ_i
+    w_i, as fit_gmm's prior weighs against Σ_i w_i. So a constant weight c on every point changes
+    nothing without a prior (from a GMMParams start; the seeded start draws its seeds ∝ w_i, other draws
+    than the unweighted ones), and a batch of integer weights steps as the batch with row i repeated w_i
     times. ``init_points``, ``average_after``, ``batch_sizes`` and ``n_samples_seen`` count rows, not
     weight: weights in any unit (probabilities that sum to 1 over the stream, say) then give the same
     start and averaging.
