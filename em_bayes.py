@@ -152,8 +152,7 @@ class BayesianGMMFit:
         """γ laid out (K, N) of new points and log Σ_k ρ_ik, shape (N,)."""
         Xt = em.check_new_points(X, self.params.n_features)
         log_rho = _log_rho(Xt, self.posterior, _gaussians(self.posterior, self.params.covariance_type))
-        peak, total = em.normalize_rows_in_place(log_rho)
-        return log_rho, peak + np.log(total)
+        return log_rho, em.responsibilities_in_place(log_rho)
 
     def predict_proba(self, X) -> np.ndarray:
         """γ_ik ∝ exp(E[log π_k] + E[log N(x_i | μ_k, Λ_k⁻¹)]) of new points under the final

@@ -42,10 +42,11 @@ em_helpers only.
 
 The internal layer. The names without a leading underscore that ``__all__`` does not list
 (``DataSource``, ``SourceFit``, ``m_step_with_prior``, ``point_e_step``, ``block_pass``, ``EPass``,
-``combine_passes``, ``run_fit``, ``gain_below_tol``, ``rows_as_Xt``,
-``fit_settings``, ``check_init``, ``init_error``, ``seed_responsibilities``, ``statistics_of``,
-``log_weighted_densities``, ``normalize_rows_in_place``, ``centred_scatter``, ``add_to_diagonals``,
-``constrain_covariances``, ``floor_eigenvalues``, ``block_columns``, ``one_blas_thread``, ``BlockMap``,
+``combine_passes``, ``run_fit``, ``gain_below_tol``, ``rows_as_Xt``, ``fit_settings``,
+``check_init``, ``init_error``, ``seed_responsibilities``, ``statistics_of``,
+``log_weighted_densities``, ``normalize_rows_in_place``, ``responsibilities_in_place``, ``weigh``,
+``weighted_total``, ``centred_scatter``, ``add_to_diagonals``, ``constrain_covariances``,
+``floor_eigenvalues``, ``block_columns``, ``one_blas_thread``, ``BlockMap``,
 ``map_m_step_from_statistics``, ``GMMParams.trusted``, the ``check_*`` functions, ``MAX_ABS``,
 ``COUNT_FLOOR``, ``START_METHODS``) are what the rooms above use, documented and tested as the
 public functions are. They take the points as Xᵀ, shape (D, N), and responsibilities and
@@ -1289,6 +1290,8 @@ def seed_responsibilities(Xt, n_components, method, rng, sample_weight=None):
         Checked by the caller (``check_init``).
     rng : numpy.random.Generator
     sample_weight : ndarray of shape (n_samples,) or None
+        The draw factor w_i: passed only by ``DataSource.seed_pass`` (every other caller seeds
+        unweighted points).
     """
     n_samples = Xt.shape[1]
     if method == "kmeans++":
@@ -1429,7 +1432,9 @@ class DataSource:
        this class is its only caller that passes weights);
     4. the E-pass and the start's statistics: ``pass_of`` multiplies γ by w (``weigh``: the
        statistics of w_i γ_ik, N = Σ_i w_i) and sums Σ_i w_i log p(x_i) (``weighted_total``), the two
-       weight primitives of em_blocks;
+       weight primitives of em_blocks; each block of rows with its slice of w (``block_summary``; a
+       dask array's blocks get theirs from em_scale as a dask array chunked like the rows, and are
+       ``part``s of this source);
     5. missing values (``allow_missing``): the rows grouped by pattern with their weights
        (``em_incomplete.group_patterns``; an empty row weighs 0), whose E-pass
        (``expected_statistics``) calls the same two primitives per pattern, and whose start is

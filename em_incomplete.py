@@ -107,7 +107,7 @@ def group_patterns(X, sample_weight=None):
     X : ndarray of shape (n_samples, n_features)
         float64, NaN where a value is missing; every other value finite (the caller checks).
     sample_weight : ndarray of shape (n_samples,), optional
-        w_i (checked by ``em_checks.check_sample_weight``); default 1 for every row.
+        w_i (a DataSource's, checked by ``em_checks.check_sample_weight``); default 1 for every row.
 
     Returns
     -------
