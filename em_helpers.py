@@ -68,6 +68,7 @@ import em_incomplete
 # The rooms below the core, re-exported so that ``em.<name>`` resolves for notebooks, the README
 # and the rooms above (``as`` marks a name this module only passes on).
 from em_blocks import block_columns, responsibilities_in_place, weigh, weighted_total
+from em_blocks import normalize_rows_in_place as normalize_rows_in_place
 from em_checks import COVARIANCE_TYPES as COVARIANCE_TYPES
 from em_checks import (
     MAX_ABS,
