@@ -1425,7 +1425,8 @@ class DataSource:
     ones; the M-steps and the driver see no weights: the statistics carry them):
 
     1. checked once, when the source is made: ``check_sample_weight`` (em_checks; its only caller
-       is this class), and at least K rows with w_i > 0 (``_setup``);
+       is this class), and at least K rows with w_i > 0 (``_check_positive_rows``); ``concatenate``
+       joins the checked weights of several sources (the online fit's start);
     2. N = Σ_i w_i, ``n_points``: what ``tol`` is per, and ``per_point`` (the online fit's
        statistics and log-likelihood per unit of weight);
     3. the start: ``start_rows`` draws a subsample among the rows with w_i > 0; ``seed_pass`` hands

@@ -362,6 +362,13 @@ def observed_gaussian(data, max_iter=1000, tol=1e-13):
     mean : ndarray of shape (n_features,)
     covariance : ndarray of shape (n_features, n_features)
         With divisor Σ_i w_i (maximum likelihood).
+
+    Its own loop, not a K = 1 fit through em_driver: the driver stops on the log-likelihood's gain
+    per point, which near the fixed point is of the order of the square of the parameters' move, so
+    even at tol = 1e-300 (the gain at rounding) fit_gmm(X, 1, allow_missing=True, reg_covar=0) stopped
+    up to 1.3e-8 (in units of the largest variance) from this fixed point, against 1e-13 here, on 8
+    data sets with 30% missing (tests/observed_gaussian_driver.py); the default prior would move by as
+    much.
     """
     D = data.n_features
     observed_values = [(p.observed, p.values, p.weights) for p in data.patterns]
