@@ -29,8 +29,9 @@ Where the features that came after the driver went:
   ``weigh`` and ``weighted_total`` (which em_incomplete's E-pass calls too, with the weights the
   source grouped by pattern). The M-steps and this driver see no weights. The variational fit
   and the model search take none.
-* missing values: ``incomplete_pass``, another E-pass returning the same ``EPass``, which the
-  DataSource of fit_gmm(allow_missing=True) runs; the driver and the M-steps did not change.
+* missing values: ``DataSource.pattern_pass``, the E-pass of one missingness pattern's points
+  returning the same ``EPass``, which the DataSource of fit_gmm(allow_missing=True) maps over its
+  patterns; the driver and the M-steps did not change.
 * worker processes (or any pool): ``DataSource.map_blocks``, the one place blocks are mapped, and
   every E-pass of every fitter goes through it (tests/test_contract.py spies on it): fit_gmm's
   (complete, weighted, missing values), fit_gmm_chunked's, each batch of the online fit's and the

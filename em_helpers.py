@@ -107,6 +107,7 @@ from em_incomplete import expected_statistics as expected_statistics
 from em_incomplete import group_patterns as group_patterns
 from em_incomplete import mean_imputed as mean_imputed
 from em_incomplete import observed_gaussian as observed_gaussian
+from em_incomplete import pattern_statistics as pattern_statistics
 from em_priors import ConjugatePrior, log_prior, resolve_prior
 from em_priors import default_prior as default_prior
 from em_priors import prior_from_moments as prior_from_moments
@@ -1376,23 +1377,6 @@ def block_pass(Xt, params, *, shift=None, out=None, log_weights=None, statistics
     return DataSource.pass_of(Xt, None, params, shift, out, log_weights, statistics_type)
 
 
-def incomplete_pass(data, params):
-    """The E-pass on data with missing values (and weights), grouped by missingness pattern
-    (``em_incomplete.IncompleteData``, made by a DataSource): γ from each point's observed
-    coordinates, the observed-data log-likelihood Σ_i w_i log p(x_io | θ), and the expected
-    sufficient statistics (the conditional mean and covariance of the missing coordinates), taken
-    about the current means μ_k. The same EPass as the complete data's: the driver and the M-steps
-    do not change (see em_incomplete). For the diag and spherical models the second moments are
-    kept as their diagonals, as ``statistics_of`` keeps them."""
-    resp, log_lik, counts, first, second = em_incomplete.expected_statistics(
-        data, params.weights, params.means, params.covariances, params.means
-    )
-    if params.covariance_type in ("diag", "spherical"):
-        second = np.ascontiguousarray(np.diagonal(second, axis1=1, axis2=2))
-    statistics = SufficientStatistics(counts, params.means, first, second, data.total_weight)
-    return EPass(log_lik, statistics, responsibilities=resp)
-
-
 def m_step_with_prior(stats, prior, reg_covar, covariance_type, floor=None):
     """The M-step of fit_gmm, the chunked and the online fit from statistics: maximum likelihood, or
     with a ConjugatePrior the MAP one (its pseudo-observations added to the statistics). ``floor``:
@@ -1415,8 +1399,9 @@ class DataSource:
     (``map_blocks``) and their sum in block order (``combine_passes``): from rows, the blocks of
     ``chunk_size`` rows (``block_summary``), one after the other or over ``n_jobs`` worker
     processes; in memory one block, all N points (γ kept for the fit's result; the statistics
-    about the γ-weighted means, computed only if an M-step reads them), or on incomplete data
-    all the missingness patterns (``incomplete_pass``). A pool put in ``map_blocks`` reaches
+    about the γ-weighted means, computed only if an M-step reads them); on incomplete data one
+    block per missingness pattern (``pattern_pass``, statistics about θ's means, γ gathered back
+    into the order of X). A pool put in ``map_blocks`` reaches
     fit_gmm (complete, weighted, missing values), fit_gmm_chunked, each batch of the online fit
     and the variational fit. The blocks and the order of the sum do not depend on n_jobs, so
     neither does the result, bit for bit.
@@ -1614,6 +1599,8 @@ class DataSource:
         statistics (None: the γ-weighted means; from rows they are always about θ's means, so that
         blocks add); ``log_weights`` and ``statistics_type``: see ``pass_of`` (in memory; the
         variational fit's)."""
+        if self.incomplete is not None:
+            return self._incomplete_pass(params)
         if self.Xt is None:
             n_blocks = -(-self.n_samples // self.chunk_size)
             return combine_passes(self.map_blocks(self.block_summary, params, n_blocks))
@@ -1621,13 +1608,40 @@ class DataSource:
         return whole
 
     def _memory_pass(self, task, index):
-        """The one block of a source in memory: all N points (``pass_of``, γ kept), or on incomplete
-        data all the patterns (``incomplete_pass``)."""
+        """The one block of a source in memory: all N points (``pass_of``), γ kept."""
         params, spent, shift, log_weights, statistics_type = task
-        if self.incomplete is not None:
-            return incomplete_pass(self.incomplete, params)
         out = None if spent is None else spent.responsibilities
         return self.pass_of(self.Xt, self.weights, params, shift, out, log_weights, statistics_type)
+
+    def _incomplete_pass(self, params):
+        """The E-pass on data with missing values (and weights): the map of ``pattern_pass`` over the
+        missingness patterns, summed in pattern order, with γ gathered into the order of X (an empty
+        row gets γ_ik = π_k). The same EPass as the complete data's: the driver and the M-steps do not
+        change (see em_incomplete)."""
+        data = self.incomplete
+        passes = list(self.map_blocks(self.pattern_pass, params, len(data.patterns)))
+        resp = np.empty((params.n_components, data.n_samples))
+        resp[:, data.empty_rows] = params.weights[:, None]
+        for pattern, part in zip(data.patterns, passes, strict=True):
+            resp[:, pattern.rows] = part.responsibilities
+        total = combine_passes(iter(passes))
+        return EPass(total.log_likelihood, total.statistics, responsibilities=resp)
+
+    def pattern_pass(self, params, index):
+        """Pattern ``index``'s E-pass (missing values): γ from each point's observed coordinates,
+        Σ_i w_i log p(x_io | θ), and the expected sufficient statistics (the conditional mean and
+        covariance of the missing coordinates), about θ's means (em_incomplete's
+        ``pattern_statistics``). For the diag and spherical models the second moments are kept as
+        their diagonals, as ``statistics_of`` keeps them."""
+        pattern, weighted = self.incomplete.patterns[index], self.incomplete.weighted
+        gamma = np.empty((params.n_components, pattern.rows.size))
+        log_lik, counts, first, second = em_incomplete.pattern_statistics(
+            pattern, weighted, params.weights, params.means, params.covariances, params.means, gamma
+        )
+        if params.covariance_type in ("diag", "spherical"):
+            second = np.ascontiguousarray(np.diagonal(second, axis1=1, axis2=2))
+        statistics = SufficientStatistics(counts, params.means, first, second, weighted_total(pattern.weights))
+        return EPass(log_lik, statistics, responsibilities=gamma)
 
     def block_summary(self, params, index):
         """Block ``index``'s E-pass (rows index·chunk_size ..., with their slice of w), statistics
@@ -1667,7 +1681,7 @@ class DataSource:
     @staticmethod
     def pass_of(Xt, sample_weight, params, shift=None, out=None, log_weights=None, statistics_type=None):
         """The E-pass of one block of points under θ, with the statistics it feeds: where every fit's
-        responsibilities meet the points (but on incomplete data: ``incomplete_pass``), and where the
+        responsibilities meet the points (but on incomplete data: ``pattern_pass``), and where the
         points' weights multiply them.
 
         Parameters

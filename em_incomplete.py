@@ -45,6 +45,7 @@ __all__ = [
     "group_patterns",
     "mean_imputed",
     "observed_gaussian",
+    "pattern_statistics",
 ]
 
 # log 2π, of every Gaussian density's constant: here and in the core's E-step (em_helpers imports it)
@@ -272,39 +273,52 @@ def expected_statistics(data, weights, means, covariances, shift):
     K, D = means.shape
     resp = np.empty((K, data.n_samples))
     resp[:, data.empty_rows] = weights[:, None]
-    gamma_sorted = np.empty((K, data.n_samples - data.empty_rows.size))  # γ, the patterns one after another
     counts, first, second = np.zeros(K), np.zeros((K, D)), np.zeros((K, D, D))
+    log_lik = 0.0
+    for pattern in data.patterns:
+        gamma = np.empty((K, pattern.rows.size))
+        terms = pattern_statistics(pattern, data.weighted, weights, means, covariances, shift, gamma)
+        resp[:, pattern.rows] = gamma
+        log_lik += terms[0]
+        counts += terms[1]
+        first += terms[2]
+        second += terms[3]
+    return resp, log_lik, counts, first, second
+
+
+def pattern_statistics(pattern, weighted, weights, means, covariances, shift, out):
+    """``expected_statistics`` of one missingness pattern's points: γ of its points into ``out``
+    (K, n), and its terms, Σ_i w_i log p(x_io | θ), N_k, first (K, D) and second (K, D, D) (in the
+    coordinates' order of X, zero where no point of the pattern adds). ``weighted``: whether to
+    read the pattern's w_i (``IncompleteData.weighted``); the other arguments as there."""
+    K, D = means.shape
     with np.errstate(divide="ignore"):  # log 0 = -inf for a weight of exactly 0
         log_weights = np.log(weights)
     offset = means - shift  # μ_k - c_k
-    log_lik, done = 0.0, 0
+    factors = _PatternFactors.of(pattern.observed, log_weights, covariances, offset)
+    n_o, order = factors.o.size, factors.order
     block = block_columns(K, D)  # the core's blocks of columns
-    completed = np.empty((K, D, min(block, gamma_sorted.shape[1])))
-    for pattern in data.patterns:
-        factors = _PatternFactors.of(pattern.observed, log_weights, covariances, offset)
-        n_o, order, conditional = factors.o.size, factors.order, factors.conditional
-        p_counts, p_first, p_second = np.zeros(K), np.zeros((K, D)), np.zeros((K, D, D))
-        for start in range(0, pattern.rows.size, block):
-            x = pattern.values[:, start : start + block]  # (|o|, b)
-            b = x.shape[1]
-            y = completed[:, :, :b]
-            gamma = gamma_sorted[:, done : done + b]
-            factors.log_densities(x, shift, offset, y, gamma)
-            log_p = responsibilities_in_place(gamma, weights)  # gamma now holds γ; log p(x_io | θ)
-            done += b
-            w = pattern.weights[start : start + block] if data.weighted else None
-            log_lik += weighted_total(w, log_p)  # Σ_i w_i log p(x_io | θ)
-            r = weigh(gamma, w)  # r_ik = w_i γ_ik, (K, b)
-            p_counts += r.sum(axis=1)
-            p_first += (y @ r[:, :, None])[:, :, 0]
-            y *= np.sqrt(r)[:, None, :]
-            p_second += y @ y.transpose(0, 2, 1)
-        p_second[:, n_o:, n_o:] += p_counts[:, None, None] * conditional
-        counts += p_counts
-        first[:, order] += p_first
-        second[:, order[:, None], order] += p_second
-    resp[:, data.sorted_rows] = gamma_sorted
-    return resp, log_lik, counts, first, second
+    completed = np.empty((K, D, min(block, pattern.rows.size)))
+    log_lik, p_counts, p_first, p_second = 0.0, np.zeros(K), np.zeros((K, D)), np.zeros((K, D, D))
+    for start in range(0, pattern.rows.size, block):
+        x = pattern.values[:, start : start + block]  # (|o|, b)
+        b = x.shape[1]
+        y = completed[:, :, :b]
+        gamma = out[:, start : start + b]
+        factors.log_densities(x, shift, offset, y, gamma)
+        log_p = responsibilities_in_place(gamma, weights)  # gamma now holds γ; log p(x_io | θ)
+        w = pattern.weights[start : start + block] if weighted else None
+        log_lik += weighted_total(w, log_p)  # Σ_i w_i log p(x_io | θ)
+        r = weigh(gamma, w)  # r_ik = w_i γ_ik, (K, b)
+        p_counts += r.sum(axis=1)
+        p_first += (y @ r[:, :, None])[:, :, 0]
+        y *= np.sqrt(r)[:, None, :]
+        p_second += y @ y.transpose(0, 2, 1)
+    p_second[:, n_o:, n_o:] += p_counts[:, None, None] * factors.conditional
+    first, second = np.zeros((K, D)), np.zeros((K, D, D))  # back to the order of X
+    first[:, order] = p_first
+    second[:, order[:, None], order] = p_second
+    return log_lik, p_counts, first, second
 
 
 def conditional_expectation(X, weights, means, covariances):

@@ -5,7 +5,8 @@
 Each tree runs in its own interpreter (its directory first on sys.path) and fits the same cases: fit_gmm
 (complete, weighted, with missing values, weighted with missing values, with the default prior), fit_gmm_chunked
 (with and without weights, n_jobs 1 and 2), the online fit (with and without weights) and fit_bayesian_gmm, over
-several seeds and the four covariance models. The final L (or ELBO), the means, covariances and weights are
+several seeds and the four covariance models, and fit_gmm with missing values on 40,000 rows (patterns of
+more rows than one block of columns). The final L (or ELBO), the means, covariances and weights are
 compared with ``==``; the script prints how many cases agree exactly and, for the others, the largest relative
 difference.
 """
@@ -66,6 +67,14 @@ for seed in range(3):
                 final = result.log_likelihood_trace[-1]
             p = result.params
             out[(name, model, seed)] = (final, p.means, p.covariances, p.weights)
+# Patterns of more rows than one block of columns (2^17 / (K D) = 14,563 here): L sums its blocks per pattern
+rng = np.random.default_rng(7)
+X = rng.normal(scale=4.0, size=(3, 3))[rng.integers(3, size=40_000)] + rng.normal(size=(40_000, 3))
+X[rng.random(X.shape) < 0.15] = np.nan
+for model in ("full", "diag"):
+    fit = em.fit_gmm(X, 3, allow_missing=True, seed=0, covariance_type=model, max_iter=10)
+    p = fit.params
+    out[("fit_gmm missing, 40,000 rows", model, 0)] = (fit.log_likelihoods[-1], p.means, p.covariances, p.weights)
 sys.stdout.buffer.write(pickle.dumps(out))
 """
 
