@@ -525,3 +525,17 @@ def test_every_batch_of_the_online_fit_is_a_map_of_its_sources_blocks(mapped, we
     (last,) = mapped[-1]
     n_points = W[-N // 6 :].sum() if weighted else N // 6
     assert result.log_likelihood_trace[-1] == last.log_likelihood / n_points
+
+
+def test_the_missing_values_pass_mapped_over_the_patterns_is_expected_statistics_loop_over_them():
+    source = em.DataSource(X_MISSING, W, 3, allow_missing=True)
+    mapped = source.e_pass(TRUTH)
+    resp, log_lik, counts, first, second = em.expected_statistics(
+        source.incomplete, TRUTH.weights, TRUTH.means, TRUTH.covariances, TRUTH.means
+    )
+    assert len(source.incomplete.patterns) == 3  # 2-D rows: complete, x_1 missing, x_2 missing; empty ones aside
+    assert mapped.log_likelihood == pytest.approx(log_lik, rel=1e-14)
+    np.testing.assert_array_equal(mapped.responsibilities, resp)
+    for name, expected in (("counts", counts), ("first", first), ("second", second)):
+        np.testing.assert_allclose(getattr(mapped.statistics, name), expected, rtol=1e-14)
+    assert mapped.statistics.n_samples == source.n_points
