@@ -23,8 +23,9 @@ and the seed is ``seed``, not ``random_state``. ``max_iter=0`` returns the start
 of one M-step on the starting responsibilities), as scikit-learn's does and as every fitter here
 does: the loop is em_driver's ``run_fit``, the one the batch fitters run (fit_gmm and
 fit_gmm_chunked; fit_gmm_online, em_select's stacked search and em_incomplete's
-``observed_gaussian`` have loops of their own); this module supplies its E-pass, its M-step (the
-conjugate updates) and its objective (the ELBO).
+``observed_gaussian`` have loops of their own); this module supplies its E-pass (em_helpers'
+``DataSource.e_pass``, the one map of blocks, with log ρ_ik in place of log π_k N(x_i | μ_k, Σ_k)),
+its M-step (the conjugate updates) and its objective (the ELBO).
 MAP-EM with a conjugate prior, the other Bayesian variant, lives in em_helpers (``fit_gmm``'s
 ``prior``), because it is an M-step of the ordinary EM loop.
 """
@@ -151,8 +152,7 @@ class BayesianGMMFit:
         """γ laid out (K, N) of new points and log Σ_k ρ_ik, shape (N,)."""
         Xt = em.check_new_points(X, self.params.n_features)
         log_rho = _log_rho(Xt, self.posterior, _gaussians(self.posterior, self.params.covariance_type))
-        peak, total = em.normalize_rows_in_place(log_rho)
-        return log_rho, peak + np.log(total)
+        return log_rho, em.responsibilities_in_place(log_rho)
 
     def predict_proba(self, X) -> np.ndarray:
         """γ_ik ∝ exp(E[log π_k] + E[log N(x_i | μ_k, Λ_k⁻¹)]) of new points under the final
@@ -433,21 +433,22 @@ class _Variational:
     name = "fit_bayesian_gmm"
     objective_name = "ELBO"
 
-    def __init__(self, Xt, prior, weight_prior_type, settings):
-        self.Xt, self.prior, self.weight_prior_type, self.settings = Xt, prior, weight_prior_type, settings
+    def __init__(self, source, prior, weight_prior_type, settings):
+        self.source, self.prior, self.weight_prior_type, self.settings = source, prior, weight_prior_type, settings
 
+    # Full statistics whatever the model: the conjugate updates reduce S_k to it themselves.
     def start(self, method, rng):
-        return self.given_start(em.seed_responsibilities(self.Xt, self.settings.n_components, method, rng))
+        return self.m_step(self.source.seed_pass(self.settings.n_components, method, rng, "full"))
 
     def given_start(self, resp):
         """One M-step on responsibilities (K, N): scikit-learn's initialisation."""
-        return self.m_step(em.given_pass(self.Xt, resp))
+        return self.m_step(self.source.given_pass(resp, "full"))
 
     def e_pass(self, state, spent):
-        offsets = _log_rho_offsets(state.posterior, self.Xt.shape[0])
-        out = None if spent is None else spent.responsibilities
-        # Full statistics whatever the model: the conjugate updates reduce S_k to it themselves.
-        e_pass = em.block_pass(self.Xt, state.gaussians, out=out, log_weights=offsets, statistics_type="full")
+        """The source's E-pass (em_helpers' ``DataSource``: its one block map) with log ρ_ik in
+        place of log π_k N(x_i | μ_k, Σ_k), and H(γ)."""
+        offsets = _log_rho_offsets(state.posterior, self.source.n_features)
+        e_pass = self.source.e_pass(state.gaussians, spent, log_weights=offsets, statistics_type="full")
         e_pass.entropy = float(entr(e_pass.responsibilities).sum())
         return e_pass
 
@@ -547,5 +548,5 @@ def fit_bayesian_gmm(
         )
     priors = (weight_concentration_prior, mean_precision_prior, mean_prior, degrees_of_freedom_prior, covariance_prior)
     prior = _resolve_prior(X, n_components, covariance_type, priors)
-    variant = _Variational(np.ascontiguousarray(X.T), prior, weight_concentration_prior_type, settings)
+    variant = _Variational(em.DataSource(X), prior, weight_concentration_prior_type, settings)
     return em.run_fit(variant, settings, init, seed, n_samples)

@@ -1,9 +1,13 @@
-"""The column blocks and the log-sum-exp over K that the core's E-step and em_incomplete's share; a
-room below both (em_helpers re-exports its names; it imports only NumPy).
+"""What the core's E-step and em_incomplete's share: the column blocks, the normalisation over K, and
+the two sample-weight primitives; a room below both (em_helpers re-exports its names; it imports only
+NumPy).
 
 Both lay their hot arrays out (K, N), points along the long axis, and loop over cache-sized blocks
-of columns: ``block_columns`` is how many, and ``normalize_rows_in_place`` turns log π_k p(x_i | k)
-into γ_ik over the short axis K.
+of columns: ``block_columns`` is how many; ``responsibilities_in_place`` turns log π_k p(x_i | k)
+into γ_ik over the short axis K and returns log p(x_i) (``normalize_rows_in_place`` is its
+log-sum-exp). ``weigh`` and ``weighted_total`` are the only two functions that multiply by a
+sample weight w_i: em_helpers' ``DataSource`` calls them, and em_incomplete's E-pass with the
+weights the source grouped by pattern (the DataSource docstring lists every place weights enter).
 """
 
 from __future__ import annotations
@@ -47,3 +51,37 @@ def normalize_rows_in_place(log_prob):
     total = np.add.reduce(log_prob, axis=0)  # >= 1: the largest term is exp(0)
     log_prob /= total
     return peak, total
+
+
+def responsibilities_in_place(log_prob, weights=None):
+    """Turn log π_k p(x_i | k), shape (K, N), into γ_ik in place; return log p(x_i) = peak_i +
+    log total_i, shape (N,). With ``weights`` (π_k, shape (K,)), γ_ik = 0 exactly where π_k = 0
+    (not the exp(-700) of the clamp)."""
+    peak, total = normalize_rows_in_place(log_prob)
+    log_density = np.log(total, out=total)
+    log_density += peak
+    if weights is not None and np.count_nonzero(weights) < len(weights):  # (the masked store costs more)
+        log_prob[weights == 0] = 0.0
+    return log_density
+
+
+# --------------------------------------------------------------------------- the weight primitives
+
+
+def weigh(resp, sample_weight):
+    """w_i γ_ik, shape (K, N), from γ (K, N) and w (N,); γ itself when w is None (no product by
+    ones: the unweighted fits keep their bits and their time)."""
+    return resp if sample_weight is None else resp * sample_weight
+
+
+def weighted_total(sample_weight, values=None):
+    """Σ_i w_i v_i over the last axis (N) of ``values`` (a float for v of shape (N,), an array of
+    shape (...) for (..., N)); without ``values``, Σ_i w_i; with w None, Σ_i v_i.
+
+    By einsum, not a BLAS dot: OpenBLAS threads 1-D dots from a few thousand points on, and on a
+    busy 2-core machine that took 20 ms at N = 20,000 against 11 µs (measured)."""
+    if values is None:
+        return float(np.add.reduce(sample_weight))
+    if values.ndim == 1:
+        return float(np.add.reduce(values) if sample_weight is None else np.einsum("i,i->", sample_weight, values))
+    return np.add.reduce(values, axis=-1) if sample_weight is None else np.einsum("...i,i->...", values, sample_weight)

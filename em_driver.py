@@ -23,29 +23,34 @@ part-way (``DataError``) into a ``StreamError`` that carries the fit so far.
 Where the features that came after the driver went:
 
 * sample weights w_i: em_helpers' ``DataSource``, the one object that holds the rows and their
-  weights, checked once when it is made. fit_gmm, em_scale's fit_gmm_chunked and each batch of
-  fit_gmm_online read it for everything weighted: N or Σ_i w_i (what tol is per), the rows a start
-  is seeded on and the seeds ∝ w_i, the default prior's moments, and the E-pass, whose statistics
-  carry w_i γ_ik (``block_pass``, or on incomplete data em_incomplete's ``expected_statistics``, with
-  the weights the source grouped by pattern). The M-steps and this driver see no weights. The
-  variational fit and the model search take none.
-* missing values: ``incomplete_pass``, another E-pass returning the same ``EPass``, which the
-  DataSource of fit_gmm(allow_missing=True) runs; the driver and the M-steps did not change.
-* worker processes (or any pool): ``DataSource._map``, the one place a source's blocks are mapped.
-  An E-pass over blocks is a map, one ``block_pass`` per block (``DataSource.block_summary``), and a
-  sum, ``combine_passes``, in block order, so the result does not depend on the number of
-  processes. fit_gmm_chunked(n_jobs=...) maps it over processes forked from this one (em_workers'
-  ``BlockMap``; BLAS held to one thread by ``em_helpers.one_blas_thread`` for the fit, the workers
-  included); a dask array's blocks are mapped by dask, each
-  block a part of the same source (``DataSource.part``). The in-memory fit makes one ``block_pass``
-  over all its points: its statistics are taken about the γ-weighted means of all N points, which
-  a block map would have to take about θ's means (other rounding, and γ to gather into one array).
+  weights, checked once when it is made; its docstring lists every place a weight enters (the
+  start's draws, N = Σ_i w_i, the E-pass's w_i γ_ik and Σ_i w_i log p(x_i), the default prior's
+  moments), each either a method of the source or one of em_blocks' two weight primitives,
+  ``weigh`` and ``weighted_total`` (which em_incomplete's E-pass calls too, with the weights the
+  source grouped by pattern). The M-steps and this driver see no weights. The variational fit
+  and the model search take none.
+* missing values: ``DataSource.pattern_pass``, the E-pass of one missingness pattern's points
+  returning the same ``EPass``, which the DataSource of fit_gmm(allow_missing=True) maps over its
+  patterns; the driver and the M-steps did not change.
+* worker processes (or any pool): ``DataSource.map_blocks``, the one place blocks are mapped, and
+  every E-pass of every fitter goes through it (tests/test_contract.py spies on it): fit_gmm's
+  (complete, weighted, missing values), fit_gmm_chunked's, each batch of the online fit's and the
+  variational fit's. An E-pass is a map of one function over blocks and a sum, ``combine_passes``,
+  in block order, so the result does not depend on the number of processes. From rows the blocks
+  are chunks of rows (``DataSource.block_summary``), mapped over processes forked from this one
+  with n_jobs > 1 (em_workers' ``BlockMap``; BLAS held to one thread by
+  ``em_helpers.one_blas_thread`` for the fit, the workers included); a dask array's blocks are
+  mapped by dask, each block a part of the same source (``DataSource.part``) whose chunks its own
+  map maps. In memory the map has one block, all N points: its statistics are taken about the
+  γ-weighted means of all N points, which a map of several blocks would have to take about θ's
+  means (other rounding, and γ to gather into one array).
 * not through this driver: em_scale's online fit (a stepwise stochastic approximation, not the
   batch loop; its start is ``fit_gmm``'s), em_select's stacked search (many starts at once, in
   lock-step, with mclust's race rule on top; it stops each start by this module's
   ``gain_below_tol`` and takes its M-step floors from em_helpers: replayed as one ``run_fit`` per
   start it took 2.9x the CPU time, measured), and em_incomplete's one-Gaussian fit for the
-  default prior's moments.
+  default prior's moments (``observed_gaussian``'s docstring says why: this loop's stopping rule
+  leaves it 1.3e-8 from the fixed point it reaches to 1e-13).
 
 Shapes: as em_helpers' internal layer (its docstring), points as Xᵀ (D, N), γ as (K, N).
 

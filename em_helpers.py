@@ -28,27 +28,29 @@ Numerics, in one place:
   breaks that (a component spanning a point 1e8 away, cond(Σ_k) ~ 1e19), the M-step floors
   that Σ_k's eigenvalues at reg_covar instead of failing; with reg_covar = 0 it raises.
 
-The house. Ten rooms sit below this one and import nothing above them: em_checks (every input
-check, and ``FitSettings``, the loop's settings checked once), em_params (θ as ``GMMParams``,
-validated and factored once, ``CholeskyFactors``, the collapse error; it imports em_checks and
-em_driver), em_statistics (``SufficientStatistics``, the M-step's statistics, with ``+`` and
-``recentred``), em_diagonal (the diag and spherical models' O(N·K·D) log-densities and statistics,
-which this module's ``log_weighted_densities`` and ``statistics_of`` call, with their rounding
-bounds; it imports em_blocks and em_statistics), em_priors (MAP-EM's conjugate prior; it imports
-em_checks), em_geometry (``ellipse_geometry``), em_blocks (the column blocks and the log-sum-exp
-over K of every E-step), em_incomplete (the E-pass on incomplete, weighted data; it imports
-em_blocks), em_workers (``BlockMap``, a map over blocks by worker processes) and em_driver (the EM
-loop of fit_gmm, the chunked and the variational fits: its docstring says where sample weights,
-missing values and worker processes go: ``DataSource``, here, for the first and the last). This
-module re-exports their public names, so ``em.<name>`` reaches all of them (test_contract checks
-it). Above it: em_plots, em_scale, em_bayes, em_select, each importing em_helpers only.
+The house. Ten rooms sit below this one and import nothing above them: em_checks (every input check,
+and ``FitSettings``, the loop's settings checked once), em_params (θ as ``GMMParams``, validated and
+factored once, ``CholeskyFactors``, the collapse error; it imports em_checks and em_driver),
+em_statistics (``SufficientStatistics``, the M-step's statistics, with ``+`` and ``recentred``),
+em_diagonal (the diag and spherical models' O(N·K·D) log-densities and statistics, which this
+module's ``log_weighted_densities`` and ``statistics_of`` call, with their rounding bounds; it
+imports em_blocks and em_statistics), em_priors (MAP-EM's conjugate prior; it imports em_checks),
+em_geometry (``ellipse_geometry``), em_blocks (the column blocks, the log-sum-exp over K of every
+E-step, and the two sample-weight primitives), em_incomplete (the E-pass on incomplete, weighted
+data; it imports em_blocks), em_workers (``BlockMap``, a map over blocks by worker processes) and
+em_driver (the EM loop of fit_gmm, the chunked and the variational fits: its docstring says where
+sample weights, missing values and worker processes go: ``DataSource``, here, for the first and the
+last; ``DataSource.map_blocks`` is the one place blocks are mapped). This module re-exports their
+public names, so ``em.<name>`` reaches all of them (test_contract checks it). Above it: em_plots,
+em_scale, em_bayes, em_select, each importing em_helpers only.
 
 The internal layer. The names without a leading underscore that ``__all__`` does not list
-(``DataSource``, ``SourceFit``, ``m_step_with_prior``, ``block_pass``, ``given_pass``, ``EPass``,
-``combine_passes``, ``run_fit``, ``gain_below_tol``, ``rows_as_Xt``,
-``fit_settings``, ``check_init``, ``init_error``, ``seed_responsibilities``, ``statistics_of``,
-``log_weighted_densities``, ``normalize_rows_in_place``, ``centred_scatter``, ``add_to_diagonals``,
-``constrain_covariances``, ``floor_eigenvalues``, ``block_columns``, ``one_blas_thread``, ``BlockMap``,
+(``DataSource``, ``SourceFit``, ``m_step_with_prior``, ``point_e_step``, ``block_pass``, ``EPass``,
+``combine_passes``, ``run_fit``, ``gain_below_tol``, ``rows_as_Xt``, ``fit_settings``,
+``check_init``, ``init_error``, ``seed_responsibilities``, ``statistics_of``,
+``log_weighted_densities``, ``normalize_rows_in_place``, ``responsibilities_in_place``, ``weigh``,
+``weighted_total``, ``centred_scatter``, ``add_to_diagonals``, ``constrain_covariances``,
+``floor_eigenvalues``, ``block_columns``, ``one_blas_thread``, ``BlockMap``,
 ``map_m_step_from_statistics``, ``GMMParams.trusted``, the ``check_*`` functions, ``MAX_ABS``,
 ``COUNT_FLOOR``, ``START_METHODS``) are what the rooms above use, documented and tested as the
 public functions are. They take the points as Xᵀ, shape (D, N), and responsibilities and
@@ -68,7 +70,8 @@ import em_incomplete
 
 # The rooms below the core, re-exported so that ``em.<name>`` resolves for notebooks, the README
 # and the rooms above (``as`` marks a name this module only passes on).
-from em_blocks import block_columns, normalize_rows_in_place
+from em_blocks import block_columns, responsibilities_in_place, weigh, weighted_total
+from em_blocks import normalize_rows_in_place as normalize_rows_in_place
 from em_checks import COVARIANCE_TYPES as COVARIANCE_TYPES
 from em_checks import MAX_ABS as MAX_ABS
 from em_checks import (
@@ -112,6 +115,7 @@ from em_incomplete import mean_imputed as mean_imputed
 from em_incomplete import observed_gaussian as observed_gaussian
 from em_params import CholeskyFactors, GMMParams, _check_params_match, _collapse_error, _diagonals, check_start
 from em_params import floor_eigenvalues as floor_eigenvalues
+from em_incomplete import pattern_statistics as pattern_statistics
 from em_priors import ConjugatePrior, log_prior, resolve_prior
 from em_priors import default_prior as default_prior
 from em_priors import prior_from_moments as prior_from_moments
@@ -309,20 +313,21 @@ def _whitened_log_densities(Xt, means, lower_inv, const, whitened, block, out):
 
 def normalize_in_place(log_prob):
     """Turn log π_k p(x_i | k), shape (K, N), into γ_ik in place; return Σ_i log p(x_i)."""
-    peak, total = normalize_rows_in_place(log_prob)
-    log_density = np.log(total, out=total)  # log p(x_i) = peak_i + log total_i
-    log_density += peak
-    return float(np.add.reduce(log_density))  # one reduction (two sums cost 2 µs more at N = 500)
+    return float(np.add.reduce(responsibilities_in_place(log_prob)))  # one reduction (two sums: 2 µs more at N = 500)
+
+
+def point_e_step(Xt, params, out=None, log_weights=None):
+    """γ laid out (K, N) and log p(x_i | θ), shape (N,), from Xᵀ (D, N): the E-step, kept per point
+    (a DataSource sums the log p(x_i), weighted or not). Zero-weight components get γ = 0 exactly.
+    ``out``: memory for γ; ``log_weights``: see log_weighted_densities."""
+    resp = log_weighted_densities(Xt, params, out, log_weights)
+    return resp, responsibilities_in_place(resp, params.weights)
 
 
 def _e_step(Xt, params, out=None, log_weights=None):
-    """γ laid out (K, N) and log p(X | θ) from Xᵀ (D, N); zero-weight components get γ = 0 exactly.
-    ``log_weights``: see log_weighted_densities."""
-    resp = log_weighted_densities(Xt, params, out, log_weights)
-    log_lik = normalize_in_place(resp)
-    if np.count_nonzero(params.weights) < len(params.weights):  # (the masked store costs more than the test)
-        resp[params.weights == 0] = 0.0  # exactly, not the exp(-700) of the clamp
-    return resp, log_lik
+    """γ laid out (K, N) and log p(X | θ) from Xᵀ (D, N) (``point_e_step``, summed)."""
+    resp, log_density = point_e_step(Xt, params, out, log_weights)
+    return resp, float(np.add.reduce(log_density))
 
 
 def e_step(X, params):
@@ -358,10 +363,7 @@ def _responsibilities_and_log_densities(params, X):
     """γ laid out (K, N) and log p(x_i | θ), shape (N,), of new points: the E-step, kept per point."""
     if not isinstance(params, GMMParams):
         raise TypeError(f"params must be a GMMParams; got {type(params).__name__}.")
-    resp = log_weighted_densities(check_new_points(X, params.n_features), params)
-    peak, total = normalize_rows_in_place(resp)
-    resp[params.weights == 0] = 0.0  # exactly, as in the E-step
-    return resp, peak + np.log(total)
+    return point_e_step(check_new_points(X, params.n_features), params)
 
 
 def predict_proba(params, X) -> np.ndarray:
@@ -804,6 +806,8 @@ def seed_responsibilities(Xt, n_components, method, rng, sample_weight=None):
         Checked by the caller (``check_init``).
     rng : numpy.random.Generator
     sample_weight : ndarray of shape (n_samples,) or None
+        The draw factor w_i: passed only by ``DataSource.seed_pass`` (every other caller seeds
+        unweighted points).
     """
     n_samples = Xt.shape[1]
     if method == "kmeans++":
@@ -881,87 +885,10 @@ def check_init(init, forms, n_samples, n_features, settings):
     raise init_error(forms, init)
 
 
-def block_pass(Xt, params, *, shift=None, out=None, log_weights=None, statistics_type=None, sample_weight=None):
-    """The E-step of one block of points under θ, with the statistics it feeds: where the in-memory,
-    chunked, online and variational fits' responsibilities meet the points, and the points' sample
-    weights (a ``DataSource`` passes each block's slice) multiply them (the missing-values pass,
-    ``incomplete_pass``, and em_select's stacked search have E-steps of their own).
-
-    Parameters
-    ----------
-    Xt : ndarray of shape (n_features, n_samples)
-        Xᵀ of the block, C-contiguous.
-    params : GMMParams
-    shift : ndarray of shape (n_components, n_features) or None
-        The c_k of the statistics; None: the γ-weighted means (exact, for data in memory).
-    out : ndarray of shape (n_components, n_samples) or None
-        Memory for γ (a spent pass's).
-    log_weights : ndarray of shape (n_components,) or None
-        Replaces log π_k (see ``log_weighted_densities``): the variational fit's E[log π_k] etc.
-    statistics_type : {"full", "diag", "spherical", "tied"} or None
-        The covariance model the statistics serve (diag and spherical keep only the second
-        moments' diagonals); None: ``params.covariance_type``.
-    sample_weight : ndarray of shape (n_samples,) or None
-        w_i >= 0: the statistics are those of w_i γ_ik (N = Σ_i w_i) and the log-likelihood is
-        Σ_i w_i log p(x_i | θ); γ itself is unchanged.
-
-    Returns
-    -------
-    EPass
-    """
-    statistics_type = params.covariance_type if statistics_type is None else statistics_type
-    if sample_weight is None:
-        resp, log_lik = _e_step(Xt, params, out=out, log_weights=log_weights)
-        return EPass(
-            log_lik, responsibilities=resp, statistics_from=lambda: statistics_of(Xt, resp, shift, statistics_type)
-        )
-    resp = log_weighted_densities(Xt, params, out, log_weights)
-    peak, total = normalize_rows_in_place(resp)  # log p(x_i) = peak_i + log total_i
-    if not params.weights.all():
-        resp[params.weights == 0] = 0.0  # exactly, as in _e_step
-    # Σ_i w_i log p(x_i) by einsum, not a BLAS dot: OpenBLAS threads 1-D dots from a few thousand
-    # points on, and on a busy 2-core machine that took 20 ms at N = 20,000 against 11 µs (measured).
-    log_lik = float(np.einsum("i,i->", sample_weight, peak + np.log(total)))
-    return EPass(
-        log_lik,
-        responsibilities=resp,
-        statistics_from=lambda: weighted_statistics(Xt, resp, sample_weight, shift, statistics_type),
-    )
-
-
-def weighted_statistics(Xt, resp, sample_weight, shift=None, statistics_type="full"):
-    """The statistics of w_i γ_ik from Xᵀ (D, N), γ laid out (K, N) and w (N,), with N = Σ_i w_i."""
-    stats = statistics_of(Xt, resp * sample_weight, shift, statistics_type)
-    return dataclasses.replace(stats, n_samples=float(sample_weight.sum()))
-
-
-def incomplete_pass(data, params):
-    """The E-pass on data with missing values (and weights), grouped by missingness pattern
-    (``em_incomplete.IncompleteData``): γ from each point's observed coordinates, the observed-data
-    log-likelihood Σ_i w_i log p(x_io | θ), and the expected sufficient statistics (the conditional
-    mean and covariance of the missing coordinates), taken about the current means μ_k. The same
-    EPass as ``block_pass``: the driver and the M-steps do not change (see em_incomplete). For the
-    diag and spherical models the second moments are kept as their diagonals, as block_pass keeps them."""
-    resp, log_lik, counts, first, second = em_incomplete.expected_statistics(
-        data, params.weights, params.means, params.covariances, params.means
-    )
-    if params.covariance_type in ("diag", "spherical"):
-        second = np.ascontiguousarray(np.diagonal(second, axis1=1, axis2=2))
-    statistics = SufficientStatistics(counts, params.means, first, second, data.total_weight)
-    return EPass(log_lik, statistics, responsibilities=resp)
-
-
-def given_pass(Xt, resp, statistics_type="full", sample_weight=None):
-    """The pass of responsibilities γ (K, N) given, not computed (a start from responsibilities or
-    from seeds takes its one M-step from it): their statistics, about the γ-weighted means (of
-    w_i γ_ik with weights)."""
-    if sample_weight is not None:
-        return EPass(
-            np.nan,
-            responsibilities=resp,
-            statistics_from=lambda: weighted_statistics(Xt, resp, sample_weight, None, statistics_type),
-        )
-    return EPass(np.nan, responsibilities=resp, statistics_from=lambda: statistics_of(Xt, resp, None, statistics_type))
+def block_pass(Xt, params, *, shift=None, out=None, log_weights=None, statistics_type=None):
+    """The E-pass of one block of points without weights: ``DataSource.pass_of`` with w None (see
+    there for the arguments); what notebook 03's comparison of threads maps over its chunks."""
+    return DataSource.pass_of(Xt, None, params, shift, out, log_weights, statistics_type)
 
 
 def m_step_with_prior(stats, prior, reg_covar, covariance_type, floor=None):
@@ -974,42 +901,56 @@ def m_step_with_prior(stats, prior, reg_covar, covariance_type, floor=None):
 
 
 class DataSource:
-    """The points a fit reads and their sample weights w_i: the one place where weights meet a fitter.
+    """The points a fit reads and their sample weights w_i: the one place where weights meet a
+    fitter, and the one place where the blocks of an E-pass are mapped (``map_blocks``).
 
-    It holds the rows X, in memory as Xᵀ (D, N) (``DataSource(X, ...)``: fit_gmm's, and each batch of
-    em_scale's online fit) or as any array that slices by rows, read ``chunk_size`` rows at a time
-    (``DataSource.rows``: a NumPy array, a memory map, an h5py or zarr dataset; em_scale's chunked
-    fit), and w (N,) or None, checked once, when the source is made (``check_sample_weight``, and
-    at least K rows of positive weight). Everything a fitter asks of weighted data it asks here:
+    It holds the rows X, in memory as Xᵀ (D, N) (``DataSource(X, ...)``: fit_gmm's, each batch of
+    em_scale's online fit, em_bayes' variational fit) or as any array that slices by rows, read
+    ``chunk_size`` rows at a time (``DataSource.rows``: a NumPy array, a memory map, an h5py or zarr
+    dataset; em_scale's chunked fit; ``DataSource.part``: a dask block of it), and w (N,) or None.
 
-    * ``n_samples``, ``n_features``, and ``n_points``, what ``tol`` is per: N, or Σ_i w_i;
-    * ``start_rows(rng)``: the rows a start is seeded on and their weights (in memory all of them;
-      from rows, past ``start_size`` a subsample drawn among the rows with w_i > 0);
-      ``seed_pass`` draws the seeds among them ∝ w_i and gives the statistics of the nearest-seed γ
-      (of w_i γ_ik) that the start's one M-step reads; ``given_pass`` those of given γ;
-    * ``resolve_prior``: the default prior from the data's weighted moments;
-    * ``e_pass(params)``: the E-pass. In memory, one ``block_pass`` over all N points (γ kept for
-      the fit's result, the statistics computed only if an M-step reads them, about the γ-weighted
-      means). From rows, one block map: the rows cut into blocks of ``chunk_size``, ``block_pass``
-      on each with its slice of w (statistics about θ's means), summed in block order
-      (``combine_passes``). ``_map`` is the one place the blocks are mapped: one after the other,
-      or over ``n_jobs`` processes; the blocks and the order of the sum do not depend on n_jobs,
-      so neither does the result, bit for bit.
+    **Every E-pass of every fitter** is ``e_pass``, a map of one function over blocks
+    (``map_blocks``) and their sum in block order (``combine_passes``): from rows, the blocks of
+    ``chunk_size`` rows (``block_summary``), one after the other or over ``n_jobs`` worker
+    processes; in memory one block, all N points (γ kept for the fit's result; the statistics
+    about the γ-weighted means, computed only if an M-step reads them); on incomplete data one
+    block per missingness pattern (``pattern_pass``, statistics about θ's means, γ gathered back
+    into the order of X). A pool put in ``map_blocks`` reaches
+    fit_gmm (complete, weighted, missing values), fit_gmm_chunked, each batch of the online fit
+    and the variational fit. The blocks and the order of the sum do not depend on n_jobs, so
+    neither does the result, bit for bit.
 
-    The M-steps need no weights: the statistics carry them (w_i γ_ik, N = Σ_i w_i).
+    **Every place a weight w_i enters** (a fit without weights has w None, and multiplies by no
+    ones; the M-steps and the driver see no weights: the statistics carry them):
 
-    Missing values (``allow_missing``, in memory): the rows are grouped by missingness pattern once,
-    with their weights (``em_incomplete.group_patterns``; a row with every value missing weighs 0),
-    and the E-pass is ``incomplete_pass``, em_incomplete's ``expected_statistics``, which multiplies
-    γ_ik by the pattern's w_i itself: its statistics need each pattern's conditional covariance of
-    the missing coordinates, so it loops over patterns, not blocks, and is not this block map. The
-    start is seeded on X with each NaN replaced by its column's weighted mean (``mean_imputed``).
+    1. checked once, when the source is made: ``check_sample_weight`` (em_checks; its only caller
+       is this class), and at least K rows with w_i > 0 (``_check_positive_rows``); ``concatenate``
+       joins the checked weights of several sources (the online fit's start);
+    2. N = Σ_i w_i, ``n_points``: what ``tol`` is per, and ``per_point`` (the online fit's
+       statistics and log-likelihood per unit of weight);
+    3. the start: ``start_rows`` draws a subsample among the rows with w_i > 0; ``seed_pass`` hands
+       w to ``seed_responsibilities`` as its draw factor (seeds ∝ w_i, k-means++ ∝ w_i D(x_i)²;
+       this class is its only caller that passes weights);
+    4. the E-pass and the start's statistics: ``pass_of`` multiplies γ by w (``weigh``: the
+       statistics of w_i γ_ik, N = Σ_i w_i) and sums Σ_i w_i log p(x_i) (``weighted_total``), the two
+       weight primitives of em_blocks; each block of rows with its slice of w (``block_summary``; a
+       dask array's blocks get theirs from em_scale as a dask array chunked like the rows, and are
+       ``part``s of this source);
+    5. missing values (``allow_missing``): the rows grouped by pattern with their weights
+       (``em_incomplete.group_patterns``; an empty row weighs 0), whose E-pass
+       (``expected_statistics``) calls the same two primitives per pattern, and whose start is
+       seeded on X with each NaN replaced by its column's weighted mean (``mean_imputed``, by
+       ``weighted_total``);
+    6. the default prior (``resolve_prior``): the data's weighted mean and covariance, of one
+       Gaussian fitted to the grouped rows (``em_incomplete.observed_gaussian``, by
+       ``weighted_total``).
     """
 
     def __init__(self, X, sample_weight=None, n_components=None, *, allow_missing=False):
         """In memory. X: (N, D) checked by ``check_X`` (NaN where missing with ``allow_missing``);
         ``n_components``: K, to check that K rows have a positive weight (None: not checked)."""
-        self._setup(X, None if sample_weight is None else check_sample_weight(sample_weight, X.shape[0]))
+        weights = None if sample_weight is None else check_sample_weight(sample_weight, X.shape[0])
+        self._setup(X, weights)
         if allow_missing and np.isnan(X).any():
             self.incomplete = em_incomplete.group_patterns(X, self.weights)
             self.weights = np.zeros(self.n_samples)  # empty rows never seed nor weigh in the start
@@ -1017,8 +958,7 @@ class DataSource:
                 self.weights[pattern.rows] = pattern.weights
             self.X, self.n_points = em_incomplete.mean_imputed(X, self.weights), self.incomplete.total_weight
         self.Xt = np.ascontiguousarray(self.X.T)
-        if n_components is not None and self.weights is not None:
-            check_weighted_rows(self.weights, n_components)
+        self._check_positive_rows(n_components)
 
     @classmethod
     def rows(cls, X, sample_weight=None, n_components=None, *, chunk_size, start_size, n_jobs=1):
@@ -1027,8 +967,7 @@ class DataSource:
         source = cls.__new__(cls)
         weights = None if sample_weight is None else check_sample_weight(sample_weight, X.shape[0])
         source._setup(X, weights, chunk_size, start_size, n_jobs)
-        if n_components is not None and weights is not None:
-            check_weighted_rows(weights, n_components)
+        source._check_positive_rows(n_components)
         return source
 
     @classmethod
@@ -1040,12 +979,30 @@ class DataSource:
         source.first_row, source.block = first_row, block
         return source
 
+    @classmethod
+    def concatenate(cls, sources):
+        """One source in memory holding the rows (and weights) of ``sources`` (in memory, complete)
+        one after the other: the online fit's start."""
+        weights = None if sources[0].weights is None else np.concatenate([source.weights for source in sources])
+        return cls(np.concatenate([source.Xt for source in sources], axis=1).T, weights)
+
     def _setup(self, X, weights, chunk_size=None, start_size=None, n_jobs=1):
         self.X, self.Xt, self.weights, self.incomplete = X, None, weights, None
         self.n_samples, self.n_features = (int(n) for n in X.shape)
-        self.n_points = self.n_samples if weights is None else float(weights.sum())
+        self.n_points = self.n_samples if weights is None else weighted_total(weights)
         self.chunk_size, self.start_size, self.n_jobs = chunk_size, start_size, n_jobs
         self.first_row, self.block, self._pool, self._gamma = 0, None, None, None
+
+    def _check_positive_rows(self, n_components):
+        """At least K = ``n_components`` rows with a positive weight (rows with every value missing
+        weigh 0 here): the seeds are drawn among them. None: not checked."""
+        if n_components is None or self.weights is None:
+            return
+        if np.count_nonzero(self.weights) < n_components:
+            raise ValueError(
+                f"n_components={n_components} but only {np.count_nonzero(self.weights)} rows have an observed "
+                "value and a positive weight: EM needs at least K of them."
+            )
 
     def __enter__(self):
         return self
@@ -1054,11 +1011,16 @@ class DataSource:
         self.close(wait=exc_type is None)
 
     def close(self, wait=True):
-        """End the worker processes, if ``_map`` forked them (``wait``: let each finish its block;
-        else, on the way out of an exception, terminate them)."""
+        """End the worker processes, if ``map_blocks`` forked them (``wait``: let each finish its
+        block; else, on the way out of an exception, terminate them)."""
         if self._pool is not None:
             self._pool.close(wait)
             self._pool = None
+
+    def per_point(self, e_pass):
+        """L and the statistics of ``e_pass`` per point, or with weights per unit of weight (÷ N, or
+        ÷ Σ_i w_i): the online fit's trace and its s(batch)."""
+        return e_pass.log_likelihood / self.n_points, e_pass.statistics.scaled(1.0 / self.n_points)
 
     # ------------------------------------------------------------------ the start and the prior
 
@@ -1092,18 +1054,26 @@ class DataSource:
         (∝ w_i; k-means++: ∝ w_i D(x_i)², so never a weight-0 row), each of those rows given to its
         nearest seed (hard γ), and the statistics of w_i γ_ik."""
         Xt, w = self.start_rows(rng)
-        return given_pass(Xt, seed_responsibilities(Xt, n_components, method, rng, w), statistics_type, w)
+        resp = seed_responsibilities(Xt, n_components, method, rng, w)
+        return EPass(
+            np.nan, responsibilities=resp, statistics_from=lambda: self._statistics(Xt, resp, w, None, statistics_type)
+        )
 
     def given_pass(self, resp, statistics_type):
-        """The pass of given responsibilities γ (K, N) (in memory): the statistics of w_i γ_ik."""
-        return given_pass(self.Xt, resp, statistics_type, self.weights)
+        """The pass of given responsibilities γ (K, N) (in memory; a start from responsibilities takes
+        its one M-step from it): the statistics of w_i γ_ik, about the γ-weighted means."""
+        Xt, w = self.Xt, self.weights
+        return EPass(
+            np.nan, responsibilities=resp, statistics_from=lambda: self._statistics(Xt, resp, w, None, statistics_type)
+        )
 
     def resolve_prior(self, prior, n_components, covariance_type):
         """None, a ConjugatePrior checked against D and the covariance model, or "default" made from
-        the data's mean and covariance (``default_prior``): in memory, of all the rows (weighted:
-        ``weighted_moments``; with missing values, of one Gaussian fitted to the incomplete data);
-        from rows, of the start rows drawn with a fixed seed (all of them up to ``start_size``:
-        then fit_gmm's "default"; else to about 1/√start_size of the data's spread)."""
+        the data's mean and covariance (``default_prior``): in memory, of all the rows (weighted, or
+        with missing values: of one Gaussian fitted by EM to the rows grouped by pattern with their
+        weights, ``em_incomplete.observed_gaussian``, its covariance with divisor Σ_i w_i - 1); from
+        rows, of the start rows drawn with a fixed seed (all of them up to ``start_size``: then
+        fit_gmm's "default"; else to about 1/√start_size of the data's spread)."""
         if not (isinstance(prior, str) and prior == "default"):
             return resolve_prior(prior, np.empty((0, self.n_features)), n_components, covariance_type)
         summary = self.incomplete
@@ -1118,7 +1088,11 @@ class DataSource:
         moments = None
         if w is not None:
             summary = em_incomplete.group_patterns(X, w) if summary is None else summary
-            moments = weighted_moments(summary, summary.total_weight)
+            n_points = summary.total_weight
+            if n_points <= 1:
+                raise ValueError("the default prior needs a total weight above 1 to estimate the data's covariance.")
+            mean, covariance = em_incomplete.observed_gaussian(summary)
+            moments = mean, covariance * n_points / (n_points - 1), n_points
         return resolve_prior(prior, X, n_components, covariance_type, moments)
 
     def floor(self):
@@ -1133,17 +1107,55 @@ class DataSource:
 
     # ------------------------------------------------------------------ the E-pass
 
-    def e_pass(self, params, spent=None, shift=None):
-        """The E-pass under θ (see the class docstring). ``spent``: a pass whose γ memory may be
-        reused; ``shift``: the c_k of an in-memory pass's statistics (None: the γ-weighted means;
-        from rows they are always about θ's means, so that blocks add)."""
+    def e_pass(self, params, spent=None, shift=None, log_weights=None, statistics_type=None):
+        """The E-pass under θ (see the class docstring): ``map_blocks`` over the blocks, summed.
+        ``spent``: a pass whose γ memory may be reused; ``shift``: the c_k of an in-memory pass's
+        statistics (None: the γ-weighted means; from rows they are always about θ's means, so that
+        blocks add); ``log_weights`` and ``statistics_type``: see ``pass_of`` (in memory; the
+        variational fit's)."""
         if self.incomplete is not None:
-            return incomplete_pass(self.incomplete, params)
-        if self.Xt is not None:
-            out = None if spent is None else spent.responsibilities
-            return block_pass(self.Xt, params, shift=shift, out=out, sample_weight=self.weights)
-        n_blocks = -(-self.n_samples // self.chunk_size)
-        return combine_passes(self._map(self.block_summary, params, n_blocks))
+            return self._incomplete_pass(params)
+        if self.Xt is None:
+            n_blocks = -(-self.n_samples // self.chunk_size)
+            return combine_passes(self.map_blocks(self.block_summary, params, n_blocks))
+        (whole,) = self.map_blocks(self._memory_pass, (params, spent, shift, log_weights, statistics_type), 1)
+        return whole
+
+    def _memory_pass(self, task, index):
+        """The one block of a source in memory: all N points (``pass_of``), γ kept."""
+        params, spent, shift, log_weights, statistics_type = task
+        out = None if spent is None else spent.responsibilities
+        return self.pass_of(self.Xt, self.weights, params, shift, out, log_weights, statistics_type)
+
+    def _incomplete_pass(self, params):
+        """The E-pass on data with missing values (and weights): the map of ``pattern_pass`` over the
+        missingness patterns, summed in pattern order, with γ gathered into the order of X (an empty
+        row gets γ_ik = π_k). The same EPass as the complete data's: the driver and the M-steps do not
+        change (see em_incomplete)."""
+        data = self.incomplete
+        passes = list(self.map_blocks(self.pattern_pass, params, len(data.patterns)))
+        resp = np.empty((params.n_components, data.n_samples))
+        resp[:, data.empty_rows] = params.weights[:, None]
+        for pattern, part in zip(data.patterns, passes, strict=True):
+            resp[:, pattern.rows] = part.responsibilities
+        total = combine_passes(iter(passes))
+        return EPass(total.log_likelihood, total.statistics, responsibilities=resp)
+
+    def pattern_pass(self, params, index):
+        """Pattern ``index``'s E-pass (missing values): γ from each point's observed coordinates,
+        Σ_i w_i log p(x_io | θ), and the expected sufficient statistics (the conditional mean and
+        covariance of the missing coordinates), about θ's means (em_incomplete's
+        ``pattern_statistics``). For the diag and spherical models the second moments are kept as
+        their diagonals, as ``statistics_of`` keeps them."""
+        pattern, weighted = self.incomplete.patterns[index], self.incomplete.weighted
+        gamma = np.empty((params.n_components, pattern.rows.size))
+        log_lik, counts, first, second = em_incomplete.pattern_statistics(
+            pattern, weighted, params.weights, params.means, params.covariances, params.means, gamma
+        )
+        if params.covariance_type in ("diag", "spherical"):
+            second = np.ascontiguousarray(np.diagonal(second, axis1=1, axis2=2))
+        statistics = SufficientStatistics(counts, params.means, first, second, weighted_total(pattern.weights))
+        return EPass(log_lik, statistics, responsibilities=gamma)
 
     def block_summary(self, params, index):
         """Block ``index``'s E-pass (rows index·chunk_size ..., with their slice of w), statistics
@@ -1163,22 +1175,70 @@ class DataSource:
         # chunk_size 20,000, K = 3, D = 2 (measured). A forked worker has its own copy of the buffer.
         if self._gamma is None or self._gamma.shape[0] != params.n_components:
             self._gamma = np.empty((params.n_components, min(self.chunk_size, self.n_samples)))
-        out = self._gamma[:, : stop - start]
-        return block_pass(Xt, params, shift=params.means, out=out, sample_weight=w).summary()
+        return self.pass_of(Xt, w, params, params.means, self._gamma[:, : stop - start]).summary()
 
-    def _map(self, one_block, params, n_blocks):
-        """``one_block(params, index)`` for index 0 .. n_blocks - 1, in block order: the one place
-        blocks are mapped. With n_jobs = 1 one after the other, lazily (memory holds one block);
+    def map_blocks(self, one_block, task, n_blocks):
+        """``one_block(task, index)`` for index 0 .. n_blocks - 1, in block order: the one place
+        blocks are mapped (``task``: θ, or what a block reads besides its index). With n_jobs = 1
+        (every source in memory: one block, or on incomplete data one per missingness pattern) one
+        after the other, lazily (memory holds one block);
         else by n_jobs processes (em_workers' ``BlockMap``: this one and n_jobs - 1 workers forked
         on first use, which inherit ``one_block`` and the rows, and end with ``close``), each taking
         the next block not yet taken and handing back the summaries in block order, so their sum
         is the one-process sum, bit for bit. Processes, not threads: see em_workers' docstring."""
+        if self.n_jobs == 1 and n_blocks == 1:  # no generator: 1 µs of a 53 µs E-pass at N = 500
+            return (one_block(task, 0),)  # (tests/source_timing.py, measured)
         if self.n_jobs == 1:
-            return (one_block(params, index) for index in range(n_blocks))
+            return (one_block(task, index) for index in range(n_blocks))
         if self._pool is None:
             self._pool = BlockMap(one_block, n_blocks, self.n_jobs)
             self._pool.__enter__()  # forks the workers; close() ends them
-        return self._pool(params)
+        return self._pool(task)
+
+    @staticmethod
+    def pass_of(Xt, sample_weight, params, shift=None, out=None, log_weights=None, statistics_type=None):
+        """The E-pass of one block of points under θ, with the statistics it feeds: where every fit's
+        responsibilities meet the points (but on incomplete data: ``pattern_pass``), and where the
+        points' weights multiply them.
+
+        Parameters
+        ----------
+        Xt : ndarray of shape (n_features, n_samples)
+            Xᵀ of the block, C-contiguous.
+        sample_weight : ndarray of shape (n_samples,) or None
+            w_i >= 0: the statistics are those of w_i γ_ik (N = Σ_i w_i) and the log-likelihood is
+            Σ_i w_i log p(x_i | θ); γ itself is unchanged.
+        params : GMMParams
+        shift : ndarray of shape (n_components, n_features) or None
+            The c_k of the statistics; None: the γ-weighted means (exact, for data in memory).
+        out : ndarray of shape (n_components, n_samples) or None
+            Memory for γ (a spent pass's).
+        log_weights : ndarray of shape (n_components,) or None
+            Replaces log π_k (see ``log_weighted_densities``): the variational fit's E[log π_k] etc.
+        statistics_type : {"full", "diag", "spherical", "tied"} or None
+            The covariance model the statistics serve (diag and spherical keep only the second
+            moments' diagonals); None: ``params.covariance_type``.
+
+        Returns
+        -------
+        EPass
+        """
+        statistics_type = params.covariance_type if statistics_type is None else statistics_type
+        resp, log_density = point_e_step(Xt, params, out, log_weights)
+        return EPass(
+            weighted_total(sample_weight, log_density),
+            responsibilities=resp,
+            statistics_from=lambda: DataSource._statistics(Xt, resp, sample_weight, shift, statistics_type),
+        )
+
+    @staticmethod
+    def _statistics(Xt, resp, sample_weight, shift, statistics_type):
+        """The statistics of w_i γ_ik (of γ without weights) from Xᵀ (D, N) and γ (K, N), with
+        N = Σ_i w_i."""
+        stats = statistics_of(Xt, weigh(resp, sample_weight), shift, statistics_type)
+        if sample_weight is None:
+            return stats
+        return dataclasses.replace(stats, n_samples=weighted_total(sample_weight))
 
 
 class SourceFit:
@@ -1231,26 +1291,6 @@ class SourceFit:
             prior=self.prior,
             n_failed_starts=n_failed_starts,
         )
-
-
-def check_weighted_rows(weights, n_components):
-    """At least K rows with a positive weight (after ``check_sample_weight``; rows with every value
-    missing have weight 0 here): the seeds are drawn among them."""
-    if np.count_nonzero(weights) < n_components:
-        raise ValueError(
-            f"n_components={n_components} but only {np.count_nonzero(weights)} rows have an observed "
-            "value and a positive weight: EM needs at least K of them."
-        )
-
-
-def weighted_moments(summary, n_points):
-    """The data's mean (D,), covariance (D, D, divisor N - 1) and N = ``n_points`` (Σ_i w_i) for the
-    default prior on weighted or incomplete data grouped by ``em_incomplete.group_patterns``: the
-    ``moments`` of ``resolve_prior`` (``DataSource.resolve_prior``'s)."""
-    if n_points <= 1:
-        raise ValueError("the default prior needs a total weight above 1 to estimate the data's covariance.")
-    mean, covariance = em_incomplete.observed_gaussian(summary)
-    return mean, covariance * n_points / (n_points - 1), n_points
 
 
 def fit_gmm(

@@ -253,7 +253,7 @@ def fit_gmm_chunked(
     n_jobs : int, default 1
         Processes that map the chunks of each pass (a NumPy array or a memory map; a dask array's blocks run
         wherever its scheduler puts them): this one and n_jobs - 1 workers forked from it once per fit
-        (em_helpers' ``DataSource._map`` with em_workers' ``BlockMap``, whose docstring says why fork and what
+        (em_helpers' ``DataSource.map_blocks`` with em_workers' ``BlockMap``, whose docstring says why fork and what
         Python 3.12's fork warning means here), each taking the next chunk not yet taken; the workers share X
         with this process (nothing is copied), receive only θ per pass and end with the fit. The chunks and the
         order of their sum do not depend on n_jobs, so the fit is bit for bit the same for any n_jobs.
@@ -424,11 +424,7 @@ class _Stepwise:
         """θ_0: the best of n_init batch fits on the prefix, a list of batches (DataSource) making M
         points (weighted fits with weights); its statistics per point (per unit of weight) become s,
         counting as the len(prefix) batches they hold."""
-        weighted = prefix[0].weights is not None
-        source = em.DataSource(
-            np.concatenate([batch.Xt for batch in prefix], axis=1).T,
-            np.concatenate([batch.weights for batch in prefix]) if weighted else None,
-        )
+        source = em.DataSource.concatenate(prefix)
         em.check_n_components(self.n_components, source.n_samples)
         self.resolve_prior(source)
         with warnings.catch_warnings():  # a start need not have converged: the stream refines it
@@ -437,8 +433,7 @@ class _Stepwise:
                 source.X, self.n_components, init=method, n_init=n_init, seed=rng, reg_covar=self.reg_covar,
                 covariance_type=self.covariance_type, prior=self.prior, sample_weight=source.weights,
             )  # fmt: skip
-        e_pass = source.e_pass(fit.params, shift=fit.params.means)
-        self.stats = e_pass.statistics.scaled(1.0 / source.n_points)
+        _, self.stats = source.per_point(source.e_pass(fit.params, shift=fit.params.means))
         self.start, self.n_steps = fit.params, len(prefix)
         self.n_start_points = self.n_seen = source.n_samples
         self.first_pass_weight = source.n_points
@@ -448,10 +443,9 @@ class _Stepwise:
         """One batch (a DataSource): its E-step under θ, s ← (1 - η) s + η s(batch), θ ← θ̄(s); then the
         average. s(batch) is per point, or with weights w per unit of weight: Σ_i w_i γ_ik ... / Σ_i w_i."""
         batch_size, batch_weight = batch.n_samples, batch.n_points
-        e_pass = batch.e_pass(self.params, shift=self.params.means)
-        self.trace.append(e_pass.log_likelihood / batch_weight)
+        log_likelihood, batch_stats = batch.per_point(batch.e_pass(self.params, shift=self.params.means))
+        self.trace.append(log_likelihood)
         self.sizes.append(batch_size)
-        batch_stats = e_pass.statistics.scaled(1.0 / batch_weight)
         if self.stats is None:  # the first batch starts s (η = 1)
             self.stats = batch_stats
         else:  # update t = n_steps - 1 (counted from 0): η_t = (t + 2)^(-κ), or the constant η
@@ -536,16 +530,16 @@ def fit_gmm_online(
     to convergence then reaches batch MAP-EM's fixed point. "default" is resolved on the start's
     points (the first batch for a GMMParams ``init``).
 
-    **Weights** (``weighted=True``; w_i >= 0 as in ``fit_gmm(sample_weight=...)``). Each batch is then
-    a pair (X_b, w_b), so a batch's weights travel with its rows (a reader of a file yields both from
-    the same records; a parallel iterable could drift out of step, or be one-shot when the rows are
-    not). s holds statistics per unit of weight, s(batch_t) = Σ_i w_i γ_ik (...) / Σ_i w_i over the
-    batch, the E-pass being the batch's ``DataSource``'s (``block_pass``'s weighted one); the trace is
-    the mean of log p(x_i | θ) per unit of weight; the start is the best of the weighted batch fits on
-    the first points; with a prior, N above is the total weight of the first pass, Σ_i w_i, as
-    fit_gmm's prior weighs against Σ_i w_i. So a constant weight c on every point changes nothing
-    without a prior (from a GMMParams start; the seeded start draws its seeds ∝ w_i, other draws than
-    the unweighted ones), and a batch of integer weights steps as the batch with row i repeated w_i
+    **Weights** (``weighted=True``; w_i >= 0 as in ``fit_gmm(sample_weight=...)``). Each batch is then a
+    pair (X_b, w_b), so a batch's weights travel with its rows (a reader of a file yields both from the
+    same records; a parallel iterable could drift out of step, or be one-shot when the rows are not). s
+    holds statistics per unit of weight, s(batch_t) = Σ_i w_i γ_ik (...) / Σ_i w_i over the batch, the
+    E-pass and the division by Σ_i w_i being the batch's ``DataSource``'s (``e_pass``, ``per_point``);
+    the trace is the mean of log p(x_i | θ) per unit of weight; the start is the best of the weighted
+    batch fits on the first points; with a prior, N above is the total weight of the first pass, Σ_i
+    w_i, as fit_gmm's prior weighs against Σ_i w_i. So a constant weight c on every point changes
+    nothing without a prior (from a GMMParams start; the seeded start draws its seeds ∝ w_i, other draws
+    than the unweighted ones), and a batch of integer weights steps as the batch with row i repeated w_i
     times. ``init_points``, ``average_after``, ``batch_sizes`` and ``n_samples_seen`` count rows, not
     weight: weights in any unit (probabilities that sum to 1 over the stream, say) then give the same
     start and averaging.

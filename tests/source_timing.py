@@ -1,4 +1,5 @@
-"""Time fit_gmm and fit_gmm_chunked of two source trees, interleaved: the A/B of a refactoring.
+"""Time fit_gmm, fit_gmm_chunked, the online and the variational fit of two source trees, interleaved:
+the A/B of a refactoring.
 
     .venv/bin/python tests/source_timing.py BEFORE_DIR AFTER_DIR [--repeats 5] [--only TEXT]
 
@@ -30,13 +31,16 @@ CASES = [
     ("chunked n_jobs=2 (1M, 2, 3)", "threads", 1_000_000, 2, 3, False, 10, 1),
     ("fit_gmm 20% missing (100k, 5, 4)", "missing", 100_000, 5, 4, False, 10, 1),
     ("online weighted (200k, 2, 3)", "online", 200_000, 2, 3, True, 0, 1),
+    ("fit_bayesian_gmm (500, 2, 3)", "bayesian", 500, 2, 3, False, 20, 20),
+    ("one in-memory E-pass (500, 2, 3)", "e_pass", 500, 2, 3, False, 0, 2000),
+    ("one weighted E-pass (500, 2, 3)", "e_pass", 500, 2, 3, True, 0, 2000),
 ]
 
 CHILD = r"""
 import json, sys, time, warnings
 import numpy as np
 sys.path.insert(0, sys.argv[1])
-import em_helpers as em, em_scale as es
+import em_helpers as em, em_scale as es, em_bayes as eb
 warnings.simplefilter("ignore")
 fits = {}
 for line in sys.stdin:
@@ -56,6 +60,11 @@ for line in sys.stdin:
         elif fitter == "missing":
             X[rng.random(X.shape) < 0.2] = np.nan
             fit = lambda X=X: em.fit_gmm(X, K, seed=0, max_iter=n_iter, tol=0, allow_missing=True)
+        elif fitter == "e_pass":  # what the source adds to each E-step: its fixed cost per pass, at small N
+            source, theta = em.DataSource(X, w), em.init_params(X, K, seed=0)
+            fit = lambda source=source, theta=theta: source.e_pass(theta)
+        elif fitter == "bayesian":
+            fit = lambda X=X: eb.fit_bayesian_gmm(X, K, seed=0, max_iter=n_iter, tol=0)
         else:  # one pass of the online fit over batches of 1,000 pairs (X_b, w_b)
             pairs = list(zip(np.split(X, N // 1_000), np.split(w, N // 1_000)))
             fit = lambda pairs=pairs: es.fit_gmm_online(pairs, K, seed=0, weighted=True)
@@ -66,7 +75,11 @@ for line in sys.stdin:
     for _ in range(n_fits):
         result = fit()
     wall, cpu = (time.perf_counter() - wall) / n_fits, (time.process_time() - cpu) / n_fits
-    final = result.log_likelihoods[-1] if hasattr(result, "log_likelihoods") else result.log_likelihood_trace[-1]
+    if hasattr(result, "log_likelihoods"):
+        final = result.log_likelihoods[-1]
+    else:
+        final = result.elbos[-1] if hasattr(result, "elbos") else getattr(result, "log_likelihood_trace", [None])[-1]
+        final = result.log_likelihood if final is None else final
     print(json.dumps([wall, cpu, float(final)]), flush=True)
 """
 
@@ -107,8 +120,8 @@ def main():
         (bw, bc), (aw, ac) = best["before"][label], best["after"][label]
         before, after = finals["before"][label], finals["after"][label]
         same = "same" if before == after else f"rel. diff {abs(after / before - 1):.1e}"
-        print(f"{label:32s} {bw * 1e3:10.2f}ms {aw * 1e3:9.2f}ms {aw / bw:6.3f}", end=" ")
-        print(f"{bc * 1e3:9.2f}ms {ac * 1e3:8.2f}ms {ac / bc:6.3f}  {same}")
+        print(f"{label:32s} {bw * 1e3:10.3f}ms {aw * 1e3:9.3f}ms {aw / bw:6.3f}", end=" ")
+        print(f"{bc * 1e3:9.3f}ms {ac * 1e3:8.3f}ms {ac / bc:6.3f}  {same}")
     print(f"load average at end: {os.getloadavg()}")
 
 

@@ -310,8 +310,11 @@ def test_the_log_densities_without_the_weights_are_scipys():
 
 def test_the_passes_of_blocks_add_up_to_the_pass_of_all_the_points():
     Xt = np.ascontiguousarray(X.T)
-    whole = em.block_pass(Xt, TRUTH, shift=TRUTH.means)
-    blocks = [em.block_pass(np.ascontiguousarray(Xt[:, s : s + 70]), TRUTH, shift=TRUTH.means) for s in range(0, N, 70)]
+    whole = em.DataSource.pass_of(Xt, None, TRUTH, TRUTH.means)
+    blocks = [
+        em.DataSource.pass_of(np.ascontiguousarray(Xt[:, s : s + 70]), None, TRUTH, TRUTH.means)
+        for s in range(0, N, 70)
+    ]
     total = em.combine_passes(iter(blocks))
     assert total.log_likelihood == pytest.approx(whole.log_likelihood, rel=1e-13)
     for name in ("counts", "first", "second"):
@@ -437,16 +440,16 @@ def test_the_same_bad_weights_give_the_same_error_from_every_fitter(bad, fit):
 @pytest.mark.parametrize("n_jobs", [1, 2, 3])
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
 def test_the_block_map_sums_each_blocks_pass_in_block_order_whatever_the_processes(n_jobs, weighted):
-    """The source's E-pass from rows is block_pass on each block of chunk_size rows with its slice of w,
+    """The source's E-pass from rows is pass_of on each block of chunk_size rows with its slice of w,
     summed in block order: bit for bit, with or without worker processes; and to rounding the pass of
     all the points at once."""
     w = np.random.default_rng(4).uniform(0.0, 3.0, N) if weighted else None
     with em.DataSource.rows(X, w, 3, chunk_size=40, start_size=N, n_jobs=n_jobs) as source:
         total = source.e_pass(TRUTH)
     blocks = [
-        em.block_pass(np.ascontiguousarray(X[s : s + 40].T), TRUTH, shift=TRUTH.means, sample_weight=w[s : s + 40])
-        if weighted
-        else em.block_pass(np.ascontiguousarray(X[s : s + 40].T), TRUTH, shift=TRUTH.means)
+        em.DataSource.pass_of(
+            np.ascontiguousarray(X[s : s + 40].T), None if w is None else w[s : s + 40], TRUTH, TRUTH.means
+        )
         for s in range(0, N, 40)
     ]
     expected = em.combine_passes(iter(blocks))
@@ -454,7 +457,7 @@ def test_the_block_map_sums_each_blocks_pass_in_block_order_whatever_the_process
     for name in ("counts", "shift", "first", "second"):
         np.testing.assert_array_equal(getattr(total.statistics, name), getattr(expected.statistics, name))
     assert total.statistics.n_samples == expected.statistics.n_samples == source.n_points
-    whole = em.DataSource(X, w).e_pass(TRUTH, shift=TRUTH.means)  # one block_pass over the N points
+    whole = em.DataSource(X, w).e_pass(TRUTH, shift=TRUTH.means)  # one pass_of over the N points
     assert total.log_likelihood == pytest.approx(whole.log_likelihood, rel=1e-13)
     for name in ("counts", "first", "second"):
         np.testing.assert_allclose(getattr(total.statistics, name), getattr(whole.statistics, name), rtol=1e-12)
@@ -473,3 +476,68 @@ def test_a_source_counts_its_points_by_weight_and_reads_its_start_among_the_posi
     rows, weights = em.DataSource.rows(X, w, 3, chunk_size=64, start_size=N).start_rows(None)  # all rows, no draw
     np.testing.assert_array_equal(rows, X.T)
     np.testing.assert_array_equal(weights, w)
+
+
+# --------------------------------------------------------------------------- the one map of blocks
+
+W = np.random.default_rng(5).uniform(0.0, 3.0, N)
+X_MISSING = np.where(np.random.default_rng(6).random(X.shape) < 0.2, np.nan, X)
+MAPPED_FITTERS = {  # name: (fit(**settings), outer blocks per E-pass)
+    "fit_gmm": (lambda **kw: em.fit_gmm(X, 3, **kw), 1),
+    "fit_gmm-weighted": (lambda **kw: em.fit_gmm(X, 3, sample_weight=W, **kw), 1),
+    "fit_gmm-MAP": (lambda **kw: map_em(X, 3, **kw), 1),
+    "fit_gmm-missing": (lambda **kw: em.fit_gmm(X_MISSING, 3, allow_missing=True, sample_weight=W, **kw), 1),
+    "fit_gmm_chunked": (lambda **kw: chunked(X, 3, sample_weight=W, **kw), 1),
+    "fit_gmm_chunked-dask": (lambda **kw: chunked_over_dask(X, 3, **kw), 3),  # 300 rows in dask blocks of 110
+    "fit_bayesian_gmm": (lambda **kw: eb.fit_bayesian_gmm(X, 3, **kw), 1),
+}
+
+
+@pytest.fixture
+def mapped(monkeypatch):
+    """Every call of the sources' one map (``DataSource.map_blocks``), with the blocks' passes it handed back."""
+    calls, original = [], em.DataSource.map_blocks
+
+    def spy(self, one_block, task, n_blocks):
+        passes = list(original(self, one_block, task, n_blocks))
+        calls.append(passes)
+        return iter(passes)
+
+    monkeypatch.setattr(em.DataSource, "map_blocks", spy)
+    return calls
+
+
+@pytest.mark.parametrize("fit, outer", MAPPED_FITTERS.values(), ids=MAPPED_FITTERS.keys())
+def test_every_e_pass_of_every_batch_fitter_is_a_map_of_the_sources_blocks(mapped, fit, outer):
+    """A pool put in the one map reaches every fitter: each of its max_iter + 1 E-passes (the start's
+    and one per iteration) is mapped there (over each dask block's part for a dask array), and the
+    log-likelihood the fit reports is the sum of what the map handed back."""
+    result = fit(max_iter=4, tol=0, seed=0)
+    assert len(mapped) == 5 * outer
+    if outer == 1 and hasattr(result, "log_likelihoods"):
+        assert result.log_likelihoods[-1] == em.combine_passes(iter(mapped[-1])).log_likelihood
+
+
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_every_batch_of_the_online_fit_is_a_map_of_its_sources_blocks(mapped, weighted):
+    batches = np.split(X, 6)
+    stream = list(zip(batches, np.split(W, 6), strict=True)) if weighted else batches
+    result = es.fit_gmm_online(stream, 3, init=TRUTH, weighted=weighted)
+    assert len(mapped) == 6  # one E-pass per batch, each mapped
+    (last,) = mapped[-1]
+    n_points = W[-N // 6 :].sum() if weighted else N // 6
+    assert result.log_likelihood_trace[-1] == last.log_likelihood / n_points
+
+
+def test_the_missing_values_pass_mapped_over_the_patterns_is_expected_statistics_loop_over_them():
+    source = em.DataSource(X_MISSING, W, 3, allow_missing=True)
+    mapped = source.e_pass(TRUTH)
+    resp, log_lik, counts, first, second = em.expected_statistics(
+        source.incomplete, TRUTH.weights, TRUTH.means, TRUTH.covariances, TRUTH.means
+    )
+    assert len(source.incomplete.patterns) == 3  # 2-D rows: complete, x_1 missing, x_2 missing; empty ones aside
+    assert mapped.log_likelihood == pytest.approx(log_lik, rel=1e-14)
+    np.testing.assert_array_equal(mapped.responsibilities, resp)
+    for name, expected in (("counts", counts), ("first", first), ("second", second)):
+        np.testing.assert_allclose(getattr(mapped.statistics, name), expected, rtol=1e-14)
+    assert mapped.statistics.n_samples == source.n_points

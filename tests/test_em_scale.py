@@ -991,7 +991,7 @@ def test_the_weighted_start_is_the_best_of_weighted_batch_fits_and_its_statistic
     assert (fit.n_start_points, fit.n_samples_seen, len(fit.batch_sizes)) == (1_200, 2_400, 4)
     # s after the start: the statistics of w_i γ_ik on the prefix divided by Σ_i w_i
     resp = em.e_step(prefix, best.params)[0]
-    s = em.weighted_statistics(np.ascontiguousarray(prefix.T), resp.T, w, best.params.means).scaled(1 / w.sum())
+    s = em.statistics_of(np.ascontiguousarray(prefix.T), resp.T * w, best.params.means).scaled(1 / w.sum())
     after_start = es.fit_gmm_online(pairs[:4], 3, seed=7, weighted=True, **options)
     np.testing.assert_allclose(after_start.statistics.counts, s.counts, rtol=1e-12)
     np.testing.assert_allclose(after_start.statistics.second, s.second, rtol=1e-12)
