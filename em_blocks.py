@@ -60,7 +60,7 @@ def responsibilities_in_place(log_prob, weights=None):
     peak, total = normalize_rows_in_place(log_prob)
     log_density = np.log(total, out=total)
     log_density += peak
-    if weights is not None and np.count_nonzero(weights) < len(weights):  # (the masked store costs more)
+    if weights is not None and np.count_nonzero(weights) < weights.size:  # (the masked store costs more)
         log_prob[weights == 0] = 0.0
     return log_density
 

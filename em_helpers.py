@@ -113,9 +113,9 @@ from em_incomplete import expected_statistics as expected_statistics
 from em_incomplete import group_patterns as group_patterns
 from em_incomplete import mean_imputed as mean_imputed
 from em_incomplete import observed_gaussian as observed_gaussian
+from em_incomplete import pattern_statistics as pattern_statistics
 from em_params import CholeskyFactors, GMMParams, _check_params_match, _collapse_error, _diagonals, check_start
 from em_params import floor_eigenvalues as floor_eigenvalues
-from em_incomplete import pattern_statistics as pattern_statistics
 from em_priors import ConjugatePrior, log_prior, resolve_prior
 from em_priors import default_prior as default_prior
 from em_priors import prior_from_moments as prior_from_moments
@@ -825,8 +825,13 @@ def seed_responsibilities(Xt, n_components, method, rng, sample_weight=None):
         labels[nearer] = k
         best[nearer] = dist[nearer]
     labels[seeds] = np.arange(n_components)  # each seed owns itself, even among duplicates
-    resp = np.zeros((n_components, n_samples))
-    resp[labels, np.arange(n_samples)] = 1.0
+    return hard_responsibilities(labels, n_components)
+
+
+def hard_responsibilities(labels, n_components) -> np.ndarray:
+    """γ laid out (K, N) from labels z_i in 0 .. K - 1 (N,): γ_ik = 1 where k = z_i, else 0."""
+    resp = np.zeros((n_components, len(labels)))
+    resp[labels, np.arange(len(labels))] = 1.0
     return resp
 
 
@@ -1469,13 +1474,6 @@ def directional_variances(covariances, data_cov, covariance_type="full"):
         return np.trace(covariances, axis1=-2, axis2=-1)[..., None], np.trace(data_cov)[None]
     eigenvalues, vectors = np.linalg.eigh(covariances)
     return eigenvalues, np.einsum("...dj,de,...ej->...j", vectors, data_cov, vectors)
-
-
-def hard_responsibilities(labels, n_components) -> np.ndarray:
-    """γ laid out (K, N) from labels z_i in 0 .. K - 1 (N,): γ_ik = 1 where k = z_i, else 0."""
-    resp = np.zeros((n_components, len(labels)))
-    resp[labels, np.arange(len(labels))] = 1.0
-    return resp
 
 
 def aic(X, params) -> float:

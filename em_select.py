@@ -633,8 +633,8 @@ def _stacked_e_step(source, squares, weights, means, covariances, reg_covar, n_b
     holds points.
 
     Why this kernel stays beside the core's ``log_weighted_densities`` (it shares the constant
-    term, ``em.log_component_constants``, the normalisation, ``normalize_rows_in_place``, and
-    γ = 0 where π_k = 0): one E-step of S starts at once against the same starts one by one
+    term, ``em.log_component_constants``, and the normalisation with γ = 0 where π_k = 0,
+    ``em.responsibilities_in_place``): one E-step of S starts at once against the same starts one by one
     through the core's ``_e_step`` (their GMMParams made beforehand), on Old Faithful (N = 272),
     was 3.1-3.7x faster at 24 starts of K = 3, 1.5-2.2x at 216 of K = 5 and 1.0-1.1x at 108 of
     K = 9 (tests/select_stacked_speedup.py: best of 7, three runs, load average 2.1-2.3 on this
@@ -662,7 +662,7 @@ def _stacked_e_step(source, squares, weights, means, covariances, reg_covar, n_b
 def _map_blocks(source, one_block, terms, n_blocks):
     """``one_block(terms, index)`` for the source's blocks, through the DataSource's map, where a
     pool of workers goes (the one call of it in this module)."""
-    return source._map(one_block, terms, n_blocks)
+    return source.map_blocks(one_block, terms, n_blocks)
 
 
 def _stacked_terms(weights, means, covariances, reg_covar):
@@ -692,9 +692,8 @@ def _stacked_block(Xt, squares, weights, terms):
     log_prob = const[..., None] - 0.5 * maha  # -inf where π_k = 0
     # The core's log-sum-exp over k (its clamp included), on the (K, S, n) view of the stack;
     # a component with π_k = 0 gets exp(-700) ~ 1e-304 there, then exactly 0, as in the core.
-    peak, total = em.normalize_rows_in_place(np.moveaxis(log_prob, 1, 0))
-    log_prob[weights == 0] = 0.0
-    return log_prob, (peak + np.log(total)).sum(axis=-1)
+    log_density = em.responsibilities_in_place(np.moveaxis(log_prob, 1, 0), weights.T)
+    return log_prob, log_density.sum(axis=-1)
 
 
 def _stacked_m_step(Xt, squares, resp, reg_covar, types, valid):

@@ -246,15 +246,15 @@ def test_the_stacked_e_step_floors_a_broken_covariance_as_the_core_does():
 
 
 def test_the_stacked_e_step_maps_its_blocks_through_the_data_sources_map(monkeypatch):
-    # The one place a pool of workers goes (DataSource._map) sees every stacked E-step: in memory
+    # The one place a pool of workers goes (DataSource.map_blocks) sees every stacked E-step: in memory
     # one block, the start's E-step and one per iteration.
-    calls, original = [], em.DataSource._map
+    calls, original = [], em.DataSource.map_blocks
 
     def spy(self, one_block, params, n_blocks):
         calls.append(n_blocks)
         return original(self, one_block, params, n_blocks)
 
-    monkeypatch.setattr(em.DataSource, "_map", spy)
+    monkeypatch.setattr(em.DataSource, "map_blocks", spy)
     starts = [em.init_params(FAITHFUL, K, seed=K, covariance_type="full", reg_covar=1e-6) for K in (2, 3)]
     sel._stacked_em(np.ascontiguousarray(FAITHFUL.T), starts, 5, 0.0, 1e-6)
     assert calls == [1] * 6
