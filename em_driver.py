@@ -48,9 +48,10 @@ Where the features that came after the driver went:
   batch loop; its start is ``fit_gmm``'s), em_select's stacked search (many starts at once, in
   lock-step, with mclust's race rule on top; it stops each start by this module's
   ``gain_below_tol`` and takes its M-step floors from em_helpers: replayed as one ``run_fit`` per
-  start it took 2.9x the CPU time, measured), and em_incomplete's one-Gaussian fit for the
-  default prior's moments (``observed_gaussian``'s docstring says why: this loop's stopping rule
-  leaves it 1.3e-8 from the fixed point it reaches to 1e-13).
+  start it took 4.1-4.9x the CPU time on Old Faithful's short stage, tests/select_loop_cost.py),
+  and em_incomplete's one-Gaussian fit for the default prior's moments (``observed_gaussian``'s
+  docstring says why: this loop's stopping rule leaves it 1.3e-8 from the fixed point it reaches
+  to 1e-13).
 
 Shapes: as em_helpers' internal layer (its docstring), points as Xᵀ (D, N), γ as (K, N).
 
