@@ -1,13 +1,24 @@
 """What the core's E-step and em_incomplete's share: the column blocks, the normalisation over K, and
-the two sample-weight primitives; a room below both (em_helpers re-exports its names; it imports only
+the three sample-weight primitives; a room below both (em_helpers re-exports its names; it imports only
 NumPy).
 
 Both lay their hot arrays out (K, N), points along the long axis, and loop over cache-sized blocks
 of columns: ``block_columns`` is how many; ``responsibilities_in_place`` turns log π_k p(x_i | k)
 into γ_ik over the short axis K and returns log p(x_i) (``normalize_rows_in_place`` is its
-log-sum-exp). ``weigh`` and ``weighted_total`` are the only two functions that multiply by a
-sample weight w_i: em_helpers' ``DataSource`` calls them, and em_incomplete's E-pass with the
-weights the source grouped by pattern (the DataSource docstring lists every place weights enter).
+log-sum-exp).
+
+The weight primitives are the only functions that compute with a sample weight w_i (a product,
+a sum or a draw; tests/test_contract.py traces w through a weighted fit with missing values):
+``weigh`` (w_i γ_ik), ``weighted_total`` (Σ_i w_i v_i, or Σ_i w_i) and ``draw_probabilities``
+(p_i ∝ w_i v_i, the seeds' law). Their callers: em_helpers' ``DataSource`` (the E-pass, N = Σ_i
+w_i), the seeding it hands w to (``seed_responsibilities``), and em_incomplete with the weights
+the source grouped by pattern (each pattern's N, the E-pass, the imputed start, the default
+prior's moments). After ``weigh`` the statistics are sums over r_ik = w_i γ_ik (em_helpers'
+``statistics_of``, em_incomplete's ``pattern_statistics``), which see no w; where a total weight
+is needed again it is read, not summed: the source's ``n_points``, a pattern's ``total_weight``,
+a statistics' ``n_samples`` (the DataSource docstring lists every place weights enter). Each
+keeps the NumPy operation of the code it replaced (np.add.reduce, einsum), so the fits kept their
+bits (tests/source_identity.py).
 """
 
 from __future__ import annotations
@@ -85,3 +96,15 @@ def weighted_total(sample_weight, values=None):
     if values.ndim == 1:
         return float(np.add.reduce(values) if sample_weight is None else np.einsum("i,i->", sample_weight, values))
     return np.add.reduce(values, axis=-1) if sample_weight is None else np.einsum("...i,i->...", values, sample_weight)
+
+
+def draw_probabilities(sample_weight, values=None):
+    """p_i ∝ w_i v_i, shape (N,), the law of a draw of rows (``rng.choice(N, p=...)``): ∝ w_i
+    without ``values``, ∝ v_i with w None; None when there is nothing to be proportional to: w
+    None and no ``values`` (the caller draws uniformly), or Σ_i w_i v_i = 0 (the caller decides).
+    The sum by np.add.reduce (pairwise), as k-means++ and the random start had it."""
+    if values is None:
+        return None if sample_weight is None else sample_weight / np.add.reduce(sample_weight)
+    mass = values if sample_weight is None else values * sample_weight
+    total = np.add.reduce(mass)
+    return mass / total if total > 0 else None

@@ -23,12 +23,13 @@ part-way (``DataError``) into a ``StreamError`` that carries the fit so far.
 Where the features that came after the driver went:
 
 * sample weights w_i: em_helpers' ``DataSource``, the one object that holds the rows and their
-  weights, checked once when it is made; its docstring lists every place a weight enters (the
-  start's draws, N = Σ_i w_i, the E-pass's w_i γ_ik and Σ_i w_i log p(x_i), the default prior's
-  moments), each either a method of the source or one of em_blocks' two weight primitives,
-  ``weigh`` and ``weighted_total`` (which em_incomplete's E-pass calls too, with the weights the
-  source grouped by pattern). The M-steps and this driver see no weights. The variational fit
-  and the model search take none.
+  weights (checked once when it is made, by em_checks' ``check_sample_weight``) and N = Σ_i w_i
+  (``n_points``), and the only code that hands w on. Every product, sum and draw with w is one of
+  em_blocks' three weight primitives, ``weigh`` (w_i γ_ik), ``weighted_total`` (Σ_i w_i v_i) and
+  ``draw_probabilities`` (p_i ∝ w_i v_i), called by the source's methods and by what it hands w
+  to: the seeding (``seed_responsibilities``) and em_incomplete (the weights grouped by pattern).
+  The source's docstring lists every place a weight enters. The M-steps and this driver see no
+  weights (this driver reads N); the variational fit and the model search take none.
 * missing values: ``DataSource.pattern_pass``, the E-pass of one missingness pattern's points
   returning the same ``EPass``, which the DataSource of fit_gmm(allow_missing=True) maps over its
   patterns; the driver and the M-steps did not change.

@@ -70,7 +70,7 @@ import em_incomplete
 
 # The rooms below the core, re-exported so that ``em.<name>`` resolves for notebooks, the README
 # and the rooms above (``as`` marks a name this module only passes on).
-from em_blocks import block_columns, responsibilities_in_place, weigh, weighted_total
+from em_blocks import block_columns, draw_probabilities, responsibilities_in_place, weigh, weighted_total
 from em_blocks import normalize_rows_in_place as normalize_rows_in_place
 from em_checks import COVARIANCE_TYPES as COVARIANCE_TYPES
 from em_checks import MAX_ABS as MAX_ABS
@@ -775,15 +775,14 @@ def _squared_distances(Xt, center):
 def _kmeans_plusplus(Xt, n_components, rng, sample_weight=None):
     """Indices of k-means++ seeds: each next seed drawn with probability ∝ D(x)² (∝ w_i D(x_i)²
     with weights w: the law of the seeds on the data with each row repeated w_i times)."""
-    n_samples = Xt.shape[1]
-    w = sample_weight
-    chosen = [int(rng.integers(n_samples))] if w is None else [int(rng.choice(n_samples, p=w / w.sum()))]
+    n_samples, w = Xt.shape[1], sample_weight
+    first = draw_probabilities(w)  # ∝ w_i; None: uniform
+    chosen = [int(rng.integers(n_samples))] if first is None else [int(rng.choice(n_samples, p=first))]
     closest = _squared_distances(Xt, Xt[:, chosen[0]])
     for _ in range(1, n_components):
-        mass = closest if w is None else closest * w
-        total = mass.sum()
-        if total > 0:
-            pick = rng.choice(n_samples, p=mass / total)
+        law = draw_probabilities(w, closest)  # ∝ w_i D(x_i)²
+        if law is not None:
+            pick = rng.choice(n_samples, p=law)
         else:  # every (weighted) point coincides with a seed already: any unused one will do
             pool = np.arange(n_samples) if w is None else np.flatnonzero(w > 0)
             pick = rng.choice(np.setdiff1d(pool, chosen))
@@ -812,10 +811,8 @@ def seed_responsibilities(Xt, n_components, method, rng, sample_weight=None):
     n_samples = Xt.shape[1]
     if method == "kmeans++":
         seeds = _kmeans_plusplus(Xt, n_components, rng, sample_weight)
-    elif sample_weight is None:  # "random"
-        seeds = rng.choice(n_samples, size=n_components, replace=False)
-    else:
-        seeds = rng.choice(n_samples, size=n_components, replace=False, p=sample_weight / sample_weight.sum())
+    else:  # "random": K distinct rows, ∝ w_i (uniformly without weights: p None)
+        seeds = rng.choice(n_samples, size=n_components, replace=False, p=draw_probabilities(sample_weight))
     # Hard-assign every point to its nearest seed (ties to the seed drawn first: strict <).
     labels = np.zeros(n_samples, dtype=np.intp)
     best = _squared_distances(Xt, Xt[:, seeds[0]])
@@ -925,30 +922,50 @@ class DataSource:
     and the variational fit. The blocks and the order of the sum do not depend on n_jobs, so
     neither does the result, bit for bit.
 
-    **Every place a weight w_i enters** (a fit without weights has w None, and multiplies by no
-    ones; the M-steps and the driver see no weights: the statistics carry them):
+    **Every place a weight w_i enters.** Every product, sum and draw with w is one of em_blocks'
+    three weight primitives, ``weigh`` (w_i γ_ik), ``weighted_total`` (Σ_i w_i v_i, Σ_i w_i) and
+    ``draw_probabilities`` (p_i ∝ w_i v_i), and this class is the only code that hands w to them (or
+    to the functions that call them). The M-steps and the driver see no weights: the statistics
+    carry them. Besides those, w is only tested for w_i > 0 (the rows that may seed), sliced and
+    copied:
 
     1. checked once, when the source is made: ``check_sample_weight`` (em_checks; its only caller
        is this class), and at least K rows with w_i > 0 (``_check_positive_rows``); ``concatenate``
        joins the checked weights of several sources (the online fit's start);
-    2. N = Σ_i w_i, ``n_points``: what ``tol`` is per, and ``per_point`` (the online fit's
-       statistics and log-likelihood per unit of weight);
-    3. the start: ``start_rows`` draws a subsample among the rows with w_i > 0; ``seed_pass`` hands
-       w to ``seed_responsibilities`` as its draw factor (seeds ∝ w_i, k-means++ ∝ w_i D(x_i)²;
-       this class is its only caller that passes weights);
-    4. the E-pass and the start's statistics: ``pass_of`` multiplies γ by w (``weigh``: the
-       statistics of w_i γ_ik, N = Σ_i w_i) and sums Σ_i w_i log p(x_i) (``weighted_total``), the two
-       weight primitives of em_blocks; each block of rows with its slice of w (``block_summary``; a
-       dask array's blocks get theirs from em_scale as a dask array chunked like the rows, and are
-       ``part``s of this source);
-    5. missing values (``allow_missing``): the rows grouped by pattern with their weights
-       (``em_incomplete.group_patterns``; an empty row weighs 0), whose E-pass
-       (``expected_statistics``) calls the same two primitives per pattern, and whose start is
-       seeded on X with each NaN replaced by its column's weighted mean (``mean_imputed``, by
-       ``weighted_total``);
+    2. N = Σ_i w_i, ``n_points`` (``_setup``, by ``weighted_total``; on incomplete data the
+       patterns' ``total_weight``): what ``tol`` is per (``run_fit``), and what ``per_point``
+       divides by (the online fit's statistics and log-likelihood per unit of weight; its
+       ``_Stepwise`` adds the first pass's batches' N to scale them back for a prior): read, not
+       summed again;
+    3. the start: ``start_rows`` draws a subsample among the rows with w_i > 0 and slices w;
+       ``seed_pass`` hands that w to ``seed_responsibilities`` (this class is its only caller that
+       passes weights), whose seeds are drawn by ``draw_probabilities`` (∝ w_i; k-means++ ∝ w_i
+       D(x_i)², or when every such mass is 0 uniformly among the unused rows with w_i > 0); the
+       start's statistics are those of w_i γ_ik (``_statistics``: ``weigh``, and the start rows'
+       Σ_i w_i by ``weighted_total``);
+    4. the E-pass: ``pass_of`` sums Σ_i w_i log p(x_i) (``weighted_total``) and its statistics
+       are those of w_i γ_ik (``weigh``) with N = Σ_i w_i of the block (``weighted_total``); each
+       block of rows with its slice of w (``block_summary``; a dask array's blocks get theirs from
+       em_scale as a dask array chunked like the rows, and are ``part``s of this source);
+    5. missing values (``allow_missing``): the rows grouped by pattern with their weights and each
+       pattern's Σ_i w_i (``em_incomplete.group_patterns``, by ``weighted_total``; all of them 0 is
+       an error); w rebuilt for the start, 0 on the rows with every value missing; the start seeded
+       on X with each NaN replaced by its column's weighted mean (``mean_imputed``, by
+       ``weighted_total``); the E-pass, ``pattern_pass``, through ``pattern_statistics`` (``weigh``
+       and ``weighted_total`` per block of the pattern), its N the pattern's ``total_weight``;
     6. the default prior (``resolve_prior``): the data's weighted mean and covariance, of one
        Gaussian fitted to the grouped rows (``em_incomplete.observed_gaussian``, by
-       ``weighted_total``).
+       ``weighted_total``), times N / (N - 1) with N their ``total_weight``;
+    7. the collapse floor of the exact M-step (``floor``): only for data without weights.
+
+    Without ``sample_weight`` w is None and nothing is multiplied by ones, with one exception: with
+    ``allow_missing`` and a NaN in X, w is 1 on every row with an observed value and 0 on the rows
+    with every value missing (these must neither seed nor count in the start's M-step). Then the
+    start multiplies γ by those 0s and 1s and draws its seeds with p ∝ them (``rng.choice`` with
+    ``p``, another stream of draws than the complete data's ``rng.integers``), the imputed means
+    and the default prior's moments are sums by einsum over them and over the patterns' ones, and
+    only the E-pass skips the products (``IncompleteData.weighted`` is False). Kept so: a w of
+    None there would change those fits' seeds (and their bits) against the fits made so far.
     """
 
     def __init__(self, X, sample_weight=None, n_components=None, *, allow_missing=False):
@@ -958,9 +975,8 @@ class DataSource:
         self._setup(X, weights)
         if allow_missing and np.isnan(X).any():
             self.incomplete = em_incomplete.group_patterns(X, self.weights)
-            self.weights = np.zeros(self.n_samples)  # empty rows never seed nor weigh in the start
-            for pattern in self.incomplete.patterns:
-                self.weights[pattern.rows] = pattern.weights
+            self.weights = np.ones(self.n_samples) if weights is None else weights  # (a copy: check_sample_weight's)
+            self.weights[self.incomplete.empty_rows] = 0.0  # empty rows never seed nor weigh in the start
             self.X, self.n_points = em_incomplete.mean_imputed(X, self.weights), self.incomplete.total_weight
         self.Xt = np.ascontiguousarray(self.X.T)
         self._check_positive_rows(n_components)
@@ -1138,12 +1154,16 @@ class DataSource:
         row gets γ_ik = π_k). The same EPass as the complete data's: the driver and the M-steps do not
         change (see em_incomplete)."""
         data = self.incomplete
-        passes = list(self.map_blocks(self.pattern_pass, params, len(data.patterns)))
         resp = np.empty((params.n_components, data.n_samples))
         resp[:, data.empty_rows] = params.weights[:, None]
-        for pattern, part in zip(data.patterns, passes, strict=True):
-            resp[:, pattern.rows] = part.responsibilities
-        total = combine_passes(iter(passes))
+
+        def gathered():  # each pattern's γ into resp as its pass goes by: one pattern's pass held at a time
+            parts = self.map_blocks(self.pattern_pass, params, len(data.patterns))
+            for pattern, part in zip(data.patterns, parts, strict=True):
+                resp[:, pattern.rows] = part.responsibilities
+                yield part
+
+        total = combine_passes(gathered())
         return EPass(total.log_likelihood, total.statistics, responsibilities=resp)
 
     def pattern_pass(self, params, index):
@@ -1159,7 +1179,7 @@ class DataSource:
         )
         if params.covariance_type in ("diag", "spherical"):
             second = np.ascontiguousarray(np.diagonal(second, axis1=1, axis2=2))
-        statistics = SufficientStatistics(counts, params.means, first, second, weighted_total(pattern.weights))
+        statistics = SufficientStatistics(counts, params.means, first, second, pattern.total_weight)
         return EPass(log_lik, statistics, responsibilities=gamma)
 
     def block_summary(self, params, index):
@@ -1186,7 +1206,9 @@ class DataSource:
         """``one_block(task, index)`` for index 0 .. n_blocks - 1, in block order: the one place
         blocks are mapped (``task``: θ, or what a block reads besides its index). With n_jobs = 1
         (every source in memory: one block, or on incomplete data one per missingness pattern) one
-        after the other, lazily (memory holds one block);
+        after the other, lazily: its callers sum the blocks as they come (``combine_passes``), so
+        memory holds one block's pass at a time (on incomplete data, besides the (K, N) γ that each
+        pattern's γ is copied into);
         else by n_jobs processes (em_workers' ``BlockMap``: this one and n_jobs - 1 workers forked
         on first use, which inherit ``one_block`` and the rows, and end with ``close``), each taking
         the next block not yet taken and handing back the summaries in block order, so their sum

@@ -20,8 +20,10 @@ reads only the sufficient statistics, and these are their expectations.
 Weighted points: a weight w_i >= 0 multiplies point i's responsibilities in the statistics
 (N_k = Σ_i w_i γ_ik, ...) and its term in the log-likelihood, Σ_i w_i log p(x_i | θ). Integer
 weights give exactly the fit of the data with each row repeated w_i times. The weights come from
-em_helpers' ``DataSource`` (grouped here by pattern), and every product or sum with them is one of
-em_blocks' two weight primitives, ``weigh`` and ``weighted_total``.
+em_helpers' ``DataSource`` (grouped here by pattern, each pattern's Σ_i w_i summed once:
+``Pattern.total_weight``), and every product or sum with them is one of em_blocks' weight
+primitives, ``weigh`` and ``weighted_total``; past ``weigh``, the statistics are sums over
+r_ik = w_i γ_ik.
 
 This module sits below ``em_helpers`` (it imports only NumPy and em_blocks, the column blocks and
 the log-sum-exp it shares with the core): it returns plain arrays, which the core wraps into its
@@ -63,12 +65,15 @@ class Pattern(NamedTuple):
         Their observed coordinates, one point per column (C-contiguous).
     weights : ndarray of shape (n,)
         Their weights w_i (ones when the fit has no ``sample_weight``).
+    total_weight : float
+        Σ_i w_i over them (``weighted_total``, once): the pattern's N in its statistics.
     """
 
     observed: np.ndarray
     rows: np.ndarray
     values: np.ndarray
     weights: np.ndarray
+    total_weight: float
 
 
 class IncompleteData(NamedTuple):
@@ -151,8 +156,9 @@ def group_patterns(X, sample_weight=None):
             empty = rows
             continue
         values = np.ascontiguousarray(X[np.ix_(rows, np.flatnonzero(keys[p]))].T)
-        patterns.append(Pattern(keys[p], rows, values, np.ascontiguousarray(weights[rows])))
-    total = float(sum(weighted_total(p.weights) for p in patterns))
+        pattern_weights = np.ascontiguousarray(weights[rows])
+        patterns.append(Pattern(keys[p], rows, values, pattern_weights, weighted_total(pattern_weights)))
+    total = float(sum(p.total_weight for p in patterns))
     if total == 0:
         raise ValueError("every point with an observed value has sample_weight 0: nothing is left to fit.")
     sorted_rows = np.concatenate([p.rows for p in patterns])
@@ -175,9 +181,8 @@ def mean_imputed(X, sample_weight=None):
     ndarray of shape (n_samples, n_features)
     """
     observed = ~np.isnan(X)
-    weights = np.ones(X.shape[0]) if sample_weight is None else sample_weight
-    totals = weighted_total(weights, observed.T)  # Σ_i w_i over the rows where column d is observed
-    means = weighted_total(weights, np.where(observed, X, 0.0).T) / np.where(totals > 0, totals, 1.0)
+    totals = weighted_total(sample_weight, observed.T)  # Σ_i w_i over the rows where column d is observed
+    means = weighted_total(sample_weight, np.where(observed, X, 0.0).T) / np.where(totals > 0, totals, 1.0)
     return np.where(observed, X, means)
 
 
@@ -387,9 +392,9 @@ def observed_gaussian(data, max_iter=1000, tol=1e-13):
     D = data.n_features
     observed_values = [(p.observed, p.values, p.weights) for p in data.patterns]
     sums, totals = np.zeros(D), np.zeros(D)
-    for observed, values, w in observed_values:
-        sums[observed] += weighted_total(w, values)
-        totals[observed] += weighted_total(w)
+    for p in data.patterns:
+        sums[p.observed] += weighted_total(p.weights, p.values)
+        totals[p.observed] += p.total_weight
     mean = sums / np.where(totals > 0, totals, 1.0)  # start: observed means, unit-free diagonal
     variances = np.zeros(D)
     for observed, values, w in observed_values:

@@ -401,8 +401,8 @@ class _Stepwise:
     n_averaged: int = 0
     n_steps: int = 0  # batches folded into s (the start's batches count)
     n_start_points: int = 0
-    first_pass_weight: float = 0.0  # Σ_i w_i over the first pass so far (its points without weights): N
-    # once the data set is read, what the prior weighs against
+    first_pass_weight: float = 0.0  # N of the first pass so far, its batches' n_points added (Σ_i w_i, or
+    # the points without weights; read from each DataSource, not summed here): what the prior weighs against
     n_seen: int = 0
     n_passes: int = 0
     trace: array = dataclasses.field(default_factory=lambda: array("d"))  # 16 bytes per batch, nothing
