@@ -22,8 +22,10 @@ import pytest
 from scipy.stats import multivariate_normal
 
 import em_bayes as eb
+import em_blocks
 import em_driver
 import em_helpers as em
+import em_incomplete
 import em_scale as es
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -476,6 +478,92 @@ def test_a_source_counts_its_points_by_weight_and_reads_its_start_among_the_posi
     rows, weights = em.DataSource.rows(X, w, 3, chunk_size=64, start_size=N).start_rows(None)  # all rows, no draw
     np.testing.assert_array_equal(rows, X.T)
     np.testing.assert_array_equal(weights, w)
+
+
+class TracedWeights(np.ndarray):
+    """w that notes each NumPy operation it is an operand of (a ufunc or its reduction, einsum,
+    count_nonzero, ...) with the first function outside NumPy on the stack that asked for it. Its
+    views and copies (slices, w[rows], ascontiguousarray, concatenate) stay traced; what comes out of
+    arithmetic on it does not (w_i γ_ik is no longer w)."""
+
+    log: typing.ClassVar[list] = []
+    COPIES = ("ascontiguousarray", "concatenate", "copy")
+
+    @staticmethod
+    def caller():
+        frame = sys._getframe(2)
+        while frame.f_globals.get("__name__", "").startswith("numpy") or frame.f_code.co_name.startswith("__array"):
+            frame = frame.f_back
+        return f"{frame.f_globals['__name__']}.{frame.f_code.co_qualname}"
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        TracedWeights.log.append((ufunc.__name__ + ("" if method == "__call__" else f".{method}"), self.caller()))
+        plain = [x.view(np.ndarray) if isinstance(x, TracedWeights) else x for x in inputs]
+        if "out" in kwargs:
+            kwargs["out"] = tuple(x.view(np.ndarray) if isinstance(x, TracedWeights) else x for x in kwargs["out"])
+        return getattr(ufunc, method)(*plain, **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        TracedWeights.log.append((func.__name__, self.caller()))
+        result = super().__array_function__(func, types, args, kwargs)
+        return result.view(TracedWeights) if func.__name__ in self.COPIES else result
+
+
+WEIGHT_PRIMITIVES = {"em_blocks.weigh", "em_blocks.weighted_total", "em_blocks.draw_probabilities"}
+X_GAPPED = np.where(np.random.default_rng(6).random(X.shape) < 0.2, np.nan, X)
+TRACED = {"max_iter": 3, "tol": 0, "seed": 0}
+TRACED_FITS = {
+    "fit_gmm": lambda w: em.fit_gmm(X, 3, sample_weight=w, **TRACED),
+    "fit_gmm-random-prior": lambda w: em.fit_gmm(X, 3, sample_weight=w, init="random", prior="default", **TRACED),
+    "fit_gmm-missing-prior": lambda w: em.fit_gmm(
+        X_GAPPED, 3, sample_weight=w, allow_missing=True, prior="default", **TRACED
+    ),
+    "fit_gmm-missing-random": lambda w: em.fit_gmm(
+        X_GAPPED, 3, sample_weight=w, allow_missing=True, init="random", **TRACED
+    ),
+    "fit_gmm_chunked": lambda w: es.fit_gmm_chunked(X, 3, chunk_size=64, sample_weight=w, **TRACED),
+    "fit_gmm_online": lambda w: es.fit_gmm_online(
+        list(zip(np.split(X, 6), np.split(w, 6), strict=True)),
+        3,
+        init_points=100,
+        seed=0,
+        weighted=True,
+        prior="default",
+    ),
+}
+
+
+@pytest.mark.parametrize("fit", TRACED_FITS.values(), ids=TRACED_FITS.keys())
+def test_every_product_sum_and_draw_with_the_weights_is_one_of_em_blocks_primitives(monkeypatch, fit):
+    """What the DataSource docstring promises: past the check, w is computed with only inside em_blocks'
+    weight primitives (w_i γ_ik, Σ_i w_i v_i, p_i ∝ w_i v_i); elsewhere it is only copied, sliced, or
+    tested for w_i > 0 (the rows that may seed)."""
+    TracedWeights.log = []
+    checked = em.check_sample_weight
+    monkeypatch.setattr(em, "check_sample_weight", lambda w, n: checked(w, n).view(TracedWeights))
+    group_patterns = em_incomplete.group_patterns  # each pattern's copy of its rows' w (np.ascontiguousarray
+    monkeypatch.setattr(  # drops the subclass), traced too
+        em_incomplete,
+        "group_patterns",
+        lambda X, w: group_patterns(X, w)._replace(
+            patterns=tuple(p._replace(weights=p.weights.view(TracedWeights)) for p in group_patterns(X, w).patterns)
+        ),
+    )
+    fit(np.random.default_rng(5).uniform(0.0, 3.0, N))
+    callers = {caller for _, caller in TracedWeights.log}
+    outside = {(op, caller) for op, caller in TracedWeights.log if not caller.startswith("em_blocks.")}
+    assert callers & WEIGHT_PRIMITIVES and callers - {caller for _, caller in outside} <= WEIGHT_PRIMITIVES
+    assert {op for op, _ in outside} <= {"greater", "count_nonzero", *TracedWeights.COPIES}, outside
+
+
+def test_a_draw_is_proportional_to_w_times_v_and_none_when_nothing_weighs():
+    rng = np.random.default_rng(8)
+    w, v = rng.uniform(0.0, 2.0, 50), rng.uniform(0.0, 1.0, 50)
+    np.testing.assert_allclose(em_blocks.draw_probabilities(w, v), w * v / np.dot(w, v), rtol=1e-13)
+    np.testing.assert_allclose(em_blocks.draw_probabilities(w), w / np.sum(w), rtol=1e-13)
+    np.testing.assert_allclose(em_blocks.draw_probabilities(None, v), v / np.sum(v), rtol=1e-13)
+    assert em_blocks.draw_probabilities(None) is None  # uniform: the caller's rng.integers
+    assert em_blocks.draw_probabilities(np.r_[np.zeros(25), w[25:]], np.r_[v[:25], np.zeros(25)]) is None
 
 
 # --------------------------------------------------------------------------- the one map of blocks
