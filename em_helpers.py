@@ -942,11 +942,13 @@ class DataSource:
        passes weights), whose seeds are drawn by ``draw_probabilities`` (∝ w_i; k-means++ ∝ w_i
        D(x_i)², or when every such mass is 0 uniformly among the unused rows with w_i > 0); the
        start's statistics are those of w_i γ_ik (``_statistics``: ``weigh``, and the start rows'
-       Σ_i w_i by ``weighted_total``);
+       Σ_i w_i by ``weighted_total``, once per start: a subsample's own, and on incomplete data the
+       sum of the start's w, which rounds apart from the patterns' ``total_weight``);
     4. the E-pass: ``pass_of`` sums Σ_i w_i log p(x_i) (``weighted_total``) and its statistics
-       are those of w_i γ_ik (``weigh``) with N = Σ_i w_i of the block (``weighted_total``); each
-       block of rows with its slice of w (``block_summary``; a dask array's blocks get theirs from
-       em_scale as a dask array chunked like the rows, and are ``part``s of this source);
+       are those of w_i γ_ik (``weigh``) with N = Σ_i w_i: in memory ``n_points``, read; a block of
+       rows sums its own (``weighted_total``); each block of rows with its slice of w
+       (``block_summary``; a dask array's blocks get theirs from em_scale as a dask array chunked
+       like the rows, and are ``part``s of this source);
     5. missing values (``allow_missing``): the rows grouped by pattern with their weights and each
        pattern's Σ_i w_i (``em_incomplete.group_patterns``, by ``weighted_total``; all of them 0 is
        an error); w rebuilt for the start, 0 on the rows with every value missing; the start seeded
@@ -1146,7 +1148,7 @@ class DataSource:
         """The one block of a source in memory: all N points (``pass_of``), γ kept."""
         params, spent, shift, log_weights, statistics_type = task
         out = None if spent is None else spent.responsibilities
-        return self.pass_of(self.Xt, self.weights, params, shift, out, log_weights, statistics_type)
+        return self.pass_of(self.Xt, self.weights, params, shift, out, log_weights, statistics_type, self.n_points)
 
     def _incomplete_pass(self, params):
         """The E-pass on data with missing values (and weights): the map of ``pattern_pass`` over the
@@ -1223,7 +1225,7 @@ class DataSource:
         return self._pool(task)
 
     @staticmethod
-    def pass_of(Xt, sample_weight, params, shift=None, out=None, log_weights=None, statistics_type=None):
+    def pass_of(Xt, sample_weight, params, shift=None, out=None, log_weights=None, statistics_type=None, n_points=None):
         """The E-pass of one block of points under θ, with the statistics it feeds: where every fit's
         responsibilities meet the points (but on incomplete data: ``pattern_pass``), and where the
         points' weights multiply them.
@@ -1245,6 +1247,9 @@ class DataSource:
         statistics_type : {"full", "diag", "spherical", "tied"} or None
             The covariance model the statistics serve (diag and spherical keep only the second
             moments' diagonals); None: ``params.covariance_type``.
+        n_points : float or None
+            Σ_i w_i of these points when the caller holds it (the source's N, read by the pass of all
+            its points in memory); None: summed here (``weighted_total``; a block's own).
 
         Returns
         -------
@@ -1255,17 +1260,17 @@ class DataSource:
         return EPass(
             weighted_total(sample_weight, log_density),
             responsibilities=resp,
-            statistics_from=lambda: DataSource._statistics(Xt, resp, sample_weight, shift, statistics_type),
+            statistics_from=lambda: DataSource._statistics(Xt, resp, sample_weight, shift, statistics_type, n_points),
         )
 
     @staticmethod
-    def _statistics(Xt, resp, sample_weight, shift, statistics_type):
+    def _statistics(Xt, resp, sample_weight, shift, statistics_type, n_points=None):
         """The statistics of w_i γ_ik (of γ without weights) from Xᵀ (D, N) and γ (K, N), with
-        N = Σ_i w_i."""
+        N = Σ_i w_i (``n_points`` when given, else summed)."""
         stats = statistics_of(Xt, weigh(resp, sample_weight), shift, statistics_type)
         if sample_weight is None:
             return stats
-        return dataclasses.replace(stats, n_samples=weighted_total(sample_weight))
+        return dataclasses.replace(stats, n_samples=weighted_total(sample_weight) if n_points is None else n_points)
 
 
 class SourceFit:
