@@ -105,6 +105,21 @@ class SufficientStatistics:
         return self.shift + self.first / (self.counts + COUNT_FLOOR)[:, None]
 
 
+def centred_scatter(stats):
+    """N_k (+ the floor), o_k = x̄_k - c_k and the scatter W_k = Σ_i γ_ik (x_i - x̄_k)(x_i - x̄_k)ᵀ
+    about the γ-weighted mean x̄_k, from statistics about any shift c_k: shapes (K,), (K, D), and
+    (K, D, D), or (K, D) (W_k's diagonal) from diagonal statistics."""
+    counts = stats.counts + COUNT_FLOOR  # N_k
+    offset = stats.first / counts[:, None]  # o_k = x̄_k - c_k
+    # Σγ(x - x̄)(x - x̄)ᵀ with x - x̄ = (x - c) - o: second - first oᵀ - o firstᵀ + Σγ o oᵀ, and
+    # first = N_k o_k, so second - (2 N_k - Σγ) o oᵀ: one product where three were (at N = 500 the
+    # M-step's small arrays cost calls, not arithmetic). N_k = Σγ + floor, so 2 N_k - Σγ = N_k + floor.
+    weight = counts + COUNT_FLOOR
+    if stats.second.ndim == 2:  # diagonal statistics: the diagonal of the same formula
+        return counts, offset, stats.second - weight[:, None] * (offset * offset)
+    return counts, offset, stats.second - _outer(offset, weight)
+
+
 def _outer(vectors, weights):
     """w_k v_k v_kᵀ for each row v_k of ``vectors`` (K, D): shape (K, D, D), exactly symmetric."""
     return weights[:, None, None] * (vectors[:, :, None] * vectors[:, None, :])
