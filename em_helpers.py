@@ -15,47 +15,42 @@ Numerics, in one place:
   moments of each component, taken about a fixed shift c_k near the data, never about the
   origin), so the same M-step serves data in memory, in chunks, on a cluster or a stream.
 * MAP-EM (``fit_gmm(..., prior=...)``) is the same loop with the M-step of a conjugate
-  prior: its pseudo-observations are added to the sufficient statistics.
+  prior (em_priors): its pseudo-observations are added to the sufficient statistics.
 * Internally the hot arrays are laid out (K, N) and X as Xᵀ (D, N), so that every
   reduction runs along the long, contiguous axis N; the Python loops are over the K
   components and, in the E-step, over cache-sized blocks of columns, never over points
   (``make bench`` measures what this buys against scikit-learn).
 * A component whose responsibilities vanish keeps N_k = Σ_i γ_ik + 10·eps (the floor
-  scikit-learn uses): its weight becomes ~1e-16, its mean the γ-weighted mean of what it
-  still holds (0 if it holds nothing at all) and its covariance ``reg_covar``·I plus what
-  spread is left. It stays finite and can win points back; it is never silently dropped.
+  scikit-learn uses): its weight π_k = N_k / N stays positive (10·eps / N, 4.4e-18 at N = 500,
+  if it holds nothing), its covariance is ``reg_covar``·I plus what spread is left, and its mean
+  the γ-weighted mean of what it still holds. If it holds nothing at all (every γ_ik = 0, as
+  under π_k = 0), fit_gmm and ``m_step`` put its mean at 0 (their statistics are about the
+  γ-weighted means, 0 there) and em_scale's fit_gmm_chunked leaves it where it was (its
+  statistics are about θ's means). It stays finite and can win points back; it is never
+  silently dropped.
 * Σ_k = S_k + reg_covar·I has every eigenvalue >= reg_covar in exact arithmetic. If rounding
   breaks that (a component spanning a point 1e8 away, cond(Σ_k) ~ 1e19), the M-step floors
   that Σ_k's eigenvalues at reg_covar instead of failing; with reg_covar = 0 it raises.
 
-The house. Ten rooms sit below this one and import nothing above them: em_checks (every input check,
-and ``FitSettings``, the loop's settings checked once), em_params (θ as ``GMMParams``, validated and
-factored once, ``CholeskyFactors``, the collapse error; it imports em_checks and em_driver),
-em_statistics (``SufficientStatistics``, the M-step's statistics, with ``+`` and ``recentred``),
-em_diagonal (the diag and spherical models' O(N·K·D) log-densities and statistics, which this
-module's ``log_weighted_densities`` and ``statistics_of`` call, with their rounding bounds; it
-imports em_blocks and em_statistics), em_priors (MAP-EM's conjugate prior; it imports em_checks),
-em_geometry (``ellipse_geometry``), em_blocks (the column blocks, the log-sum-exp over K of every
-E-step, and the two sample-weight primitives), em_incomplete (the E-pass on incomplete, weighted
-data; it imports em_blocks), em_workers (``BlockMap``, a map over blocks by worker processes) and
-em_driver (the EM loop of fit_gmm, the chunked and the variational fits: its docstring says where
-sample weights, missing values and worker processes go: ``DataSource``, here, for the first and the
-last; ``DataSource.map_blocks`` is the one place blocks are mapped). This module re-exports their
-public names, so ``em.<name>`` reaches all of them (test_contract checks it). Above it: em_plots,
-em_scale, em_bayes, em_select, each importing em_helpers only.
+The house: the rooms below this one (em_checks, em_params, em_statistics, em_diagonal, em_priors,
+em_geometry, em_blocks, em_incomplete, em_workers, em_driver) import nothing above them, and this
+module re-exports their public names, so ``em.<name>`` reaches all of them; above it em_plots,
+em_scale, em_bayes and em_select import em_helpers only. README's "What's where" says what each
+room holds and imports; tests/test_contract.py checks that every arrow points down.
 
-The internal layer. The names without a leading underscore that ``__all__`` does not list
-(``DataSource``, ``SourceFit``, ``m_step_with_prior``, ``point_e_step``, ``block_pass``, ``EPass``,
-``combine_passes``, ``run_fit``, ``gain_below_tol``, ``rows_as_Xt``, ``fit_settings``,
-``check_init``, ``init_error``, ``seed_responsibilities``, ``statistics_of``,
-``log_weighted_densities``, ``normalize_rows_in_place``, ``responsibilities_in_place``, ``weigh``,
-``weighted_total``, ``centred_scatter``, ``add_to_diagonals``, ``constrain_covariances``,
-``floor_eigenvalues``, ``block_columns``, ``one_blas_thread``, ``BlockMap``,
-``map_m_step_from_statistics``, ``GMMParams.trusted``, the ``check_*`` functions, ``MAX_ABS``,
-``COUNT_FLOOR``, ``START_METHODS``) are what the rooms above use, documented and tested as the
-public functions are. They take the points as Xᵀ, shape (D, N), and responsibilities and
-log-densities laid out (K, N); the public functions take and return scikit-learn's (N, D)
-and (N, K).
+The internal layer: what the rooms above use beyond ``__all__`` (test_contract checks that they
+use nothing else): ``DataSource``, ``SourceFit``, ``run_fit``, ``EPass``, ``combine_passes``,
+``gain_below_tol``, ``StreamError``, ``fit_settings``, ``check_init``, ``init_error``,
+``rows_as_Xt``, the ``check_*`` functions, ``is_finite_real``, ``is_symmetric_positive_definite``,
+``seed_responsibilities``, ``hard_responsibilities``, ``point_e_step``, ``block_pass``,
+``log_weighted_densities``, ``log_component_constants``, ``LOG_2PI``, ``normalize_rows_in_place``,
+``responsibilities_in_place``, ``weigh``, ``weighted_total``, ``block_columns``, ``statistics_of``,
+``centred_scatter``, ``add_to_diagonals``, ``constrain_covariances``, ``floor_eigenvalues``,
+``m_step_with_prior``, ``map_m_step_from_statistics``, ``sample_covariance``, ``data_covariance``,
+``directional_variances``, ``bic_value``, ``one_blas_thread``, ``BlockMap``, ``GMMParams.trusted``,
+``MAX_ABS``, ``COUNT_FLOOR``, ``START_METHODS``. They take the points as Xᵀ, shape (D, N), and
+responsibilities and log-densities laid out (K, N); the public functions take and return
+scikit-learn's (N, D) and (N, K).
 """
 
 from __future__ import annotations

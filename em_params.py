@@ -7,7 +7,10 @@ the structure its covariance model demands), and factored once (Î£_k = C_k C_káµ
 sampling never check or factor again. ``GMMParams.trusted`` is the M-step's way in: no checks, and
 where rounding broke a factorisation the eigenvalues floored at reg_covar (``floor_eigenvalues``),
 or with reg_covar = 0 the one collapse error (``_collapse_error``, em_driver's ``CollapseError``).
-``check_start`` and ``_check_params_match`` check a GMMParams a reader passes in against the data.
+The exact M-step's other way to that error is here too: ``_check_resolved``, a component narrower
+than float64 resolves against the data's spread (``_data_covariance``, ``directional_variances``).
+``add_to_diagonals`` is where every M-step adds reg_covar. ``check_start`` and
+``_check_params_match`` check a GMMParams a reader passes in against the data.
 Imports NumPy, em_checks and em_driver.
 """
 

@@ -1,11 +1,12 @@
 """The conjugate prior of MAP-EM (Fraley and Raftery 2007, R mclust's ``priorControl()``): its
-hyperparameters, mclust's default for the data, and its log-density log p(θ); a room below
-em_helpers.
+hyperparameters, mclust's default for the data, its log-density log p(θ), and the M-step that uses
+it (``map_m_step_from_statistics``: pseudo-observations added to the sufficient statistics); a room
+below em_helpers.
 
-The M-step that uses it (pseudo-observations added to the sufficient statistics) is in
-em_helpers beside the ML one, since MAP-EM is the same loop (``fit_gmm(..., prior=...)``).
-em_helpers re-exports the names here (``em.ConjugatePrior``, ``em.default_prior``,
-``em.log_prior``); this module imports only em_checks of the project.
+MAP-EM is fit_gmm's loop (``fit_gmm(..., prior=...)``): em_helpers' ``m_step_with_prior`` calls
+the M-step here where the ML one would run. em_helpers re-exports the names here
+(``em.ConjugatePrior``, ``em.default_prior``, ``em.log_prior``, ``em.map_m_step_from_statistics``);
+this module imports em_checks, em_params and em_statistics of the project.
 """
 
 from __future__ import annotations

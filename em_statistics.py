@@ -1,8 +1,9 @@
 """The M-step's sufficient statistics as one value, ``SufficientStatistics``: per component N_k and
 the first two moments about a fixed shift c_k, which add across chunks (``+``, by Chan's
 re-centring) and move exactly to another shift (``recentred``); and ``COUNT_FLOOR``, the floor on
-N_k. A room below em_helpers, which computes them (``sufficient_statistics``, ``statistics_of``)
-and re-exports these names; it imports only NumPy.
+N_k; ``centred_scatter``, N_k, x̄_k - c_k and the scatter W_k about the γ-weighted mean, what every
+M-step reads from them. A room below em_helpers, which computes them (``sufficient_statistics``,
+``statistics_of``) and re-exports these names; it imports only NumPy.
 
 They are the narrow waist of DESIGN.md: EM in memory, over chunks, on dask, online, with a prior,
 with weights, with missing values and the variational fit all feed the M-step through them.
