@@ -85,6 +85,7 @@ from em_checks import (
     rows_as_Xt,
 )
 from em_checks import FitSettings as FitSettings
+from em_checks import check_bool as check_bool
 from em_checks import check_covariance_structure as check_covariance_structure
 from em_checks import check_n_components as check_n_components
 from em_checks import check_rows as check_rows
@@ -120,6 +121,7 @@ from em_params import (
     add_to_diagonals,
     check_start,
 )
+from em_params import check_params as check_params
 from em_params import directional_variances as directional_variances
 from em_params import floor_eigenvalues as floor_eigenvalues
 from em_priors import ConjugatePrior, log_prior, map_m_step_from_statistics, resolve_prior
@@ -299,11 +301,6 @@ def _whitened_log_densities(Xt, means, lower_inv, const, whitened, block, out):
         log_density += const
 
 
-def normalize_in_place(log_prob):
-    """Turn log π_k p(x_i | k), shape (K, N), into γ_ik in place; return Σ_i log p(x_i)."""
-    return float(np.add.reduce(responsibilities_in_place(log_prob)))  # one reduction (two sums: 2 µs more at N = 500)
-
-
 def point_e_step(Xt, params, out=None, log_weights=None):
     """γ laid out (K, N) and log p(x_i | θ), shape (N,), from Xᵀ (D, N): the E-step, kept per point
     (a DataSource sums the log p(x_i), weighted or not). Zero-weight components get γ = 0 exactly.
@@ -349,8 +346,7 @@ def log_likelihood(X, params) -> float:
 
 def _responsibilities_and_log_densities(params, X):
     """γ laid out (K, N) and log p(x_i | θ), shape (N,), of new points: the E-step, kept per point."""
-    if not isinstance(params, GMMParams):
-        raise TypeError(f"params must be a GMMParams; got {type(params).__name__}.")
+    check_params(params)
     return point_e_step(check_new_points(X, params.n_features), params)
 
 
@@ -623,8 +619,7 @@ def sample_gmm(params, n_samples, seed=None):
     labels : ndarray of shape (n_samples,)
         The component z_i each point was drawn from.
     """
-    if not isinstance(params, GMMParams):
-        raise TypeError(f"params must be a GMMParams; got {type(params).__name__}.")
+    check_params(params)
     check_int(n_samples, "n_samples", 1)
     rng = np.random.default_rng(seed)
     labels = rng.choice(params.n_components, size=n_samples, p=params.weights)
@@ -1252,8 +1247,7 @@ def fit_gmm(
     ConvergenceWarning
         When tol > 0 and the returned fit stopped at ``max_iter`` (not with max_iter=0).
     """
-    if not isinstance(allow_missing, bool):
-        raise TypeError(f"allow_missing must be True or False; got {allow_missing!r}.")
+    check_bool(allow_missing, "allow_missing")
     X = check_X(X, allow_missing=allow_missing)
     n_samples, n_features = X.shape
     settings = fit_settings(
@@ -1286,9 +1280,8 @@ def match_components(estimate, reference):
         ``estimate.permute(order)`` is aligned with ``reference`` and
         ``responsibilities[:, order]`` has its columns in the reference's order.
     """
-    for name, p in (("estimate", estimate), ("reference", reference)):
-        if not isinstance(p, GMMParams):
-            raise TypeError(f"{name} must be a GMMParams; got {type(p).__name__}.")
+    check_params(estimate, "estimate")
+    check_params(reference, "reference")
     if (estimate.n_components, estimate.n_features) != (reference.n_components, reference.n_features):
         raise ValueError(
             f"estimate has K={estimate.n_components}, D={estimate.n_features} but reference has "

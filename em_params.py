@@ -98,7 +98,7 @@ class GMMParams:
         if (weights < 0).any() or abs(weights.sum() - 1.0) > 1e-6:
             raise ValueError(
                 "weights must be a probability vector (non-negative, summing to 1); got "
-                f"{np.array2string(weights, precision=4)} with sum {weights.sum():.6g}."
+                f"{_short(weights)} with sum {weights.sum():.6g}."
             )
         scale = np.abs(covariances).max(axis=(1, 2))
         asym = np.abs(covariances - covariances.transpose(0, 2, 1)).max(axis=(1, 2))
@@ -160,7 +160,7 @@ class GMMParams:
         """
         order = np.asarray(order)
         if order.dtype.kind not in "iu" or sorted(order.tolist()) != list(range(self.n_components)):
-            raise ValueError(f"order must be a permutation of 0..{self.n_components - 1}; got {order}.")
+            raise ValueError(f"order must be a permutation of 0..{self.n_components - 1}; got {_short(order)}.")
         return GMMParams(self.weights[order], self.means[order], self.covariances[order], self.covariance_type)
 
     def __repr__(self):
@@ -308,6 +308,21 @@ def directional_variances(covariances, data_cov, covariance_type="full"):
     return eigenvalues, np.einsum("...dj,de,...ej->...j", vectors, data_cov, vectors)
 
 
+def _short(values):
+    """An array for an error message: its values when there are at most 10, else its shape, its
+    smallest and its largest (a message is read, not scrolled)."""
+    values = np.asarray(values)
+    if values.size <= 10:
+        return np.array2string(values, precision=4)
+    return f"an array of shape {values.shape} from {values.min():.4g} to {values.max():.4g}"
+
+
+def check_params(params, name="params"):
+    """A GMMParams, or a TypeError naming what was given."""
+    if not isinstance(params, GMMParams):
+        raise TypeError(f"{name} must be a GMMParams; got {type(params).__name__}.")
+
+
 def check_start(init, n_features, n_components, covariance_type):
     """A GMMParams start for this data (D), this K and this covariance model."""
     _check_params_match(init, n_features, n_components)
@@ -320,8 +335,7 @@ def check_start(init, n_features, n_components, covariance_type):
 
 def _check_params_match(params, n_features, n_components=None):
     """A GMMParams with D = n_features (and K = n_components when given)."""
-    if not isinstance(params, GMMParams):
-        raise TypeError(f"params must be a GMMParams; got {type(params).__name__}.")
+    check_params(params)
     if params.n_features != n_features:
         raise ValueError(f"params have D={params.n_features} features but X has {n_features} columns.")
     if n_components is not None and params.n_components != n_components:

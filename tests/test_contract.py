@@ -28,6 +28,7 @@ import em_bayes as eb
 import em_driver
 import em_helpers as em
 import em_scale as es
+import em_select as es_select
 
 ROOT = Path(__file__).resolve().parent.parent
 TRUTH = em.GMMParams(
@@ -600,3 +601,33 @@ def test_the_missing_values_pass_mapped_over_the_patterns_is_expected_statistics
     for name, expected in (("counts", counts), ("first", first), ("second", second)):
         np.testing.assert_allclose(getattr(mapped.statistics, name), expected, rtol=1e-14)
     assert mapped.statistics.n_samples == source.n_points
+
+
+# --------------------------------------------------------------------------- flags: one check, one wording
+
+FLAGS = {
+    "fit_gmm-keep_params": (lambda v: em.fit_gmm(X, 2, keep_params=v), "keep_params"),
+    "fit_gmm-allow_missing": (lambda v: em.fit_gmm(X, 2, allow_missing=v), "allow_missing"),
+    "select_model-second_round": (lambda v: es_select.select_model(X, [1, 2], second_round=v), "second_round"),
+    "fit_gmm_online-weighted": (lambda v: es.fit_gmm_online([X], 2, weighted=v), "weighted"),
+}
+
+
+@pytest.mark.parametrize("call, name", FLAGS.values(), ids=FLAGS.keys())
+@pytest.mark.parametrize("value", [1, 0, "yes", None], ids=["1", "0", "yes", "None"])
+def test_a_flag_takes_true_or_false_only_with_one_wording(call, name, value):
+    # keep_params=1 was taken as True and keep_params="yes" too (bool() of anything): one check now.
+    with pytest.raises(TypeError, match=rf"^{name} must be True( \(.*\))? or False; got {value!r}\.$"):
+        call(value)
+
+
+def test_a_long_array_in_an_error_message_is_summarised_not_printed():
+    # A probability vector of K = 200 that does not sum to 1 printed all 200 values (1,306 characters).
+    K = 200
+    with pytest.raises(ValueError) as err:
+        em.GMMParams(np.full(K, 0.9 / K), np.zeros((K, 1)), np.ones((K, 1, 1)))
+    assert len(str(err.value)) < 200, len(str(err.value))
+    assert "shape (200,)" in str(err.value) and "sum 0.9" in str(err.value)
+    with pytest.raises(ValueError) as err:
+        em.GMMParams([1.0], [[0.0]], [[[1.0]]]).permute(np.arange(1, 31))
+    assert len(str(err.value)) < 200, len(str(err.value))

@@ -730,7 +730,7 @@ def test_an_e_step_over_several_blocks_and_a_ragged_last_one_is_exact():
 
 
 def test_the_e_step_clamps_log_odds_at_minus_700_so_exp_never_underflows():
-    """normalize_in_place's promise: exp never sees an argument below -700 (below -708 it
+    """normalize_rows_in_place's promise: exp never sees an argument below -700 (below -708 it
     underflows, NumPy's slow path), which changes a γ_ik by less than 1e-300."""
     params = em.GMMParams([0.5, 0.5], [[0.0, 0.0], [60.0, 0.0]], [np.eye(2), np.eye(2)])
     X = [[0.0, 0.0], [60.0, 0.0], [30.0, 0.0]]  # log-odds -1800, +1800 and 0
