@@ -249,7 +249,7 @@ def _resolve_prior(X, n_components, covariance_type, priors):
 
 def _statistics(Xt, resp):
     """N_k (+ the 10·eps floor, as EM's M-step), x̄_k and S_k = W_k / N_k (the γ-weighted sample
-    covariances; em_helpers' ``centred_scatter`` gives W_k) of Xᵀ (D, N) under γ laid out (K, N)."""
+    covariances; em_statistics' ``centred_scatter`` gives W_k) of Xᵀ (D, N) under γ laid out (K, N)."""
     return _moments(em.statistics_of(Xt, resp))
 
 
