@@ -1,8 +1,10 @@
 """Checks of what a reader passes in, one wording for every fitter; a room below em_helpers.
 
-Every public function of the tutorial checks its arguments here before any arithmetic, with
-an error that says what was expected and what was given (never an array's values: a message
-is read, not scrolled). The fitters' loop settings are checked once, by ``fit_settings``, into
+The checks the fitters share live here, and run before any arithmetic, with an error that says
+what was expected and what was given (an array's values only when it is short: a message is
+read, not scrolled). Checks that belong to one room (GMMParams' own, a prior's, the search's,
+the variational and the online fit's options) sit in that room and call these functions or
+keep their wording. The fitters' loop settings are checked once, by ``fit_settings``, into
 a ``FitSettings``: integers are not bools nor floats like 2.0, numbers are finite and not
 bools (True is not a tolerance). em_helpers re-exports every name here, so ``em.check_X`` and
 the rest resolve as they did; this module imports nothing of the project.
@@ -102,6 +104,14 @@ def check_int(value, name, low):
         raise TypeError(f"{name} must be an integer; got {value!r}.")
     if low is not None and value < low:
         raise ValueError(f"{name} must be an integer >= {low}; got {value!r}.")
+
+
+def check_bool(value, name, true_means=None):
+    """True or False (not 0, 1 or a string), or a TypeError saying so; ``true_means``: what True
+    asks for, named in the message."""
+    if not isinstance(value, bool):
+        meaning = "" if true_means is None else f" ({true_means})"
+        raise TypeError(f"{name} must be True{meaning} or False; got {value!r}.")
 
 
 def check_rows(X):
@@ -279,7 +289,8 @@ def fit_settings(n_samples, n_components, *, n_init, max_iter, tol, reg_covar, c
     check_int(n_init, "n_init", 1)
     check_int(max_iter, "max_iter", 0)
     check_tol(tol)
-    return FitSettings(n_components, n_init, max_iter, float(tol), float(reg_covar), covariance_type, bool(keep_params))
+    check_bool(keep_params, "keep_params")
+    return FitSettings(n_components, n_init, max_iter, float(tol), float(reg_covar), covariance_type, keep_params)
 
 
 _INIT_FORMS = {

@@ -40,7 +40,7 @@ Where the features that came after the driver went:
   in block order, so the result does not depend on the number of processes. From rows the blocks
   are chunks of rows (``DataSource.block_summary``), mapped over processes forked from this one
   with n_jobs > 1 (em_workers' ``BlockMap``; BLAS held to one thread by
-  ``em_helpers.one_blas_thread`` for the fit, the workers included); a dask array's blocks are
+  em_workers' ``one_blas_thread`` for the fit, the workers included); a dask array's blocks are
   mapped by dask, each block a part of the same source (``DataSource.part``) whose chunks its own
   map maps. In memory the map has one block, all N points: its statistics are taken about the
   γ-weighted means of all N points, which a map of several blocks would have to take about θ's

@@ -15,47 +15,42 @@ Numerics, in one place:
   moments of each component, taken about a fixed shift c_k near the data, never about the
   origin), so the same M-step serves data in memory, in chunks, on a cluster or a stream.
 * MAP-EM (``fit_gmm(..., prior=...)``) is the same loop with the M-step of a conjugate
-  prior: its pseudo-observations are added to the sufficient statistics.
+  prior (em_priors): its pseudo-observations are added to the sufficient statistics.
 * Internally the hot arrays are laid out (K, N) and X as Xᵀ (D, N), so that every
   reduction runs along the long, contiguous axis N; the Python loops are over the K
   components and, in the E-step, over cache-sized blocks of columns, never over points
   (``make bench`` measures what this buys against scikit-learn).
 * A component whose responsibilities vanish keeps N_k = Σ_i γ_ik + 10·eps (the floor
-  scikit-learn uses): its weight becomes ~1e-16, its mean the γ-weighted mean of what it
-  still holds (0 if it holds nothing at all) and its covariance ``reg_covar``·I plus what
-  spread is left. It stays finite and can win points back; it is never silently dropped.
+  scikit-learn uses): its weight π_k = N_k / N stays positive (10·eps / N, 4.4e-18 at N = 500,
+  if it holds nothing), its covariance is ``reg_covar``·I plus what spread is left, and its mean
+  the γ-weighted mean of what it still holds. If it holds nothing at all (every γ_ik = 0, as
+  under π_k = 0), fit_gmm and ``m_step`` put its mean at 0 (their statistics are about the
+  γ-weighted means, 0 there) and em_scale's fit_gmm_chunked leaves it where it was (its
+  statistics are about θ's means). It stays finite and can win points back; it is never
+  silently dropped.
 * Σ_k = S_k + reg_covar·I has every eigenvalue >= reg_covar in exact arithmetic. If rounding
   breaks that (a component spanning a point 1e8 away, cond(Σ_k) ~ 1e19), the M-step floors
   that Σ_k's eigenvalues at reg_covar instead of failing; with reg_covar = 0 it raises.
 
-The house. Ten rooms sit below this one and import nothing above them: em_checks (every input check,
-and ``FitSettings``, the loop's settings checked once), em_params (θ as ``GMMParams``, validated and
-factored once, ``CholeskyFactors``, the collapse error; it imports em_checks and em_driver),
-em_statistics (``SufficientStatistics``, the M-step's statistics, with ``+`` and ``recentred``),
-em_diagonal (the diag and spherical models' O(N·K·D) log-densities and statistics, which this
-module's ``log_weighted_densities`` and ``statistics_of`` call, with their rounding bounds; it
-imports em_blocks and em_statistics), em_priors (MAP-EM's conjugate prior; it imports em_checks),
-em_geometry (``ellipse_geometry``), em_blocks (the column blocks, the log-sum-exp over K of every
-E-step, and the two sample-weight primitives), em_incomplete (the E-pass on incomplete, weighted
-data; it imports em_blocks), em_workers (``BlockMap``, a map over blocks by worker processes) and
-em_driver (the EM loop of fit_gmm, the chunked and the variational fits: its docstring says where
-sample weights, missing values and worker processes go: ``DataSource``, here, for the first and the
-last; ``DataSource.map_blocks`` is the one place blocks are mapped). This module re-exports their
-public names, so ``em.<name>`` reaches all of them (test_contract checks it). Above it: em_plots,
-em_scale, em_bayes, em_select, each importing em_helpers only.
+The house: the rooms below this one (em_checks, em_params, em_statistics, em_diagonal, em_priors,
+em_geometry, em_blocks, em_incomplete, em_workers, em_driver) import nothing above them, and this
+module re-exports their public names, so ``em.<name>`` reaches all of them; above it em_plots,
+em_scale, em_bayes and em_select import em_helpers only. README's "What's where" says what each
+room holds and imports; tests/test_contract.py checks that every arrow points down.
 
-The internal layer. The names without a leading underscore that ``__all__`` does not list
-(``DataSource``, ``SourceFit``, ``m_step_with_prior``, ``point_e_step``, ``block_pass``, ``EPass``,
-``combine_passes``, ``run_fit``, ``gain_below_tol``, ``rows_as_Xt``, ``fit_settings``,
-``check_init``, ``init_error``, ``seed_responsibilities``, ``statistics_of``,
-``log_weighted_densities``, ``normalize_rows_in_place``, ``responsibilities_in_place``, ``weigh``,
-``weighted_total``, ``centred_scatter``, ``add_to_diagonals``, ``constrain_covariances``,
-``floor_eigenvalues``, ``block_columns``, ``one_blas_thread``, ``BlockMap``,
-``map_m_step_from_statistics``, ``GMMParams.trusted``, the ``check_*`` functions, ``MAX_ABS``,
-``COUNT_FLOOR``, ``START_METHODS``) are what the rooms above use, documented and tested as the
-public functions are. They take the points as Xᵀ, shape (D, N), and responsibilities and
-log-densities laid out (K, N); the public functions take and return scikit-learn's (N, D)
-and (N, K).
+The internal layer: what the rooms above use beyond ``__all__`` (test_contract checks that they
+use nothing else): ``DataSource``, ``SourceFit``, ``run_fit``, ``EPass``, ``combine_passes``,
+``gain_below_tol``, ``StreamError``, ``fit_settings``, ``check_init``, ``init_error``,
+``rows_as_Xt``, the ``check_*`` functions, ``is_finite_real``, ``is_symmetric_positive_definite``,
+``seed_responsibilities``, ``hard_responsibilities``, ``point_e_step``, ``block_pass``,
+``log_weighted_densities``, ``log_component_constants``, ``LOG_2PI``, ``normalize_rows_in_place``,
+``responsibilities_in_place``, ``weigh``, ``weighted_total``, ``block_columns``, ``statistics_of``,
+``centred_scatter``, ``add_to_diagonals``, ``constrain_covariances``, ``floor_eigenvalues``,
+``m_step_with_prior``, ``map_m_step_from_statistics``, ``sample_covariance``, ``data_covariance``,
+``directional_variances``, ``bic_value``, ``one_blas_thread``, ``BlockMap``, ``GMMParams.trusted``,
+``MAX_ABS``, ``COUNT_FLOOR``, ``START_METHODS``. They take the points as Xᵀ, shape (D, N), and
+responsibilities and log-densities laid out (K, N); the public functions take and return
+scikit-learn's (N, D) and (N, K).
 """
 
 from __future__ import annotations
@@ -90,6 +85,7 @@ from em_checks import (
     rows_as_Xt,
 )
 from em_checks import FitSettings as FitSettings
+from em_checks import check_bool as check_bool
 from em_checks import check_covariance_structure as check_covariance_structure
 from em_checks import check_n_components as check_n_components
 from em_checks import check_rows as check_rows
@@ -114,14 +110,28 @@ from em_incomplete import group_patterns as group_patterns
 from em_incomplete import mean_imputed as mean_imputed
 from em_incomplete import observed_gaussian as observed_gaussian
 from em_incomplete import pattern_statistics as pattern_statistics
-from em_params import CholeskyFactors, GMMParams, _check_params_match, _collapse_error, _diagonals, check_start
+from em_params import (
+    _EPS,
+    CholeskyFactors,
+    GMMParams,
+    _check_params_match,
+    _check_resolved,
+    _data_covariance,
+    _diagonals,
+    add_to_diagonals,
+    check_start,
+)
+from em_params import check_params as check_params
+from em_params import directional_variances as directional_variances
 from em_params import floor_eigenvalues as floor_eigenvalues
-from em_priors import ConjugatePrior, log_prior, resolve_prior
+from em_priors import ConjugatePrior, log_prior, map_m_step_from_statistics, resolve_prior
 from em_priors import default_prior as default_prior
 from em_priors import prior_from_moments as prior_from_moments
 from em_priors import sample_covariance as sample_covariance
-from em_statistics import COUNT_FLOOR, SufficientStatistics, _outer
+from em_statistics import COUNT_FLOOR as COUNT_FLOOR
+from em_statistics import SufficientStatistics, centred_scatter
 from em_workers import BlockMap as BlockMap
+from em_workers import one_blas_thread as one_blas_thread
 
 __all__ = [
     "COVARIANCE_TYPES",
@@ -152,9 +162,6 @@ __all__ = [
     "score_samples",
     "sufficient_statistics",
 ]
-
-_EPS = np.finfo(np.float64).eps
-
 
 # --------------------------------------------------------------------------- parameters
 
@@ -240,23 +247,6 @@ class GMMFit:
 # --------------------------------------------------------------------------- the E-step
 
 
-_BLAS_CONTROLLER = []
-
-
-def one_blas_thread():
-    """A context manager that runs BLAS on one thread while it is open (process-wide, as
-    scikit-learn's KMeans does): for fits whose products are thin, where OpenBLAS's threads cost
-    more than they gain, and for fits that map their blocks over processes of their own (forked
-    inside it, they inherit the limit).
-    threadpoolctl's view of the loaded BLAS is made once (making it scans the process's
-    libraries: about 6 ms)."""
-    if not _BLAS_CONTROLLER:
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS_CONTROLLER.append(ThreadpoolController())
-    return _BLAS_CONTROLLER[0].limit(limits=1, user_api="blas")
-
-
 def log_weighted_densities(Xt, params, out=None, log_weights=None):
     """log π_k + log N(x_i | μ_k, Σ_k), laid out (K, N) (written into ``out`` if given).
 
@@ -311,11 +301,6 @@ def _whitened_log_densities(Xt, means, lower_inv, const, whitened, block, out):
         log_density += const
 
 
-def normalize_in_place(log_prob):
-    """Turn log π_k p(x_i | k), shape (K, N), into γ_ik in place; return Σ_i log p(x_i)."""
-    return float(np.add.reduce(responsibilities_in_place(log_prob)))  # one reduction (two sums: 2 µs more at N = 500)
-
-
 def point_e_step(Xt, params, out=None, log_weights=None):
     """γ laid out (K, N) and log p(x_i | θ), shape (N,), from Xᵀ (D, N): the E-step, kept per point
     (a DataSource sums the log p(x_i), weighted or not). Zero-weight components get γ = 0 exactly.
@@ -361,8 +346,7 @@ def log_likelihood(X, params) -> float:
 
 def _responsibilities_and_log_densities(params, X):
     """γ laid out (K, N) and log p(x_i | θ), shape (N,), of new points: the E-step, kept per point."""
-    if not isinstance(params, GMMParams):
-        raise TypeError(f"params must be a GMMParams; got {type(params).__name__}.")
+    check_params(params)
     return point_e_step(check_new_points(X, params.n_features), params)
 
 
@@ -510,29 +494,6 @@ def sufficient_statistics(X, responsibilities, *, shift=None):
 # --------------------------------------------------------------------------- the M-step
 
 
-def centred_scatter(stats):
-    """N_k (+ the floor), o_k = x̄_k - c_k and the scatter W_k = Σ_i γ_ik (x_i - x̄_k)(x_i - x̄_k)ᵀ
-    about the γ-weighted mean x̄_k, from statistics about any shift c_k: shapes (K,), (K, D), and
-    (K, D, D), or (K, D) (W_k's diagonal) from diagonal statistics."""
-    counts = stats.counts + COUNT_FLOOR  # N_k
-    offset = stats.first / counts[:, None]  # o_k = x̄_k - c_k
-    # Σγ(x - x̄)(x - x̄)ᵀ with x - x̄ = (x - c) - o: second - first oᵀ - o firstᵀ + Σγ o oᵀ, and
-    # first = N_k o_k, so second - (2 N_k - Σγ) o oᵀ: one product where three were (at N = 500 the
-    # M-step's small arrays cost calls, not arithmetic). N_k = Σγ + floor, so 2 N_k - Σγ = N_k + floor.
-    weight = counts + COUNT_FLOOR
-    if stats.second.ndim == 2:  # diagonal statistics: the diagonal of the same formula
-        return counts, offset, stats.second - weight[:, None] * (offset * offset)
-    return counts, offset, stats.second - _outer(offset, weight)
-
-
-def add_to_diagonals(matrices, value):
-    """``value`` added in place to the diagonal of each (D, D) matrix of ``matrices`` (K, D, D), or
-    a stack of them (..., K, D, D): reg_covar, the one place it is added (the ML, MAP and
-    variational M-steps and em_select's stacked M-step call this)."""
-    if value:
-        _diagonals(matrices)[...] += value
-
-
 def _m_step_from_statistics(stats, reg_covar, covariance_type, floor=None):
     """π_k, μ_k, Σ_k from sufficient statistics (see m_step for the formulas); ``floor``, eps·tr S
     for the covariance S of the data if the caller has it, spares the collapse check recomputing
@@ -557,54 +518,6 @@ def _m_step(Xt, resp, reg_covar, covariance_type, prior=None):
     if prior is None:
         return _m_step_from_statistics(stats, reg_covar, covariance_type)
     return map_m_step_from_statistics(stats, prior, reg_covar, covariance_type)
-
-
-def _data_covariance(stats):
-    """The covariance of all N points, (D, D), from the statistics (Σ_k γ_ik = 1 for each i)."""
-    n_samples = stats.counts.sum()
-    mean = (stats.counts @ stats.shift + stats.first.sum(axis=0)) / n_samples
-    # recentred() about the mean m, summed over k: with δ_k = c_k - m, x - m = (x - c_k) + δ_k
-    delta = stats.shift - mean
-    if stats.second.ndim == 2:  # diagonal statistics give the variances: enough for diagonal Σ_k,
-        # whose eigenvectors, the axes, are the directions _check_resolved compares along
-        cross = (stats.first * delta).sum(axis=0)
-        return np.diag((stats.second.sum(axis=0) + cross + cross + stats.counts @ (delta * delta)) / n_samples)
-    cross = stats.first.T @ delta  # Σ_k first_k δ_kᵀ
-    return (stats.second.sum(axis=0) + cross + cross.T + (delta.T * stats.counts) @ delta) / n_samples
-
-
-def _check_resolved(params, stats, floor=None):
-    """Raise when a component has collapsed below what float64 resolves.
-
-    Collapsed means: along some direction u, Σ_k's variance uᵀΣ_k u is below eps (2.2e-16)
-    times the data's variance uᵀ S u there, i.e. the component is narrower than 1.5e-8 of
-    the data's spread. Every other point then lies more than 1/√eps = 6.7e7 of its standard
-    deviations away, where γ_ik = exp(-d²/2) < exp(-2e15) is not a float64 number, so Σ_k is
-    set by rounding alone and log p(X | θ) can go down (it did: a variance of 1e-28 next to
-    data of variance 10 lost 2.6e-4 of L). Checked for the exact step (reg_covar = 0) only:
-    with reg_covar > 0 such a component is held at reg_covar·I, well defined and finite.
-
-    ``floor``, eps·tr S, when the caller has it: fit_gmm computes it once per fit (it does not
-    change between iterations); S itself, needed only past the screens, comes from the statistics.
-    """
-    data_cov = None
-    if floor is None:
-        data_cov = _data_covariance(stats)
-        floor = _EPS * data_cov.trace()
-    # Cheap screens first: λ_min(Σ_k) >= 1 / ‖C_k⁻¹‖²_F, and uᵀ S u <= tr(S). The first one bounds
-    # every k at once with the sum over k, Σ_j ‖C_j⁻¹‖²_F >= ‖C_k⁻¹‖²_F: when it passes (every
-    # iteration of a healthy fit) no component is looked at singly (one reduction where the
-    # per-component screen took four calls: 2 against 8 to 13 µs at N = 500, K = 3, measured).
-    lower_inv = params.cholesky.lower_inv
-    if np.add.reduce(np.square(lower_inv), axis=None) * floor < 1.0:
-        return
-    lower_bound = 1.0 / np.einsum("kde,kde->k", lower_inv, lower_inv)
-    if data_cov is None:
-        data_cov = _data_covariance(stats)
-    for k in np.flatnonzero(lower_bound < floor):
-        eigenvalues, spread = directional_variances(params.covariances[k], data_cov)  # uᵀ Σ_k u, uᵀ S u
-        if (eigenvalues < _EPS * spread).any() and params.weights[k] > 0:
-            raise _collapse_error(k)
 
 
 def constrain_covariances(scatter, counts, covariance_type):
@@ -688,50 +601,6 @@ def m_step(X, responsibilities, *, reg_covar=1e-6, covariance_type="full"):
     return _m_step(np.ascontiguousarray(X.T), resp, reg_covar, covariance_type)
 
 
-# --------------------------------------------------------------------------- MAP: the M-step with a prior
-
-
-def map_m_step_from_statistics(stats, prior, reg_covar, covariance_type):
-    """The MAP M-step: the maximum of Q(θ | θ_t) + log p(θ) (Fraley and Raftery 2007, as
-    mclust's me() computes it). With x̄_k the γ-weighted mean, W_k the scatter about it,
-    d_k = x̄_k - μ_P and b = 1 if κ_P > 0 (the mean prior's ½ log|Σ_k|) else 0:
-    μ_k = (N_k x̄_k + κ_P μ_P) / (N_k + κ_P), and with M_k = W_k + κ_P N_k / (N_k + κ_P) d_k d_kᵀ
-    full Σ_k = (Λ_P + M_k) / (ν_P + N_k + D + 1 + b); tied Σ = (Λ_P + Σ_k M_k) / (ν_P + N + D + 1 + bK);
-    diag σ²_kd = (s_P + (M_k)_dd) / (ν_P + N_k + 2 + b); spherical σ²_k = (s_P + tr M_k) / (ν_P + N_k D + 2 + bD).
-    The prior is pseudo-observations added to the statistics; π_k = N_k / N as before."""
-    counts, offset, scatter = centred_scatter(stats)  # N_k, x̄_k - c_k, W_k
-    kappa, nu = prior.shrinkage, prior.degrees_of_freedom
-    diff = stats.shift + offset - prior.mean  # d_k
-    means = stats.shift + offset - (kappa / (counts + kappa))[:, None] * diff
-    K, D = means.shape
-    b = 1.0 if kappa > 0 else 0.0
-    if scatter.ndim == 2:  # diagonal statistics (diag, spherical): M_k's diagonal
-        spread = scatter + (kappa * counts / (counts + kappa))[:, None] * (diff * diff)
-        if covariance_type == "diag":
-            variances = (prior.scale + spread) / (nu + counts + 2 + b)[:, None]
-        else:
-            variances = np.broadcast_to(
-                ((prior.scale + spread.sum(axis=1)) / (nu + counts * D + 2 + b * D))[:, None], (K, D)
-            )
-        covariances = np.zeros((K, D, D))
-        _diagonals(covariances)[...] = variances
-        add_to_diagonals(covariances, reg_covar)
-        return GMMParams.trusted(counts / stats.n_samples, means, covariances, covariance_type, reg_covar)
-    spread = scatter + _outer(diff, kappa * counts / (counts + kappa))  # M_k
-    if covariance_type == "full":
-        covariances = (prior.scale + spread) / (nu + counts + D + 1 + b)[:, None, None]
-    elif covariance_type == "tied":
-        pooled = (prior.scale + spread.sum(axis=0)) / (nu + counts.sum() + D + 1 + b * K)
-        covariances = np.repeat(pooled[None], K, axis=0)
-    elif covariance_type == "diag":
-        covariances = (prior.scale + spread * np.eye(D)) / (nu + counts + 2 + b)[:, None, None] * np.eye(D)
-    else:  # spherical
-        variances = (prior.scale + np.trace(spread, axis1=1, axis2=2)) / (nu + counts * D + 2 + b * D)
-        covariances = variances[:, None, None] * np.eye(D)
-    add_to_diagonals(covariances, reg_covar)
-    return GMMParams.trusted(counts / stats.n_samples, means, covariances, covariance_type, reg_covar)
-
-
 # --------------------------------------------------------------------------- sampling
 
 
@@ -750,8 +619,7 @@ def sample_gmm(params, n_samples, seed=None):
     labels : ndarray of shape (n_samples,)
         The component z_i each point was drawn from.
     """
-    if not isinstance(params, GMMParams):
-        raise TypeError(f"params must be a GMMParams; got {type(params).__name__}.")
+    check_params(params)
     check_int(n_samples, "n_samples", 1)
     rng = np.random.default_rng(seed)
     labels = rng.choice(params.n_components, size=n_samples, p=params.weights)
@@ -1406,8 +1274,7 @@ def fit_gmm(
     ConvergenceWarning
         When tol > 0 and the returned fit stopped at ``max_iter`` (not with max_iter=0).
     """
-    if not isinstance(allow_missing, bool):
-        raise TypeError(f"allow_missing must be True or False; got {allow_missing!r}.")
+    check_bool(allow_missing, "allow_missing")
     X = check_X(X, allow_missing=allow_missing)
     n_samples, n_features = X.shape
     settings = fit_settings(
@@ -1440,9 +1307,8 @@ def match_components(estimate, reference):
         ``estimate.permute(order)`` is aligned with ``reference`` and
         ``responsibilities[:, order]`` has its columns in the reference's order.
     """
-    for name, p in (("estimate", estimate), ("reference", reference)):
-        if not isinstance(p, GMMParams):
-            raise TypeError(f"{name} must be a GMMParams; got {type(p).__name__}.")
+    check_params(estimate, "estimate")
+    check_params(reference, "reference")
     if (estimate.n_components, estimate.n_features) != (reference.n_components, reference.n_features):
         raise ValueError(
             f"estimate has K={estimate.n_components}, D={estimate.n_features} but reference has "
@@ -1488,21 +1354,6 @@ def data_covariance(X) -> np.ndarray:
     return _data_covariance(statistics_of(Xt, np.ones((1, Xt.shape[1]))))
 
 
-def directional_variances(covariances, data_cov, covariance_type="full"):
-    """The variances of Σ (a matrix (D, D) or a stack (..., D, D)) and of the data's covariance S
-    along the directions the covariance model can make thin, as two arrays (..., J): every
-    eigenvector u of Σ for full and tied (uᵀ Σ u, the eigenvalue, and uᵀ S u; J = D), each axis for
-    diag (J = D), the sum over the axes for spherical (tr Σ and tr S; J = 1). Their ratio is how thin
-    Σ is against the data: the collapse check (``_check_resolved``) and em_select's degenerate rule
-    compare it with a threshold."""
-    if covariance_type == "diag":
-        return np.diagonal(covariances, axis1=-2, axis2=-1), np.diag(data_cov)
-    if covariance_type == "spherical":
-        return np.trace(covariances, axis1=-2, axis2=-1)[..., None], np.trace(data_cov)[None]
-    eigenvalues, vectors = np.linalg.eigh(covariances)
-    return eigenvalues, np.einsum("...dj,de,...ej->...j", vectors, data_cov, vectors)
-
-
 def aic(X, params) -> float:
     """Akaike information criterion, -2 log p(X | θ) + 2p: lower is better."""
     X = check_X(X)
@@ -1530,6 +1381,3 @@ def responsibility_entropy(responsibilities) -> float:
     resp = as_float_array(responsibilities, "responsibilities")
     check_responsibilities(resp, resp.shape[0] if resp.ndim else 0)
     return float(entr(resp).sum())
-
-
-# --------------------------------------------------------------------------- ellipse geometry

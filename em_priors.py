@@ -1,11 +1,12 @@
 """The conjugate prior of MAP-EM (Fraley and Raftery 2007, R mclust's ``priorControl()``): its
-hyperparameters, mclust's default for the data, and its log-density log p(θ); a room below
-em_helpers.
+hyperparameters, mclust's default for the data, its log-density log p(θ), and the M-step that uses
+it (``map_m_step_from_statistics``: pseudo-observations added to the sufficient statistics); a room
+below em_helpers.
 
-The M-step that uses it (pseudo-observations added to the sufficient statistics) is in
-em_helpers beside the ML one, since MAP-EM is the same loop (``fit_gmm(..., prior=...)``).
-em_helpers re-exports the names here (``em.ConjugatePrior``, ``em.default_prior``,
-``em.log_prior``); this module imports only em_checks of the project.
+MAP-EM is fit_gmm's loop (``fit_gmm(..., prior=...)``): em_helpers' ``m_step_with_prior`` calls
+the M-step here where the ML one would run. em_helpers re-exports the names here
+(``em.ConjugatePrior``, ``em.default_prior``, ``em.log_prior``, ``em.map_m_step_from_statistics``);
+this module imports em_checks, em_params and em_statistics of the project.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import numpy as np
 from scipy.special import gammaln, multigammaln
 
 from em_checks import as_float_array, check_data, is_finite_real, is_symmetric_positive_definite
+from em_params import GMMParams, _diagonals, add_to_diagonals
+from em_statistics import _outer, centred_scatter
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -172,3 +175,44 @@ def log_prior(params, prior) -> float:
         whitened = np.einsum("kde,ke->kd", inv, diff)
         total += np.sum(0.5 * D * np.log(kappa / (2 * np.pi)) - half_log_det - 0.5 * kappa * (whitened**2).sum(axis=1))
     return float(total)
+
+
+def map_m_step_from_statistics(stats, prior, reg_covar, covariance_type):
+    """The MAP M-step: the maximum of Q(θ | θ_t) + log p(θ) (Fraley and Raftery 2007, as
+    mclust's me() computes it). With x̄_k the γ-weighted mean, W_k the scatter about it,
+    d_k = x̄_k - μ_P and b = 1 if κ_P > 0 (the mean prior's ½ log|Σ_k|) else 0:
+    μ_k = (N_k x̄_k + κ_P μ_P) / (N_k + κ_P), and with M_k = W_k + κ_P N_k / (N_k + κ_P) d_k d_kᵀ
+    full Σ_k = (Λ_P + M_k) / (ν_P + N_k + D + 1 + b); tied Σ = (Λ_P + Σ_k M_k) / (ν_P + N + D + 1 + bK);
+    diag σ²_kd = (s_P + (M_k)_dd) / (ν_P + N_k + 2 + b); spherical σ²_k = (s_P + tr M_k) / (ν_P + N_k D + 2 + bD).
+    The prior is pseudo-observations added to the statistics; π_k = N_k / N as before."""
+    counts, offset, scatter = centred_scatter(stats)  # N_k, x̄_k - c_k, W_k
+    kappa, nu = prior.shrinkage, prior.degrees_of_freedom
+    diff = stats.shift + offset - prior.mean  # d_k
+    means = stats.shift + offset - (kappa / (counts + kappa))[:, None] * diff
+    K, D = means.shape
+    b = 1.0 if kappa > 0 else 0.0
+    if scatter.ndim == 2:  # diagonal statistics (diag, spherical): M_k's diagonal
+        spread = scatter + (kappa * counts / (counts + kappa))[:, None] * (diff * diff)
+        if covariance_type == "diag":
+            variances = (prior.scale + spread) / (nu + counts + 2 + b)[:, None]
+        else:
+            variances = np.broadcast_to(
+                ((prior.scale + spread.sum(axis=1)) / (nu + counts * D + 2 + b * D))[:, None], (K, D)
+            )
+        covariances = np.zeros((K, D, D))
+        _diagonals(covariances)[...] = variances
+        add_to_diagonals(covariances, reg_covar)
+        return GMMParams.trusted(counts / stats.n_samples, means, covariances, covariance_type, reg_covar)
+    spread = scatter + _outer(diff, kappa * counts / (counts + kappa))  # M_k
+    if covariance_type == "full":
+        covariances = (prior.scale + spread) / (nu + counts + D + 1 + b)[:, None, None]
+    elif covariance_type == "tied":
+        pooled = (prior.scale + spread.sum(axis=0)) / (nu + counts.sum() + D + 1 + b * K)
+        covariances = np.repeat(pooled[None], K, axis=0)
+    elif covariance_type == "diag":
+        covariances = (prior.scale + spread * np.eye(D)) / (nu + counts + 2 + b)[:, None, None] * np.eye(D)
+    else:  # spherical
+        variances = (prior.scale + np.trace(spread, axis1=1, axis2=2)) / (nu + counts * D + 2 + b * D)
+        covariances = variances[:, None, None] * np.eye(D)
+    add_to_diagonals(covariances, reg_covar)
+    return GMMParams.trusted(counts / stats.n_samples, means, covariances, covariance_type, reg_covar)

@@ -588,8 +588,7 @@ def fit_gmm_online(
         whose dimension disagrees with the batches.
     """
     _check_online_arguments(init, n_init, init_points, step_exponent, step_size, average_after, n_passes, prior)
-    if not isinstance(weighted, bool):
-        raise TypeError(f"weighted must be True (batches are pairs (X_b, w_b)) or False; got {weighted!r}.")
+    em.check_bool(weighted, "weighted", "batches are pairs (X_b, w_b)")
     em.check_reg_covar(reg_covar)
     em.check_covariance_type(covariance_type)
     _reread_check(batches, n_passes)

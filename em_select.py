@@ -1325,8 +1325,7 @@ def select_model(
     em.check_int(n_continue, "n_continue", 0)
     if not em.is_finite_real(min_spread_ratio) or min_spread_ratio < 0:  # em_checks' test and wording
         raise ValueError(f"min_spread_ratio must be a finite number >= 0; got {min_spread_ratio!r}.")
-    if not isinstance(second_round, bool):  # as fit_gmm's allow_missing
-        raise TypeError(f"second_round must be True or False; got {second_round!r}.")
+    em.check_bool(second_round, "second_round")
     settings = dict(tol=tol, reg_covar=reg_covar, prior=prior)
     rng = np.random.default_rng(seed)
     data_cov = em.data_covariance(X)

@@ -1,8 +1,9 @@
 """The M-step's sufficient statistics as one value, ``SufficientStatistics``: per component N_k and
 the first two moments about a fixed shift c_k, which add across chunks (``+``, by Chan's
 re-centring) and move exactly to another shift (``recentred``); and ``COUNT_FLOOR``, the floor on
-N_k. A room below em_helpers, which computes them (``sufficient_statistics``, ``statistics_of``)
-and re-exports these names; it imports only NumPy.
+N_k; ``centred_scatter``, N_k, x̄_k - c_k and the scatter W_k about the γ-weighted mean, what every
+M-step reads from them. A room below em_helpers, which computes them (``sufficient_statistics``,
+``statistics_of``) and re-exports these names; it imports only NumPy.
 
 They are the narrow waist of DESIGN.md: EM in memory, over chunks, on dask, online, with a prior,
 with weights, with missing values and the variational fit all feed the M-step through them.
@@ -103,6 +104,21 @@ class SufficientStatistics:
     def means(self):
         """μ_k = c_k + Σ_i γ_ik (x_i - c_k) / N_k, shape (n_components, n_features)."""
         return self.shift + self.first / (self.counts + COUNT_FLOOR)[:, None]
+
+
+def centred_scatter(stats):
+    """N_k (+ the floor), o_k = x̄_k - c_k and the scatter W_k = Σ_i γ_ik (x_i - x̄_k)(x_i - x̄_k)ᵀ
+    about the γ-weighted mean x̄_k, from statistics about any shift c_k: shapes (K,), (K, D), and
+    (K, D, D), or (K, D) (W_k's diagonal) from diagonal statistics."""
+    counts = stats.counts + COUNT_FLOOR  # N_k
+    offset = stats.first / counts[:, None]  # o_k = x̄_k - c_k
+    # Σγ(x - x̄)(x - x̄)ᵀ with x - x̄ = (x - c) - o: second - first oᵀ - o firstᵀ + Σγ o oᵀ, and
+    # first = N_k o_k, so second - (2 N_k - Σγ) o oᵀ: one product where three were (at N = 500 the
+    # M-step's small arrays cost calls, not arithmetic). N_k = Σγ + floor, so 2 N_k - Σγ = N_k + floor.
+    weight = counts + COUNT_FLOOR
+    if stats.second.ndim == 2:  # diagonal statistics: the diagonal of the same formula
+        return counts, offset, stats.second - weight[:, None] * (offset * offset)
+    return counts, offset, stats.second - _outer(offset, weight)
 
 
 def _outer(vectors, weights):

@@ -1,4 +1,5 @@
-"""A map over blocks by worker processes; a room below em_helpers (which re-exports ``BlockMap``).
+"""A map over blocks by worker processes, and BLAS held to one thread; a room below em_helpers (which
+re-exports ``BlockMap`` and ``one_blas_thread``).
 
 An E-pass over blocks is a map and a sum: one small summary per block (an ``EPass.summary()``:
 the block's sufficient statistics N_k, Σ_i γ_ik (x_i - c_k), Σ_i γ_ik (x_i - c_k)(x_i - c_k)ᵀ and
@@ -29,9 +30,9 @@ normally or by an exception. On Linux only: elsewhere n_jobs > 1 raises a ValueE
 among them, can crash, which is why Python's multiprocessing stopped forking there by default in
 3.8).
 
-BLAS: the caller holds BLAS to one thread (``em_helpers.one_blas_thread``) before the map
-forks; the workers inherit the limit (tests/test_em_workers.py checks it), so n_jobs processes
-run n_jobs threads of arithmetic, not n_jobs times BLAS's own pool.
+BLAS: the caller holds BLAS to one thread (``one_blas_thread``, here; it imports threadpoolctl
+when first called) before the map forks; the workers inherit the limit (tests/test_em_workers.py
+checks it), so n_jobs processes run n_jobs threads of arithmetic, not n_jobs times BLAS's own pool.
 
 Python 3.12 and later warn (DeprecationWarning) when a process that has other threads forks:
 such a child can deadlock on a lock another thread held at the fork. We fork anyway and do not
@@ -49,7 +50,23 @@ import pickle
 import sys
 import traceback
 
-__all__ = ["BlockMap"]
+__all__ = ["BlockMap", "one_blas_thread"]
+
+_BLAS_CONTROLLER = []
+
+
+def one_blas_thread():
+    """A context manager that runs BLAS on one thread while it is open (process-wide, as
+    scikit-learn's KMeans does): for fits whose products are thin, where OpenBLAS's threads cost
+    more than they gain, and for fits that map their blocks over processes of their own (forked
+    inside it, they inherit the limit).
+    threadpoolctl's view of the loaded BLAS is made once (making it scans the process's
+    libraries: about 6 ms)."""
+    if not _BLAS_CONTROLLER:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS_CONTROLLER.append(ThreadpoolController())
+    return _BLAS_CONTROLLER[0].limit(limits=1, user_api="blas")
 
 
 class BlockMap:

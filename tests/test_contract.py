@@ -8,7 +8,10 @@ numbers against scikit-learn, mclust or Bishop; chunks, streams, priors) stays i
 """
 
 import ast
+import fnmatch
 import importlib
+import operator
+import re
 import subprocess
 import sys
 import typing
@@ -27,6 +30,7 @@ import em_driver
 import em_helpers as em
 import em_incomplete
 import em_scale as es
+import em_select as es_select
 
 ROOT = Path(__file__).resolve().parent.parent
 TRUTH = em.GMMParams(
@@ -298,6 +302,22 @@ def test_every_fitters_result_declares_its_responsibilities_as_it_returns_them()
         assert fit.responsibilities.shape == (N, 3)
 
 
+def test_a_component_that_holds_nothing_keeps_the_floor_and_each_fitter_places_its_mean_as_documented():
+    """em_helpers' docstring: π_k = 10·eps / N; fit_gmm puts μ_k at 0 (statistics about the
+    γ-weighted means), fit_gmm_chunked leaves it where it was (statistics about θ's means), so that
+    component is the exception to "fit_gmm's iterates to rounding"; the others still agree."""
+    away = TRUTH.means.max(axis=0) + 50.0 * np.sqrt(TRUTH.covariances.max())  # far from X and from 0
+    start = em.GMMParams([*TRUTH.weights, 0.0], [*TRUTH.means, away], [*TRUTH.covariances, np.eye(2)])
+    in_memory = em.fit_gmm(X, 4, init=start, max_iter=1, tol=0).params
+    chunked = es.fit_gmm_chunked(X, 4, init=start, max_iter=1, tol=0, chunk_size=64).params
+    for params in (in_memory, chunked):
+        assert params.weights[3] == em.COUNT_FLOOR / N
+        np.testing.assert_allclose(params.covariances[3], 1e-6 * np.eye(2), rtol=1e-12)  # reg_covar·I
+    np.testing.assert_array_equal(in_memory.means[3], np.zeros(2))
+    np.testing.assert_array_equal(chunked.means[3], away)
+    np.testing.assert_allclose(chunked.means[:3], in_memory.means[:3], rtol=1e-12)
+
+
 # --------------------------------------------------------------------------- the internal layer
 
 
@@ -337,6 +357,46 @@ def test_no_room_above_the_core_reaches_a_private_name_of_it():
         private[path.stem] = sorted(name for name in used if name.startswith("_"))
     assert set(private) >= {"em_scale", "em_bayes", "em_select", "em_plots"}
     assert {name: names for name, names in private.items() if names} == {}
+
+
+def names_used_from_the_core(room):
+    """The names a room reaches in em_helpers: ``em.<name>`` and ``from em_helpers import <name>``."""
+    tree = ast.parse((ROOT / f"{room}.py").read_text(encoding="utf-8"))
+    used = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "em"
+    }
+    return used | {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and node.module == "em_helpers"
+        for alias in node.names
+    }
+
+
+def test_the_rooms_above_use_the_public_names_and_the_documented_internal_layer_only():
+    """em_helpers' docstring lists its internal layer (``check_*`` standing for every check_ name):
+    each name a room above uses is in ``__all__`` or on that list, and each name listed exists."""
+    paragraph = em.__doc__[em.__doc__.index("The internal layer") :].split("\n\n")[0]
+    listed = re.findall(r"``([A-Za-z_][\w.*]*)``", paragraph)
+    graph = project_imports()
+    above = set(graph) - set(graph["em_helpers"]) - {"em_helpers"}
+    assert {"em_scale", "em_bayes", "em_select", "em_plots"} <= above
+    undocumented = {
+        room: sorted(
+            name
+            for name in names_used_from_the_core(room)
+            if name not in em.__all__ and not any(fnmatch.fnmatchcase(name, pattern) for pattern in listed)
+        )
+        for room in sorted(above)
+    }
+    assert {room: names for room, names in undocumented.items() if names} == {}
+    for name in listed:
+        if "*" in name:
+            assert [n for n in dir(em) if fnmatch.fnmatchcase(n, name)], name
+        else:
+            assert operator.attrgetter(name)(em) is not None, name
 
 
 def test_importing_the_numeric_modules_loads_neither_matplotlib_nor_dask():
@@ -629,3 +689,33 @@ def test_the_missing_values_pass_mapped_over_the_patterns_is_expected_statistics
     for name, expected in (("counts", counts), ("first", first), ("second", second)):
         np.testing.assert_allclose(getattr(mapped.statistics, name), expected, rtol=1e-14)
     assert mapped.statistics.n_samples == source.n_points
+
+
+# --------------------------------------------------------------------------- flags: one check, one wording
+
+FLAGS = {
+    "fit_gmm-keep_params": (lambda v: em.fit_gmm(X, 2, keep_params=v), "keep_params"),
+    "fit_gmm-allow_missing": (lambda v: em.fit_gmm(X, 2, allow_missing=v), "allow_missing"),
+    "select_model-second_round": (lambda v: es_select.select_model(X, [1, 2], second_round=v), "second_round"),
+    "fit_gmm_online-weighted": (lambda v: es.fit_gmm_online([X], 2, weighted=v), "weighted"),
+}
+
+
+@pytest.mark.parametrize("call, name", FLAGS.values(), ids=FLAGS.keys())
+@pytest.mark.parametrize("value", [1, 0, "yes", None], ids=["1", "0", "yes", "None"])
+def test_a_flag_takes_true_or_false_only_with_one_wording(call, name, value):
+    # keep_params=1 was taken as True and keep_params="yes" too (bool() of anything): one check now.
+    with pytest.raises(TypeError, match=rf"^{name} must be True( \(.*\))? or False; got {value!r}\.$"):
+        call(value)
+
+
+def test_a_long_array_in_an_error_message_is_summarised_not_printed():
+    # A probability vector of K = 200 that does not sum to 1 printed all 200 values (1,306 characters).
+    K = 200
+    with pytest.raises(ValueError) as err:
+        em.GMMParams(np.full(K, 0.9 / K), np.zeros((K, 1)), np.ones((K, 1, 1)))
+    assert len(str(err.value)) < 200, len(str(err.value))
+    assert "shape (200,)" in str(err.value) and "sum 0.9" in str(err.value)
+    with pytest.raises(ValueError) as err:
+        em.GMMParams([1.0], [[0.0]], [[[1.0]]]).permute(np.arange(1, 31))
+    assert len(str(err.value)) < 200, len(str(err.value))

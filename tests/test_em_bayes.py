@@ -310,7 +310,7 @@ def test_elbo_is_the_whole_bound_up_to_a_constant(weight_prior):
         posterior = eb._posterior(*eb._statistics(Xt, resp), *update)
         for _ in range(15):
             resp = eb._log_rho(Xt, posterior, eb._gaussians(posterior, "full"))
-            em.normalize_in_place(resp)  # γ, the E-step
+            em.responsibilities_in_place(resp)  # γ, the E-step
             posterior = eb._posterior(*eb._statistics(Xt, resp), *update)
             ours = eb._elbo(entr(resp).sum(), posterior, eb._gaussians(posterior, "full"))
             whole = eb.full_elbo(X, dataclasses.replace(fit, responsibilities=resp.T, posterior=posterior))
