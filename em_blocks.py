@@ -15,8 +15,10 @@ w_i), the seeding it hands w to (``seed_responsibilities``), and em_incomplete w
 the source grouped by pattern (each pattern's N, the E-pass, the imputed start, the default
 prior's moments). After ``weigh`` the statistics are sums over r_ik = w_i γ_ik (em_helpers'
 ``statistics_of``, em_incomplete's ``pattern_statistics``), which see no w; where a total weight
-is needed again it is read, not summed: the source's ``n_points``, a pattern's ``total_weight``,
-a statistics' ``n_samples`` (the DataSource docstring lists every place weights enter). Each
+is needed again it is mostly read: the source's ``n_points``, a pattern's ``total_weight``, a
+statistics' ``n_samples``; it is added up again over patterns (``group_patterns``' total,
+``observed_gaussian``) and over the online fit's first-pass batches (``_Stepwise``), and each
+start sums its rows' w once (the DataSource docstring lists every place weights enter). Each
 keeps the NumPy operation of the code it replaced (np.add.reduce, einsum), so the fits kept their
 bits (tests/source_identity.py).
 """

@@ -3,11 +3,13 @@
 The checks the fitters share live here, and run before any arithmetic, with an error that says
 what was expected and what was given (an array's values only when it is short: a message is
 read, not scrolled). Checks that belong to one room (GMMParams' own, a prior's, the search's,
-the variational and the online fit's options) sit in that room and call these functions or
-keep their wording. The fitters' loop settings are checked once, by ``fit_settings``, into
-a ``FitSettings``: integers are not bools nor floats like 2.0, numbers are finite and not
-bools (True is not a tolerance). em_helpers re-exports every name here, so ``em.check_X`` and
-the rest resolve as they did; this module imports nothing of the project.
+the variational and the online fit's options) sit in that room and call these functions or keep
+their wording. The loop settings of fit_gmm, fit_gmm_chunked and fit_bayesian_gmm are checked
+once, by ``fit_settings``, into a ``FitSettings`` (the online fit and the search check theirs
+with the functions here, as their options differ: the search's n_init may be 0): integers are
+not bools nor floats like 2.0, numbers are finite and not bools (True is not a tolerance).
+em_helpers re-exports every name here, so ``em.check_X`` and the rest resolve as they did; this
+module imports nothing of the project.
 """
 
 from __future__ import annotations

@@ -42,7 +42,8 @@ Where the features that came after the driver went:
   with n_jobs > 1 (em_workers' ``BlockMap``; BLAS held to one thread by
   em_workers' ``one_blas_thread`` for the fit, the workers included); a dask array's blocks are
   mapped by dask, each block a part of the same source (``DataSource.part``) whose chunks its own
-  map maps. In memory the map has one block, all N points: its statistics are taken about the
+  map maps. In memory the map has one block, all N points (so a pool there has nothing to
+  share out: only fit_gmm_chunked takes n_jobs): its statistics are taken about the
   γ-weighted means of all N points, which a map of several blocks would have to take about θ's
   means (other rounding, and γ to gather into one array).
 * not through this driver: em_scale's online fit (a stepwise stochastic approximation, not the

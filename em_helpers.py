@@ -24,9 +24,10 @@ Numerics, in one place:
   scikit-learn uses): its weight π_k = N_k / N stays positive (10·eps / N, 4.4e-18 at N = 500,
   if it holds nothing), its covariance is ``reg_covar``·I plus what spread is left, and its mean
   the γ-weighted mean of what it still holds. If it holds nothing at all (every γ_ik = 0, as
-  under π_k = 0), fit_gmm and ``m_step`` put its mean at 0 (their statistics are about the
-  γ-weighted means, 0 there) and em_scale's fit_gmm_chunked leaves it where it was (its
-  statistics are about θ's means). It stays finite and can win points back; it is never
+  under π_k = 0), fit_gmm on complete data and ``m_step`` put its mean at 0 (their statistics
+  are about the γ-weighted means, 0 there); fit_gmm with missing values, em_scale's
+  fit_gmm_chunked and its online fit leave it where it was (their statistics are about θ's
+  means). It stays finite and can win points back; it is never
   silently dropped.
 * Σ_k = S_k + reg_covar·I has every eigenvalue >= reg_covar in exact arithmetic. If rounding
   breaks that (a component spanning a point 1e8 away, cond(Σ_k) ~ 1e19), the M-step floors
@@ -64,7 +65,7 @@ from scipy.special import entr
 import em_incomplete
 
 # The rooms below the core, re-exported so that ``em.<name>`` resolves for notebooks, the README
-# and the rooms above (``as`` marks a name this module only passes on).
+# and the rooms above (``name as name`` marks a re-export for ruff; some of those are used here too).
 from em_blocks import block_columns, draw_probabilities, responsibilities_in_place, weigh, weighted_total
 from em_blocks import normalize_rows_in_place as normalize_rows_in_place
 from em_checks import COVARIANCE_TYPES as COVARIANCE_TYPES
@@ -785,10 +786,12 @@ class DataSource:
     processes; in memory one block, all N points (γ kept for the fit's result; the statistics
     about the γ-weighted means, computed only if an M-step reads them); on incomplete data one
     block per missingness pattern (``pattern_pass``, statistics about θ's means, γ gathered back
-    into the order of X). A pool put in ``map_blocks`` reaches
-    fit_gmm (complete, weighted, missing values), fit_gmm_chunked, each batch of the online fit
-    and the variational fit. The blocks and the order of the sum do not depend on n_jobs, so
-    neither does the result, bit for bit.
+    into the order of X). So a pool put in ``map_blocks`` is one place, but it has work only where
+    there are several blocks: today fit_gmm_chunked (``n_jobs``, the only source that takes it)
+    and, were n_jobs given to it, the missing-values pass (one block per pattern). An in-memory
+    source maps one block: splitting it would move its statistics to θ's means (other rounding
+    than today's fits) and gather γ from the workers, not done. The blocks and the order of the
+    sum do not depend on n_jobs, so neither does the result, bit for bit.
 
     **Every place a weight w_i enters.** Every product, sum and draw with w is one of em_blocks'
     three weight primitives, ``weigh`` (w_i γ_ik), ``weighted_total`` (Σ_i w_i v_i, Σ_i w_i) and
@@ -883,6 +886,7 @@ class DataSource:
         self.n_points = self.n_samples if weights is None else weighted_total(weights)
         self.chunk_size, self.start_size, self.n_jobs = chunk_size, start_size, n_jobs
         self.first_row, self.block, self._pool, self._gamma = 0, None, None, None
+        self._pool_made_for = None  # (one_block, n_blocks) the workers were forked with
 
     def _check_positive_rows(self, n_components):
         """At least K = ``n_components`` rows with a positive weight (rows with every value missing
@@ -1002,8 +1006,9 @@ class DataSource:
         """The E-pass under θ (see the class docstring): ``map_blocks`` over the blocks, summed.
         ``spent``: a pass whose γ memory may be reused; ``shift``: the c_k of an in-memory pass's
         statistics (None: the γ-weighted means; from rows they are always about θ's means, so that
-        blocks add); ``log_weights`` and ``statistics_type``: see ``pass_of`` (in memory; the
-        variational fit's)."""
+        blocks add); ``log_weights`` and ``statistics_type``: see ``pass_of`` (the variational
+        fit's). ``spent``, ``shift``, ``log_weights`` and ``statistics_type`` are read in memory
+        only: a source of rows or of incomplete data ignores them (none of its fitters passes them)."""
         if self.incomplete is not None:
             return self._incomplete_pass(params)
         if self.Xt is None:
@@ -1082,14 +1087,20 @@ class DataSource:
         else by n_jobs processes (em_workers' ``BlockMap``: this one and n_jobs - 1 workers forked
         on first use, which inherit ``one_block`` and the rows, and end with ``close``), each taking
         the next block not yet taken and handing back the summaries in block order, so their sum
-        is the one-process sum, bit for bit. Processes, not threads: see em_workers' docstring."""
+        is the one-process sum, bit for bit. Processes, not threads: see em_workers' docstring.
+        The workers hold the ``one_block`` and ``n_blocks`` they were forked with: a call with
+        another function or another number of blocks ends them and forks new ones (only ``task``
+        crosses on each call)."""
         if self.n_jobs == 1 and n_blocks == 1:  # no generator: 1 µs of a 53 µs E-pass at N = 500
             return (one_block(task, 0),)  # (tests/source_timing.py, measured)
         if self.n_jobs == 1:
             return (one_block(task, index) for index in range(n_blocks))
+        if self._pool is not None and self._pool_made_for != (one_block, n_blocks):
+            self.close()  # forked for another block function: it would run that one
         if self._pool is None:
             self._pool = BlockMap(one_block, n_blocks, self.n_jobs)
             self._pool.__enter__()  # forks the workers; close() ends them
+            self._pool_made_for = (one_block, n_blocks)
         return self._pool(task)
 
     @staticmethod

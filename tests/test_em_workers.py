@@ -311,3 +311,17 @@ def test_off_linux_or_without_fork_more_than_one_job_says_so_and_names_n_jobs_1(
 def test_em_workers_is_a_room_below_the_core():
     assert em.BlockMap is em_workers.BlockMap
     assert "em_workers" in {module.__name__ for module in es._project_modules()}  # shipped to dask workers too
+
+
+def test_a_data_source_maps_a_new_block_function_with_new_workers():
+    # The workers hold the block function and the number of blocks they were forked with: a second
+    # map with another function (em_select's stacked E-step closes over each iteration's π) or
+    # another number of blocks must run that one, not the first (it returned the first's 3 results).
+    source = em.DataSource.rows(np.zeros((40, 2)), chunk_size=10, start_size=40, n_jobs=2)
+    with source:
+        first = list(source.map_blocks(lambda task, index: ("f", task, index), 7, 3))
+        second = list(source.map_blocks(lambda task, index: ("g", task, index), 8, 5))
+        again = list(source.map_blocks(lambda task, index: ("g", task, index), 9, 5))
+    assert first == [("f", 7, i) for i in range(3)]
+    assert second == [("g", 8, i) for i in range(5)]
+    assert again == [("g", 9, i) for i in range(5)]
