@@ -493,6 +493,7 @@ def fit_bayesian_gmm(
     tol=1e-6,
     reg_covar=1e-6,
     seed=None,
+    n_jobs=1,
 ):
     """Fit a Bayesian Gaussian mixture with at most K = ``n_components`` components by
     variational Bayes (mean field), as scikit-learn's BayesianGaussianMixture does.
@@ -535,6 +536,7 @@ def fit_bayesian_gmm(
     -------
     BayesianGMMFit
     """
+    em.check_int(n_jobs, "n_jobs", 1)
     X = em.check_X(X)
     n_samples, n_features = X.shape
     settings = em.fit_settings(
@@ -549,5 +551,5 @@ def fit_bayesian_gmm(
         )
     priors = (weight_concentration_prior, mean_precision_prior, mean_prior, degrees_of_freedom_prior, covariance_prior)
     prior = _resolve_prior(X, n_components, covariance_type, priors)
-    variant = _Variational(em.DataSource(X), prior, weight_concentration_prior_type, settings)
+    variant = _Variational(em.DataSource(X, n_jobs=n_jobs), prior, weight_concentration_prior_type, settings)
     return em.run_fit(variant, settings, init, seed, n_samples)

@@ -270,6 +270,11 @@ def run_fit(variant, settings, init, seed, n_samples):
     only with reg_covar = 0) is skipped and counted; if every start does, the first one's error is
     raised again. Returns ``variant.result(best_run, n_failed_starts)``.
     """
+    with variant.source:  # the source's worker processes and BLAS limit, if any, end with the fit
+        return _run_fit(variant, settings, init, seed, n_samples)
+
+
+def _run_fit(variant, settings, init, seed, n_samples):
     if not isinstance(init, str):
         best, failures = _run(variant, lambda: variant.given_start(init), settings, n_samples), []
     else:

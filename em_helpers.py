@@ -57,6 +57,7 @@ scikit-learn's (N, D) and (N, K).
 from __future__ import annotations
 
 import dataclasses
+import mmap
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -771,6 +772,11 @@ def m_step_with_prior(stats, prior, reg_covar, covariance_type, floor=None):
     return map_m_step_from_statistics(stats, prior, reg_covar, covariance_type)
 
 
+# Rows per block of an in-memory E-pass with n_jobs > 1 (fixed, so the blocks, their sum and the fit do not
+# depend on n_jobs): em_scale's default chunk, whose γ and Xᵀ stay in cache.
+MEMORY_BLOCK = 20_000
+
+
 class DataSource:
     """The points a fit reads and their sample weights w_i: the one place where weights meet a
     fitter, and the one place where the blocks of an E-pass are mapped (``map_blocks``).
@@ -841,11 +847,12 @@ class DataSource:
     None there would change those fits' seeds (and their bits) against the fits made so far.
     """
 
-    def __init__(self, X, sample_weight=None, n_components=None, *, allow_missing=False):
+    def __init__(self, X, sample_weight=None, n_components=None, *, allow_missing=False, n_jobs=1):
         """In memory. X: (N, D) checked by ``check_X`` (NaN where missing with ``allow_missing``);
-        ``n_components``: K, to check that K rows have a positive weight (None: not checked)."""
+        ``n_components``: K, to check that K rows have a positive weight (None: not checked);
+        ``n_jobs`` processes (> 1: the E-pass in blocks of ``MEMORY_BLOCK`` rows, see the class)."""
         weights = None if sample_weight is None else check_sample_weight(sample_weight, X.shape[0])
-        self._setup(X, weights)
+        self._setup(X, weights, n_jobs=n_jobs)
         if allow_missing and np.isnan(X).any():
             self.incomplete = em_incomplete.group_patterns(X, self.weights)
             self.weights = np.ones(self.n_samples) if weights is None else weights  # (a copy: check_sample_weight's)
@@ -862,6 +869,7 @@ class DataSource:
         weights = None if sample_weight is None else check_sample_weight(sample_weight, X.shape[0])
         source._setup(X, weights, chunk_size, start_size, n_jobs)
         source._check_positive_rows(n_components)
+        source._one_blas_thread = True  # thin blocks: BLAS's own threads cost more than they gain
         return source
 
     @classmethod
@@ -887,6 +895,8 @@ class DataSource:
         self.chunk_size, self.start_size, self.n_jobs = chunk_size, start_size, n_jobs
         self.first_row, self.block, self._pool, self._gamma = 0, None, None, None
         self._pool_made_for = None  # (one_block, n_blocks) the workers were forked with
+        self._one_blas_thread, self._blas_limit = False, None  # BLAS held to one thread while open?
+        self._shared_gamma = None  # in memory with n_jobs > 1: γ (K, N) in memory the workers share
 
     def _check_positive_rows(self, n_components):
         """At least K = ``n_components`` rows with a positive weight (rows with every value missing
@@ -900,17 +910,29 @@ class DataSource:
             )
 
     def __enter__(self):
+        """The fit's source (em_driver's ``run_fit`` opens it for the fit): a source of rows holds
+        BLAS to one thread from here to ``close``, whatever n_jobs."""
+        if self._one_blas_thread:
+            self._hold_one_blas_thread()
         return self
 
     def __exit__(self, exc_type, exc, tb):
         self.close(wait=exc_type is None)
 
+    def _hold_one_blas_thread(self):
+        if self._blas_limit is None:
+            self._blas_limit = one_blas_thread()  # threadpoolctl's limit holds from here
+
     def close(self, wait=True):
         """End the worker processes, if ``map_blocks`` forked them (``wait``: let each finish its
-        block; else, on the way out of an exception, terminate them)."""
+        block; else, on the way out of an exception, terminate them), and give BLAS its threads
+        back if this source held it to one."""
         if self._pool is not None:
             self._pool.close(wait)
             self._pool = None
+        if self._blas_limit is not None:
+            self._blas_limit.restore_original_limits()
+            self._blas_limit = None
 
     def per_point(self, e_pass):
         """L and the statistics of ``e_pass`` per point, or with weights per unit of weight (÷ N, or
@@ -1014,8 +1036,39 @@ class DataSource:
         if self.Xt is None:
             n_blocks = -(-self.n_samples // self.chunk_size)
             return combine_passes(self.map_blocks(self.block_summary, params, n_blocks))
-        (whole,) = self.map_blocks(self._memory_pass, (params, spent, shift, log_weights, statistics_type), 1)
-        return whole
+        if self.n_jobs == 1:
+            (whole,) = self.map_blocks(self._memory_pass, (params, spent, shift, log_weights, statistics_type), 1)
+            return whole
+        return self._blocked_pass(params, spent, log_weights, statistics_type)
+
+    def _blocked_pass(self, params, spent, log_weights, statistics_type):
+        """The E-pass in memory with n_jobs > 1: blocks of ``MEMORY_BLOCK`` rows (``memory_block``),
+        statistics about θ's means, summed in block order; each block writes its γ into a (K, N)
+        array in shared memory, made before the workers are forked (they inherit it), copied into
+        the spent pass's γ (or a new array) for the fit's result."""
+        K, N = params.n_components, self.n_samples
+        if self._shared_gamma is None or self._shared_gamma.shape[0] != K:
+            self.close()  # workers forked with another γ array would write into that one
+            self._shared_gamma = np.frombuffer(mmap.mmap(-1, K * N * 8), dtype=float).reshape(K, N)
+        n_blocks = -(-N // MEMORY_BLOCK)
+        total = combine_passes(self.map_blocks(self.memory_block, (params, log_weights, statistics_type), n_blocks))
+        resp = np.empty((K, N)) if spent is None else spent.responsibilities
+        np.copyto(resp, self._shared_gamma)
+        return EPass(total.log_likelihood, total.statistics, responsibilities=resp)
+
+    def memory_block(self, task, index):
+        """Block ``index`` of a source in memory with n_jobs > 1 (rows index·MEMORY_BLOCK ..., with
+        their slice of w): its γ written into the shared (K, N) array, its summary (statistics
+        about θ's means) returned."""
+        params, log_weights, statistics_type = task
+        start = index * MEMORY_BLOCK
+        stop = min(start + MEMORY_BLOCK, self.n_samples)
+        Xt = np.ascontiguousarray(self.Xt[:, start:stop])
+        w = None if self.weights is None else self.weights[start:stop]
+        e_pass = self.pass_of(Xt, w, params, params.means, None, log_weights, statistics_type)
+        summary = e_pass.summary()
+        self._shared_gamma[:, start:stop] = e_pass.responsibilities
+        return summary
 
     def _memory_pass(self, task, index):
         """The one block of a source in memory: all N points (``pass_of``), γ kept."""
@@ -1098,6 +1151,7 @@ class DataSource:
         if self._pool is not None and self._pool_made_for != (one_block, n_blocks):
             self.close()  # forked for another block function: it would run that one
         if self._pool is None:
+            self._hold_one_blas_thread()  # before the fork: the workers inherit it; until close()
             self._pool = BlockMap(one_block, n_blocks, self.n_jobs)
             self._pool.__enter__()  # forks the workers; close() ends them
             self._pool_made_for = (one_block, n_blocks)
@@ -1219,6 +1273,7 @@ def fit_gmm(
     prior=None,
     allow_missing=False,
     sample_weight=None,
+    n_jobs=1,
 ):
     """Fit a Gaussian mixture with K = ``n_components`` components by EM (MAP-EM with a prior).
 
@@ -1286,13 +1341,14 @@ def fit_gmm(
         When tol > 0 and the returned fit stopped at ``max_iter`` (not with max_iter=0).
     """
     check_bool(allow_missing, "allow_missing")
+    check_int(n_jobs, "n_jobs", 1)
     X = check_X(X, allow_missing=allow_missing)
     n_samples, n_features = X.shape
     settings = fit_settings(
         n_samples, n_components, n_init=n_init, max_iter=max_iter, tol=tol, reg_covar=reg_covar,
         covariance_type=covariance_type, keep_params=keep_params,
     )  # fmt: skip
-    source = DataSource(X, sample_weight, n_components, allow_missing=allow_missing)
+    source = DataSource(X, sample_weight, n_components, allow_missing=allow_missing, n_jobs=n_jobs)
     init = check_init(init, ("methods", "params", "responsibilities"), n_samples, n_features, settings)
     prior = source.resolve_prior(prior, n_components, covariance_type)
     return run_fit(SourceFit("fit_gmm", source, settings, prior), settings, init, seed, source.n_points)

@@ -331,12 +331,10 @@ def fit_gmm_chunked(
         def e_pass(params, spent):
             return _dask_pass(X, params, chunk_size, weights)
 
-    # BLAS on one thread for the whole fit, whatever n_jobs (the workers, forked inside, inherit the
-    # limit): n_jobs processes each with BLAS's own pool would put more threads than cores on the
-    # machine; and no product's rounding then depends on how BLAS would have split it.
-    with em.one_blas_thread(), source:
-        variant = em.SourceFit("fit_gmm_chunked", source, settings, prior, e_pass)
-        return em.run_fit(variant, settings, init, seed, source.n_points)
+    # BLAS on one thread for the whole fit, whatever n_jobs: the source of rows holds it while the fit
+    # has it open (run_fit), the workers, forked inside, inherit it.
+    variant = em.SourceFit("fit_gmm_chunked", source, settings, prior, e_pass)
+    return em.run_fit(variant, settings, init, seed, source.n_points)
 
 
 # --------------------------------------------------------------------------- stepwise (online) EM
