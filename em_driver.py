@@ -271,28 +271,24 @@ def run_fit(variant, settings, init, seed, n_samples):
     raised again. Returns ``variant.result(best_run, n_failed_starts)``.
     """
     with variant.source:  # the source's worker processes and BLAS limit, if any, end with the fit
-        return _run_fit(variant, settings, init, seed, n_samples)
-
-
-def _run_fit(variant, settings, init, seed, n_samples):
-    if not isinstance(init, str):
-        best, failures = _run(variant, lambda: variant.given_start(init), settings, n_samples), []
-    else:
-        rng = np.random.default_rng(seed)
-        best, failures = None, []
-        for _ in range(settings.n_init):
-            try:
-                run = _run(variant, lambda: variant.start(init, rng), settings, n_samples)
-            except CollapseError as err:
-                failures.append(err)
-                continue
-            if best is None or run.objectives[-1] > best.objectives[-1]:
-                best = run
-        if best is None:
-            if settings.n_init == 1:
-                raise failures[0]
-            first = failures[0]
-            raise CollapseError(f"all n_init={settings.n_init} starts collapsed; the first: {first}") from first
+        if not isinstance(init, str):
+            best, failures = _run(variant, lambda: variant.given_start(init), settings, n_samples), []
+        else:
+            rng = np.random.default_rng(seed)
+            best, failures = None, []
+            for _ in range(settings.n_init):
+                try:
+                    run = _run(variant, lambda: variant.start(init, rng), settings, n_samples)
+                except CollapseError as err:
+                    failures.append(err)
+                    continue
+                if best is None or run.objectives[-1] > best.objectives[-1]:
+                    best = run
+            if best is None:
+                if settings.n_init == 1:
+                    raise failures[0]
+                first = failures[0]
+                raise CollapseError(f"all n_init={settings.n_init} starts collapsed; the first: {first}") from first
     _warn_if_not_converged(
         variant.name,
         variant.objective_name,
