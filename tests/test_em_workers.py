@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from threadpoolctl import threadpool_info
 
+import em_bayes as eb
 import em_helpers as em
 import em_scale as es
 import em_workers
@@ -325,3 +326,77 @@ def test_a_data_source_maps_a_new_block_function_with_new_workers():
     assert first == [("f", 7, i) for i in range(3)]
     assert second == [("g", 8, i) for i in range(5)]
     assert again == [("g", 9, i) for i in range(5)]
+
+
+# --------------------------------------------------------------------------- in memory: fit_gmm, fit_bayesian_gmm
+
+IN_MEMORY = {
+    "complete": lambda X, **kw: em.fit_gmm(X, 3, **kw),
+    "weighted": lambda X, **kw: em.fit_gmm(X, 3, sample_weight=np.linspace(0.5, 2.0, len(X)), **kw),
+    "missing": lambda X, **kw: em.fit_gmm(with_holes(X), 3, allow_missing=True, **kw),
+    "bayes": lambda X, **kw: eb.fit_bayesian_gmm(X, 3, **kw),
+}
+
+
+def with_holes(X):
+    X = X.copy()
+    X[np.random.default_rng(5).random(X.shape) < 0.1] = np.nan
+    return X
+
+
+def final_objective(fit):
+    return fit.elbos[-1] if hasattr(fit, "elbos") else fit.log_likelihoods[-1]
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+@pytest.mark.parametrize("fit", IN_MEMORY.values(), ids=IN_MEMORY.keys())
+def test_an_in_memory_fit_gives_the_same_bits_for_n_jobs_2_and_3_and_n_jobs_1s_to_rounding(
+    X, monkeypatch, fit, covariance_type
+):
+    monkeypatch.setattr(em, "MEMORY_BLOCK", 1_500)  # 14 blocks of the 20,000 rows: every process takes some
+    one, two, three = (fit(X, covariance_type=covariance_type, seed=0, max_iter=25, tol=0, n_jobs=j) for j in (1, 2, 3))
+    assert final_objective(two) == final_objective(three)
+    np.testing.assert_array_equal(two.responsibilities, three.responsibilities)
+    for name in ("weights", "means", "covariances"):
+        np.testing.assert_array_equal(getattr(two.params, name), getattr(three.params, name))
+        # n_jobs = 1 sums its statistics about the γ-weighted means in one block: other rounding, tests/pool_spread.py
+        np.testing.assert_allclose(getattr(two.params, name), getattr(one.params, name), rtol=1e-9, atol=1e-12)
+    assert final_objective(two) == pytest.approx(final_objective(one), rel=1e-12)
+    np.testing.assert_allclose(two.responsibilities, one.responsibilities, atol=1e-9)
+
+
+def test_an_in_memory_fit_holds_blas_to_one_thread_in_its_workers_and_leaves_none_behind(X, monkeypatch):
+    monkeypatch.setattr(em, "MEMORY_BLOCK", 2_000)
+    unlimited = max(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas")
+    seen = multiprocessing.Array("q", 2 * 10)  # (pid, BLAS threads) per block, shared with the forked workers
+    original = em.DataSource.memory_block
+
+    def watched(self, task, index):
+        blas = max(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas")
+        seen[2 * index], seen[2 * index + 1] = os.getpid(), blas
+        return original(self, task, index)
+
+    monkeypatch.setattr(em.DataSource, "memory_block", watched)
+    before = child_pids()
+    for fit in IN_MEMORY.values():
+        if fit is IN_MEMORY["missing"]:
+            continue  # its blocks are the patterns: below
+        fit(X, seed=0, max_iter=3, tol=0, n_jobs=2)
+        assert child_pids() - before == set()
+        assert {seen[2 * i + 1] for i in range(10)} == {1}
+        assert len({seen[2 * i] for i in range(10)} - {os.getpid()}) == 1  # a worker took blocks
+        seen[:] = [0] * 20
+    IN_MEMORY["missing"](X, seed=0, max_iter=3, tol=0, n_jobs=2)
+    assert child_pids() - before == set()
+    assert multiprocessing.active_children() == []
+    # and BLAS has its threads back after each fit (the control: the limit was visible)
+    assert max(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas") == unlimited
+    if unlimited == 1:
+        pytest.skip("BLAS runs one thread here without a limit: the checks of the limit could not fail")
+
+
+@pytest.mark.parametrize("fit", [em.fit_gmm, eb.fit_bayesian_gmm], ids=["fit_gmm", "fit_bayesian_gmm"])
+@pytest.mark.parametrize("n_jobs", [0, 1.5, True])
+def test_n_jobs_in_memory_is_checked_as_the_chunked_fits(X, fit, n_jobs):
+    with pytest.raises((TypeError, ValueError), match=rf"^n_jobs must be an integer( >= 1)?; got {n_jobs!r}\.$"):
+        fit(X, 3, n_jobs=n_jobs)
