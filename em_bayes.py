@@ -531,6 +531,11 @@ def fit_bayesian_gmm(
         is not positive definite (all points identical, say) raises ``fit_gmm``'s collapse error,
         ``CollapseError``: among ``n_init`` starts, that start is skipped.
     seed : int, numpy.random.Generator or None
+    n_jobs : int, default 1
+        Processes for each E-pass, as ``fit_gmm``'s (em_helpers' ``DataSource``): every n_jobs > 1
+        gives n_jobs = 2's fit bit for bit, and n_jobs = 1's to rounding (tests/pool_spread.py, 8
+        seeds, the 4 models: ELBO within 1.6e-15 relative, θ within 6.5e-16 of its largest entry).
+        H(γ) is summed in this process over the whole γ. Linux only.
 
     Returns
     -------

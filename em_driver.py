@@ -14,7 +14,9 @@ these methods:
   objective(previous, state, e_pass)  the number the fit climbs, after each iteration
   result(run, n_failed_starts)        the fit object the caller gets back
 
-and the attributes ``name`` and ``objective_name`` (for the warning). The driver owns the
+and the attributes ``name`` and ``objective_name`` (for the warning) and ``source``, a context
+manager (the variant's DataSource) that the driver holds open for the fit: closing it ends the
+source's worker processes and BLAS limit, if any. The driver owns the
 rest: the iterations, the history, the one stopping rule, the best of ``n_init`` starts (by
 the final objective; the first among equals), ``max_iter=0`` (the start, evaluated),
 ``keep_params``, skipping collapsed starts, the ConvergenceWarning, and turning bad data met
@@ -33,19 +35,22 @@ Where the features that came after the driver went:
 * missing values: ``DataSource.pattern_pass``, the E-pass of one missingness pattern's points
   returning the same ``EPass``, which the DataSource of fit_gmm(allow_missing=True) maps over its
   patterns; the driver and the M-steps did not change.
-* worker processes (or any pool): ``DataSource.map_blocks``, the one place blocks are mapped, and
-  every E-pass of every fitter goes through it (tests/test_contract.py spies on it): fit_gmm's
-  (complete, weighted, missing values), fit_gmm_chunked's, each batch of the online fit's and the
-  variational fit's. An E-pass is a map of one function over blocks and a sum, ``combine_passes``,
-  in block order, so the result does not depend on the number of processes. From rows the blocks
-  are chunks of rows (``DataSource.block_summary``), mapped over processes forked from this one
-  with n_jobs > 1 (em_workers' ``BlockMap``; BLAS held to one thread by
-  em_workers' ``one_blas_thread`` for the fit, the workers included); a dask array's blocks are
-  mapped by dask, each block a part of the same source (``DataSource.part``) whose chunks its own
-  map maps. In memory the map has one block, all N points (so a pool there has nothing to
-  share out: only fit_gmm_chunked takes n_jobs): its statistics are taken about the
-  γ-weighted means of all N points, which a map of several blocks would have to take about θ's
-  means (other rounding, and γ to gather into one array).
+* worker processes: the DataSource, which owns its pool's whole life. ``DataSource.map_blocks``
+  is the one place blocks are mapped, and every E-pass of every fitter goes through it
+  (tests/test_contract.py spies on it): fit_gmm's (complete, weighted, missing values),
+  fit_gmm_chunked's, each batch of the online fit's and the variational fit's. An E-pass is a
+  map of one function over blocks and a sum, ``combine_passes``, in block order, so the result
+  does not depend on the number of processes. A fitter asks for a pool by passing n_jobs to its
+  source (fit_gmm, fit_gmm_chunked, fit_bayesian_gmm take n_jobs); with n_jobs > 1 the map forks
+  em_workers' ``BlockMap`` after holding BLAS to one thread (``one_blas_thread``, inherited by the
+  workers), and this driver's ``with variant.source`` ends both with the fit. The blocks: from
+  rows, chunks (``DataSource.block_summary``); in memory, with n_jobs > 1 blocks of
+  ``MEMORY_BLOCK`` rows (``DataSource.memory_block``, statistics about θ's means, γ written into
+  shared memory), with n_jobs = 1 one block of all N points (statistics about the γ-weighted
+  means, the bits of the fits before the pool); on incomplete data, the missingness patterns. A
+  dask array's blocks are mapped by dask, each block a part of the same source
+  (``DataSource.part``) whose chunks its own map maps. The online fit and the model search stay
+  at one process (the DataSource's docstring says why).
 * not through this driver: em_scale's online fit (a stepwise stochastic approximation, not the
   batch loop; its start is ``fit_gmm``'s), em_select's stacked search (many starts at once, in
   lock-step, with mclust's race rule on top; it stops each start by this module's

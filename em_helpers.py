@@ -788,16 +788,30 @@ class DataSource:
 
     **Every E-pass of every fitter** is ``e_pass``, a map of one function over blocks
     (``map_blocks``) and their sum in block order (``combine_passes``): from rows, the blocks of
-    ``chunk_size`` rows (``block_summary``), one after the other or over ``n_jobs`` worker
-    processes; in memory one block, all N points (γ kept for the fit's result; the statistics
-    about the γ-weighted means, computed only if an M-step reads them); on incomplete data one
-    block per missingness pattern (``pattern_pass``, statistics about θ's means, γ gathered back
-    into the order of X). So a pool put in ``map_blocks`` is one place, but it has work only where
-    there are several blocks: today fit_gmm_chunked (``n_jobs``, the only source that takes it)
-    and, were n_jobs given to it, the missing-values pass (one block per pattern). An in-memory
-    source maps one block: splitting it would move its statistics to θ's means (other rounding
-    than today's fits) and gather γ from the workers, not done. The blocks and the order of the
-    sum do not depend on n_jobs, so neither does the result, bit for bit.
+    ``chunk_size`` rows (``block_summary``); in memory with n_jobs = 1 one block, all N points (γ
+    kept for the fit's result; the statistics about the γ-weighted means, computed only if an
+    M-step reads them); in memory with n_jobs > 1 blocks of ``MEMORY_BLOCK`` rows
+    (``memory_block``: statistics about θ's means, so that blocks add; each block writes its γ
+    into one (K, N) array of shared memory made before the fork, copied out for the fit's result);
+    on incomplete data one block per missingness pattern (``pattern_pass``, statistics about θ's
+    means, γ gathered back into the order of X), whatever n_jobs.
+
+    **The pool** is this class's: a fitter asks for one by passing ``n_jobs`` to its source and
+    nothing else. ``map_blocks`` maps the blocks over n_jobs processes (em_workers' ``BlockMap``),
+    forked at its first map with n_jobs > 1, after BLAS is held to one thread (em_workers'
+    ``one_blas_thread``; the workers inherit the limit); a source of rows holds that limit from
+    the fit's start whatever n_jobs. em_driver's ``run_fit`` opens the fit's source (``with``) and
+    ``close`` ends the workers and gives BLAS its threads back, normally or on an exception. The
+    blocks and the order of the sum do not depend on n_jobs, so for n_jobs > 1 neither does the
+    result, bit for bit; in memory n_jobs = 1 is the one-block pass, which rounds apart from
+    n_jobs > 1 (tests/pool_spread.py, 50,000 points, D = 3, K = 4, 8 seeds, the 4 models: L within
+    1.6e-15 relative and θ within 3.7e-14 of its largest entry, fit_gmm complete and weighted and
+    fit_bayesian_gmm; with missing values the same bits, the blocks being the patterns either way).
+    Left at one process: em_scale's online fit (each batch is a source of its own, so a pool would
+    be forked per batch, 5-20 ms a fork and end (tests/workers_fork_cost.py) against an in-memory
+    E-pass of 53 µs at N = 500 (tests/source_timing.py)) and em_select's model search (its stacked
+    E-step's block function closes over each iteration's π, so the workers would be forked again
+    every iteration, and its M-steps and screen read all N points in this process).
 
     **Every place a weight w_i enters.** Every product, sum and draw with w is one of em_blocks'
     three weight primitives, ``weigh`` (w_i γ_ik), ``weighted_total`` (Σ_i w_i v_i, Σ_i w_i) and
@@ -1133,12 +1147,12 @@ class DataSource:
     def map_blocks(self, one_block, task, n_blocks):
         """``one_block(task, index)`` for index 0 .. n_blocks - 1, in block order: the one place
         blocks are mapped (``task``: θ, or what a block reads besides its index). With n_jobs = 1
-        (every source in memory: one block, or on incomplete data one per missingness pattern) one
-        after the other, lazily: its callers sum the blocks as they come (``combine_passes``), so
+        one after the other, lazily: its callers sum the blocks as they come (``combine_passes``), so
         memory holds one block's pass at a time (on incomplete data, besides the (K, N) γ that each
         pattern's γ is copied into);
         else by n_jobs processes (em_workers' ``BlockMap``: this one and n_jobs - 1 workers forked
-        on first use, which inherit ``one_block`` and the rows, and end with ``close``), each taking
+        on first use, after BLAS is held to one thread, which inherit ``one_block``, the rows and
+        the limit, and end with ``close``, which also lifts the limit), each taking
         the next block not yet taken and handing back the summaries in block order, so their sum
         is the one-process sum, bit for bit. Processes, not threads: see em_workers' docstring.
         The workers hold the ``one_block`` and ``n_blocks`` they were forked with: a call with
@@ -1330,6 +1344,16 @@ def fit_gmm(
         Seeds are drawn ∝ w_i (k-means++: ∝ w_i D(x_i)²), so a weight-0 row is never a seed.
         Combines with ``allow_missing``. For BIC, N = Σ_i w_i (notebook 06, §4); ``bic`` and ``aic``
         take no weights (they count rows): compute -2 L + p log Σ_i w_i from the fit.
+    n_jobs : int, default 1
+        Processes for each E-pass: this one and n_jobs - 1 workers forked from it once per fit,
+        sharing X (nothing copied), with BLAS held to one thread, ended with the fit (``DataSource``,
+        em_workers). With n_jobs > 1 the pass runs in blocks of ``MEMORY_BLOCK`` rows whatever
+        n_jobs, so every n_jobs > 1 gives n_jobs = 2's result bit for bit, and n_jobs = 1's to
+        rounding (tests/pool_spread.py, 8 seeds, the 4 models: L within 1.6e-15 relative, θ within
+        3.7e-14 of its largest entry; with ``allow_missing`` the blocks are the missingness
+        patterns and the bits are n_jobs = 1's). Speed: tests/pool_ab.py prints n_jobs = 2 against
+        1; see ``fit_gmm_chunked``'s n_jobs for when more processes help. Linux only (elsewhere
+        n_jobs > 1 raises; em_workers says why).
 
     Returns
     -------

@@ -30,9 +30,10 @@ normally or by an exception. On Linux only: elsewhere n_jobs > 1 raises a ValueE
 among them, can crash, which is why Python's multiprocessing stopped forking there by default in
 3.8).
 
-BLAS: the caller holds BLAS to one thread (``one_blas_thread``, here; it imports threadpoolctl
-when first called) before the map forks; the workers inherit the limit (tests/test_em_workers.py
-checks it), so n_jobs processes run n_jobs threads of arithmetic, not n_jobs times BLAS's own pool.
+BLAS: the caller (em_helpers' ``DataSource``, until it is closed) holds BLAS to one thread
+(``one_blas_thread``, here; it imports threadpoolctl when first called) before the map forks; the
+workers inherit the limit (tests/test_em_workers.py checks it), so n_jobs processes run n_jobs
+threads of arithmetic, not n_jobs times BLAS's own pool.
 
 Python 3.12 and later warn (DeprecationWarning) when a process that has other threads forks:
 such a child can deadlock on a lock another thread held at the fork. We fork anyway and do not

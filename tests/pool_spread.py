@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import em_bayes as eb  # noqa: E402
-import em_helpers as em  # noqa: E402
+import em_bayes as eb
+import em_helpers as em
 
 warnings.simplefilter("ignore")
 
@@ -42,11 +42,15 @@ for kind in ("complete", "weighted", "missing", "bayes"):
         for seed in range(8):
             X, w = data(seed, kind == "missing")
             if kind == "bayes":
-                fits = [eb.fit_bayesian_gmm(X, 4, covariance_type=covariance_type, seed=seed, n_jobs=j) for j in (1, 2, 3)]
+                fits = [
+                    eb.fit_bayesian_gmm(X, 4, covariance_type=covariance_type, seed=seed, n_jobs=j) for j in (1, 2, 3)
+                ]
                 objective = [fit.elbos[-1] for fit in fits]
             else:
                 options = {"sample_weight": w} if kind == "weighted" else {"allow_missing": kind == "missing"}
-                fits = [em.fit_gmm(X, 4, covariance_type=covariance_type, seed=seed, n_jobs=j, **options) for j in (1, 2, 3)]
+                fits = [
+                    em.fit_gmm(X, 4, covariance_type=covariance_type, seed=seed, n_jobs=j, **options) for j in (1, 2, 3)
+                ]
                 objective = [fit.log_likelihoods[-1] for fit in fits]
             same &= objective[1] == objective[2] and all(
                 np.array_equal(a, b) for a, b in zip(theta(fits[1].params), theta(fits[2].params), strict=True)
