@@ -1352,8 +1352,11 @@ def fit_gmm(
         rounding (tests/pool_spread.py, 8 seeds, the 4 models: L within 1.6e-15 relative, θ within
         3.7e-14 of its largest entry; with ``allow_missing`` the blocks are the missingness
         patterns and the bits are n_jobs = 1's). Speed: tests/pool_ab.py prints n_jobs = 2 against
-        1; see ``fit_gmm_chunked``'s n_jobs for when more processes help. Linux only (elsewhere
-        n_jobs > 1 raises; em_workers says why).
+        1; on this 2-core machine at a load average of 2.6 to 2.8 (other work on one core) it gave
+        0.95 and 1.07x one process's throughput at N = 1,000,000, D = 2, K = 3 and 0.86 and 0.90x at
+        200,000, 8, 6 (two runs, 2026-12-07): no gain without a free core; not yet measured on idle
+        cores (see ``fit_gmm_chunked``'s n_jobs for what 2 processes gave there). Linux only
+        (elsewhere n_jobs > 1 raises; em_workers says why).
 
     Returns
     -------
