@@ -25,8 +25,9 @@ part-way (``DataError``) into a ``StreamError`` that carries the fit so far.
 Where the features that came after the driver went:
 
 * sample weights w_i: em_helpers' ``DataSource``, the one object that holds the rows and their
-  weights (checked once when it is made, by em_checks' ``check_sample_weight``) and N = Σ_i w_i
-  (``n_points``), and the only code that hands w on. Every product, sum and draw with w is one of
+  weights (checked when it is made, by em_checks' ``check_sample_weight``) and N = Σ_i w_i
+  (``n_points``), and the only code that hands w to what computes with it (em_scale hands w only
+  to sources). Every product, sum and draw with w is one of
   em_blocks' three weight primitives, ``weigh`` (w_i γ_ik), ``weighted_total`` (Σ_i w_i v_i) and
   ``draw_probabilities`` (p_i ∝ w_i v_i), called by the source's methods and by what it hands w
   to: the seeding (``seed_responsibilities``) and em_incomplete (the weights grouped by pattern).

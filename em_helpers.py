@@ -816,12 +816,14 @@ class DataSource:
     **Every place a weight w_i enters.** Every product, sum and draw with w is one of em_blocks'
     three weight primitives, ``weigh`` (w_i γ_ik), ``weighted_total`` (Σ_i w_i v_i, Σ_i w_i) and
     ``draw_probabilities`` (p_i ∝ w_i v_i), and this class is the only code that hands w to them (or
-    to the functions that call them). The M-steps and the driver see no weights: the statistics
+    to the functions that call them; em_scale hands w only to sources: each online batch's, the
+    online start's, a dask block's ``part``). The M-steps and the driver see no weights: the statistics
     carry them. Besides those, w is only tested for w_i > 0 (the rows that may seed), sliced and
     copied:
 
-    1. checked once, when the source is made: ``check_sample_weight`` (em_checks; its only caller
-       is this class), and at least K rows with w_i > 0 (``_check_positive_rows``); ``concatenate``
+    1. checked when each source is made: ``check_sample_weight`` (em_checks; its only caller is
+       this class; the online fit makes a source per batch and one for its joined start, so its
+       weights are checked batch by batch), and at least K rows with w_i > 0 (``_check_positive_rows``); ``concatenate``
        joins the checked weights of several sources (the online fit's start);
     2. N = Σ_i w_i, ``n_points`` (``_setup``, by ``weighted_total``; on incomplete data the
        patterns' ``total_weight``): what ``tol`` is per (``run_fit``), and what ``per_point``
@@ -836,10 +838,11 @@ class DataSource:
        Σ_i w_i by ``weighted_total``, once per start: a subsample's own, and on incomplete data the
        sum of the start's w, which rounds apart from the patterns' ``total_weight``);
     4. the E-pass: ``pass_of`` sums Σ_i w_i log p(x_i) (``weighted_total``) and its statistics
-       are those of w_i γ_ik (``weigh``) with N = Σ_i w_i: in memory ``n_points``, read; a block of
-       rows sums its own (``weighted_total``); each block of rows with its slice of w
-       (``block_summary``; a dask array's blocks get theirs from em_scale as a dask array chunked
-       like the rows, and are ``part``s of this source);
+       are those of w_i γ_ik (``weigh``) with N = Σ_i w_i: in memory in one block ``n_points``,
+       read; a block of rows (from rows, or in memory with n_jobs > 1) sums its own
+       (``weighted_total``); each block of rows with its slice of w (``block_summary``; a dask
+       array's blocks get theirs from em_scale as a dask array chunked like the rows, and are
+       ``part``s of this source);
     5. missing values (``allow_missing``): the rows grouped by pattern with their weights and each
        pattern's Σ_i w_i (``em_incomplete.group_patterns``, by ``weighted_total``; all of them 0 is
        an error); w rebuilt for the start, 0 on the rows with every value missing; the start seeded

@@ -661,7 +661,8 @@ def _stacked_e_step(source, squares, weights, means, covariances, reg_covar, n_b
 
 def _map_blocks(source, one_block, terms, n_blocks):
     """``one_block(terms, index)`` for the source's blocks, through the DataSource's map, where a
-    pool of workers goes (the one call of it in this module)."""
+    pool of workers goes (the stacked E-step's one call of it; the fits this module makes with
+    fit_gmm reach it through their own DataSource, at n_jobs = 1)."""
     return source.map_blocks(one_block, terms, n_blocks)
 
 
@@ -731,8 +732,9 @@ def _stacked_em(Xt, starts, max_iter, tol, reg_covar, race=0.0, by_k=False):
     that has converged leaves the stack, so the rest run on without it. BLAS runs on one thread
     here: its threads cost more than they gain on these short, wide products (an iteration of
     108 starts of K = 9 on Old Faithful: 30 ms with OpenBLAS's threads on a busy 2-core machine,
-    6 ms on one; measured), as em_scale's chunked fit also holds it (the core's in-memory
-    fit keeps its products on one BLAS thread by its block sizes instead).
+    6 ms on one; measured), as a DataSource with worker processes or of rows also holds it (the
+    core's in-memory fit at n_jobs = 1 keeps its products on one BLAS thread by its block sizes
+    instead). This hold is the search's own, outside any DataSource: the search takes no pool.
 
     Why this loop, not em_driver's ``run_fit``: run_fit's run is one θ with one history, one
     max_iter and one stopping test, whose bool ends the run; a stack stops each start on its own
