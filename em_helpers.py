@@ -988,18 +988,22 @@ class DataSource:
         (∝ w_i; k-means++: ∝ w_i D(x_i)², so never a weight-0 row), each of those rows given to its
         nearest seed (hard γ), and the statistics of w_i γ_ik."""
         Xt, w = self.start_rows(rng)
-        resp = seed_responsibilities(Xt, n_components, method, rng, w)
-        return EPass(
-            np.nan, responsibilities=resp, statistics_from=lambda: self._statistics(Xt, resp, w, None, statistics_type)
-        )
+        return self._given(Xt, w, seed_responsibilities(Xt, n_components, method, rng, w), statistics_type)
 
     def given_pass(self, resp, statistics_type):
         """The pass of given responsibilities γ (K, N) (in memory; a start from responsibilities takes
         its one M-step from it): the statistics of w_i γ_ik, about the γ-weighted means."""
-        Xt, w = self.Xt, self.weights
-        return EPass(
-            np.nan, responsibilities=resp, statistics_from=lambda: self._statistics(Xt, resp, w, None, statistics_type)
-        )
+        return self._given(self.Xt, self.weights, resp, statistics_type)
+
+    @staticmethod
+    def _given(Xt, w, resp, statistics_type):
+        """The pass of γ given for the rows Xᵀ with weights w (no L): its statistics, computed only
+        if the start's M-step reads them."""
+
+        def statistics():
+            return DataSource._statistics(Xt, resp, w, None, statistics_type)
+
+        return EPass(np.nan, responsibilities=resp, statistics_from=statistics)
 
     def resolve_prior(self, prior, n_components, covariance_type):
         """None, a ConjugatePrior checked against D and the covariance model, or "default" made from
