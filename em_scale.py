@@ -612,8 +612,9 @@ def fit_gmm_online(
 
 
 def _batch_source(batch, n_features, where, weighted):
-    """A batch as a DataSource in memory (its rows, and with ``weighted`` its weights, checked by em_weights'
-    ``check_sample_weight`` as fit_gmm's are), or a ValueError naming ``where``; ``n_features`` None: D is read off it."""
+    """A batch as a DataSource in memory (its rows, and with ``weighted`` its weights, checked by
+    em_weights' ``check_sample_weight`` as fit_gmm's are), or a ValueError naming ``where``;
+    ``n_features`` None: D is read off it."""
     if weighted and not (isinstance(batch, tuple) and len(batch) == 2):
         raise ValueError(
             f"{where} is a {type(batch).__name__}, not a pair: with weighted=True every batch is a tuple "

@@ -656,7 +656,7 @@ ONE_PRODUCER_FITS = {  # every fitter with weights, each path that makes or re-m
         seed=0,
         weighted=True,
         prior="default",
-    ),  # fmt: skip
+    ),
 }
 
 
