@@ -40,7 +40,7 @@ em_scale, em_bayes and em_select import em_helpers only. README's "What's where"
 room holds and imports; tests/test_contract.py checks that every arrow points down.
 
 The internal layer: what the rooms above use beyond ``__all__`` (test_contract checks that they
-use nothing else): ``DataSource``, ``SourceFit``, ``fit_source``, ``run_fit``, ``EPass``, ``combine_passes``,
+use nothing else): ``DataSource``, ``SourceFit``, ``run_fit``, ``EPass``, ``combine_passes``,
 ``gain_below_tol``, ``StreamError``, ``fit_settings``, ``check_init``, ``init_error``,
 ``rows_as_Xt``, the ``check_*`` functions, ``is_finite_real``, ``is_symmetric_positive_definite``,
 ``seed_responsibilities``, ``hard_responsibilities``, ``point_e_step``, ``block_pass``,
@@ -828,9 +828,9 @@ class DataSource:
        ``DataSource.rows``, by em_weights' ``check_sample_weight`` (its only caller is this class;
        the online fit makes a source per batch, so each batch arrives checked by it), and at least
        K rows with w_i > 0 (``_check_positive_rows``). A source made from checked weights takes
-       them as they are: ``part`` (a dask block and its slice of the checked w), ``concatenate``
-       (the online fit's start: its batches' checked w, joined) and ``fit_source`` (fit_gmm on a
-       source already made: the online start's batch fit);
+       them as they are: ``part`` (a dask block and its slice of the checked w) and ``concatenate``
+       (the online fit's start: its batches' checked w, joined, fitted through
+       ``SourceFit.fit_gmm_on``, fit_gmm's variant on a source already made);
     2. N = Σ_i w_i, ``n_points`` (``_setup``, by ``weighted_total``; on incomplete data the
        patterns' ``total_weight``): what ``tol`` is per (``run_fit``), and what ``per_point``
        divides by (the online fit's statistics and log-likelihood per unit of weight; its
@@ -1255,6 +1255,17 @@ class SourceFit:
         self._e_pass = source.e_pass if e_pass is None else e_pass
         self.floor = source.floor() if settings.reg_covar == 0 and prior is None else None  # eps·tr S
 
+    @classmethod
+    def fit_gmm_on(cls, source, settings, init, prior):
+        """fit_gmm's variant on a DataSource already made (its weights checked when it was made, and
+        not again) and its ``init`` checked, for ``run_fit``: ``settings`` from ``fit_settings``,
+        ``init`` and ``prior`` as fit_gmm takes them. fit_gmm's, and em_scale's online start on its
+        joined batches (``DataSource.concatenate``)."""
+        forms = ("methods", "params", "responsibilities")
+        init = check_init(init, forms, source.n_samples, source.n_features, settings)
+        prior = source.resolve_prior(prior, settings.n_components, settings.covariance_type)
+        return cls("fit_gmm", source, settings, prior), init
+
     def start(self, method, rng):
         settings = self.settings
         return self.m_step(self.source.seed_pass(settings.n_components, method, rng, settings.covariance_type))
@@ -1398,16 +1409,8 @@ def fit_gmm(
         covariance_type=covariance_type, keep_params=keep_params,
     )  # fmt: skip
     source = DataSource(X, sample_weight, n_components, allow_missing=allow_missing, n_jobs=n_jobs)
-    return fit_source(source, settings, init, seed, prior)
-
-
-def fit_source(source, settings, init, seed, prior=None):
-    """fit_gmm on a DataSource already made (its weights checked when it was made, and not again),
-    with ``settings`` from ``fit_settings``; ``init``, ``seed`` and ``prior`` as fit_gmm takes them.
-    fit_gmm's fit, and em_scale's online start on its joined batches (``DataSource.concatenate``)."""
-    init = check_init(init, ("methods", "params", "responsibilities"), source.n_samples, source.n_features, settings)
-    prior = source.resolve_prior(prior, settings.n_components, settings.covariance_type)
-    return run_fit(SourceFit("fit_gmm", source, settings, prior), settings, init, seed, source.n_points)
+    variant, init = SourceFit.fit_gmm_on(source, settings, init, prior)
+    return run_fit(variant, settings, init, seed, source.n_points)
 
 
 # --------------------------------------------------------------------------- after the fit

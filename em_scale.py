@@ -435,7 +435,8 @@ class _Stepwise:
         )  # fmt: skip
         with warnings.catch_warnings():  # a start need not have converged: the stream refines it
             warnings.simplefilter("ignore", em.ConvergenceWarning)
-            fit = em.fit_source(source, settings, method, rng, self.prior)
+            variant, init = em.SourceFit.fit_gmm_on(source, settings, method, self.prior)
+            fit = em.run_fit(variant, settings, init, rng, source.n_points)
         _, self.stats = source.per_point(source.e_pass(fit.params, shift=fit.params.means))
         self.start, self.n_steps = fit.params, len(prefix)
         self.n_start_points = self.n_seen = source.n_samples

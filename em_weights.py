@@ -2,7 +2,10 @@
 
 A room below em_helpers and em_incomplete (it imports only NumPy; em_helpers re-exports its names).
 A change of what weights mean (normalising them, say) goes here, in ``check_sample_weight``, and
-every fitter follows: no other code makes, re-checks or rescales w.
+every fitter follows: no other code makes, re-checks or rescales w (tests/test_contract.py makes
+it return 2·w and checks that each weighted fitter, fit_gmm complete, with missing values, MAP, at
+n_jobs = 2, fit_gmm_chunked in memory, at n_jobs = 2 and on dask, the online fit, then returns its
+fit of 2·w bit for bit).
 
 **What a weight is.** w_i >= 0 is how many times row i counts: the log-likelihood is
 L(θ) = Σ_i w_i log p(x_i | θ), the sufficient statistics are sums of r_ik = w_i γ_ik (N_k = Σ_i
@@ -15,13 +18,15 @@ only caller is em_helpers' ``DataSource``, when a source is made from a reader's
 (``DataSource(X, w)``: fit_gmm's, each batch of em_scale's online fit, so a batch arrives checked
 by this function; ``DataSource.rows``: fit_gmm_chunked's). A source re-made from checked weights
 takes them as they are, without a second check: ``DataSource.part`` (a dask block, its slice of the
-source's w), ``DataSource.concatenate`` (the online fit's start: its batches' w joined) and
-``fit_source`` (the online start's batch fit on that joined source). Past it w is only handed on,
-sliced, copied, or set to 0 on rows that must be absent (``without_rows``: on incomplete data the
-rows with every value missing).
+source's w) and ``DataSource.concatenate`` (the online fit's start: its batches' w joined), and
+the online start's batch fit runs on that joined source through em_helpers' ``SourceFit.fit_gmm_on``
+(fit_gmm's variant on a source already made), not through fit_gmm, which would check its w again.
+Past it w is only handed on, sliced, copied, or set to 0 on rows that must be absent
+(``without_rows``: on incomplete data the rows with every value missing).
 
 **The primitives**, the only functions that compute with w (tests/test_contract.py traces w at
-runtime through every weighted fitter, and allows arithmetic on it only in this module):
+runtime through fit_gmm, complete and with missing values, with and without a prior,
+fit_gmm_chunked and the online fit, and allows arithmetic on it only in this module):
 ``weigh`` (w_i γ_ik), ``weighted_total`` (Σ_i w_i v_i, or Σ_i w_i), ``draw_probabilities``
 (p_i ∝ w_i v_i, the seeds' law) and ``carrying_weight`` (the rows with w_i > 0: a subsample's
 candidates in ``DataSource.start_rows``, k-means++'s fallback pool in ``_kmeans_plusplus``, and
@@ -33,28 +38,28 @@ by pattern (``group_patterns``, ``mean_imputed``, ``pattern_statistics``, ``obse
 
 **The consumers of N = Σ_i w_i**: they read N (or N_k = Σ_i w_i γ_ik) and never see w.
 
-1. N is summed from w by ``weighted_total`` in: ``DataSource._setup`` (the source's ``n_points``;
-   a dask ``part`` sums its block's, which no one reads: its blocks sum their own), the one-block
-   pass in memory reading that ``n_points``, each block's pass of rows or of an in-memory source
-   with n_jobs > 1 (``DataSource._statistics``, the block's own N), a start's statistics (the start
-   rows' own N), and ``group_patterns`` (each pattern's ``total_weight``).
-2. N summed again, from the N's above, never from w: em_statistics' ``SufficientStatistics.__add__``
-   adds the blocks' N (``combine_passes``: the blocks of rows, of memory at n_jobs > 1, the
-   patterns) and ``scaled`` rescales it; ``group_patterns`` adds the patterns' ``total_weight`` (the
-   data's N, 0 meaning no observed row carries weight: an error); ``observed_gaussian`` adds, per
-   coordinate, the ``total_weight`` of the patterns that observe it; em_scale's ``_Stepwise`` adds
-   its first pass's batches' ``n_points`` (``first_pass_weight``). These stay sums of the already
-   summed N's, by Python's ``+``: ``weighted_total`` (np.add.reduce) would add 8 or more of them
-   pairwise, which rounds apart from a sum in order (7,961 of 20,000 random vectors of 8 totals
-   differed, numpy 2.4), so a fit with 8 or more missingness patterns would change its bits.
-3. Readers of N: em_driver's ``run_fit`` (``tol`` is per unit of weight: fit_gmm's and
-   fit_gmm_chunked's ``n_points``); the M-steps (π_k = N_k / N, em_helpers'
-   ``_m_step_from_statistics``, em_priors' ``map_m_step_from_statistics``, from the statistics'
-   ``n_samples``); ``DataSource.per_point`` (the online fit's L and statistics ÷ N);
-   ``_Stepwise.m_step`` (its statistics times the first pass's N, for a prior);
-   ``DataSource.resolve_prior`` (the default prior's covariance times N / (N - 1), N > 1 required,
-   and its strength from N: ``prior_from_moments``); ``pattern_pass`` (a pattern's N in its
-   statistics); on incomplete data the source's ``n_points`` is the data's ``total_weight``.
+1. Where N is summed from w (by ``weighted_total``, all in em_helpers' DataSource and
+   em_incomplete): ``DataSource._setup``, the source's ``n_points`` (a dask ``part`` sums its
+   block's too, which nothing reads); ``DataSource._statistics``, a pass's N when its caller holds
+   none: each block of rows, each block of memory at n_jobs > 1, and a start's rows (the one-block
+   pass in memory is handed ``n_points``); ``group_patterns``, each pattern's ``total_weight``.
+2. Where N is added up again, from the N's of 1, never from w, by Python's ``+`` in order:
+   em_statistics' ``SufficientStatistics.__add__`` (``combine_passes``: the blocks' N, the patterns'
+   N) and ``scaled``; ``group_patterns``' data total (the patterns' ``total_weight``; 0, no
+   observed row carrying weight, is an error), the source's ``n_points`` on incomplete data;
+   ``observed_gaussian``'s per-coordinate totals (the ``total_weight`` of the patterns observing
+   that coordinate); em_scale's ``_Stepwise.first_pass_weight`` (its start's and first pass's
+   batches' ``n_points``). Read, not re-summed through ``weighted_total``: np.add.reduce adds 8 or
+   more numbers pairwise, which rounds apart from a sum in order (7,961 of 20,000 random vectors of
+   8 totals differed, numpy 2.4), so a fit with 8 or more missingness patterns would change its bits.
+3. Where N is read: em_driver's ``run_fit`` (``tol`` per unit of weight: the ``n_points`` that
+   fit_gmm and fit_gmm_chunked hand it); the M-steps, π_k = N_k / N from the
+   statistics' ``n_samples`` (em_helpers' ``_m_step_from_statistics``, em_priors'
+   ``map_m_step_from_statistics``); ``DataSource.per_point`` (the online fit's L and statistics ÷
+   N); ``_Stepwise.m_step`` (the statistics times the first pass's N, for a prior);
+   ``DataSource.resolve_prior`` ("default": N > 1 required, the covariance times N / (N - 1), and
+   ``prior_from_moments`` reads N against D for the form of the prior's scale);
+   ``DataSource.pattern_pass`` (a pattern's N in its statistics).
 """
 
 from __future__ import annotations

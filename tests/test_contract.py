@@ -649,14 +649,7 @@ ONE_PRODUCER_FITS = {  # every fitter with weights, each path that makes or re-m
     "fit_gmm_chunked": lambda w: chunked(X, 3, sample_weight=w, seed=0),
     "fit_gmm_chunked-n_jobs=2": lambda w: chunked(X, 3, sample_weight=w, seed=0, n_jobs=2),
     "fit_gmm_chunked-dask": lambda w: chunked_over_dask(X, 3, sample_weight=w, seed=0),
-    "fit_gmm_online-MAP": lambda w: es.fit_gmm_online(
-        list(zip(np.split(X, 6), np.split(w, 6), strict=True)),
-        3,
-        init_points=100,
-        seed=0,
-        weighted=True,
-        prior="default",
-    ),
+    "fit_gmm_online-MAP": TRACED_FITS["fit_gmm_online"],  # six batches, the start on two, a "default" prior
 }
 
 
