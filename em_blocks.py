@@ -1,26 +1,11 @@
-"""What the core's E-step and em_incomplete's share: the column blocks, the normalisation over K, and
-the three sample-weight primitives; a room below both (em_helpers re-exports its names; it imports only
-NumPy).
+"""What the core's E-step and em_incomplete's share: the column blocks and the normalisation over K;
+a room below both (em_helpers re-exports its names; it imports only NumPy).
 
 Both lay their hot arrays out (K, N), points along the long axis, and loop over cache-sized blocks
 of columns: ``block_columns`` is how many; ``responsibilities_in_place`` turns log π_k p(x_i | k)
 into γ_ik over the short axis K and returns log p(x_i) (``normalize_rows_in_place`` is its
-log-sum-exp).
-
-The weight primitives are the only functions that compute with a sample weight w_i (a product,
-a sum or a draw; tests/test_contract.py traces w through a weighted fit with missing values):
-``weigh`` (w_i γ_ik), ``weighted_total`` (Σ_i w_i v_i, or Σ_i w_i) and ``draw_probabilities``
-(p_i ∝ w_i v_i, the seeds' law). Their callers: em_helpers' ``DataSource`` (the E-pass, N = Σ_i
-w_i), the seeding it hands w to (``seed_responsibilities``), and em_incomplete with the weights
-the source grouped by pattern (each pattern's N, the E-pass, the imputed start, the default
-prior's moments). After ``weigh`` the statistics are sums over r_ik = w_i γ_ik (em_helpers'
-``statistics_of``, em_incomplete's ``pattern_statistics``), which see no w; where a total weight
-is needed again it is mostly read: the source's ``n_points``, a pattern's ``total_weight``, a
-statistics' ``n_samples``; it is added up again over patterns (``group_patterns``' total,
-``observed_gaussian``) and over the online fit's first-pass batches (``_Stepwise``), and each
-start sums its rows' w once (the DataSource docstring lists every place weights enter). Each
-keeps the NumPy operation of the code it replaced (np.add.reduce, einsum), so the fits kept their
-bits (tests/source_identity.py).
+log-sum-exp). Nothing here sees a sample weight: w_i and every computation with it are
+em_weights'.
 """
 
 from __future__ import annotations
@@ -76,37 +61,3 @@ def responsibilities_in_place(log_prob, weights=None):
     if weights is not None and np.count_nonzero(weights) < weights.size:  # (the masked store costs more)
         log_prob[weights == 0] = 0.0
     return log_density
-
-
-# --------------------------------------------------------------------------- the weight primitives
-
-
-def weigh(resp, sample_weight):
-    """w_i γ_ik, shape (K, N), from γ (K, N) and w (N,); γ itself when w is None (no product by
-    ones: the unweighted fits keep their bits and their time)."""
-    return resp if sample_weight is None else resp * sample_weight
-
-
-def weighted_total(sample_weight, values=None):
-    """Σ_i w_i v_i over the last axis (N) of ``values`` (a float for v of shape (N,), an array of
-    shape (...) for (..., N)); without ``values``, Σ_i w_i; with w None, Σ_i v_i.
-
-    By einsum, not a BLAS dot: OpenBLAS threads 1-D dots from a few thousand points on, and on a
-    busy 2-core machine that took 20 ms at N = 20,000 against 11 µs (measured)."""
-    if values is None:
-        return float(np.add.reduce(sample_weight))
-    if values.ndim == 1:
-        return float(np.add.reduce(values) if sample_weight is None else np.einsum("i,i->", sample_weight, values))
-    return np.add.reduce(values, axis=-1) if sample_weight is None else np.einsum("...i,i->...", values, sample_weight)
-
-
-def draw_probabilities(sample_weight, values=None):
-    """p_i ∝ w_i v_i, shape (N,), the law of a draw of rows (``rng.choice(N, p=...)``): ∝ w_i
-    without ``values``, ∝ v_i with w None; None when there is nothing to be proportional to: w
-    None and no ``values`` (the caller draws uniformly), or Σ_i w_i v_i = 0 (the caller decides).
-    The sum by np.add.reduce (pairwise), as k-means++ and the random start had it."""
-    if values is None:
-        return None if sample_weight is None else sample_weight / np.add.reduce(sample_weight)
-    mass = values if sample_weight is None else values * sample_weight
-    total = np.add.reduce(mass)
-    return mass / total if total > 0 else None

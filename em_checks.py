@@ -8,6 +8,7 @@ their wording. The loop settings of fit_gmm, fit_gmm_chunked and fit_bayesian_gm
 once, by ``fit_settings``, into a ``FitSettings`` (the online fit and the search check theirs
 with the functions here, as their options differ: the search's n_init may be 0): integers are
 not bools nor floats like 2.0, numbers are finite and not bools (True is not a tolerance).
+The sample weights' check is em_weights' ``check_sample_weight``, with what a weight means.
 em_helpers re-exports every name here, so ``em.check_X`` and the rest resolve as they did; this
 module imports nothing of the project.
 """
@@ -154,41 +155,6 @@ def rows_as_Xt(rows, n_features, where, first_row=0, row_numbers=None):
     if np.abs(arr).max() > MAX_ABS:
         raise ValueError(f"{where} has values beyond ±{MAX_ABS:g}: rescale the data first.")
     return np.ascontiguousarray(arr.T)
-
-
-def check_sample_weight(sample_weight, n_samples):
-    """``sample_weight`` as a float64 array of shape (n_samples,): finite, >= 0, not all 0.
-
-    Parameters
-    ----------
-    sample_weight : array-like of shape (n_samples,)
-    n_samples : int
-
-    Returns
-    -------
-    ndarray of shape (n_samples,)
-    """
-    try:
-        w = np.array(sample_weight)
-    except ValueError as err:  # ragged
-        raise ValueError(f"sample_weight must be a 1-D array of numbers: {err}") from None
-    if w.dtype.kind not in "biuf":
-        raise TypeError(f"sample_weight must contain real numbers; got an array of dtype {w.dtype}.")
-    w = w.astype(np.float64)
-    if w.shape != (n_samples,):
-        raise ValueError(
-            f"sample_weight must have shape (n_samples,) = ({n_samples},), one per row of X; got {w.shape}."
-        )
-    if not np.isfinite(w).all():
-        raise ValueError(
-            f"sample_weight contains {np.count_nonzero(~np.isfinite(w))} NaN or inf values; weights must be finite."
-        )
-    if (w < 0).any():
-        i = int(np.flatnonzero(w < 0)[0])
-        raise ValueError(f"sample_weight must be >= 0; sample_weight[{i}] = {w[i]:g}.")
-    if not w.any():
-        raise ValueError("sample_weight is 0 for every row: at least one point must carry weight.")
-    return w
 
 
 def check_n_components(n_components, n_samples):

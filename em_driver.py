@@ -24,15 +24,15 @@ part-way (``DataError``) into a ``StreamError`` that carries the fit so far.
 
 Where the features that came after the driver went:
 
-* sample weights w_i: em_helpers' ``DataSource``, the one object that holds the rows and their
-  weights (checked when it is made, by em_checks' ``check_sample_weight``) and N = Σ_i w_i
-  (``n_points``), and the only code that hands w to what computes with it (em_scale hands w only
-  to sources). Every product, sum and draw with w is one of
-  em_blocks' three weight primitives, ``weigh`` (w_i γ_ik), ``weighted_total`` (Σ_i w_i v_i) and
-  ``draw_probabilities`` (p_i ∝ w_i v_i), called by the source's methods and by what it hands w
-  to: the seeding (``seed_responsibilities``) and em_incomplete (the weights grouped by pattern).
-  The source's docstring lists every place a weight enters. The M-steps and this driver see no
-  weights (this driver reads N); the variational fit and the model search take none.
+* sample weights w_i: em_weights, the one room that knows what a weight is (its docstring: the
+  meaning, and every reader of N = Σ_i w_i), the one function that makes w (``check_sample_weight``)
+  and the primitives every computation with w is: ``weigh`` (w_i γ_ik), ``weighted_total`` (Σ_i
+  w_i v_i), ``draw_probabilities`` (p_i ∝ w_i v_i) and ``carrying_weight`` (the rows with w_i > 0).
+  em_helpers' ``DataSource`` holds the rows, their checked weights and N (``n_points``), and is the
+  only code that hands w to those primitives or to what calls them (the seeding,
+  ``seed_responsibilities``, and em_incomplete, the weights grouped by pattern); em_scale hands w
+  only to sources. The source's docstring lists every place a weight enters. The M-steps and this
+  driver see no weights (this driver reads N); the variational fit and the model search take none.
 * missing values: ``DataSource.pattern_pass``, the E-pass of one missingness pattern's points
   returning the same ``EPass``, which the DataSource of fit_gmm(allow_missing=True) maps over its
   patterns; the driver and the M-steps did not change.

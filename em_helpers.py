@@ -34,7 +34,7 @@ Numerics, in one place:
   that Σ_k's eigenvalues at reg_covar instead of failing; with reg_covar = 0 it raises.
 
 The house: the rooms below this one (em_checks, em_params, em_statistics, em_diagonal, em_priors,
-em_geometry, em_blocks, em_incomplete, em_workers, em_driver) import nothing above them, and this
+em_geometry, em_blocks, em_weights, em_incomplete, em_workers, em_driver) import nothing above them, and this
 module re-exports their public names, so ``em.<name>`` reaches all of them; above it em_plots,
 em_scale, em_bayes and em_select import em_helpers only. README's "What's where" says what each
 room holds and imports; tests/test_contract.py checks that every arrow points down.
@@ -64,10 +64,11 @@ from scipy.optimize import linear_sum_assignment
 from scipy.special import entr
 
 import em_incomplete
+import em_weights
 
 # The rooms below the core, re-exported so that ``em.<name>`` resolves for notebooks, the README
 # and the rooms above (``name as name`` marks a re-export for ruff; some of those are used here too).
-from em_blocks import block_columns, draw_probabilities, responsibilities_in_place, weigh, weighted_total
+from em_blocks import block_columns, responsibilities_in_place
 from em_blocks import normalize_rows_in_place as normalize_rows_in_place
 from em_checks import COVARIANCE_TYPES as COVARIANCE_TYPES
 from em_checks import MAX_ABS as MAX_ABS
@@ -80,7 +81,6 @@ from em_checks import (
     check_new_points,
     check_reg_covar,
     check_responsibilities,
-    check_sample_weight,
     check_X,
     fit_settings,
     init_error,
@@ -132,6 +132,8 @@ from em_priors import prior_from_moments as prior_from_moments
 from em_priors import sample_covariance as sample_covariance
 from em_statistics import COUNT_FLOOR as COUNT_FLOOR
 from em_statistics import SufficientStatistics, centred_scatter
+from em_weights import carrying_weight, draw_probabilities, weigh, weighted_total, without_rows
+from em_weights import check_sample_weight as check_sample_weight
 from em_workers import BlockMap as BlockMap
 from em_workers import one_blas_thread as one_blas_thread
 
@@ -654,7 +656,7 @@ def _kmeans_plusplus(Xt, n_components, rng, sample_weight=None):
         if law is not None:
             pick = rng.choice(n_samples, p=law)
         else:  # every (weighted) point coincides with a seed already: any unused one will do
-            pool = np.arange(n_samples) if w is None else np.flatnonzero(w > 0)
+            pool = np.arange(n_samples) if w is None else carrying_weight(w)
             pick = rng.choice(np.setdiff1d(pool, chosen))
         chosen.append(int(pick))
         np.minimum(closest, _squared_distances(Xt, Xt[:, pick]), out=closest)
@@ -813,27 +815,33 @@ class DataSource:
     E-step's block function closes over each iteration's π, so the workers would be forked again
     every iteration, and its M-steps and screen read all N points in this process).
 
-    **Every place a weight w_i enters.** Every product, sum and draw with w is one of em_blocks'
-    three weight primitives, ``weigh`` (w_i γ_ik), ``weighted_total`` (Σ_i w_i v_i, Σ_i w_i) and
-    ``draw_probabilities`` (p_i ∝ w_i v_i), and this class is the only code that hands w to them (or
-    to the functions that call them; em_scale hands w only to sources: each online batch's, the
-    online start's, a dask block's ``part``). The M-steps and the driver see no weights: the statistics
-    carry them. Besides those, w is only tested for w_i > 0 (the rows that may seed), sliced and
-    copied:
+    **Every place a weight w_i enters.** What a weight is, the one function that makes w and every
+    computation with it are em_weights' (its docstring lists every reader of N = Σ_i w_i): every
+    product, sum and draw with w is one of its primitives, ``weigh`` (w_i γ_ik), ``weighted_total``
+    (Σ_i w_i v_i, Σ_i w_i) and ``draw_probabilities`` (p_i ∝ w_i v_i), every test of w_i > 0 is its
+    ``carrying_weight``, and this class is the only code that hands w to them (or to the functions
+    that call them; em_scale hands w only to sources: each online batch's, the online start's, a
+    dask block's ``part``). The M-steps and the driver see no weights: the statistics carry them.
+    Besides those, w is only sliced and copied:
 
-    1. checked when each source is made: ``check_sample_weight`` (em_checks; its only caller is
-       this class; the online fit makes a source per batch and one for its joined start, so its
-       weights are checked batch by batch), and at least K rows with w_i > 0 (``_check_positive_rows``); ``concatenate``
-       joins the checked weights of several sources (the online fit's start);
+    1. checked when a source is made from a reader's weights, ``DataSource(X, w)`` and
+       ``DataSource.rows``, by em_weights' ``check_sample_weight`` (its only caller is this class;
+       the online fit makes a source per batch, so each batch arrives checked by it), and at least
+       K rows with w_i > 0 (``_check_positive_rows``). A source made from checked weights takes
+       them as they are: ``part`` (a dask block and its slice of the checked w) and ``concatenate``
+       (the online fit's start: its batches' checked w, joined, fitted through
+       ``SourceFit.fit_gmm_on``, fit_gmm's variant on a source already made);
     2. N = Σ_i w_i, ``n_points`` (``_setup``, by ``weighted_total``; on incomplete data the
        patterns' ``total_weight``): what ``tol`` is per (``run_fit``), and what ``per_point``
        divides by (the online fit's statistics and log-likelihood per unit of weight; its
        ``_Stepwise`` adds the first pass's batches' N to scale them back for a prior): read, not
-       summed again;
-    3. the start: ``start_rows`` draws a subsample among the rows with w_i > 0 and slices w;
+       summed again from w;
+    3. the start: ``start_rows`` draws a subsample among the rows with w_i > 0 (``carrying_weight``)
+       and slices w;
        ``seed_pass`` hands that w to ``seed_responsibilities`` (this class is its only caller that
        passes weights), whose seeds are drawn by ``draw_probabilities`` (∝ w_i; k-means++ ∝ w_i
-       D(x_i)², or when every such mass is 0 uniformly among the unused rows with w_i > 0); the
+       D(x_i)², or when every such mass is 0 uniformly among the unused rows with w_i > 0,
+       ``carrying_weight``); the
        start's statistics are those of w_i γ_ik (``_statistics``: ``weigh``, and the start rows'
        Σ_i w_i by ``weighted_total``, once per start: a subsample's own, and on incomplete data the
        sum of the start's w, which rounds apart from the patterns' ``total_weight``);
@@ -845,7 +853,8 @@ class DataSource:
        ``part``s of this source);
     5. missing values (``allow_missing``): the rows grouped by pattern with their weights and each
        pattern's Σ_i w_i (``em_incomplete.group_patterns``, by ``weighted_total``; all of them 0 is
-       an error); w rebuilt for the start, 0 on the rows with every value missing; the start seeded
+       an error, read from their N); w for the start, 0 on the rows with every value missing
+       (em_weights' ``without_rows``); the start seeded
        on X with each NaN replaced by its column's weighted mean (``mean_imputed``, by
        ``weighted_total``); the E-pass, ``pattern_pass``, through ``pattern_statistics`` (``weigh``
        and ``weighted_total`` per block of the pattern), its N the pattern's ``total_weight``;
@@ -868,12 +877,12 @@ class DataSource:
         """In memory. X: (N, D) checked by ``check_X`` (NaN where missing with ``allow_missing``);
         ``n_components``: K, to check that K rows have a positive weight (None: not checked);
         ``n_jobs`` processes (> 1: the E-pass in blocks of ``MEMORY_BLOCK`` rows, see the class)."""
-        weights = None if sample_weight is None else check_sample_weight(sample_weight, X.shape[0])
+        weights = None if sample_weight is None else em_weights.check_sample_weight(sample_weight, X.shape[0])
         self._setup(X, weights, n_jobs=n_jobs)
         if allow_missing and np.isnan(X).any():
             self.incomplete = em_incomplete.group_patterns(X, self.weights)
-            self.weights = np.ones(self.n_samples) if weights is None else weights  # (a copy: check_sample_weight's)
-            self.weights[self.incomplete.empty_rows] = 0.0  # empty rows never seed nor weigh in the start
+            # empty rows never seed nor weigh in the start (w is this source's own: check_sample_weight's copy)
+            self.weights = without_rows(weights, self.incomplete.empty_rows, self.n_samples)
             self.X, self.n_points = em_incomplete.mean_imputed(X, self.weights), self.incomplete.total_weight
         self.Xt = np.ascontiguousarray(self.X.T)
         self._check_positive_rows(n_components)
@@ -883,7 +892,7 @@ class DataSource:
         """Rows read ``chunk_size`` at a time from X, anything that slices by rows with a checked
         ``.shape`` (``check_rows``); a start on at most ``start_size`` of them; ``n_jobs`` processes."""
         source = cls.__new__(cls)
-        weights = None if sample_weight is None else check_sample_weight(sample_weight, X.shape[0])
+        weights = None if sample_weight is None else em_weights.check_sample_weight(sample_weight, X.shape[0])
         source._setup(X, weights, chunk_size, start_size, n_jobs)
         source._check_positive_rows(n_components)
         source._one_blas_thread = True  # thin blocks: BLAS's own threads cost more than they gain
@@ -899,11 +908,17 @@ class DataSource:
         return source
 
     @classmethod
-    def concatenate(cls, sources):
+    def concatenate(cls, sources, n_components=None):
         """One source in memory holding the rows (and weights) of ``sources`` (in memory, complete)
-        one after the other: the online fit's start."""
-        weights = None if sources[0].weights is None else np.concatenate([source.weights for source in sources])
-        return cls(np.concatenate([source.Xt for source in sources], axis=1).T, weights)
+        one after the other: the online fit's start. Their weights were checked when each was made
+        (``check_sample_weight``), and are joined, not checked again; ``n_components``: K, to check
+        that K rows have a positive weight (None: not checked)."""
+        source = cls.__new__(cls)
+        X = np.concatenate([part.Xt for part in sources], axis=1).T
+        source._setup(X, None if sources[0].weights is None else np.concatenate([part.weights for part in sources]))
+        source.Xt = np.ascontiguousarray(X.T)
+        source._check_positive_rows(n_components)
+        return source
 
     def _setup(self, X, weights, chunk_size=None, start_size=None, n_jobs=1):
         self.X, self.Xt, self.weights, self.incomplete = X, None, weights, None
@@ -920,9 +935,10 @@ class DataSource:
         weigh 0 here): the seeds are drawn among them. None: not checked."""
         if n_components is None or self.weights is None:
             return
-        if np.count_nonzero(self.weights) < n_components:
+        n_carrying = carrying_weight(self.weights).size
+        if n_carrying < n_components:
             raise ValueError(
-                f"n_components={n_components} but only {np.count_nonzero(self.weights)} rows have an observed "
+                f"n_components={n_components} but only {n_carrying} rows have an observed "
                 "value and a positive weight: EM needs at least K of them."
             )
 
@@ -969,7 +985,7 @@ class DataSource:
             return self.Xt, self.weights
         w, index = self.weights, None
         if self.n_samples > self.start_size:
-            candidates = None if w is None else np.flatnonzero(w > 0)
+            candidates = None if w is None else carrying_weight(w)
             n_candidates = self.n_samples if candidates is None else candidates.size
             if n_candidates <= self.start_size:
                 index = candidates
@@ -1239,6 +1255,17 @@ class SourceFit:
         self._e_pass = source.e_pass if e_pass is None else e_pass
         self.floor = source.floor() if settings.reg_covar == 0 and prior is None else None  # eps·tr S
 
+    @classmethod
+    def fit_gmm_on(cls, source, settings, init, prior):
+        """fit_gmm's variant on a DataSource already made (its weights checked when it was made, and
+        not again) and its ``init`` checked, for ``run_fit``: ``settings`` from ``fit_settings``,
+        ``init`` and ``prior`` as fit_gmm takes them. fit_gmm's, and em_scale's online start on its
+        joined batches (``DataSource.concatenate``)."""
+        forms = ("methods", "params", "responsibilities")
+        init = check_init(init, forms, source.n_samples, source.n_features, settings)
+        prior = source.resolve_prior(prior, settings.n_components, settings.covariance_type)
+        return cls("fit_gmm", source, settings, prior), init
+
     def start(self, method, rng):
         settings = self.settings
         return self.m_step(self.source.seed_pass(settings.n_components, method, rng, settings.covariance_type))
@@ -1377,15 +1404,13 @@ def fit_gmm(
     check_bool(allow_missing, "allow_missing")
     check_int(n_jobs, "n_jobs", 1)
     X = check_X(X, allow_missing=allow_missing)
-    n_samples, n_features = X.shape
     settings = fit_settings(
-        n_samples, n_components, n_init=n_init, max_iter=max_iter, tol=tol, reg_covar=reg_covar,
+        X.shape[0], n_components, n_init=n_init, max_iter=max_iter, tol=tol, reg_covar=reg_covar,
         covariance_type=covariance_type, keep_params=keep_params,
     )  # fmt: skip
     source = DataSource(X, sample_weight, n_components, allow_missing=allow_missing, n_jobs=n_jobs)
-    init = check_init(init, ("methods", "params", "responsibilities"), n_samples, n_features, settings)
-    prior = source.resolve_prior(prior, n_components, covariance_type)
-    return run_fit(SourceFit("fit_gmm", source, settings, prior), settings, init, seed, source.n_points)
+    variant, init = SourceFit.fit_gmm_on(source, settings, init, prior)
+    return run_fit(variant, settings, init, seed, source.n_points)
 
 
 # --------------------------------------------------------------------------- after the fit

@@ -20,13 +20,14 @@ reads only the sufficient statistics, and these are their expectations.
 Weighted points: a weight w_i >= 0 multiplies point i's responsibilities in the statistics
 (N_k = Σ_i w_i γ_ik, ...) and its term in the log-likelihood, Σ_i w_i log p(x_i | θ). Integer
 weights give exactly the fit of the data with each row repeated w_i times. The weights come from
-em_helpers' ``DataSource`` (grouped here by pattern, each pattern's Σ_i w_i summed once:
-``Pattern.total_weight``), and every product or sum with them is one of em_blocks' weight
-primitives, ``weigh`` and ``weighted_total``; past ``weigh``, the statistics are sums over
-r_ik = w_i γ_ik.
+em_helpers' ``DataSource``, checked by em_weights' ``check_sample_weight`` (grouped here by pattern,
+each pattern's Σ_i w_i summed once: ``Pattern.total_weight``), and every product or sum with them is
+one of em_weights' primitives, ``weigh`` and ``weighted_total``; past ``weigh``, the statistics are
+sums over r_ik = w_i γ_ik. The data's N and ``observed_gaussian``'s per-coordinate totals add the
+patterns' ``total_weight`` (em_weights' docstring lists every reader of N).
 
-This module sits below ``em_helpers`` (it imports only NumPy and em_blocks, the column blocks and
-the log-sum-exp it shares with the core): it returns plain arrays, which the core wraps into its
+This module sits below ``em_helpers`` (it imports only NumPy, em_blocks, the column blocks and the
+log-sum-exp it shares with the core, and em_weights): it returns plain arrays, which the core wraps into its
 ``SufficientStatistics``. Layout as in the core: the hot arrays are
 (K, n) with the points along the long axis, and a pattern's observed values are stored (|o|, n).
 """
@@ -37,7 +38,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from em_blocks import block_columns, responsibilities_in_place, weigh, weighted_total
+from em_blocks import block_columns, responsibilities_in_place
+from em_weights import weigh, weighted_total
 
 __all__ = [
     "IncompleteData",
@@ -113,7 +115,7 @@ def group_patterns(X, sample_weight=None):
     X : ndarray of shape (n_samples, n_features)
         float64, NaN where a value is missing; every other value finite (the caller checks).
     sample_weight : ndarray of shape (n_samples,), optional
-        w_i (a DataSource's, checked by ``em_checks.check_sample_weight``); default 1 for every row.
+        w_i (a DataSource's, checked by ``em_weights.check_sample_weight``); default 1 for every row.
 
     Returns
     -------
@@ -158,6 +160,7 @@ def group_patterns(X, sample_weight=None):
         values = np.ascontiguousarray(X[np.ix_(rows, np.flatnonzero(keys[p]))].T)
         pattern_weights = np.ascontiguousarray(weights[rows])
         patterns.append(Pattern(keys[p], rows, values, pattern_weights, weighted_total(pattern_weights)))
+    # N: the patterns' N added in order, not Σ_i w_i again (em_weights' docstring: why not weighted_total)
     total = float(sum(p.total_weight for p in patterns))
     if total == 0:
         raise ValueError("every point with an observed value has sample_weight 0: nothing is left to fit.")
@@ -394,7 +397,7 @@ def observed_gaussian(data, max_iter=1000, tol=1e-13):
     sums, totals = np.zeros(D), np.zeros(D)
     for p in data.patterns:
         sums[p.observed] += weighted_total(p.weights, p.values)
-        totals[p.observed] += p.total_weight
+        totals[p.observed] += p.total_weight  # the patterns' N read, not Σ_i w_i again
     mean = sums / np.where(totals > 0, totals, 1.0)  # start: observed means, unit-free diagonal
     variances = np.zeros(D)
     for observed, values, w in observed_values:

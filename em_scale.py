@@ -426,15 +426,17 @@ class _Stepwise:
         """θ_0: the best of n_init batch fits on the prefix, a list of batches (DataSource) making M
         points (weighted fits with weights); its statistics per point (per unit of weight) become s,
         counting as the len(prefix) batches they hold."""
-        source = em.DataSource.concatenate(prefix)
-        em.check_n_components(self.n_components, source.n_samples)
+        em.check_n_components(self.n_components, sum(batch.n_samples for batch in prefix))
+        source = em.DataSource.concatenate(prefix, self.n_components)  # the batches' checked w, joined
         self.resolve_prior(source)
+        settings = em.fit_settings(  # fit_gmm's max_iter and tol
+            source.n_samples, self.n_components, n_init=n_init, max_iter=200, tol=1e-6, reg_covar=self.reg_covar,
+            covariance_type=self.covariance_type,
+        )  # fmt: skip
         with warnings.catch_warnings():  # a start need not have converged: the stream refines it
             warnings.simplefilter("ignore", em.ConvergenceWarning)
-            fit = em.fit_gmm(
-                source.X, self.n_components, init=method, n_init=n_init, seed=rng, reg_covar=self.reg_covar,
-                covariance_type=self.covariance_type, prior=self.prior, sample_weight=source.weights,
-            )  # fmt: skip
+            variant, init = em.SourceFit.fit_gmm_on(source, settings, method, self.prior)
+            fit = em.run_fit(variant, settings, init, rng, source.n_points)
         _, self.stats = source.per_point(source.e_pass(fit.params, shift=fit.params.means))
         self.start, self.n_steps = fit.params, len(prefix)
         self.n_start_points = self.n_seen = source.n_samples
@@ -611,8 +613,9 @@ def fit_gmm_online(
 
 
 def _batch_source(batch, n_features, where, weighted):
-    """A batch as a DataSource in memory (its rows, and with ``weighted`` its weights, checked as
-    fit_gmm checks them), or a ValueError naming ``where``; ``n_features`` None: D is read off it."""
+    """A batch as a DataSource in memory (its rows, and with ``weighted`` its weights, checked by
+    em_weights' ``check_sample_weight`` as fit_gmm's are), or a ValueError naming ``where``;
+    ``n_features`` None: D is read off it."""
     if weighted and not (isinstance(batch, tuple) and len(batch) == 2):
         raise ValueError(
             f"{where} is a {type(batch).__name__}, not a pair: with weighted=True every batch is a tuple "

@@ -26,12 +26,12 @@ import pytest
 from scipy.stats import multivariate_normal
 
 import em_bayes as eb
-import em_blocks
 import em_driver
 import em_helpers as em
 import em_incomplete
 import em_scale as es
 import em_select as es_select
+import em_weights
 
 ROOT = Path(__file__).resolve().parent.parent
 TRUTH = em.GMMParams(
@@ -431,7 +431,7 @@ def test_the_house_is_a_tree_of_rooms_with_every_arrow_down_to_the_core():
     graph = project_imports()
     below = set(graph["em_helpers"])  # the rooms the core re-exports
     assert {"em_checks", "em_driver", "em_geometry", "em_priors", "em_workers"} <= below
-    assert {"em_params", "em_statistics", "em_diagonal", "em_blocks", "em_incomplete"} <= below
+    assert {"em_params", "em_statistics", "em_diagonal", "em_blocks", "em_weights", "em_incomplete"} <= below
     for room in below:  # a room below the core imports only rooms below the core
         assert set(graph[room]) <= below, (room, graph[room])
     for room in set(graph) - below - {"em_helpers"}:  # a room above reaches the core through em_helpers
@@ -571,7 +571,12 @@ class TracedWeights(np.ndarray):
         return result.view(TracedWeights) if func.__name__ in self.COPIES else result
 
 
-WEIGHT_PRIMITIVES = {"em_blocks.weigh", "em_blocks.weighted_total", "em_blocks.draw_probabilities"}
+WEIGHT_PRIMITIVES = {
+    "em_weights.weigh",
+    "em_weights.weighted_total",
+    "em_weights.draw_probabilities",
+    "em_weights.carrying_weight",
+}
 X_GAPPED = np.where(np.random.default_rng(6).random(X.shape) < 0.2, np.nan, X)
 TRACED = {"max_iter": 3, "tol": 0, "seed": 0}
 TRACED_FITS = {
@@ -596,13 +601,13 @@ TRACED_FITS = {
 
 
 @pytest.mark.parametrize("fit", TRACED_FITS.values(), ids=TRACED_FITS.keys())
-def test_every_product_sum_and_draw_with_the_weights_is_one_of_em_blocks_primitives(monkeypatch, fit):
-    """What the DataSource docstring promises: past the check, w is computed with only inside em_blocks'
-    weight primitives (w_i γ_ik, Σ_i w_i v_i, p_i ∝ w_i v_i); elsewhere it is only copied, sliced, or
-    tested for w_i > 0 (the rows that may seed)."""
+def test_every_computation_with_the_weights_is_one_of_em_weights_primitives(monkeypatch, fit):
+    """What em_weights' docstring promises: past the check, w is computed with only inside em_weights'
+    primitives (w_i γ_ik, Σ_i w_i v_i, p_i ∝ w_i v_i, the rows with w_i > 0); elsewhere it is only
+    copied or sliced."""
     TracedWeights.log = []
-    checked = em.check_sample_weight
-    monkeypatch.setattr(em, "check_sample_weight", lambda w, n: checked(w, n).view(TracedWeights))
+    checked = em_weights.check_sample_weight
+    monkeypatch.setattr(em_weights, "check_sample_weight", lambda w, n: checked(w, n).view(TracedWeights))
     group_patterns = em_incomplete.group_patterns  # each pattern's copy of its rows' w (np.ascontiguousarray
     monkeypatch.setattr(  # drops the subclass), traced too
         em_incomplete,
@@ -613,19 +618,67 @@ def test_every_product_sum_and_draw_with_the_weights_is_one_of_em_blocks_primiti
     )
     fit(np.random.default_rng(5).uniform(0.0, 3.0, N))
     callers = {caller for _, caller in TracedWeights.log}
-    outside = {(op, caller) for op, caller in TracedWeights.log if not caller.startswith("em_blocks.")}
+    outside = {(op, caller) for op, caller in TracedWeights.log if not caller.startswith("em_weights.")}
     assert callers & WEIGHT_PRIMITIVES and callers - {caller for _, caller in outside} <= WEIGHT_PRIMITIVES
-    assert {op for op, _ in outside} <= {"greater", "count_nonzero", *TracedWeights.COPIES}, outside
+    assert {op for op, _ in outside} <= set(TracedWeights.COPIES), outside
 
 
 def test_a_draw_is_proportional_to_w_times_v_and_none_when_nothing_weighs():
     rng = np.random.default_rng(8)
     w, v = rng.uniform(0.0, 2.0, 50), rng.uniform(0.0, 1.0, 50)
-    np.testing.assert_allclose(em_blocks.draw_probabilities(w, v), w * v / np.dot(w, v), rtol=1e-13)
-    np.testing.assert_allclose(em_blocks.draw_probabilities(w), w / np.sum(w), rtol=1e-13)
-    np.testing.assert_allclose(em_blocks.draw_probabilities(None, v), v / np.sum(v), rtol=1e-13)
-    assert em_blocks.draw_probabilities(None) is None  # uniform: the caller's rng.integers
-    assert em_blocks.draw_probabilities(np.r_[np.zeros(25), w[25:]], np.r_[v[:25], np.zeros(25)]) is None
+    np.testing.assert_allclose(em_weights.draw_probabilities(w, v), w * v / np.dot(w, v), rtol=1e-13)
+    np.testing.assert_allclose(em_weights.draw_probabilities(w), w / np.sum(w), rtol=1e-13)
+    np.testing.assert_allclose(em_weights.draw_probabilities(None, v), v / np.sum(v), rtol=1e-13)
+    assert em_weights.draw_probabilities(None) is None  # uniform: the caller's rng.integers
+    assert em_weights.draw_probabilities(np.r_[np.zeros(25), w[25:]], np.r_[v[:25], np.zeros(25)]) is None
+
+
+def test_the_rows_carrying_weight_are_those_with_a_positive_weight():
+    w = np.r_[0.0, 2.0, 0.0, 1e-300, 5.0]
+    np.testing.assert_array_equal(em_weights.carrying_weight(w), [i for i, wi in enumerate(w) if wi > 0])
+    np.testing.assert_array_equal(em_weights.without_rows(w.copy(), [1, 4], 5), np.where([0, 1, 0, 0, 1], 0.0, w))
+    np.testing.assert_array_equal(em_weights.without_rows(None, [2], 4), [1.0, 1.0, 0.0, 1.0])
+
+
+ONE_PRODUCER_FITS = {  # every fitter with weights, each path that makes or re-makes a source
+    "fit_gmm": lambda w: em.fit_gmm(X, 3, sample_weight=w, seed=0),
+    "fit_gmm-n_jobs=2": lambda w: em.fit_gmm(X, 3, sample_weight=w, seed=0, n_jobs=2),
+    "fit_gmm-missing": lambda w: em.fit_gmm(X_GAPPED, 3, sample_weight=w, allow_missing=True, seed=0),
+    "fit_gmm-MAP": lambda w: map_em(X, 3, sample_weight=w, seed=0),
+    "fit_gmm-missing-MAP": lambda w: map_em(X_GAPPED, 3, sample_weight=w, allow_missing=True, seed=0),
+    "fit_gmm_chunked": lambda w: chunked(X, 3, sample_weight=w, seed=0),
+    "fit_gmm_chunked-n_jobs=2": lambda w: chunked(X, 3, sample_weight=w, seed=0, n_jobs=2),
+    "fit_gmm_chunked-dask": lambda w: chunked_over_dask(X, 3, sample_weight=w, seed=0),
+    "fit_gmm_online-MAP": TRACED_FITS["fit_gmm_online"],  # six batches, the start on two, a "default" prior
+}
+
+
+def fit_numbers(fit):
+    """Every number a fit returns that w reaches: its objective's trace, and θ."""
+    trace = fit.log_likelihood_trace if isinstance(fit, es.OnlineFit) else fit.log_likelihoods
+    return [np.asarray(trace), fit.params.weights, fit.params.means, fit.params.covariances]
+
+
+@pytest.mark.parametrize("fit", ONE_PRODUCER_FITS.values(), ids=ONE_PRODUCER_FITS.keys())
+def test_every_fitter_takes_its_weights_from_the_one_producer(monkeypatch, fit):
+    """em_weights' ``check_sample_weight`` is where a change of what weights mean goes: made to return
+    2·w, every fitter given w must return, bit for bit, its fit given 2·w (doubling is exact, so a
+    fitter that read w through the producer once sees the very numbers of 2·w). A fitter that made w
+    elsewhere would see w, one that checked it twice 4·w: with L = Σ_i w_i log p(x_i | θ), or the
+    online fit's prior weighing against Σ_i w_i, those give other numbers (checked below)."""
+    w = np.random.default_rng(5).uniform(0.0, 3.0, N)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", em.ConvergenceWarning)
+        given_twice, given_once = fit(2 * w), fit(w)
+        checked = em_weights.check_sample_weight
+        monkeypatch.setattr(em_weights, "check_sample_weight", lambda w, n: 2 * checked(w, n))
+        doubled = fit(w)
+    for got, expected in zip(fit_numbers(doubled), fit_numbers(given_twice), strict=True):
+        np.testing.assert_array_equal(got, expected)
+    assert any(  # the doubling shows: w and 2·w are told apart by these numbers
+        a.shape != b.shape or not np.array_equal(a, b)
+        for a, b in zip(fit_numbers(given_once), fit_numbers(given_twice), strict=True)
+    )
 
 
 # --------------------------------------------------------------------------- the one map of blocks
