@@ -44,7 +44,7 @@ use nothing else): ``DataSource``, ``SourceFit``, ``run_fit``, ``EPass``, ``comb
 ``gain_below_tol``, ``StreamError``, ``fit_settings``, ``check_init``, ``init_error``,
 ``rows_as_Xt``, the ``check_*`` functions, ``is_finite_real``, ``is_symmetric_positive_definite``,
 ``seed_responsibilities``, ``hard_responsibilities``, ``point_e_step``, ``block_pass``,
-``log_weighted_densities``, ``log_component_constants``, ``LOG_2PI``, ``normalize_rows_in_place``,
+``log_weighted_densities``, ``log_component_constants``, ``cholesky_factors``, ``LOG_2PI``, ``normalize_rows_in_place``,
 ``responsibilities_in_place``, ``weigh``, ``weighted_total``, ``block_columns``, ``statistics_of``,
 ``centred_scatter``, ``add_to_diagonals``, ``constrain_covariances``, ``floor_eigenvalues``,
 ``m_step_with_prior``, ``map_m_step_from_statistics``, ``sample_covariance``, ``data_covariance``,
@@ -124,6 +124,7 @@ from em_params import (
     check_start,
 )
 from em_params import check_params as check_params
+from em_params import cholesky_factors as cholesky_factors
 from em_params import directional_variances as directional_variances
 from em_params import floor_eigenvalues as floor_eigenvalues
 from em_priors import ConjugatePrior, log_prior, map_m_step_from_statistics, resolve_prior

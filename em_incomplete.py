@@ -25,8 +25,9 @@ em_helpers' ``DataSource`` (grouped here by pattern, each pattern's Σ_i w_i sum
 primitives, ``weigh`` and ``weighted_total``; past ``weigh``, the statistics are sums over
 r_ik = w_i γ_ik.
 
-This module sits below ``em_helpers`` (it imports only NumPy and em_blocks, the column blocks and
-the log-sum-exp it shares with the core): it returns plain arrays, which the core wraps into its
+This module sits below ``em_helpers`` (it imports only NumPy, em_blocks, the column blocks and
+the log-sum-exp it shares with the core, and em_params, the Cholesky factoring it shares with
+the core and em_select's stacked E-step): it returns plain arrays, which the core wraps into its
 ``SufficientStatistics``. Layout as in the core: the hot arrays are
 (K, n) with the points along the long axis, and a pattern's observed values are stored (|o|, n).
 """
@@ -38,6 +39,7 @@ from typing import NamedTuple
 import numpy as np
 
 from em_blocks import block_columns, responsibilities_in_place, weigh, weighted_total
+from em_params import cholesky_factors
 
 __all__ = [
     "IncompleteData",
@@ -209,9 +211,8 @@ class _PatternFactors(NamedTuple):
         n_o = o.size
         order = np.concatenate([o, m])
         cov = covariances[:, order[:, None], order]
-        lower = np.linalg.cholesky(cov[:, :n_o, :n_o])  # C_k, (K, |o|, |o|)
-        lower_inv = np.linalg.inv(lower)
-        const = log_weights - 0.5 * n_o * LOG_2PI - np.log(np.diagonal(lower, axis1=1, axis2=2)).sum(axis=1)
+        _, lower_inv, half_log_det = cholesky_factors(cov[:, :n_o, :n_o])  # C_k⁻¹ (K, |o|, |o|), ½ log|Σ_koo|
+        const = log_weights - 0.5 * n_o * LOG_2PI - half_log_det
         regression = cov[:, n_o:, :n_o] @ lower_inv.transpose(0, 2, 1)
         conditional = cov[:, n_o:, n_o:] - regression @ regression.transpose(0, 2, 1)
         whitened_offset = (lower_inv @ offset[:, o, None])[:, :, 0] if offset.any() else None

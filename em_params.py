@@ -1,5 +1,6 @@
 """θ = (π, μ, Σ) as one validated, read-only value: ``GMMParams``, with the Cholesky factors of its
-covariances (``CholeskyFactors``); a room below em_helpers, which re-exports its public names, so
+covariances (``CholeskyFactors``, made by ``cholesky_factors``, the one factoring every E-step's
+covariances go through); a room below em_helpers, which re-exports its public names, so
 ``em.GMMParams`` reaches it as before.
 
 A GMMParams is checked once, on construction (shapes, finiteness, the probability vector, symmetry,
@@ -131,9 +132,7 @@ class GMMParams:
     def _freeze(self, weights, means, covariances, eigenvalue_floor=0.0):
         """Store the arrays read-only, with the Cholesky factors of each Σ_k."""
         try:
-            lower = np.linalg.cholesky(covariances)  # all K at once
-            half_log_det = np.add.reduce(np.log(_diagonals(lower)), axis=1)  # Σ_d log (C_k)_dd
-            factors = CholeskyFactors(lower, np.linalg.inv(lower), half_log_det)
+            factors = cholesky_factors(covariances)  # all K at once
         except np.linalg.LinAlgError:
             covariances, factors = _factor_each(covariances, eigenvalue_floor)
         for arr in (weights, means, covariances, *factors):
@@ -169,6 +168,17 @@ class GMMParams:
             f"  weights={self.weights!r},\n  means={self.means!r},\n"
             f"  covariances={self.covariances!r})"
         )
+
+
+def cholesky_factors(covariances):
+    """C = chol(Σ), C⁻¹ and ½ log|Σ| = Σ_d log C_dd of each Σ of a stack (..., D, D), as a
+    CholeskyFactors: the one factoring of every E-step's covariances (a GMMParams' K, em_select's
+    stacked S·K, each missingness pattern's Σ_koo in em_incomplete). Raises numpy's LinAlgError
+    where some Σ is not positive definite: each caller has its own way out (``_factor_each``,
+    em_select's floor of the stack)."""
+    lower = np.linalg.cholesky(covariances)
+    half_log_det = np.add.reduce(np.log(_diagonals(lower)), axis=-1)  # Σ_d log C_dd
+    return CholeskyFactors(lower, np.linalg.inv(lower), half_log_det)
 
 
 def _factor_each(covariances, eigenvalue_floor):

@@ -671,13 +671,10 @@ def _stacked_terms(weights, means, covariances, reg_covar):
     log π_k - ½ D log 2π - ½ log|Σ_k| - ½ μᵀ Σ⁻¹ μ (S, K)."""
     S, K, D = means.shape
     try:
-        lower = np.linalg.cholesky(covariances)
+        _, lower_inv, half_log_det = em.cholesky_factors(covariances)  # C⁻¹ and ½ log|Σ_k|
     except np.linalg.LinAlgError:  # rounding broke Σ_k = S_k + reg_covar·I ⪰ reg_covar·I: the core's floor
-        covariances = em.floor_eigenvalues(covariances, reg_covar)[0]
-        lower = np.linalg.cholesky(covariances)
-    lower_inv = np.linalg.inv(lower)
+        _, lower_inv, half_log_det = em.cholesky_factors(em.floor_eigenvalues(covariances, reg_covar)[0])
     precision = np.swapaxes(lower_inv, -1, -2) @ lower_inv  # Σ⁻¹ = C⁻ᵀ C⁻¹
-    half_log_det = np.log(np.diagonal(lower, axis1=-2, axis2=-1)).sum(axis=-1)  # ½ log|Σ_k|
     pulled = (precision @ means[..., None])[..., 0]  # Σ⁻¹ μ, (S, K, D)
     with np.errstate(divide="ignore"):  # a weight of exactly 0 (padding) gives log π_k = -inf
         const = em.log_component_constants(np.log(weights), half_log_det, D) - 0.5 * (pulled * means).sum(axis=-1)
