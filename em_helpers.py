@@ -39,15 +39,16 @@ module re-exports their public names, so ``em.<name>`` reaches all of them; abov
 em_scale, em_bayes and em_select import em_helpers only. README's "What's where" says what each
 room holds and imports; tests/test_contract.py checks that every arrow points down.
 
-The internal layer: what the rooms above use beyond ``__all__`` (test_contract checks that they
-use nothing else): ``DataSource``, ``SourceFit``, ``run_fit``, ``EPass``, ``combine_passes``,
+The internal layer: what the rooms above use beyond ``__all__`` (test_contract checks that they use
+nothing else): ``DataSource``, ``SourceFit``, ``run_fit``, ``EPass``, ``combine_passes``,
 ``gain_below_tol``, ``StreamError``, ``fit_settings``, ``check_init``, ``init_error``,
 ``rows_as_Xt``, the ``check_*`` functions, ``is_finite_real``, ``is_symmetric_positive_definite``,
 ``seed_responsibilities``, ``hard_responsibilities``, ``point_e_step``, ``block_pass``,
-``log_weighted_densities``, ``log_component_constants``, ``cholesky_factors``, ``LOG_2PI``, ``normalize_rows_in_place``,
-``responsibilities_in_place``, ``weigh``, ``weighted_total``, ``block_columns``, ``statistics_of``,
-``centred_scatter``, ``add_to_diagonals``, ``constrain_covariances``, ``floor_eigenvalues``,
-``m_step_with_prior``, ``map_m_step_from_statistics``, ``sample_covariance``, ``data_covariance``,
+``log_weighted_densities``, ``log_component_constants``, ``log_mixing_weights``,
+``cholesky_factors``, ``LOG_2PI``, ``normalize_rows_in_place``, ``responsibilities_in_place``,
+``weigh``, ``weighted_total``, ``block_columns``, ``statistics_of``, ``centred_scatter``,
+``add_to_diagonals``, ``constrain_covariances``, ``floor_eigenvalues``, ``m_step_with_prior``,
+``map_m_step_from_statistics``, ``sample_covariance``, ``data_covariance``,
 ``directional_variances``, ``bic_value``, ``one_blas_thread``, ``BlockMap``, ``GMMParams.trusted``,
 ``MAX_ABS``, ``COUNT_FLOOR``, ``START_METHODS``. They take the points as Xᵀ, shape (D, N), and
 responsibilities and log-densities laid out (K, N); the public functions take and return
@@ -103,7 +104,6 @@ from em_driver import Run as Run
 from em_driver import gain_below_tol as gain_below_tol
 from em_driver import gain_per_point as gain_per_point
 from em_geometry import ellipse_geometry as ellipse_geometry
-from em_incomplete import LOG_2PI
 from em_incomplete import IncompleteData as IncompleteData
 from em_incomplete import Pattern as Pattern
 from em_incomplete import conditional_expectation as conditional_expectation
@@ -122,7 +122,10 @@ from em_params import (
     _diagonals,
     add_to_diagonals,
     check_start,
+    log_component_constants,
+    log_mixing_weights,
 )
+from em_params import LOG_2PI as LOG_2PI
 from em_params import check_params as check_params
 from em_params import cholesky_factors as cholesky_factors
 from em_params import directional_variances as directional_variances
@@ -267,11 +270,8 @@ def log_weighted_densities(Xt, params, out=None, log_weights=None):
     K = params.n_components
     if out is None:
         out = np.empty((K, N))
-    if log_weights is None and np.count_nonzero(params.weights) == K:  # (errstate costs more than this test at N = 500)
-        log_weights = np.log(params.weights)
-    elif log_weights is None:
-        with np.errstate(divide="ignore"):  # a weight of exactly 0 gives log π_k = -inf
-            log_weights = np.log(params.weights)
+    if log_weights is None:
+        log_weights = log_mixing_weights(params.weights)  # -inf where π_k = 0
     const = log_component_constants(log_weights, params.cholesky.half_log_det, D)[:, None]
     if params.covariance_type in ("diag", "spherical"):  # the common centre c = Σ_k π_k μ_k
         _diagonal_log_densities(Xt, params.means, params.covariances, const, params.weights @ params.means, out)
@@ -1440,13 +1440,6 @@ def bic_value(log_likelihood, n_params, n_samples) -> float:
     """BIC from its parts, -2 L + p log N (``bic`` computes L = log p(X | θ) first; a model
     search that has L from its fits calls this)."""
     return -2.0 * log_likelihood + n_params * np.log(n_samples)
-
-
-def log_component_constants(log_weights, half_log_det, n_features):
-    """log π_k - ½ D log 2π - ½ log|Σ_k|, the part of log π_k N(x | μ_k, Σ_k) that does not depend
-    on x, from log π_k and ½ log|Σ_k| of any shape (K,) or a stack (S, K): the E-step's
-    (``log_weighted_densities``) and em_select's stacked one's."""
-    return log_weights - 0.5 * n_features * LOG_2PI - half_log_det
 
 
 def data_covariance(X) -> np.ndarray:

@@ -26,6 +26,8 @@ from em_checks import MAX_ABS, as_float_array, check_covariance_structure
 from em_driver import CollapseError
 
 _EPS = np.finfo(np.float64).eps
+# log 2π, of every Gaussian density's constant (``log_component_constants``)
+LOG_2PI = np.log(2.0 * np.pi)
 
 
 class CholeskyFactors(NamedTuple):
@@ -179,6 +181,24 @@ def cholesky_factors(covariances):
     lower = np.linalg.cholesky(covariances)
     half_log_det = np.add.reduce(np.log(_diagonals(lower)), axis=-1)  # Σ_d log C_dd
     return CholeskyFactors(lower, np.linalg.inv(lower), half_log_det)
+
+
+def log_mixing_weights(weights):
+    """log π_k of weights of any shape, -inf where π_k = 0 exactly, without a warning (such a
+    component then gets γ_ik = 0): every E-step's (the core's, em_incomplete's per pattern,
+    em_select's stacked one, whose padding has π_k = 0)."""
+    if np.count_nonzero(weights) == weights.size:  # (errstate costs more than this test at N = 500)
+        return np.log(weights)
+    with np.errstate(divide="ignore"):
+        return np.log(weights)
+
+
+def log_component_constants(log_weights, half_log_det, n_features):
+    """log π_k - ½ D log 2π - ½ log|Σ_k|, the part of log π_k N(x | μ_k, Σ_k) that does not depend
+    on x, from log π_k and ½ log|Σ_k| of any shape (K,) or a stack (S, K), D = ``n_features``: the
+    E-step's (``log_weighted_densities``), em_select's stacked one's, and em_incomplete's per
+    pattern (D = |o|, the observed coordinates)."""
+    return log_weights - 0.5 * n_features * LOG_2PI - half_log_det
 
 
 def _factor_each(covariances, eigenvalue_floor):

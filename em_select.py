@@ -676,8 +676,8 @@ def _stacked_terms(weights, means, covariances, reg_covar):
         _, lower_inv, half_log_det = em.cholesky_factors(em.floor_eigenvalues(covariances, reg_covar)[0])
     precision = np.swapaxes(lower_inv, -1, -2) @ lower_inv  # Σ⁻¹ = C⁻ᵀ C⁻¹
     pulled = (precision @ means[..., None])[..., 0]  # Σ⁻¹ μ, (S, K, D)
-    with np.errstate(divide="ignore"):  # a weight of exactly 0 (padding) gives log π_k = -inf
-        const = em.log_component_constants(np.log(weights), half_log_det, D) - 0.5 * (pulled * means).sum(axis=-1)
+    log_weights = em.log_mixing_weights(weights)  # -inf where π_k = 0 (padding)
+    const = em.log_component_constants(log_weights, half_log_det, D) - 0.5 * (pulled * means).sum(axis=-1)
     return precision.reshape(S * K, D * D), pulled.reshape(S * K, D), const
 
 
