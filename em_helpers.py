@@ -50,9 +50,9 @@ nothing else): ``DataSource``, ``SourceFit``, ``run_fit``, ``EPass``, ``combine_
 ``add_to_diagonals``, ``constrain_covariances``, ``floor_eigenvalues``, ``m_step_with_prior``,
 ``map_m_step_from_statistics``, ``sample_covariance``, ``data_covariance``,
 ``directional_variances``, ``bic_value``, ``one_blas_thread``, ``BlockMap``, ``GMMParams.trusted``,
-``MAX_ABS``, ``COUNT_FLOOR``, ``START_METHODS``. They take the points as Xᵀ, shape (D, N), and
-responsibilities and log-densities laid out (K, N); the public functions take and return
-scikit-learn's (N, D) and (N, K).
+``MAX_ABS``, ``COUNT_FLOOR``, ``floored_counts``, ``START_METHODS``. They take the points as Xᵀ,
+shape (D, N), and responsibilities and log-densities laid out (K, N); the public functions take and
+return scikit-learn's (N, D) and (N, K).
 """
 
 from __future__ import annotations
@@ -136,6 +136,7 @@ from em_priors import prior_from_moments as prior_from_moments
 from em_priors import sample_covariance as sample_covariance
 from em_statistics import COUNT_FLOOR as COUNT_FLOOR
 from em_statistics import SufficientStatistics, centred_scatter
+from em_statistics import floored_counts as floored_counts
 from em_workers import BlockMap as BlockMap
 from em_workers import one_blas_thread as one_blas_thread
 

@@ -145,7 +145,7 @@ def _ratios_of_scatter(scatter, held, types, data_cov):
     and covariance types (S,): the scatter per point W_k / N_k (for tied the pooled Σ_k W_k / N,
     the same for every k), against S along the directions each model can make thin
     (``em.directional_variances``). One fit is a stack of one (``_spread_ratios``)."""
-    counts = held + em.COUNT_FLOOR  # N_k
+    counts = em.floored_counts(held)  # N_k
     tied = types == "tied"
     if tied.any():
         scatter, counts = scatter.copy(), counts.copy()
@@ -702,7 +702,7 @@ def _stacked_m_step(Xt, squares, resp, reg_covar, types, valid):
     one product with the squares for all components, exact enough because Xᵀ is centred (see
     _stacked_e_step)."""
     (S, K, N), D = resp.shape, Xt.shape[0]
-    counts = np.where(valid, resp.sum(axis=2) + em.COUNT_FLOOR, 0.0)  # N_k, (S, K)
+    counts = np.where(valid, em.floored_counts(resp.sum(axis=2)), 0.0)  # N_k, (S, K)
     safe = np.where(valid, counts, 1.0)[..., None]
     means = (resp @ Xt.T) / safe  # Σ_i γ_ik x_i / N_k, (S, K, D)
     second = (resp.reshape(S * K, N) @ squares.T).reshape(S, K, D, D) / safe[..., None]
