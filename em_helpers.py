@@ -135,7 +135,7 @@ from em_priors import default_prior as default_prior
 from em_priors import prior_from_moments as prior_from_moments
 from em_priors import sample_covariance as sample_covariance
 from em_statistics import COUNT_FLOOR as COUNT_FLOOR
-from em_statistics import SufficientStatistics, centred_scatter
+from em_statistics import SufficientStatistics, block_moments, centred_scatter
 from em_statistics import floored_counts as floored_counts
 from em_workers import BlockMap as BlockMap
 from em_workers import one_blas_thread as one_blas_thread
@@ -435,17 +435,13 @@ def _sufficient_statistics(Xt, resp, shift, covariance_type="full", counts=None)
     # 25 µs at N = 500 where a loop over k took 32, and at N = 200k, D = 8, K = 6 55 ms where
     # whole-array passes took 92 (measured).
     block = block_columns(K, D)
-    centred, sqrt_resp = np.empty((K, D, min(block, N))), np.empty((K, min(block, N)))  # reused
+    centred = np.empty((K, D, min(block, N)))  # reused
     for start in range(0, N, block):
         r = resp[:, start : start + block]
         c = centred[:, :, : r.shape[1]]
         c[...] = Xt[:, start : start + block]
         c -= shift[:, :, None]  # x_i - c_k, exact for data far from 0
-        block_first = (c @ r[:, :, None])[:, :, 0]
-        # Σ_i γ_ik (x_i - c_k)(x_i - c_k)ᵀ = A Aᵀ with A = (x_i - c_k) √γ_ik: exactly symmetric
-        # (NumPy computes A Aᵀ with one symmetric rank-k update).
-        c *= np.sqrt(r, out=sqrt_resp[:, : r.shape[1]])[:, None, :]
-        block_second = c @ c.transpose(0, 2, 1)
+        block_first, block_second = block_moments(c, r)  # Σ_i γ_ik (x_i - c_k), Σ_i γ_ik (x_i - c_k)(x_i - c_k)ᵀ
         if start == 0:  # the first block's sums are the totals so far (no zeros to add them to)
             first, second = block_first, block_second
         else:

@@ -26,8 +26,9 @@ primitives, ``weigh`` and ``weighted_total``; past ``weigh``, the statistics are
 r_ik = w_i γ_ik.
 
 This module sits below ``em_helpers`` (it imports only NumPy, em_blocks, the column blocks and
-the log-sum-exp it shares with the core, and em_params, the Cholesky factoring, log π_k and the
-densities' constants it shares with the core and em_select's stacked E-step): it returns plain
+the log-sum-exp it shares with the core, em_params, the Cholesky factoring, log π_k and the
+densities' constants it shares with the core and em_select's stacked E-step, and em_statistics,
+the moment sums of a block): it returns plain
 arrays, which the core wraps into its ``SufficientStatistics``. Layout as in the core: the hot
 arrays are (K, n) with the points along the long axis, and a pattern's observed values are stored
 (|o|, n).
@@ -41,6 +42,7 @@ import numpy as np
 
 from em_blocks import block_columns, responsibilities_in_place, weigh, weighted_total
 from em_params import cholesky_factors, log_component_constants, log_mixing_weights
+from em_statistics import block_moments
 
 __all__ = [
     "IncompleteData",
@@ -320,9 +322,9 @@ def pattern_statistics(pattern, weighted, weights, means, covariances, shift, ou
         log_lik += weighted_total(w, log_p)  # Σ_i w_i log p(x_io | θ)
         r = weigh(gamma, w)  # r_ik = w_i γ_ik, (K, b)
         p_counts += r.sum(axis=1)
-        p_first += (y @ r[:, :, None])[:, :, 0]
-        y *= np.sqrt(r)[:, None, :]
-        p_second += y @ y.transpose(0, 2, 1)
+        block_first, block_second = block_moments(y, r)  # Σ_i r_ik (x̂_ik - c_k), and its outer products
+        p_first += block_first
+        p_second += block_second
     p_second[:, n_o:, n_o:] += p_counts[:, None, None] * factors.conditional
     first, second = np.zeros((K, D)), np.zeros((K, D, D))  # back to the order of X
     first[:, order] = p_first

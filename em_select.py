@@ -694,6 +694,20 @@ def _stacked_block(Xt, squares, weights, terms):
     return log_prob, log_density.sum(axis=-1)
 
 
+def _raw_moments(Xt, squares, resp):
+    """Σ_i γ_ik (S, K), Σ_i γ_ik x_i (S, K, D) and Σ_i γ_ik x_i x_iᵀ (S, K, D, D) of the centred
+    points Xᵀ (D, N) (``squares``: their ``_squares``) under γ (S, K, N): two products for every
+    start and component, about the data's mean, not about each c_k as the core's statistics are
+    (``em.block_moments``): the expanded scatter Σ γ x xᵀ - N_k μ μᵀ that follows is exact enough
+    only because the points are centred (see _stacked_e_step); the stacked M-step's and the
+    degenerate screen's."""
+    (S, K, N), D = resp.shape, Xt.shape[0]
+    held = resp.sum(axis=2)
+    first = resp @ Xt.T
+    second = (resp.reshape(S * K, N) @ squares.T).reshape(S, K, D, D)
+    return held, first, second
+
+
 def _stacked_m_step(Xt, squares, resp, reg_covar, types, valid):
     """π, μ, Σ per start from γ (S, K, N): the maximum-likelihood M-step of ``em_helpers``, with
     its count floor, its covariance models (``constrain_covariances``, per start's covariance
@@ -701,11 +715,12 @@ def _stacked_m_step(Xt, squares, resp, reg_covar, types, valid):
     (``valid`` False) gets π = 0, μ = 0, Σ = I. The scatter is Σ_i γ_ik x_i x_iᵀ / N_k - μ_k μ_kᵀ,
     one product with the squares for all components, exact enough because Xᵀ is centred (see
     _stacked_e_step)."""
-    (S, K, N), D = resp.shape, Xt.shape[0]
-    counts = np.where(valid, em.floored_counts(resp.sum(axis=2)), 0.0)  # N_k, (S, K)
+    N, D = resp.shape[2], Xt.shape[0]
+    held, first, second = _raw_moments(Xt, squares, resp)
+    counts = np.where(valid, em.floored_counts(held), 0.0)  # N_k, (S, K)
     safe = np.where(valid, counts, 1.0)[..., None]
-    means = (resp @ Xt.T) / safe  # Σ_i γ_ik x_i / N_k, (S, K, D)
-    second = (resp.reshape(S * K, N) @ squares.T).reshape(S, K, D, D) / safe[..., None]
+    means = first / safe  # Σ_i γ_ik x_i / N_k, (S, K, D)
+    second = second / safe[..., None]
     scatter = second - means[..., :, None] * means[..., None, :]
     for covariance_type in ("diag", "spherical", "tied"):
         rows = types == covariance_type
@@ -1130,9 +1145,7 @@ def _stacked_degenerate(X, fits, data_cov, min_spread_ratio):
     for s, fit in enumerate(fits):
         resp[s, : sizes[s]] = fit.responsibilities.T
         means[s, : sizes[s]] = fit.params.means - centre
-    held = resp.sum(axis=2)  # N_k, (S, K)
-    first = resp @ Xt.T  # Σ_i γ_ik x_i
-    second = (resp.reshape(S * K, N) @ squares.T).reshape(S, K, D, D)
+    held, first, second = _raw_moments(Xt, squares, resp)
     outer = means[..., :, None] * first[..., None, :]
     scatter = (
         second - outer - np.swapaxes(outer, -1, -2) + held[..., None, None] * means[..., :, None] * means[..., None, :]

@@ -26,6 +26,17 @@ def floored_counts(counts):
     return counts + COUNT_FLOOR
 
 
+def block_moments(centred, resp):
+    """Σ_i r_ik y_ik, shape (K, D), and Σ_i r_ik y_ik y_ikᵀ, shape (K, D, D), of one block of points
+    about the shifts, y_ik = x_i - c_k laid out (K, D, b), under weights r laid out (K, b) (γ, or
+    w_i γ_ik): the moment sums of the core's statistics and of em_incomplete's (there y_ik is the
+    completed point). Scales ``centred`` by √r_ik in place: the second moment is A Aᵀ with
+    A = y √r, exactly symmetric (NumPy computes A Aᵀ with one symmetric rank-k update)."""
+    first = (centred @ resp[:, :, None])[:, :, 0]
+    centred *= np.sqrt(resp)[:, None, :]
+    return first, centred @ centred.transpose(0, 2, 1)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class SufficientStatistics:
     """What the M-step needs from the data: per component, N_k and the first two moments
