@@ -207,6 +207,8 @@ def map_m_step_from_statistics(stats, prior, reg_covar, covariance_type):
     if covariance_type == "full":
         covariances = (prior.scale + spread) / (nu + counts + D + 1 + b)[:, None, None]
     elif covariance_type == "tied":
+        # Not the ML M-step's pooling (em_helpers' ``constrain_covariances``, Σ_k N_k S_k / N): the prior's
+        # scale joins the numerator and its pseudo-observations the denominator, per component (b K).
         pooled = (prior.scale + spread.sum(axis=0)) / (nu + counts.sum() + D + 1 + b * K)
         covariances = np.repeat(pooled[None], K, axis=0)
     elif covariance_type == "diag":

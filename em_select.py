@@ -146,13 +146,10 @@ def _ratios_of_scatter(scatter, held, types, data_cov):
     the same for every k), against S along the directions each model can make thin
     (``em.directional_variances``). One fit is a stack of one (``_spread_ratios``)."""
     counts = em.floored_counts(held)  # N_k
-    tied = types == "tied"
-    if tied.any():
-        scatter, counts = scatter.copy(), counts.copy()
-        pooled = scatter[tied].sum(axis=1) / held[tied].sum(axis=1)[:, None, None]
-        scatter[tied] = pooled[:, None]
-        counts[tied] = 1.0
     own = scatter / counts[..., None, None]
+    tied = types == "tied"
+    if tied.any():  # the M-step's pooling, Σ_k N_k (W_k / N_k) / Σ_k N_k
+        own[tied] = em.constrain_covariances(own[tied], counts[tied], "tied")
     ratio = np.empty(held.shape)
     for covariance_type in ("diag", "spherical", "full"):
         rows = np.isin(types, ("full", "tied")) if covariance_type == "full" else types == covariance_type
