@@ -191,11 +191,7 @@ def _positive_or_default(value, default, name):
 def _default_covariance_prior(X, covariance_type):
     """scikit-learn's Ψ_0, shape (n_features, n_features): the data covariance, its diagonal or
     its mean variance times I (N - 1 in the denominator, so at least 2 points)."""
-    if X.shape[0] < 2:
-        raise ValueError(
-            "the default covariance_prior is the data covariance, undefined for a single point: "
-            "pass covariance_prior (or more points)."
-        )
+    em.check_two_points(X.shape[0], "the default covariance_prior", "pass covariance_prior, or more points")
     covariance = em.sample_covariance(X)
     if covariance_type in ("full", "tied"):
         return covariance

@@ -191,6 +191,19 @@ def check_sample_weight(sample_weight, n_samples):
     return w
 
 
+def check_two_points(n_points, what, fix):
+    """At least 2 points, or with sample weights a total weight Σ_i w_i above 1: what the data's
+    covariance with divisor N - 1 needs (``sample_covariance``; the default priors of MAP-EM and of
+    the variational fit, and the model search, which scale from it). Else the one ValueError,
+    naming ``what`` needs it and the ``fix``."""
+    if n_points > 1:
+        return
+    raise ValueError(
+        f"{what} needs at least 2 points (with sample_weight, a total weight above 1) to estimate the data's "
+        f"covariance; got {n_points:g}: {fix}."
+    )
+
+
 def check_n_components(n_components, n_samples):
     """K must be an integer in 1..N."""
     check_int(n_components, "n_components", None)

@@ -82,6 +82,7 @@ from em_checks import (
     check_reg_covar,
     check_responsibilities,
     check_sample_weight,
+    check_two_points,
     check_X,
     fit_settings,
     init_error,
@@ -1025,8 +1026,7 @@ class DataSource:
         if w is not None:
             summary = em_incomplete.group_patterns(X, w) if summary is None else summary
             n_points = summary.total_weight
-            if n_points <= 1:
-                raise ValueError("the default prior needs a total weight above 1 to estimate the data's covariance.")
+            check_two_points(n_points, "default_prior", "pass more points or a ConjugatePrior of your own")
             mean, covariance = em_incomplete.observed_gaussian(summary)
             moments = mean, covariance * n_points / (n_points - 1), n_points
         return resolve_prior(prior, X, n_components, covariance_type, moments)

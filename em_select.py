@@ -1306,8 +1306,7 @@ def select_model(
         When no pair has a non-degenerate fit (the message says what to try).
     """
     X = em.check_X(X)
-    if X.shape[0] < 2:
-        raise ValueError(f"select_model needs at least 2 points; got {X.shape[0]}.")
+    em.check_two_points(X.shape[0], "select_model", "pass more points")
     _check_full_rank(X)
     if criterion not in CRITERIA:
         raise ValueError(f'criterion must be "bic" or "icl"; got {criterion!r}.')

@@ -711,6 +711,33 @@ def test_a_flag_takes_true_or_false_only_with_one_wording(call, name, value):
         call(value)
 
 
+# --------------------------------------------------------------------------- too few points: one check, one wording
+
+TOO_FEW_POINTS = {  # (call, what the message names, N or Σ_i w_i)
+    "default_prior": (lambda: em.default_prior(X[:1], 1), "default_prior", "1"),
+    "fit_gmm-default-prior": (lambda: em.fit_gmm(X[:1], 1, prior="default"), "default_prior", "1"),
+    "fit_gmm-weighted-default-prior": (
+        lambda: em.fit_gmm(X[:2], 1, prior="default", sample_weight=[0.5, 0.25]),
+        "default_prior",
+        "0.75",
+    ),
+    "fit_bayesian_gmm": (lambda: eb.fit_bayesian_gmm(X[:1], 1), "the default covariance_prior", "1"),
+    "select_model": (lambda: es_select.select_model(X[:1]), "select_model", "1"),
+}
+
+
+@pytest.mark.parametrize("call, what, got", TOO_FEW_POINTS.values(), ids=TOO_FEW_POINTS.keys())
+def test_too_few_points_for_the_datas_covariance_get_one_wording_from_every_caller(call, what, got):
+    # Four wordings before (a total weight "above 1", "undefined for a single point", "needs at least 2
+    # points" with and without the count): one check, em_checks.check_two_points, now.
+    message = (
+        rf"^{what} needs at least 2 points \(with sample_weight, a total weight above 1\) to estimate the "
+        rf"data's covariance; got {re.escape(got)}: [^:]+\.$"
+    )
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
 def test_a_long_array_in_an_error_message_is_summarised_not_printed():
     # A probability vector of K = 200 that does not sum to 1 printed all 200 values (1,306 characters).
     K = 200

@@ -433,8 +433,8 @@ def test_default_prior_is_scikit_learns_for_two_points_and_for_one_feature(covar
 def test_a_single_point_needs_a_given_covariance_prior(covariance_type):
     point = np.array([[1.0, 2.0]])
     message = (
-        r"^the default covariance_prior is the data covariance, undefined for a single point: "
-        r"pass covariance_prior \(or more points\)\.$"
+        r"^the default covariance_prior needs at least 2 points \(with sample_weight, a total weight above 1\) "
+        r"to estimate the data's covariance; got 1: pass covariance_prior, or more points\.$"
     )
     with pytest.raises(ValueError, match=message):
         eb.fit_bayesian_gmm(point, 1, covariance_type=covariance_type)
