@@ -43,8 +43,8 @@ The internal layer: what the rooms above use beyond ``__all__`` (test_contract c
 nothing else): ``DataSource``, ``SourceFit``, ``run_fit``, ``EPass``, ``combine_passes``,
 ``gain_below_tol``, ``StreamError``, ``fit_settings``, ``check_init``, ``init_error``,
 ``rows_as_Xt``, the ``check_*`` functions, ``is_finite_real``, ``is_symmetric_positive_definite``,
-``seed_responsibilities``, ``hard_responsibilities``, ``point_e_step``, ``block_pass``,
-``log_weighted_densities``, ``log_component_constants``, ``log_mixing_weights``,
+``seed_responsibilities``, ``hard_responsibilities``, ``point_e_step``, ``Predicts``,
+``block_pass``, ``log_weighted_densities``, ``log_component_constants``, ``log_mixing_weights``,
 ``cholesky_factors``, ``LOG_2PI``, ``normalize_rows_in_place``, ``responsibilities_in_place``,
 ``weigh``, ``weighted_total``, ``block_columns``, ``statistics_of``, ``centred_scatter``,
 ``add_to_diagonals``, ``constrain_covariances``, ``floor_eigenvalues``, ``m_step_with_prior``,
@@ -174,8 +174,46 @@ __all__ = [
 # --------------------------------------------------------------------------- parameters
 
 
+class Predicts:
+    """scikit-learn's three verbs on new points, for every fit: each applies the fit's E-step on new
+    points, ``new_points_e_step(X)`` -> γ laid out (K, N) and log p(x_i), shape (N,), which the fit
+    defines (GMMFit: θ_T's; em_bayes' BayesianGMMFit: its posterior's, log ρ_ik in place of
+    log π_k N(x_i | μ_k, Σ_k)). X : array-like of shape (n_samples, n_features), or (n_samples,)
+    when n_features = 1."""
+
+    def new_points_e_step(self, X):
+        raise NotImplementedError
+
+    def predict_proba(self, X) -> np.ndarray:
+        """γ_ik of new points, shape (n_samples, n_components): scikit-learn's ``predict_proba``."""
+        return self.new_points_e_step(X)[0].T
+
+    def predict(self, X) -> np.ndarray:
+        """argmax_k γ_ik of new points (the lowest k among equal γ_ik), shape (n_samples,):
+        scikit-learn's ``predict``."""
+        return self.new_points_e_step(X)[0].argmax(axis=0)
+
+    def score_samples(self, X) -> np.ndarray:
+        """log Σ_k of the fit's weighted densities at each new point, shape (n_samples,):
+        scikit-learn's ``score_samples``."""
+        return self.new_points_e_step(X)[1]
+
+
+class _OfParams(Predicts):
+    """θ alone, checked, as a ``Predicts``: what ``predict``, ``predict_proba`` and
+    ``score_samples`` (the functions) and GMMFit's methods apply."""
+
+    def __init__(self, params):
+        check_params(params)
+        self.params = params
+
+    def new_points_e_step(self, X):
+        """γ laid out (K, N) and log p(x_i | θ), shape (N,), of new points: the E-step, kept per point."""
+        return point_e_step(check_new_points(X, self.params.n_features), self.params)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class GMMFit:
+class GMMFit(Predicts):
     """What ``fit_gmm`` returns.
 
     Attributes
@@ -209,8 +247,8 @@ class GMMFit:
         Of the ``n_init`` starts, how many collapsed (raised the collapse error, possible only
         with reg_covar=0) and were skipped; the fit is the best of the others. 0 by default.
 
-    Methods ``predict``, ``predict_proba`` and ``score_samples`` apply θ_T to new points (see
-    the functions of the same names).
+    Methods ``predict``, ``predict_proba`` and ``score_samples`` (``Predicts``') apply θ_T to new
+    points, as the functions of the same names do.
     """
 
     params: GMMParams
@@ -224,17 +262,9 @@ class GMMFit:
     prior: ConjugatePrior | None = None
     n_failed_starts: int = 0
 
-    def predict(self, X) -> np.ndarray:
-        """The most probable component of each new point under θ_T: ``predict(fit.params, X)``."""
-        return predict(self.params, X)
-
-    def predict_proba(self, X) -> np.ndarray:
-        """γ_ik of new points under θ_T, shape (n_samples, n_components): ``predict_proba(fit.params, X)``."""
-        return predict_proba(self.params, X)
-
-    def score_samples(self, X) -> np.ndarray:
-        """log p(x_i | θ_T) of each new point, shape (n_samples,): ``score_samples(fit.params, X)``."""
-        return score_samples(self.params, X)
+    def new_points_e_step(self, X):
+        """γ laid out (K, N) and log p(x_i | θ_T) of new points (``Predicts``' methods apply it)."""
+        return _OfParams(self.params).new_points_e_step(X)
 
     @property
     def stop_reason(self) -> str:
@@ -349,12 +379,6 @@ def log_likelihood(X, params) -> float:
 # --------------------------------------------------------------------------- new points
 
 
-def _responsibilities_and_log_densities(params, X):
-    """γ laid out (K, N) and log p(x_i | θ), shape (N,), of new points: the E-step, kept per point."""
-    check_params(params)
-    return point_e_step(check_new_points(X, params.n_features), params)
-
-
 def predict_proba(params, X) -> np.ndarray:
     """Responsibilities γ_ik = p(z_i = k | x_i, θ) of new points (scikit-learn's ``predict_proba``).
 
@@ -370,7 +394,7 @@ def predict_proba(params, X) -> np.ndarray:
     responsibilities : ndarray of shape (n_samples, n_components)
         Rows sum to 1.
     """
-    return _responsibilities_and_log_densities(params, X)[0].T
+    return _OfParams(params).predict_proba(X)
 
 
 def predict(params, X) -> np.ndarray:
@@ -386,7 +410,7 @@ def predict(params, X) -> np.ndarray:
     labels : ndarray of shape (n_samples,)
         Integers in 0 .. n_components - 1 (the lowest k among equal γ_ik).
     """
-    return _responsibilities_and_log_densities(params, X)[0].argmax(axis=0)
+    return _OfParams(params).predict(X)
 
 
 def score_samples(params, X) -> np.ndarray:
@@ -402,7 +426,7 @@ def score_samples(params, X) -> np.ndarray:
     log_densities : ndarray of shape (n_samples,)
         Their sum is ``log_likelihood(X, params)`` (to rounding).
     """
-    return _responsibilities_and_log_densities(params, X)[1]
+    return _OfParams(params).score_samples(X)
 
 
 # --------------------------------------------------------------------------- sufficient statistics
