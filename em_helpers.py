@@ -1104,10 +1104,8 @@ class DataSource:
         their slice of w): its γ written into the shared (K, N) array, its summary (statistics
         about θ's means) returned."""
         params, log_weights, statistics_type = task
-        start = index * MEMORY_BLOCK
-        stop = min(start + MEMORY_BLOCK, self.n_samples)
+        start, stop, w = self._block_rows(index, MEMORY_BLOCK)
         Xt = np.ascontiguousarray(self.Xt[:, start:stop])
-        w = None if self.weights is None else self.weights[start:stop]
         e_pass = self.pass_of(Xt, w, params, params.means, None, log_weights, statistics_type)
         summary = e_pass.summary()
         self._shared_gamma[:, start:stop] = e_pass.responsibilities
@@ -1157,21 +1155,26 @@ class DataSource:
         """Block ``index``'s E-pass (rows index·chunk_size ..., with their slice of w), statistics
         about θ's means, as it crosses from a worker (``EPass.summary``: no γ). A bad block raises
         ``DataError`` naming its rows."""
-        start = index * self.chunk_size
-        stop = min(start + self.chunk_size, self.n_samples)
+        start, stop, w = self._block_rows(index, self.chunk_size)
         where = f"chunk {index}" + ("" if self.block is None else f" of dask block {self.block}")
         where += f" (rows {self.first_row + start:,} to {self.first_row + stop - 1:,})"
         try:
             Xt = rows_as_Xt(self.X[start:stop], self.n_features, where, self.first_row + start)
         except ValueError as err:
             raise DataError(str(err), self.first_row + start) from None
-        w = None if self.weights is None else self.weights[start:stop]
         # γ goes into this process's one (K, chunk_size) buffer, reused by each of its blocks (a block's
         # summary holds no γ): a fresh one per block cost 0.55 ms of page faults in a block's 1.8 ms at
         # chunk_size 20,000, K = 3, D = 2 (measured). A forked worker has its own copy of the buffer.
         if self._gamma is None or self._gamma.shape[0] != params.n_components:
             self._gamma = np.empty((params.n_components, min(self.chunk_size, self.n_samples)))
         return self.pass_of(Xt, w, params, params.means, self._gamma[:, : stop - start]).summary()
+
+    def _block_rows(self, index, size):
+        """Block ``index`` of blocks of ``size`` rows (``memory_block``'s, ``block_summary``'s): its
+        first row, the row after its last, and their slice of w (None without weights)."""
+        start = index * size
+        stop = min(start + size, self.n_samples)
+        return start, stop, None if self.weights is None else self.weights[start:stop]
 
     def map_blocks(self, one_block, task, n_blocks):
         """``one_block(task, index)`` for index 0 .. n_blocks - 1, in block order: the one place
