@@ -1121,7 +1121,13 @@ class DataSource:
         """The E-pass on data with missing values (and weights): the map of ``pattern_pass`` over the
         missingness patterns, summed in pattern order, with γ gathered into the order of X (an empty
         row gets γ_ik = π_k). The same EPass as the complete data's: the driver and the M-steps do not
-        change (see em_incomplete)."""
+        change (see em_incomplete).
+
+        The same sum as em_incomplete's ``expected_statistics``, kept apart: this one maps the
+        patterns through ``map_blocks`` (worker processes with n_jobs > 1) and adds their
+        SufficientStatistics as they arrive; that one, a plain loop below the core, returns arrays
+        for ``observed_gaussian``'s one-Gaussian fit, which has no DataSource. Both call
+        ``pattern_statistics`` per pattern; tests/test_contract.py pins their results together."""
         data = self.incomplete
         resp = np.empty((params.n_components, data.n_samples))
         resp[:, data.empty_rows] = params.weights[:, None]

@@ -281,6 +281,10 @@ def expected_statistics(data, weights, means, covariances, shift):
     counts : ndarray of shape (n_components,)
     first : ndarray of shape (n_components, n_features)
     second : ndarray of shape (n_components, n_features, n_features)
+
+    The plain loop over the patterns (for ``observed_gaussian`` here, and readers); a fit's E-pass on
+    incomplete data is em_helpers' ``DataSource._incomplete_pass``, the same ``pattern_statistics``
+    mapped over the patterns through the source's pool.
     """
     K, D = means.shape
     resp = np.empty((K, data.n_samples))
