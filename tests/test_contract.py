@@ -274,12 +274,28 @@ def test_nan_in_x_gets_a_value_error_naming_it(fitter):
         fitter.fit(bad, 3, seed=0)
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf, 1.01e100], ids=["nan", "inf", "beyond-max-abs"])
+def test_a_bad_value_in_x_and_in_rows_read_during_a_fit_is_worded_alike(value):
+    # Two wordings before: a chunk "contains NaN or inf in 1 of its rows", "has values beyond ±1e+100: rescale
+    # the data first"; X's counted the NaN and the inf and gave the largest value. em_checks words both now.
+    bad = X.copy()
+    bad[123, 1] = value
+    with pytest.raises(ValueError) as in_memory:
+        em.fit_gmm(bad, 3, seed=0)
+    with pytest.raises(es.StreamError) as read:  # from TRUTH: the start reads no rows; chunk 1 holds row 123
+        es.fit_gmm_chunked(bad, 3, chunk_size=64, init=TRUTH)
+    said = str(in_memory.value)
+    assert said.startswith("X ")
+    words = said[1:].split(" first")[0] + " first"  # what X's message says after its name, to its fix
+    assert str(read.value).startswith(f"chunk 1 (rows 64 to 127){words}"), (said, str(read.value))
+
+
 def test_nan_met_by_the_chunked_fits_start_is_a_stream_error_with_nothing_learned():
     bad = X.copy()
     bad[123, 1] = np.nan  # N <= INIT_SUBSAMPLE: the start reads every row
     message = (
-        r"^the sample of rows read for the k-means\+\+ start contains NaN or inf in 1 of its rows \(the first is row "
-        r"123\); .* No pass over the data had begun: nothing was learned \(err\.fit is None\)\.$"
+        r"^the sample of rows read for the k-means\+\+ start contains 1 NaN and 0 inf values \(in 1 rows, the first "
+        r"is row 123\); .* No pass over the data had begun: nothing was learned \(err\.fit is None\)\.$"
     )
     with pytest.raises(es.StreamError, match=message) as err:
         es.fit_gmm_chunked(bad, 3, seed=0)
