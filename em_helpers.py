@@ -460,13 +460,14 @@ def _sufficient_statistics(Xt, resp, shift, covariance_type="full", counts=None)
     # 25 µs at N = 500 where a loop over k took 32, and at N = 200k, D = 8, K = 6 55 ms where
     # whole-array passes took 92 (measured).
     block = block_columns(K, D)
-    centred = np.empty((K, D, min(block, N)))  # reused
+    centred, sqrt_resp = np.empty((K, D, min(block, N))), np.empty((K, min(block, N)))  # reused
     for start in range(0, N, block):
         r = resp[:, start : start + block]
         c = centred[:, :, : r.shape[1]]
         c[...] = Xt[:, start : start + block]
         c -= shift[:, :, None]  # x_i - c_k, exact for data far from 0
-        block_first, block_second = block_moments(c, r)  # Σ_i γ_ik (x_i - c_k), Σ_i γ_ik (x_i - c_k)(x_i - c_k)ᵀ
+        # Σ_i γ_ik (x_i - c_k) and Σ_i γ_ik (x_i - c_k)(x_i - c_k)ᵀ
+        block_first, block_second = block_moments(c, r, sqrt_resp[:, : r.shape[1]])
         if start == 0:  # the first block's sums are the totals so far (no zeros to add them to)
             first, second = block_first, block_second
         else:

@@ -26,14 +26,15 @@ def floored_counts(counts):
     return counts + COUNT_FLOOR
 
 
-def block_moments(centred, resp):
+def block_moments(centred, resp, root=None):
     """Σ_i r_ik y_ik, shape (K, D), and Σ_i r_ik y_ik y_ikᵀ, shape (K, D, D), of one block of points
     about the shifts, y_ik = x_i - c_k laid out (K, D, b), under weights r laid out (K, b) (γ, or
     w_i γ_ik): the moment sums of the core's statistics and of em_incomplete's (there y_ik is the
     completed point). Scales ``centred`` by √r_ik in place: the second moment is A Aᵀ with
-    A = y √r, exactly symmetric (NumPy computes A Aᵀ with one symmetric rank-k update)."""
+    A = y √r, exactly symmetric (NumPy computes A Aᵀ with one symmetric rank-k update). ``root``:
+    memory (K, b) for √r_ik, which the core reuses block after block (em_incomplete lets NumPy make it)."""
     first = (centred @ resp[:, :, None])[:, :, 0]
-    centred *= np.sqrt(resp)[:, None, :]
+    centred *= np.sqrt(resp, out=root)[:, None, :]
     return first, centred @ centred.transpose(0, 2, 1)
 
 
