@@ -109,7 +109,7 @@ class VariationalPosterior:
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class BayesianGMMFit:
+class BayesianGMMFit(em.Predicts):
     """What ``fit_bayesian_gmm`` returns.
 
     Attributes
@@ -130,7 +130,7 @@ class BayesianGMMFit:
     converged : bool
         Whether the ELBO's gain per point fell below ``tol``.
 
-    Methods ``predict``, ``predict_proba`` and ``score_samples`` apply the final posterior to
+    Methods ``predict``, ``predict_proba`` and ``score_samples`` (``em.Predicts``') apply the final posterior to
     new points, as scikit-learn's BayesianGaussianMixture does (expected log-weights and
     expected log-densities, not ``params``).
     """
@@ -149,32 +149,15 @@ class BayesianGMMFit:
         which returns the start before any bound is computed (as scikit-learn's ``lower_bound_``)."""
         return float(self.elbos[-1]) if len(self.elbos) else -np.inf
 
-    def _responsibilities_and_log_rho(self, X):
-        """γ laid out (K, N) of new points and log Σ_k ρ_ik, shape (N,)."""
+    def new_points_e_step(self, X):
+        """γ laid out (K, N) of new points under the final posterior, γ_ik ∝ ρ_ik = exp(E[log π_k] +
+        E[log N(x_i | μ_k, Λ_k⁻¹)]), and log Σ_k ρ_ik, shape (N,) (``em.Predicts``' methods apply
+        it, as scikit-learn's BayesianGaussianMixture's do). ``score_samples`` is not the posterior
+        predictive log-density (a mixture of Student t's): by Jensen's inequality
+        exp E[log f] <= E[f], so it is a lower bound on it."""
         Xt = em.check_new_points(X, self.params.n_features)
         log_rho = _log_rho(Xt, self.posterior, _gaussians(self.posterior, self.params.covariance_type))
         return log_rho, em.responsibilities_in_place(log_rho)
-
-    def predict_proba(self, X) -> np.ndarray:
-        """γ_ik ∝ exp(E[log π_k] + E[log N(x_i | μ_k, Λ_k⁻¹)]) of new points under the final
-        posterior, shape (n_samples, n_components): scikit-learn's ``predict_proba``.
-
-        X : array-like of shape (n_samples, n_features), or (n_samples,) when n_features = 1.
-        """
-        return self._responsibilities_and_log_rho(X)[0].T
-
-    def predict(self, X) -> np.ndarray:
-        """argmax_k γ_ik of new points, shape (n_samples,): scikit-learn's ``predict``."""
-        return self._responsibilities_and_log_rho(X)[0].argmax(axis=0)
-
-    def score_samples(self, X) -> np.ndarray:
-        """log Σ_k exp(E[log π_k] + E[log N(x_i | μ_k, Λ_k⁻¹)]) of new points, shape (n_samples,):
-        scikit-learn's ``score_samples`` for this posterior.
-
-        Not the posterior predictive log-density (a mixture of Student t's): by Jensen's
-        inequality exp E[log f] <= E[f], so it is a lower bound on it.
-        """
-        return self._responsibilities_and_log_rho(X)[1]
 
 
 # --------------------------------------------------------------------------- checks and defaults
@@ -191,11 +174,7 @@ def _positive_or_default(value, default, name):
 def _default_covariance_prior(X, covariance_type):
     """scikit-learn's Ψ_0, shape (n_features, n_features): the data covariance, its diagonal or
     its mean variance times I (N - 1 in the denominator, so at least 2 points)."""
-    if X.shape[0] < 2:
-        raise ValueError(
-            "the default covariance_prior is the data covariance, undefined for a single point: "
-            "pass covariance_prior (or more points)."
-        )
+    em.check_two_points(X.shape[0], "the default covariance_prior", "pass covariance_prior, or more points")
     covariance = em.sample_covariance(X)
     if covariance_type in ("full", "tied"):
         return covariance

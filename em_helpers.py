@@ -39,19 +39,20 @@ module re-exports their public names, so ``em.<name>`` reaches all of them; abov
 em_scale, em_bayes and em_select import em_helpers only. README's "What's where" says what each
 room holds and imports; tests/test_contract.py checks that every arrow points down.
 
-The internal layer: what the rooms above use beyond ``__all__`` (test_contract checks that they
-use nothing else): ``DataSource``, ``SourceFit``, ``run_fit``, ``EPass``, ``combine_passes``,
+The internal layer: what the rooms above use beyond ``__all__`` (test_contract checks that they use
+nothing else): ``DataSource``, ``SourceFit``, ``run_fit``, ``EPass``, ``combine_passes``,
 ``gain_below_tol``, ``StreamError``, ``fit_settings``, ``check_init``, ``init_error``,
 ``rows_as_Xt``, the ``check_*`` functions, ``is_finite_real``, ``is_symmetric_positive_definite``,
-``seed_responsibilities``, ``hard_responsibilities``, ``point_e_step``, ``block_pass``,
-``log_weighted_densities``, ``log_component_constants``, ``LOG_2PI``, ``normalize_rows_in_place``,
-``responsibilities_in_place``, ``weigh``, ``weighted_total``, ``block_columns``, ``statistics_of``,
-``centred_scatter``, ``add_to_diagonals``, ``constrain_covariances``, ``floor_eigenvalues``,
-``m_step_with_prior``, ``map_m_step_from_statistics``, ``sample_covariance``, ``data_covariance``,
+``seed_responsibilities``, ``hard_responsibilities``, ``point_e_step``, ``Predicts``,
+``block_pass``, ``log_weighted_densities``, ``log_component_constants``, ``log_mixing_weights``,
+``cholesky_factors``, ``LOG_2PI``, ``normalize_rows_in_place``, ``responsibilities_in_place``,
+``weigh``, ``weighted_total``, ``block_columns``, ``statistics_of``, ``centred_scatter``,
+``add_to_diagonals``, ``constrain_covariances``, ``floor_eigenvalues``, ``m_step_with_prior``,
+``map_m_step_from_statistics``, ``sample_covariance``, ``data_covariance``,
 ``directional_variances``, ``bic_value``, ``one_blas_thread``, ``BlockMap``, ``GMMParams.trusted``,
-``MAX_ABS``, ``COUNT_FLOOR``, ``START_METHODS``. They take the points as Xᵀ, shape (D, N), and
-responsibilities and log-densities laid out (K, N); the public functions take and return
-scikit-learn's (N, D) and (N, K).
+``MAX_ABS``, ``COUNT_FLOOR``, ``floored_counts``, ``START_METHODS``. They take the points as Xᵀ,
+shape (D, N), and responsibilities and log-densities laid out (K, N); the public functions take and
+return scikit-learn's (N, D) and (N, K).
 """
 
 from __future__ import annotations
@@ -81,6 +82,7 @@ from em_checks import (
     check_new_points,
     check_reg_covar,
     check_responsibilities,
+    check_two_points,
     check_X,
     fit_settings,
     init_error,
@@ -103,7 +105,6 @@ from em_driver import Run as Run
 from em_driver import gain_below_tol as gain_below_tol
 from em_driver import gain_per_point as gain_per_point
 from em_geometry import ellipse_geometry as ellipse_geometry
-from em_incomplete import LOG_2PI
 from em_incomplete import IncompleteData as IncompleteData
 from em_incomplete import Pattern as Pattern
 from em_incomplete import conditional_expectation as conditional_expectation
@@ -122,8 +123,12 @@ from em_params import (
     _diagonals,
     add_to_diagonals,
     check_start,
+    log_component_constants,
+    log_mixing_weights,
 )
+from em_params import LOG_2PI as LOG_2PI
 from em_params import check_params as check_params
+from em_params import cholesky_factors as cholesky_factors
 from em_params import directional_variances as directional_variances
 from em_params import floor_eigenvalues as floor_eigenvalues
 from em_priors import ConjugatePrior, log_prior, map_m_step_from_statistics, resolve_prior
@@ -131,7 +136,8 @@ from em_priors import default_prior as default_prior
 from em_priors import prior_from_moments as prior_from_moments
 from em_priors import sample_covariance as sample_covariance
 from em_statistics import COUNT_FLOOR as COUNT_FLOOR
-from em_statistics import SufficientStatistics, centred_scatter
+from em_statistics import SufficientStatistics, block_moments, centred_scatter
+from em_statistics import floored_counts as floored_counts
 from em_weights import carrying_weight, draw_probabilities, weigh, weighted_total, without_rows
 from em_weights import check_sample_weight as check_sample_weight
 from em_workers import BlockMap as BlockMap
@@ -170,8 +176,46 @@ __all__ = [
 # --------------------------------------------------------------------------- parameters
 
 
+class Predicts:
+    """scikit-learn's three verbs on new points, for every fit: each applies the fit's E-step on new
+    points, ``new_points_e_step(X)`` -> γ laid out (K, N) and log p(x_i), shape (N,), which the fit
+    defines (GMMFit: θ_T's; em_bayes' BayesianGMMFit: its posterior's, log ρ_ik in place of
+    log π_k N(x_i | μ_k, Σ_k)). X : array-like of shape (n_samples, n_features), or (n_samples,)
+    when n_features = 1."""
+
+    def new_points_e_step(self, X):
+        raise NotImplementedError
+
+    def predict_proba(self, X) -> np.ndarray:
+        """γ_ik of new points, shape (n_samples, n_components): scikit-learn's ``predict_proba``."""
+        return self.new_points_e_step(X)[0].T
+
+    def predict(self, X) -> np.ndarray:
+        """argmax_k γ_ik of new points (the lowest k among equal γ_ik), shape (n_samples,):
+        scikit-learn's ``predict``."""
+        return self.new_points_e_step(X)[0].argmax(axis=0)
+
+    def score_samples(self, X) -> np.ndarray:
+        """log Σ_k of the fit's weighted densities at each new point, shape (n_samples,):
+        scikit-learn's ``score_samples``."""
+        return self.new_points_e_step(X)[1]
+
+
+class _OfParams(Predicts):
+    """θ alone, checked, as a ``Predicts``: what ``predict``, ``predict_proba`` and
+    ``score_samples`` (the functions) and GMMFit's methods apply."""
+
+    def __init__(self, params):
+        check_params(params)
+        self.params = params
+
+    def new_points_e_step(self, X):
+        """γ laid out (K, N) and log p(x_i | θ), shape (N,), of new points: the E-step, kept per point."""
+        return point_e_step(check_new_points(X, self.params.n_features), self.params)
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
-class GMMFit:
+class GMMFit(Predicts):
     """What ``fit_gmm`` returns.
 
     Attributes
@@ -205,8 +249,8 @@ class GMMFit:
         Of the ``n_init`` starts, how many collapsed (raised the collapse error, possible only
         with reg_covar=0) and were skipped; the fit is the best of the others. 0 by default.
 
-    Methods ``predict``, ``predict_proba`` and ``score_samples`` apply θ_T to new points (see
-    the functions of the same names).
+    Methods ``predict``, ``predict_proba`` and ``score_samples`` (``Predicts``') apply θ_T to new
+    points, as the functions of the same names do.
     """
 
     params: GMMParams
@@ -220,17 +264,9 @@ class GMMFit:
     prior: ConjugatePrior | None = None
     n_failed_starts: int = 0
 
-    def predict(self, X) -> np.ndarray:
-        """The most probable component of each new point under θ_T: ``predict(fit.params, X)``."""
-        return predict(self.params, X)
-
-    def predict_proba(self, X) -> np.ndarray:
-        """γ_ik of new points under θ_T, shape (n_samples, n_components): ``predict_proba(fit.params, X)``."""
-        return predict_proba(self.params, X)
-
-    def score_samples(self, X) -> np.ndarray:
-        """log p(x_i | θ_T) of each new point, shape (n_samples,): ``score_samples(fit.params, X)``."""
-        return score_samples(self.params, X)
+    def new_points_e_step(self, X):
+        """γ laid out (K, N) and log p(x_i | θ_T) of new points (``Predicts``' methods apply it)."""
+        return _OfParams(self.params).new_points_e_step(X)
 
     @property
     def stop_reason(self) -> str:
@@ -268,11 +304,8 @@ def log_weighted_densities(Xt, params, out=None, log_weights=None):
     K = params.n_components
     if out is None:
         out = np.empty((K, N))
-    if log_weights is None and np.count_nonzero(params.weights) == K:  # (errstate costs more than this test at N = 500)
-        log_weights = np.log(params.weights)
-    elif log_weights is None:
-        with np.errstate(divide="ignore"):  # a weight of exactly 0 gives log π_k = -inf
-            log_weights = np.log(params.weights)
+    if log_weights is None:
+        log_weights = log_mixing_weights(params.weights)  # -inf where π_k = 0
     const = log_component_constants(log_weights, params.cholesky.half_log_det, D)[:, None]
     if params.covariance_type in ("diag", "spherical"):  # the common centre c = Σ_k π_k μ_k
         _diagonal_log_densities(Xt, params.means, params.covariances, const, params.weights @ params.means, out)
@@ -348,12 +381,6 @@ def log_likelihood(X, params) -> float:
 # --------------------------------------------------------------------------- new points
 
 
-def _responsibilities_and_log_densities(params, X):
-    """γ laid out (K, N) and log p(x_i | θ), shape (N,), of new points: the E-step, kept per point."""
-    check_params(params)
-    return point_e_step(check_new_points(X, params.n_features), params)
-
-
 def predict_proba(params, X) -> np.ndarray:
     """Responsibilities γ_ik = p(z_i = k | x_i, θ) of new points (scikit-learn's ``predict_proba``).
 
@@ -369,7 +396,7 @@ def predict_proba(params, X) -> np.ndarray:
     responsibilities : ndarray of shape (n_samples, n_components)
         Rows sum to 1.
     """
-    return _responsibilities_and_log_densities(params, X)[0].T
+    return _OfParams(params).predict_proba(X)
 
 
 def predict(params, X) -> np.ndarray:
@@ -385,7 +412,7 @@ def predict(params, X) -> np.ndarray:
     labels : ndarray of shape (n_samples,)
         Integers in 0 .. n_components - 1 (the lowest k among equal γ_ik).
     """
-    return _responsibilities_and_log_densities(params, X)[0].argmax(axis=0)
+    return _OfParams(params).predict(X)
 
 
 def score_samples(params, X) -> np.ndarray:
@@ -401,7 +428,7 @@ def score_samples(params, X) -> np.ndarray:
     log_densities : ndarray of shape (n_samples,)
         Their sum is ``log_likelihood(X, params)`` (to rounding).
     """
-    return _responsibilities_and_log_densities(params, X)[1]
+    return _OfParams(params).score_samples(X)
 
 
 # --------------------------------------------------------------------------- sufficient statistics
@@ -441,11 +468,8 @@ def _sufficient_statistics(Xt, resp, shift, covariance_type="full", counts=None)
         c = centred[:, :, : r.shape[1]]
         c[...] = Xt[:, start : start + block]
         c -= shift[:, :, None]  # x_i - c_k, exact for data far from 0
-        block_first = (c @ r[:, :, None])[:, :, 0]
-        # Σ_i γ_ik (x_i - c_k)(x_i - c_k)ᵀ = A Aᵀ with A = (x_i - c_k) √γ_ik: exactly symmetric
-        # (NumPy computes A Aᵀ with one symmetric rank-k update).
-        c *= np.sqrt(r, out=sqrt_resp[:, : r.shape[1]])[:, None, :]
-        block_second = c @ c.transpose(0, 2, 1)
+        # Σ_i γ_ik (x_i - c_k) and Σ_i γ_ik (x_i - c_k)(x_i - c_k)ᵀ
+        block_first, block_second = block_moments(c, r, sqrt_resp[:, : r.shape[1]])
         if start == 0:  # the first block's sums are the totals so far (no zeros to add them to)
             first, second = block_first, block_second
         else:
@@ -1043,8 +1067,7 @@ class DataSource:
         if w is not None:
             summary = em_incomplete.group_patterns(X, w) if summary is None else summary
             n_points = summary.total_weight
-            if n_points <= 1:
-                raise ValueError("the default prior needs a total weight above 1 to estimate the data's covariance.")
+            check_two_points(n_points, "default_prior", "pass more points or a ConjugatePrior of your own")
             mean, covariance = em_incomplete.observed_gaussian(summary)
             moments = mean, covariance * n_points / (n_points - 1), n_points
         return resolve_prior(prior, X, n_components, covariance_type, moments)
@@ -1098,10 +1121,8 @@ class DataSource:
         their slice of w): its γ written into the shared (K, N) array, its summary (statistics
         about θ's means) returned."""
         params, log_weights, statistics_type = task
-        start = index * MEMORY_BLOCK
-        stop = min(start + MEMORY_BLOCK, self.n_samples)
+        start, stop, w = self._block_rows(index, MEMORY_BLOCK)
         Xt = np.ascontiguousarray(self.Xt[:, start:stop])
-        w = None if self.weights is None else self.weights[start:stop]
         e_pass = self.pass_of(Xt, w, params, params.means, None, log_weights, statistics_type)
         summary = e_pass.summary()
         self._shared_gamma[:, start:stop] = e_pass.responsibilities
@@ -1117,7 +1138,13 @@ class DataSource:
         """The E-pass on data with missing values (and weights): the map of ``pattern_pass`` over the
         missingness patterns, summed in pattern order, with γ gathered into the order of X (an empty
         row gets γ_ik = π_k). The same EPass as the complete data's: the driver and the M-steps do not
-        change (see em_incomplete)."""
+        change (see em_incomplete).
+
+        The same sum as em_incomplete's ``expected_statistics``, kept apart: this one maps the
+        patterns through ``map_blocks`` (worker processes with n_jobs > 1) and adds their
+        SufficientStatistics as they arrive; that one, a plain loop below the core, returns arrays
+        for ``observed_gaussian``'s one-Gaussian fit, which has no DataSource. Both call
+        ``pattern_statistics`` per pattern; tests/test_contract.py pins their results together."""
         data = self.incomplete
         resp = np.empty((params.n_components, data.n_samples))
         resp[:, data.empty_rows] = params.weights[:, None]
@@ -1151,21 +1178,26 @@ class DataSource:
         """Block ``index``'s E-pass (rows index·chunk_size ..., with their slice of w), statistics
         about θ's means, as it crosses from a worker (``EPass.summary``: no γ). A bad block raises
         ``DataError`` naming its rows."""
-        start = index * self.chunk_size
-        stop = min(start + self.chunk_size, self.n_samples)
+        start, stop, w = self._block_rows(index, self.chunk_size)
         where = f"chunk {index}" + ("" if self.block is None else f" of dask block {self.block}")
         where += f" (rows {self.first_row + start:,} to {self.first_row + stop - 1:,})"
         try:
             Xt = rows_as_Xt(self.X[start:stop], self.n_features, where, self.first_row + start)
         except ValueError as err:
             raise DataError(str(err), self.first_row + start) from None
-        w = None if self.weights is None else self.weights[start:stop]
         # γ goes into this process's one (K, chunk_size) buffer, reused by each of its blocks (a block's
         # summary holds no γ): a fresh one per block cost 0.55 ms of page faults in a block's 1.8 ms at
         # chunk_size 20,000, K = 3, D = 2 (measured). A forked worker has its own copy of the buffer.
         if self._gamma is None or self._gamma.shape[0] != params.n_components:
             self._gamma = np.empty((params.n_components, min(self.chunk_size, self.n_samples)))
         return self.pass_of(Xt, w, params, params.means, self._gamma[:, : stop - start]).summary()
+
+    def _block_rows(self, index, size):
+        """Block ``index`` of blocks of ``size`` rows (``memory_block``'s, ``block_summary``'s): its
+        first row, the row after its last, and their slice of w (None without weights)."""
+        start = index * size
+        stop = min(start + size, self.n_samples)
+        return start, stop, None if self.weights is None else self.weights[start:stop]
 
     def map_blocks(self, one_block, task, n_blocks):
         """``one_block(task, index)`` for index 0 .. n_blocks - 1, in block order: the one place
@@ -1464,13 +1496,6 @@ def bic_value(log_likelihood, n_params, n_samples) -> float:
     """BIC from its parts, -2 L + p log N (``bic`` computes L = log p(X | θ) first; a model
     search that has L from its fits calls this)."""
     return -2.0 * log_likelihood + n_params * np.log(n_samples)
-
-
-def log_component_constants(log_weights, half_log_det, n_features):
-    """log π_k - ½ D log 2π - ½ log|Σ_k|, the part of log π_k N(x | μ_k, Σ_k) that does not depend
-    on x, from log π_k and ½ log|Σ_k| of any shape (K,) or a stack (S, K): the E-step's
-    (``log_weighted_densities``) and em_select's stacked one's."""
-    return log_weights - 0.5 * n_features * LOG_2PI - half_log_det
 
 
 def data_covariance(X) -> np.ndarray:

@@ -26,10 +26,12 @@ one of em_weights' primitives, ``weigh`` and ``weighted_total``; past ``weigh``,
 sums over r_ik = w_i γ_ik. The data's N and ``observed_gaussian``'s per-coordinate totals add the
 patterns' ``total_weight`` (em_weights' docstring lists every reader of N).
 
-This module sits below ``em_helpers`` (it imports only NumPy, em_blocks, the column blocks and the
-log-sum-exp it shares with the core, and em_weights): it returns plain arrays, which the core wraps into its
-``SufficientStatistics``. Layout as in the core: the hot arrays are
-(K, n) with the points along the long axis, and a pattern's observed values are stored (|o|, n).
+This module sits below ``em_helpers`` (it imports only NumPy; em_blocks, the column blocks and
+the log-sum-exp it shares with the core; em_params, the Cholesky factoring, log π_k and the
+densities' constants it shares with the core and em_select's stacked E-step; em_statistics, the
+moment sums of a block; and em_weights): it returns plain arrays, which the core wraps into its
+``SufficientStatistics``. Layout as in the core: the hot arrays are (K, n) with the points along
+the long axis, and a pattern's observed values are stored (|o|, n).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ from typing import NamedTuple
 import numpy as np
 
 from em_blocks import block_columns, responsibilities_in_place
+from em_params import cholesky_factors, log_component_constants, log_mixing_weights
+from em_statistics import block_moments
 from em_weights import weigh, weighted_total
 
 __all__ = [
@@ -51,9 +55,6 @@ __all__ = [
     "observed_gaussian",
     "pattern_statistics",
 ]
-
-# log 2π, of every Gaussian density's constant: here and in the core's E-step (em_helpers imports it)
-LOG_2PI = np.log(2.0 * np.pi)
 
 
 class Pattern(NamedTuple):
@@ -212,9 +213,8 @@ class _PatternFactors(NamedTuple):
         n_o = o.size
         order = np.concatenate([o, m])
         cov = covariances[:, order[:, None], order]
-        lower = np.linalg.cholesky(cov[:, :n_o, :n_o])  # C_k, (K, |o|, |o|)
-        lower_inv = np.linalg.inv(lower)
-        const = log_weights - 0.5 * n_o * LOG_2PI - np.log(np.diagonal(lower, axis1=1, axis2=2)).sum(axis=1)
+        _, lower_inv, half_log_det = cholesky_factors(cov[:, :n_o, :n_o])  # C_k⁻¹ (K, |o|, |o|), ½ log|Σ_koo|
+        const = log_component_constants(log_weights, half_log_det, n_o)
         regression = cov[:, n_o:, :n_o] @ lower_inv.transpose(0, 2, 1)
         conditional = cov[:, n_o:, n_o:] - regression @ regression.transpose(0, 2, 1)
         whitened_offset = (lower_inv @ offset[:, o, None])[:, :, 0] if offset.any() else None
@@ -223,7 +223,13 @@ class _PatternFactors(NamedTuple):
     def log_densities(self, x, shift, offset, completed, out):
         """log π_k N(x_io | μ_ko, Σ_koo) of a block of the pattern's points x (|o|, b) into ``out``
         (K, b), and x̂_ik - c_k into ``completed`` (K, D, b), coordinates in the order (o, m): x_io on
-        o, the conditional mean μ_km + A_k u_ik on m, with u_ik = C_k⁻¹ (x_io - μ_ko)."""
+        o, the conditional mean μ_km + A_k u_ik on m, with u_ik = C_k⁻¹ (x_io - μ_ko).
+
+        Not the core's whitening (em_helpers' ``_whitened_log_densities``, C_k⁻¹ x_i - C_k⁻¹ μ_k
+        summed by a product with -½): this one starts from x_io - c_ko, which the statistics need
+        anyway (``completed``), and keeps u_ik, which the conditional mean needs; the core keeps
+        neither. Its factors and constant are the core's (``cholesky_factors``,
+        ``log_component_constants``)."""
         n_o = self.o.size
         np.subtract(x, shift[:, self.o, None], out=completed[:, :n_o])  # x_io - c_ko
         u = self.lower_inv @ completed[:, :n_o]  # u_ik, (K, |o|, b)
@@ -277,6 +283,10 @@ def expected_statistics(data, weights, means, covariances, shift):
     counts : ndarray of shape (n_components,)
     first : ndarray of shape (n_components, n_features)
     second : ndarray of shape (n_components, n_features, n_features)
+
+    The plain loop over the patterns (for ``observed_gaussian`` here, and readers); a fit's E-pass on
+    incomplete data is em_helpers' ``DataSource._incomplete_pass``, the same ``pattern_statistics``
+    mapped over the patterns through the source's pool.
     """
     K, D = means.shape
     resp = np.empty((K, data.n_samples))
@@ -300,8 +310,7 @@ def pattern_statistics(pattern, weighted, weights, means, covariances, shift, ou
     coordinates' order of X, zero where no point of the pattern adds). ``weighted``: whether to
     read the pattern's w_i (``IncompleteData.weighted``); the other arguments as there."""
     K, D = means.shape
-    with np.errstate(divide="ignore"):  # log 0 = -inf for a weight of exactly 0
-        log_weights = np.log(weights)
+    log_weights = log_mixing_weights(weights)  # -inf for a weight of exactly 0
     offset = means - shift  # μ_k - c_k
     factors = _PatternFactors.of(pattern.observed, log_weights, covariances, offset)
     n_o, order = factors.o.size, factors.order
@@ -319,9 +328,9 @@ def pattern_statistics(pattern, weighted, weights, means, covariances, shift, ou
         log_lik += weighted_total(w, log_p)  # Σ_i w_i log p(x_io | θ)
         r = weigh(gamma, w)  # r_ik = w_i γ_ik, (K, b)
         p_counts += r.sum(axis=1)
-        p_first += (y @ r[:, :, None])[:, :, 0]
-        y *= np.sqrt(r)[:, None, :]
-        p_second += y @ y.transpose(0, 2, 1)
+        block_first, block_second = block_moments(y, r)  # Σ_i r_ik (x̂_ik - c_k), and its outer products
+        p_first += block_first
+        p_second += block_second
     p_second[:, n_o:, n_o:] += p_counts[:, None, None] * factors.conditional
     first, second = np.zeros((K, D)), np.zeros((K, D, D))  # back to the order of X
     first[:, order] = p_first
@@ -352,8 +361,7 @@ def conditional_expectation(X, weights, means, covariances):
     X = np.array(X, dtype=np.float64)
     observed = ~np.isnan(X)
     X[~observed.any(axis=1)] = weights @ means
-    with np.errstate(divide="ignore"):  # log 0 = -inf for a weight of exactly 0
-        log_weights = np.log(weights)
+    log_weights = log_mixing_weights(weights)  # -inf for a weight of exactly 0
     no_offset = np.zeros_like(means)  # the completed points about c_k = μ_k
     for pattern in np.unique(observed[observed.any(axis=1) & ~observed.all(axis=1)], axis=0):
         rows = np.flatnonzero((observed == pattern).all(axis=1))

@@ -1,5 +1,6 @@
 """θ = (π, μ, Σ) as one validated, read-only value: ``GMMParams``, with the Cholesky factors of its
-covariances (``CholeskyFactors``); a room below em_helpers, which re-exports its public names, so
+covariances (``CholeskyFactors``, made by ``cholesky_factors``, the one factoring every E-step's
+covariances go through); a room below em_helpers, which re-exports its public names, so
 ``em.GMMParams`` reaches it as before.
 
 A GMMParams is checked once, on construction (shapes, finiteness, the probability vector, symmetry,
@@ -25,6 +26,8 @@ from em_checks import MAX_ABS, as_float_array, check_covariance_structure
 from em_driver import CollapseError
 
 _EPS = np.finfo(np.float64).eps
+# log 2π, of every Gaussian density's constant (``log_component_constants``)
+LOG_2PI = np.log(2.0 * np.pi)
 
 
 class CholeskyFactors(NamedTuple):
@@ -131,9 +134,7 @@ class GMMParams:
     def _freeze(self, weights, means, covariances, eigenvalue_floor=0.0):
         """Store the arrays read-only, with the Cholesky factors of each Σ_k."""
         try:
-            lower = np.linalg.cholesky(covariances)  # all K at once
-            half_log_det = np.add.reduce(np.log(_diagonals(lower)), axis=1)  # Σ_d log (C_k)_dd
-            factors = CholeskyFactors(lower, np.linalg.inv(lower), half_log_det)
+            factors = cholesky_factors(covariances)  # all K at once
         except np.linalg.LinAlgError:
             covariances, factors = _factor_each(covariances, eigenvalue_floor)
         for arr in (weights, means, covariances, *factors):
@@ -169,6 +170,35 @@ class GMMParams:
             f"  weights={self.weights!r},\n  means={self.means!r},\n"
             f"  covariances={self.covariances!r})"
         )
+
+
+def cholesky_factors(covariances):
+    """C = chol(Σ), C⁻¹ and ½ log|Σ| = Σ_d log C_dd of each Σ of a stack (..., D, D), as a
+    CholeskyFactors: the one factoring of every E-step's covariances (a GMMParams' K, em_select's
+    stacked S·K, each missingness pattern's Σ_koo in em_incomplete). Raises numpy's LinAlgError
+    where some Σ is not positive definite: each caller has its own way out (``_factor_each``,
+    em_select's floor of the stack)."""
+    lower = np.linalg.cholesky(covariances)
+    half_log_det = np.add.reduce(np.log(_diagonals(lower)), axis=-1)  # Σ_d log C_dd
+    return CholeskyFactors(lower, np.linalg.inv(lower), half_log_det)
+
+
+def log_mixing_weights(weights):
+    """log π_k of weights of any shape, -inf where π_k = 0 exactly, without a warning (such a
+    component then gets γ_ik = 0): every E-step's (the core's, em_incomplete's per pattern,
+    em_select's stacked one, whose padding has π_k = 0)."""
+    if np.count_nonzero(weights) == weights.size:  # (errstate costs more than this test at N = 500)
+        return np.log(weights)
+    with np.errstate(divide="ignore"):
+        return np.log(weights)
+
+
+def log_component_constants(log_weights, half_log_det, n_features):
+    """log π_k - ½ D log 2π - ½ log|Σ_k|, the part of log π_k N(x | μ_k, Σ_k) that does not depend
+    on x, from log π_k and ½ log|Σ_k| of any shape (K,) or a stack (S, K), D = ``n_features``: the
+    E-step's (``log_weighted_densities``), em_select's stacked one's, and em_incomplete's per
+    pattern (D = |o|, the observed coordinates)."""
+    return log_weights - 0.5 * n_features * LOG_2PI - half_log_det
 
 
 def _factor_each(covariances, eigenvalue_floor):

@@ -16,7 +16,7 @@ import dataclasses
 import numpy as np
 from scipy.special import gammaln, multigammaln
 
-from em_checks import as_float_array, check_data, is_finite_real, is_symmetric_positive_definite
+from em_checks import as_float_array, check_data, check_two_points, is_finite_real, is_symmetric_positive_definite
 from em_params import GMMParams, _diagonals, add_to_diagonals
 from em_statistics import _outer, centred_scatter
 
@@ -102,8 +102,7 @@ def default_prior(X, n_components, covariance_type="full"):
     ConjugatePrior
     """
     X = check_data(X, n_components, covariance_type)
-    if X.shape[0] < 2:
-        raise ValueError("default_prior needs at least 2 points to estimate the data's covariance.")
+    check_two_points(X.shape[0], "default_prior", "pass more points or a ConjugatePrior of your own")
     return prior_from_moments(X.mean(axis=0), sample_covariance(X), X.shape[0], n_components, covariance_type)
 
 
@@ -207,6 +206,8 @@ def map_m_step_from_statistics(stats, prior, reg_covar, covariance_type):
     if covariance_type == "full":
         covariances = (prior.scale + spread) / (nu + counts + D + 1 + b)[:, None, None]
     elif covariance_type == "tied":
+        # Not the ML M-step's pooling (em_helpers' ``constrain_covariances``, Σ_k N_k S_k / N): the prior's
+        # scale joins the numerator and its pseudo-observations the denominator, per component (b K).
         pooled = (prior.scale + spread.sum(axis=0)) / (nu + counts.sum() + D + 1 + b * K)
         covariances = np.repeat(pooled[None], K, axis=0)
     elif covariance_type == "diag":

@@ -145,14 +145,11 @@ def _ratios_of_scatter(scatter, held, types, data_cov):
     and covariance types (S,): the scatter per point W_k / N_k (for tied the pooled Σ_k W_k / N,
     the same for every k), against S along the directions each model can make thin
     (``em.directional_variances``). One fit is a stack of one (``_spread_ratios``)."""
-    counts = held + em.COUNT_FLOOR  # N_k
-    tied = types == "tied"
-    if tied.any():
-        scatter, counts = scatter.copy(), counts.copy()
-        pooled = scatter[tied].sum(axis=1) / held[tied].sum(axis=1)[:, None, None]
-        scatter[tied] = pooled[:, None]
-        counts[tied] = 1.0
+    counts = em.floored_counts(held)  # N_k
     own = scatter / counts[..., None, None]
+    tied = types == "tied"
+    if tied.any():  # the M-step's pooling, Σ_k N_k (W_k / N_k) / Σ_k N_k
+        own[tied] = em.constrain_covariances(own[tied], counts[tied], "tied")
     ratio = np.empty(held.shape)
     for covariance_type in ("diag", "spherical", "full"):
         rows = np.isin(types, ("full", "tied")) if covariance_type == "full" else types == covariance_type
@@ -671,16 +668,13 @@ def _stacked_terms(weights, means, covariances, reg_covar):
     log π_k - ½ D log 2π - ½ log|Σ_k| - ½ μᵀ Σ⁻¹ μ (S, K)."""
     S, K, D = means.shape
     try:
-        lower = np.linalg.cholesky(covariances)
+        _, lower_inv, half_log_det = em.cholesky_factors(covariances)  # C⁻¹ and ½ log|Σ_k|
     except np.linalg.LinAlgError:  # rounding broke Σ_k = S_k + reg_covar·I ⪰ reg_covar·I: the core's floor
-        covariances = em.floor_eigenvalues(covariances, reg_covar)[0]
-        lower = np.linalg.cholesky(covariances)
-    lower_inv = np.linalg.inv(lower)
+        _, lower_inv, half_log_det = em.cholesky_factors(em.floor_eigenvalues(covariances, reg_covar)[0])
     precision = np.swapaxes(lower_inv, -1, -2) @ lower_inv  # Σ⁻¹ = C⁻ᵀ C⁻¹
-    half_log_det = np.log(np.diagonal(lower, axis1=-2, axis2=-1)).sum(axis=-1)  # ½ log|Σ_k|
     pulled = (precision @ means[..., None])[..., 0]  # Σ⁻¹ μ, (S, K, D)
-    with np.errstate(divide="ignore"):  # a weight of exactly 0 (padding) gives log π_k = -inf
-        const = em.log_component_constants(np.log(weights), half_log_det, D) - 0.5 * (pulled * means).sum(axis=-1)
+    log_weights = em.log_mixing_weights(weights)  # -inf where π_k = 0 (padding)
+    const = em.log_component_constants(log_weights, half_log_det, D) - 0.5 * (pulled * means).sum(axis=-1)
     return precision.reshape(S * K, D * D), pulled.reshape(S * K, D), const
 
 
@@ -697,6 +691,20 @@ def _stacked_block(Xt, squares, weights, terms):
     return log_prob, log_density.sum(axis=-1)
 
 
+def _raw_moments(Xt, squares, resp):
+    """Σ_i γ_ik (S, K), Σ_i γ_ik x_i (S, K, D) and Σ_i γ_ik x_i x_iᵀ (S, K, D, D) of the centred
+    points Xᵀ (D, N) (``squares``: their ``_squares``) under γ (S, K, N): two products for every
+    start and component, about the data's mean, not about each c_k as the core's statistics are
+    (``em.block_moments``): the expanded scatter Σ γ x xᵀ - N_k μ μᵀ that follows is exact enough
+    only because the points are centred (see _stacked_e_step); the stacked M-step's and the
+    degenerate screen's."""
+    (S, K, N), D = resp.shape, Xt.shape[0]
+    held = resp.sum(axis=2)
+    first = resp @ Xt.T
+    second = (resp.reshape(S * K, N) @ squares.T).reshape(S, K, D, D)
+    return held, first, second
+
+
 def _stacked_m_step(Xt, squares, resp, reg_covar, types, valid):
     """π, μ, Σ per start from γ (S, K, N): the maximum-likelihood M-step of ``em_helpers``, with
     its count floor, its covariance models (``constrain_covariances``, per start's covariance
@@ -704,11 +712,12 @@ def _stacked_m_step(Xt, squares, resp, reg_covar, types, valid):
     (``valid`` False) gets π = 0, μ = 0, Σ = I. The scatter is Σ_i γ_ik x_i x_iᵀ / N_k - μ_k μ_kᵀ,
     one product with the squares for all components, exact enough because Xᵀ is centred (see
     _stacked_e_step)."""
-    (S, K, N), D = resp.shape, Xt.shape[0]
-    counts = np.where(valid, resp.sum(axis=2) + em.COUNT_FLOOR, 0.0)  # N_k, (S, K)
+    N, D = resp.shape[2], Xt.shape[0]
+    held, first, second = _raw_moments(Xt, squares, resp)
+    counts = np.where(valid, em.floored_counts(held), 0.0)  # N_k, (S, K)
     safe = np.where(valid, counts, 1.0)[..., None]
-    means = (resp @ Xt.T) / safe  # Σ_i γ_ik x_i / N_k, (S, K, D)
-    second = (resp.reshape(S * K, N) @ squares.T).reshape(S, K, D, D) / safe[..., None]
+    means = first / safe  # Σ_i γ_ik x_i / N_k, (S, K, D)
+    second = second / safe[..., None]
     scatter = second - means[..., :, None] * means[..., None, :]
     for covariance_type in ("diag", "spherical", "tied"):
         rows = types == covariance_type
@@ -1133,9 +1142,7 @@ def _stacked_degenerate(X, fits, data_cov, min_spread_ratio):
     for s, fit in enumerate(fits):
         resp[s, : sizes[s]] = fit.responsibilities.T
         means[s, : sizes[s]] = fit.params.means - centre
-    held = resp.sum(axis=2)  # N_k, (S, K)
-    first = resp @ Xt.T  # Σ_i γ_ik x_i
-    second = (resp.reshape(S * K, N) @ squares.T).reshape(S, K, D, D)
+    held, first, second = _raw_moments(Xt, squares, resp)
     outer = means[..., :, None] * first[..., None, :]
     scatter = (
         second - outer - np.swapaxes(outer, -1, -2) + held[..., None, None] * means[..., :, None] * means[..., None, :]
@@ -1299,8 +1306,7 @@ def select_model(
         When no pair has a non-degenerate fit (the message says what to try).
     """
     X = em.check_X(X)
-    if X.shape[0] < 2:
-        raise ValueError(f"select_model needs at least 2 points; got {X.shape[0]}.")
+    em.check_two_points(X.shape[0], "select_model", "pass more points")
     _check_full_rank(X)
     if criterion not in CRITERIA:
         raise ValueError(f'criterion must be "bic" or "icl"; got {criterion!r}.')

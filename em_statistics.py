@@ -1,9 +1,9 @@
 """The M-step's sufficient statistics as one value, ``SufficientStatistics``: per component N_k and
 the first two moments about a fixed shift c_k, which add across chunks (``+``, by Chan's
 re-centring) and move exactly to another shift (``recentred``); and ``COUNT_FLOOR``, the floor on
-N_k; ``centred_scatter``, N_k, x̄_k - c_k and the scatter W_k about the γ-weighted mean, what every
-M-step reads from them. A room below em_helpers, which computes them (``sufficient_statistics``,
-``statistics_of``) and re-exports these names; it imports only NumPy.
+N_k, added by ``floored_counts``; ``centred_scatter``, N_k, x̄_k - c_k and the scatter W_k about the
+γ-weighted mean, what every M-step reads from them. A room below em_helpers, which computes them
+(``sufficient_statistics``, ``statistics_of``) and re-exports these names; it imports only NumPy.
 
 They are the narrow waist of DESIGN.md: EM in memory, over chunks, on dask, online, with a prior,
 with weights, with missing values and the variational fit all feed the M-step through them.
@@ -18,6 +18,24 @@ import numpy as np
 # Floor added to every effective count N_k, as scikit-learn does, so that a component
 # that no point claims still has a finite mean and covariance.
 COUNT_FLOOR = 10.0 * np.finfo(np.float64).eps
+
+
+def floored_counts(counts):
+    """N_k = Σ_i γ_ik + ``COUNT_FLOOR``, from Σ_i γ_ik of any shape ((K,), or em_select's stacks
+    (S, K)): the one place the floor is added (every M-step reads it through ``centred_scatter``)."""
+    return counts + COUNT_FLOOR
+
+
+def block_moments(centred, resp, root=None):
+    """Σ_i r_ik y_ik, shape (K, D), and Σ_i r_ik y_ik y_ikᵀ, shape (K, D, D), of one block of points
+    about the shifts, y_ik = x_i - c_k laid out (K, D, b), under weights r laid out (K, b) (γ, or
+    w_i γ_ik): the moment sums of the core's statistics and of em_incomplete's (there y_ik is the
+    completed point). Scales ``centred`` by √r_ik in place: the second moment is A Aᵀ with
+    A = y √r, exactly symmetric (NumPy computes A Aᵀ with one symmetric rank-k update). ``root``:
+    memory (K, b) for √r_ik, which the core reuses block after block (em_incomplete lets NumPy make it)."""
+    first = (centred @ resp[:, :, None])[:, :, 0]
+    centred *= np.sqrt(resp, out=root)[:, None, :]
+    return first, centred @ centred.transpose(0, 2, 1)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -103,14 +121,14 @@ class SufficientStatistics:
 
     def means(self):
         """μ_k = c_k + Σ_i γ_ik (x_i - c_k) / N_k, shape (n_components, n_features)."""
-        return self.shift + self.first / (self.counts + COUNT_FLOOR)[:, None]
+        return self.shift + self.first / floored_counts(self.counts)[:, None]
 
 
 def centred_scatter(stats):
     """N_k (+ the floor), o_k = x̄_k - c_k and the scatter W_k = Σ_i γ_ik (x_i - x̄_k)(x_i - x̄_k)ᵀ
     about the γ-weighted mean x̄_k, from statistics about any shift c_k: shapes (K,), (K, D), and
     (K, D, D), or (K, D) (W_k's diagonal) from diagonal statistics."""
-    counts = stats.counts + COUNT_FLOOR  # N_k
+    counts = floored_counts(stats.counts)  # N_k
     offset = stats.first / counts[:, None]  # o_k = x̄_k - c_k
     # Σγ(x - x̄)(x - x̄)ᵀ with x - x̄ = (x - c) - o: second - first oᵀ - o firstᵀ + Σγ o oᵀ, and
     # first = N_k o_k, so second - (2 N_k - Σγ) o oᵀ: one product where three were (at N = 500 the

@@ -274,12 +274,28 @@ def test_nan_in_x_gets_a_value_error_naming_it(fitter):
         fitter.fit(bad, 3, seed=0)
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf, 1.01e100], ids=["nan", "inf", "beyond-max-abs"])
+def test_a_bad_value_in_x_and_in_rows_read_during_a_fit_is_worded_alike(value):
+    # Two wordings before: a chunk "contains NaN or inf in 1 of its rows", "has values beyond ±1e+100: rescale
+    # the data first"; X's counted the NaN and the inf and gave the largest value. em_checks words both now.
+    bad = X.copy()
+    bad[123, 1] = value
+    with pytest.raises(ValueError) as in_memory:
+        em.fit_gmm(bad, 3, seed=0)
+    with pytest.raises(es.StreamError) as read:  # from TRUTH: the start reads no rows; chunk 1 holds row 123
+        es.fit_gmm_chunked(bad, 3, chunk_size=64, init=TRUTH)
+    said = str(in_memory.value)
+    assert said.startswith("X ")
+    words = said[1:].split(" first")[0] + " first"  # what X's message says after its name, to its fix
+    assert str(read.value).startswith(f"chunk 1 (rows 64 to 127){words}"), (said, str(read.value))
+
+
 def test_nan_met_by_the_chunked_fits_start_is_a_stream_error_with_nothing_learned():
     bad = X.copy()
     bad[123, 1] = np.nan  # N <= INIT_SUBSAMPLE: the start reads every row
     message = (
-        r"^the sample of rows read for the k-means\+\+ start contains NaN or inf in 1 of its rows \(the first is row "
-        r"123\); .* No pass over the data had begun: nothing was learned \(err\.fit is None\)\.$"
+        r"^the sample of rows read for the k-means\+\+ start contains 1 NaN and 0 inf values \(in 1 rows, the first "
+        r"is row 123\); .* No pass over the data had begun: nothing was learned \(err\.fit is None\)\.$"
     )
     with pytest.raises(es.StreamError, match=message) as err:
         es.fit_gmm_chunked(bad, 3, seed=0)
@@ -762,6 +778,33 @@ def test_a_flag_takes_true_or_false_only_with_one_wording(call, name, value):
     # keep_params=1 was taken as True and keep_params="yes" too (bool() of anything): one check now.
     with pytest.raises(TypeError, match=rf"^{name} must be True( \(.*\))? or False; got {value!r}\.$"):
         call(value)
+
+
+# --------------------------------------------------------------------------- too few points: one check, one wording
+
+TOO_FEW_POINTS = {  # (call, what the message names, N or Σ_i w_i)
+    "default_prior": (lambda: em.default_prior(X[:1], 1), "default_prior", "1"),
+    "fit_gmm-default-prior": (lambda: em.fit_gmm(X[:1], 1, prior="default"), "default_prior", "1"),
+    "fit_gmm-weighted-default-prior": (
+        lambda: em.fit_gmm(X[:2], 1, prior="default", sample_weight=[0.5, 0.25]),
+        "default_prior",
+        "0.75",
+    ),
+    "fit_bayesian_gmm": (lambda: eb.fit_bayesian_gmm(X[:1], 1), "the default covariance_prior", "1"),
+    "select_model": (lambda: es_select.select_model(X[:1]), "select_model", "1"),
+}
+
+
+@pytest.mark.parametrize("call, what, got", TOO_FEW_POINTS.values(), ids=TOO_FEW_POINTS.keys())
+def test_too_few_points_for_the_datas_covariance_get_one_wording_from_every_caller(call, what, got):
+    # Four wordings before (a total weight "above 1", "undefined for a single point", "needs at least 2
+    # points" with and without the count): one check, em_checks.check_two_points, now.
+    message = (
+        rf"^{what} needs at least 2 points \(with sample_weight, a total weight above 1\) to estimate the "
+        rf"data's covariance; got {re.escape(got)}: [^:]+\.$"
+    )
+    with pytest.raises(ValueError, match=message):
+        call()
 
 
 def test_a_long_array_in_an_error_message_is_summarised_not_printed():
