@@ -36,22 +36,23 @@ Where the features that came after the driver went:
 * missing values: ``DataSource.pattern_pass``, the E-pass of one missingness pattern's points
   returning the same ``EPass``, which the DataSource of fit_gmm(allow_missing=True) maps over its
   patterns; the driver and the M-steps did not change.
-* worker processes: the DataSource, which owns its pool's whole life. ``DataSource.map_blocks``
-  is the one place blocks are mapped, and every E-pass of every fitter goes through it
+* worker processes: the DataSource, which owns its pool's whole life. ``DataSource.map_blocks`` is
+  the one place blocks are mapped, and every E-pass of every fitter goes through it
   (tests/test_contract.py spies on it): fit_gmm's (complete, weighted, missing values),
-  fit_gmm_chunked's, each batch of the online fit's and the variational fit's. An E-pass is a
-  map of one function over blocks and a sum, ``combine_passes``, in block order, so the result
-  does not depend on the number of processes. A fitter asks for a pool by passing n_jobs to its
-  source (fit_gmm, fit_gmm_chunked, fit_bayesian_gmm take n_jobs); with n_jobs > 1 the map forks
-  em_workers' ``BlockMap`` after holding BLAS to one thread (``one_blas_thread``, inherited by the
-  workers), and this driver's ``with variant.source`` ends both with the fit. The blocks: from
-  rows, chunks (``DataSource.block_summary``); in memory, with n_jobs > 1 blocks of
-  ``MEMORY_BLOCK`` rows (``DataSource.memory_block``, statistics about θ's means, γ written into
-  shared memory), with n_jobs = 1 one block of all N points (statistics about the γ-weighted
-  means, the bits of the fits before the pool); on incomplete data, the missingness patterns. A
-  dask array's blocks are mapped by dask, each block a part of the same source
-  (``DataSource.part``) whose chunks its own map maps. The online fit and the model search stay
-  at one process (the DataSource's docstring says why).
+  fit_gmm_chunked's, each batch of the online fit's and the variational fit's. An E-pass is a map
+  of one function over blocks and a sum, ``combine_passes``, in block order, so the result does
+  not depend on the number of processes that computed the blocks (in memory, n_jobs = 1 is one
+  block of all N points, which rounds apart from n_jobs > 1's blocks). A fitter asks for a pool by
+  passing n_jobs to its source (fit_gmm, fit_gmm_chunked, fit_bayesian_gmm take n_jobs); with
+  n_jobs > 1 the map forks em_workers' ``BlockMap`` after holding BLAS to one thread
+  (``one_blas_thread``, inherited by the workers), and this driver's ``with variant.source`` ends
+  both with the fit. The blocks: from rows, chunks (``DataSource.block_summary``); in memory, with
+  n_jobs > 1 blocks of ``MEMORY_BLOCK`` rows (``DataSource.memory_block``, statistics about θ's
+  means, γ written into shared memory), with n_jobs = 1 one block of all N points (statistics
+  about the γ-weighted means, the bits of the fits before the pool); on incomplete data, the
+  missingness patterns. A dask array's blocks are mapped by dask, each block a part of the same
+  source (``DataSource.part``) whose chunks its own map maps. The online fit and the model search
+  stay at one process (the DataSource's docstring says why).
 * not through this driver: em_scale's online fit (a stepwise stochastic approximation, not the
   batch loop; its start is ``fit_gmm``'s), em_select's stacked search (many starts at once, in
   lock-step, with mclust's race rule on top; it stops each start by this module's

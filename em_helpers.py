@@ -24,10 +24,10 @@ Numerics, in one place:
   scikit-learn uses): its weight π_k = N_k / N stays positive (10·eps / N, 4.4e-18 at N = 500,
   if it holds nothing), its covariance is ``reg_covar``·I plus what spread is left, and its mean
   the γ-weighted mean of what it still holds. If it holds nothing at all (every γ_ik = 0, as
-  under π_k = 0), fit_gmm on complete data and ``m_step`` put its mean at 0 (their statistics
-  are about the γ-weighted means, 0 there); fit_gmm with missing values, em_scale's
-  fit_gmm_chunked and its online fit leave it where it was (their statistics are about θ's
-  means). It stays finite and can win points back; it is never
+  under π_k = 0), fit_gmm on complete data at n_jobs = 1 and ``m_step`` put its mean at 0 (their
+  statistics are about the γ-weighted means, 0 there); fit_gmm with missing values or with
+  n_jobs > 1, em_scale's fit_gmm_chunked and its online fit leave it where it was (their
+  statistics are about θ's means). It stays finite and can win points back; it is never
   silently dropped.
 * Σ_k = S_k + reg_covar·I has every eigenvalue >= reg_covar in exact arithmetic. If rounding
   breaks that (a component spanning a point 1e8 away, cond(Σ_k) ~ 1e19), the M-step floors
@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import dataclasses
 import mmap
+import threading
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -949,7 +950,8 @@ class DataSource:
         self.n_samples, self.n_features = (int(n) for n in X.shape)
         self.n_points = self.n_samples if weights is None else weighted_total(weights)
         self.chunk_size, self.start_size, self.n_jobs = chunk_size, start_size, n_jobs
-        self.first_row, self.block, self._pool, self._gamma = 0, None, None, None
+        self.first_row, self.block, self._pool = 0, None, None
+        self._scratch = threading.local()  # block_summary's γ buffer: one per thread (and per process)
         self._pool_made_for = None  # (one_block, n_blocks) the workers were forked with
         self._one_blas_thread, self._blas_limit = False, None  # BLAS held to one thread while open?
         self._shared_gamma = None  # in memory with n_jobs > 1: γ (K, N) in memory the workers share
@@ -1185,12 +1187,14 @@ class DataSource:
             Xt = rows_as_Xt(self.X[start:stop], self.n_features, where, self.first_row + start)
         except ValueError as err:
             raise DataError(str(err), self.first_row + start) from None
-        # γ goes into this process's one (K, chunk_size) buffer, reused by each of its blocks (a block's
+        # γ goes into this thread's one (K, chunk_size) buffer, reused by each of its blocks (a block's
         # summary holds no γ): a fresh one per block cost 0.55 ms of page faults in a block's 1.8 ms at
-        # chunk_size 20,000, K = 3, D = 2 (measured). A forked worker has its own copy of the buffer.
-        if self._gamma is None or self._gamma.shape[0] != params.n_components:
-            self._gamma = np.empty((params.n_components, min(self.chunk_size, self.n_samples)))
-        return self.pass_of(Xt, w, params, params.means, self._gamma[:, : stop - start]).summary()
+        # chunk_size 20,000, K = 3, D = 2 (measured). Per thread (threading.local), not per source, so
+        # that the map may run blocks in threads as well as in forked processes (each its own copy).
+        gamma = getattr(self._scratch, "gamma", None)
+        if gamma is None or gamma.shape[0] != params.n_components:
+            gamma = self._scratch.gamma = np.empty((params.n_components, min(self.chunk_size, self.n_samples)))
+        return self.pass_of(Xt, w, params, params.means, gamma[:, : stop - start]).summary()
 
     def _block_rows(self, index, size):
         """Block ``index`` of blocks of ``size`` rows (``memory_block``'s, ``block_summary``'s): its
@@ -1209,7 +1213,9 @@ class DataSource:
         on first use, after BLAS is held to one thread, which inherit ``one_block``, the rows and
         the limit, and end with ``close``, which also lifts the limit), each taking
         the next block not yet taken and handing back the summaries in block order, so their sum
-        is the one-process sum, bit for bit. Processes, not threads: see em_workers' docstring.
+        is the one-process sum, bit for bit. Processes, not threads: see em_workers' docstring; a
+        thread pool made here instead (the one line ``BlockMap(...)``) gives the same fits, since each
+        block keeps its buffers per thread (tests/test_contract.py swaps it in).
         The workers hold the ``one_block`` and ``n_blocks`` they were forked with: a call with
         another function or another number of blocks ends them and forks new ones (only ``task``
         crosses on each call)."""

@@ -7,8 +7,9 @@ shift c_k): the M-step needs the data only through them, and they add across chu
 * ``fit_gmm_chunked``: one pass over the rows per EM iteration, chunk by chunk: E-step on the
   chunk, its statistics about the current means, summed with ``+``; then one M-step. Exact
   batch EM: from the same start it gives ``em_helpers.fit_gmm``'s iterates to rounding, but for
-  a component that holds nothing (every γ_ik = 0, as under π_k = 0): fit_gmm puts its mean at 0,
-  this fit leaves it where it was (its statistics are about θ's means; tests/test_contract.py).
+  a component that holds nothing (every γ_ik = 0, as under π_k = 0): fit_gmm on complete data at
+  n_jobs = 1 puts its mean at 0, this fit leaves it where it was (its statistics are about θ's
+  means; tests/test_contract.py).
   A dask array is mapped block by block on whatever dask scheduler is active, and the block
   statistics are gathered and summed here; an array or a memory map can have its chunks
   mapped over ``n_jobs`` processes, summed in chunk order (bit-identical for any n_jobs). With

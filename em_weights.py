@@ -5,7 +5,12 @@ A change of what weights mean (normalising them, say) goes here, in ``check_samp
 every fitter follows: no other code makes, re-checks or rescales w (tests/test_contract.py makes
 it return 2·w and checks that each weighted fitter, fit_gmm complete, with missing values, MAP, at
 n_jobs = 2, fit_gmm_chunked in memory, at n_jobs = 2 and on dask, the online fit, then returns its
-fit of 2·w bit for bit).
+fit of 2·w bit for bit). What the function sees is one source's w: all the rows of fit_gmm's and
+fit_gmm_chunked's data, but one batch of the online fit's stream at a time (the later batches are
+not read yet). So a change row by row, or one that uses the whole data's Σ_i w_i, reaches every
+batch fitter; in the online fit the latter becomes per batch (a cold reader's check: weights
+normalised to sum to the number of rows gave fit_gmm's and fit_gmm_chunked's fits of those weights
+bit for bit, while the online fit normalised each batch to its own size).
 
 **What a weight is.** w_i >= 0 is how many times row i counts: the log-likelihood is
 L(θ) = Σ_i w_i log p(x_i | θ), the sufficient statistics are sums of r_ik = w_i γ_ik (N_k = Σ_i

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import typing
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
@@ -700,6 +701,13 @@ def test_every_fitter_takes_its_weights_from_the_one_producer(monkeypatch, fit):
 # --------------------------------------------------------------------------- the one map of blocks
 
 W = np.random.default_rng(5).uniform(0.0, 3.0, N)
+# More rows than one block of fit_gmm's in memory at n_jobs > 1 (em.MEMORY_BLOCK): three clusters
+_POOLED_RNG = np.random.default_rng(7)
+X_POOLED = (
+    _POOLED_RNG.normal(size=(em.MEMORY_BLOCK + 5_000, 2))
+    + np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]])[_POOLED_RNG.integers(3, size=em.MEMORY_BLOCK + 5_000)]
+)
+W_POOLED = np.random.default_rng(8).uniform(0.0, 3.0, len(X_POOLED))
 X_MISSING = np.where(np.random.default_rng(6).random(X.shape) < 0.2, np.nan, X)
 MAPPED_FITTERS = {  # name: (fit(**settings), outer blocks per E-pass)
     "fit_gmm": (lambda **kw: em.fit_gmm(X, 3, **kw), 1),
@@ -735,6 +743,48 @@ def test_every_e_pass_of_every_batch_fitter_is_a_map_of_the_sources_blocks(mappe
     assert len(mapped) == 5 * outer
     if outer == 1 and hasattr(result, "log_likelihoods"):
         assert result.log_likelihoods[-1] == em.combine_passes(iter(mapped[-1])).log_likelihood
+
+
+class ThreadBlockMap:
+    """em_workers' BlockMap with threads instead of forked processes: the same calls (made with
+    one_block and n_blocks, entered, called with a task, closed), the blocks taken by a thread pool,
+    the results in block order."""
+
+    def __init__(self, one_block, n_blocks, n_jobs=1):
+        self.one_block, self.n_blocks, self.n_jobs = one_block, n_blocks, n_jobs
+
+    def __enter__(self):
+        self.pool = ThreadPoolExecutor(self.n_jobs)
+        return self
+
+    def __call__(self, task):
+        return list(self.pool.map(lambda index: self.one_block(task, index), range(self.n_blocks)))
+
+    def close(self, wait=True):
+        self.pool.shutdown(wait=wait)
+
+
+POOLED_FITTERS = {  # name: fit(n_jobs), each with more than one block per pass
+    "fit_gmm": lambda n_jobs: em.fit_gmm(X_POOLED, 3, sample_weight=W_POOLED, seed=0, n_jobs=n_jobs),
+    "fit_gmm_chunked": lambda n_jobs: chunked(X_POOLED, 3, sample_weight=W_POOLED, seed=0, n_jobs=n_jobs),
+    "fit_bayesian_gmm": lambda n_jobs: eb.fit_bayesian_gmm(X_POOLED, 3, seed=0, n_jobs=n_jobs),
+}
+
+
+@pytest.mark.parametrize("fit", POOLED_FITTERS.values(), ids=POOLED_FITTERS.keys())
+def test_a_thread_pool_put_in_the_one_map_gives_the_process_pools_fit(monkeypatch, fit):
+    """Where a pool goes is one place: swapping em_workers' BlockMap (forked processes) for a thread
+    pool, at the one line that makes it (``DataSource.map_blocks``), gives every pooled fitter its
+    fit bit for bit (each block's arithmetic and the sum's order are the pool's contract; a block
+    buffer shared by the source instead of one per thread fails this: two threads write into it)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", em.ConvergenceWarning)
+        in_processes = fit(2)
+        monkeypatch.setattr(em, "BlockMap", ThreadBlockMap)
+        in_threads = fit(2)
+    assert in_threads.n_iter == in_processes.n_iter > 1
+    for name in ("weights", "means", "covariances"):
+        np.testing.assert_array_equal(getattr(in_threads.params, name), getattr(in_processes.params, name))
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
