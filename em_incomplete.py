@@ -108,6 +108,27 @@ class IncompleteData(NamedTuple):
     weighted: bool
 
 
+def _pattern_rows(observed):
+    """The missingness patterns of the rows of ``observed`` (N, D) (True where a value is
+    observed): the patterns, a bool array (P, D), and the rows of each, ascending (a list of P index
+    arrays). One integer per row names its pattern: the observed flags as bytes, read as one number
+    per row when they fit in 8 bytes (np.unique over the rows of a bool array took 490 ms at
+    N = 100,000, D = 5; over these codes it takes a few, measured)."""
+    N = observed.shape[0]
+    packed = np.packbits(observed, axis=1)
+    if packed.shape[1] <= 8:
+        codes = np.zeros((N, 8), dtype=np.uint8)
+        codes[:, : packed.shape[1]] = packed
+        _, first_row, inverse = np.unique(codes.view(np.uint64)[:, 0], return_index=True, return_inverse=True)
+    else:
+        _, first_row, inverse = np.unique(packed, axis=0, return_index=True, return_inverse=True)
+    keys = observed[first_row]
+    inverse = inverse.reshape(-1)
+    order = np.argsort(inverse, kind="stable")  # rows of each pattern, ascending
+    bounds = np.searchsorted(inverse[order], np.arange(len(keys) + 1))
+    return keys, [order[bounds[p] : bounds[p + 1]] for p in range(len(keys))]
+
+
 def group_patterns(X, sample_weight=None):
     """Group the rows of X by which coordinates are observed (not NaN).
 
@@ -138,23 +159,10 @@ def group_patterns(X, sample_weight=None):
             f"{'their' if never.size > 1 else 'its'} mean or variance. Drop {'them' if never.size > 1 else 'it'}."
         )
     weights = np.ones(N) if sample_weight is None else sample_weight
-    # One integer per row names its pattern: the observed flags as bytes, read as one number per
-    # row when they fit in 8 bytes (np.unique over the rows of a bool array took 490 ms at
-    # N = 100,000, D = 5; over these codes it takes a few, measured).
-    packed = np.packbits(observed, axis=1)
-    if packed.shape[1] <= 8:
-        codes = np.zeros((N, 8), dtype=np.uint8)
-        codes[:, : packed.shape[1]] = packed
-        _, first_row, inverse = np.unique(codes.view(np.uint64)[:, 0], return_index=True, return_inverse=True)
-    else:
-        _, first_row, inverse = np.unique(packed, axis=0, return_index=True, return_inverse=True)
-    keys = observed[first_row]
-    inverse = inverse.reshape(-1)
-    order = np.argsort(inverse, kind="stable")  # rows of each pattern, ascending
-    bounds = np.searchsorted(inverse[order], np.arange(len(keys) + 1))
+    keys, rows_of = _pattern_rows(observed)
     patterns, empty = [], np.empty(0, dtype=np.intp)
     for p in np.argsort(-keys.sum(axis=1), kind="stable"):
-        rows = order[bounds[p] : bounds[p + 1]]
+        rows = rows_of[p]
         if not keys[p].any():
             empty = rows
             continue
@@ -363,8 +371,9 @@ def conditional_expectation(X, weights, means, covariances):
     X[~observed.any(axis=1)] = weights @ means
     log_weights = log_mixing_weights(weights)  # -inf for a weight of exactly 0
     no_offset = np.zeros_like(means)  # the completed points about c_k = μ_k
-    for pattern in np.unique(observed[observed.any(axis=1) & ~observed.all(axis=1)], axis=0):
-        rows = np.flatnonzero((observed == pattern).all(axis=1))
+    for pattern, rows in zip(*_pattern_rows(observed), strict=True):  # (group_patterns' grouping)
+        if pattern.all() or not pattern.any():
+            continue  # nothing missing, or nothing observed (the mixture's mean, above)
         factors = _PatternFactors.of(pattern, log_weights, covariances, no_offset)
         completed, gamma = np.empty((len(weights), X.shape[1], rows.size)), np.empty((len(weights), rows.size))
         factors.log_densities(np.ascontiguousarray(X[np.ix_(rows, factors.o)].T), means, no_offset, completed, gamma)
