@@ -10,6 +10,7 @@ numbers against scikit-learn, mclust or Bishop; chunks, streams, priors) stays i
 import ast
 import contextlib
 import fnmatch
+import gc
 import importlib
 import operator
 import re
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import typing
 import warnings
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
@@ -785,6 +787,24 @@ def test_a_thread_pool_put_in_the_one_map_gives_the_process_pools_fit(monkeypatc
     assert in_threads.n_iter == in_processes.n_iter > 1
     for name in ("weights", "means", "covariances"):
         np.testing.assert_array_equal(getattr(in_threads.params, name), getattr(in_processes.params, name))
+
+
+def test_a_source_whose_workers_ended_is_freed_without_the_cycle_collector():
+    """After close() nothing of the pool holds the source: with the cycle collector off, the last
+    reference gone frees it (and its X, Xᵀ and shared γ) at once. Kept in a cycle, they waited for
+    the collector, which slowed the next fit (tests/nb03_jobs_causes.py)."""
+    params = em.init_params(X_POOLED, 3, seed=0)
+    gc.collect()
+    gc.disable()
+    try:
+        source = em.DataSource(X_POOLED, n_jobs=2)
+        with source:
+            source.e_pass(params)  # forks the worker: n_jobs = 2 and more than one block
+        freed = weakref.ref(source)
+        del source
+        assert freed() is None
+    finally:
+        gc.enable()
 
 
 @pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
