@@ -1213,9 +1213,10 @@ class DataSource:
         one after the other, lazily: its callers sum the blocks as they come (``combine_passes``), so
         memory holds one block's pass at a time (on incomplete data, besides the (K, N) γ that each
         pattern's γ is copied into);
-        else by n_jobs processes (em_workers' ``BlockMap``: this one and n_jobs - 1 workers forked
-        on first use, after BLAS is held to one thread, which inherit ``one_block``, the rows and
-        the limit, and end with ``close``, which also lifts the limit), each taking
+        else by up to n_jobs processes (em_workers' ``BlockMap``: this one and min(n_jobs,
+        n_blocks) - 1 workers forked on first use, after BLAS is held to one thread, which
+        inherit ``one_block``, the rows and the limit, and end with ``close``, which also lifts
+        the limit), each taking
         the next block not yet taken and handing back the summaries in block order, so their sum
         is the one-process sum, bit for bit. Processes, not threads: see em_workers' docstring; a
         thread pool made here instead (the one line ``BlockMap(...)``) gives the same fits, since each
@@ -1421,7 +1422,8 @@ def fit_gmm(
         Combines with ``allow_missing``. For BIC, N = Σ_i w_i (notebook 06, §4); ``bic`` and ``aic``
         take no weights (they count rows): compute -2 L + p log Σ_i w_i from the fit.
     n_jobs : int, default 1
-        Processes for each E-pass: this one and n_jobs - 1 workers forked from it once per fit,
+        Processes for each E-pass: this one and n_jobs - 1 workers forked from it once per fit (no
+        more than the blocks: at N <= ``MEMORY_BLOCK`` none, but the pass is still cut as below),
         sharing X (nothing copied), with BLAS held to one thread, ended with the fit (``DataSource``,
         em_workers). With n_jobs > 1 the pass runs in blocks of ``MEMORY_BLOCK`` rows whatever
         n_jobs, so every n_jobs > 1 gives n_jobs = 2's result bit for bit, and n_jobs = 1's to

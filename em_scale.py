@@ -257,7 +257,8 @@ def fit_gmm_chunked(
         ``INIT_SUBSAMPLE``: then it is fit_gmm's "default"; else 100,000 rows drawn with a fixed seed).
     n_jobs : int, default 1
         Processes that map the chunks of each pass (a NumPy array or a memory map; a dask array's blocks run
-        wherever its scheduler puts them): this one and n_jobs - 1 workers forked from it once per fit
+        wherever its scheduler puts them): this one and n_jobs - 1 workers forked from it once per fit (no more
+        than the chunks)
         (em_helpers' ``DataSource.map_blocks`` with em_workers' ``BlockMap``, whose docstring says why fork and what
         Python 3.12's fork warning means here), each taking the next chunk not yet taken; the workers share X
         with this process (nothing is copied), receive only θ per pass and end with the fit. The chunks and the

@@ -4,7 +4,8 @@ re-exports ``BlockMap`` and ``one_blas_thread``).
 An E-pass over blocks is a map and a sum: one small summary per block (an ``EPass.summary()``:
 the block's sufficient statistics N_k, Σ_i γ_ik (x_i - c_k), Σ_i γ_ik (x_i - c_k)(x_i - c_k)ᵀ and
 its part of L(θ)), then ``combine_passes`` adds them in block order. ``BlockMap`` does the map:
-over ``n_jobs`` processes, this one and n_jobs - 1 workers forked from it, each computing a
+over ``n_jobs`` processes, this one and n_jobs - 1 workers forked from it (no more than the
+blocks: min(n_jobs, n_blocks) - 1), each computing a
 block at a time, the next one not yet taken, and it hands back the summaries in block order, so
 the caller's sum is the same bits for any n_jobs.
 

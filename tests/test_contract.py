@@ -661,7 +661,8 @@ def test_the_rows_carrying_weight_are_those_with_a_positive_weight():
 
 ONE_PRODUCER_FITS = {  # every fitter with weights, each path that makes or re-makes a source
     "fit_gmm": lambda w: em.fit_gmm(X, 3, sample_weight=w, seed=0),
-    "fit_gmm-n_jobs=2": lambda w: em.fit_gmm(X, 3, sample_weight=w, seed=0, n_jobs=2),
+    # more rows than one block in memory, so that a forked worker meets w (the weights repeated to its rows)
+    "fit_gmm-n_jobs=2": lambda w: em.fit_gmm(X_POOLED, 3, sample_weight=np.resize(w, len(X_POOLED)), seed=0, n_jobs=2),
     "fit_gmm-missing": lambda w: em.fit_gmm(X_GAPPED, 3, sample_weight=w, allow_missing=True, seed=0),
     "fit_gmm-MAP": lambda w: map_em(X, 3, sample_weight=w, seed=0),
     "fit_gmm-missing-MAP": lambda w: map_em(X_GAPPED, 3, sample_weight=w, allow_missing=True, seed=0),
