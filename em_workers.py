@@ -14,9 +14,10 @@ cores (``python tests/bench.py threads``, 20 iterations of fit_gmm_chunked, thre
 2026-12-07, load average 1.5 to 1.8 from the bench itself), 2 processes gave 1.72 to 1.81x one
 process's throughput at N = 1,000,000, D = 2, K = 3 and 1.71 to 1.86x at N = 200,000, D = 8, K = 6;
 the thread pool this map replaced had given 1.18x and 1.34x (load 1.6), where np.exp alone on 2
-threads gave 1.75x and 1.88x. On a machine busy with other work, threads did better: over 8
-interleaved rounds at a load average of 2.5 to 2.8, 2 threads 1.09 to 1.27x, 2 processes 0.89 to
-1.00x (a cold reader's runs on 2 million points, D = 2, K = 3). Why threads gain less on idle cores
+threads gave 1.75x and 1.88x. On a machine busy with other work neither gains reliably
+(``python tests/nb03_threads_spread.py``, 8 interleaved rounds on 2 million points, D = 2, K = 3, two
+runs): medians of 2 threads 0.97x and 2 processes 0.97x at a load average of 3.5, 0.93x and 0.92x at
+2.0. Why threads gain less on idle cores
 is not pinned down: Python's own share of a block, between its ~20 NumPy calls, measured 2 to 9%,
 and 2 threads made ~6 voluntary context switches per block, not one per call. Processes were chosen
 for the idle case, the one n_jobs > 1 is for.

@@ -6,8 +6,9 @@ Not a test (nothing is asserted). Each round, on the notebook's mixture at N = 2
 (one pass of em.block_pass over 20,000-row chunks of Xᵀ, BLAS on one thread, as the notebook's threads cell)
 and 2 processes / 1 process (fit_gmm_chunked, three passes, as its processes cell), each a ratio of throughputs,
 and the CPU seconds 2 processes spent against 1;
-after each 2-process fit one 1-process pass is run and discarded (a fit right after a forked one pays its
-parent's copy-on-write page faults: tests/nb03_jobs_causes.py). Run it beside other work to see a busy machine.
+after each 2-process fit one 1-process pass is run and discarded, so that the next round's timings do not
+follow a forked fit directly (what a fit right after a forked one measures: tests/nb03_jobs_causes.py 3).
+Run it beside other work to see a busy machine.
 """
 
 import json

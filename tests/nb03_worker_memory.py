@@ -1,12 +1,14 @@
 """The memory behind notebook 03's sentence on the in-memory fit's worker (section 4), printed.
 
     .venv/bin/python tests/nb03_worker_memory.py          # about 20 CPU-seconds, Linux (it forks, reads /proc)
+    .venv/bin/python tests/nb03_worker_memory.py chunked  # the same for fit_gmm_chunked
 
 Not a test (nothing is asserted). fit_gmm(X, 3, n_jobs=2, max_iter=5, tol=0) on the notebook's mixture at
-N = 2,000,000, three times in one process: while each runs, a thread reads the worker's /proc/<pid>/smaps every
-5 ms and keeps the reading with the largest Private_Dirty (the pages only the worker maps). Printed per fit: that
-peak, and each mapping holding 1 MiB or more of it, with whether this process mapped the same range at the fork
-and still does after the fit (a range this process held at the fork and unmapped during the fit is left to the
+N = 2,000,000 (or fit_gmm_chunked, with ``chunked``), three times in one process: while each runs, a thread
+reads the worker's /proc/<pid>/smaps every 5 ms and keeps the reading with the largest Private_Dirty (the pages
+only the worker maps): the peak over the whole fit, the total of every mapping. Printed per fit: that peak, and
+each mapping holding 1 MiB or more of it, with whether this process mapped the same range at the fork and
+still does after the fit (a range this process held at the fork and unmapped during the fit is left to the
 worker alone: counted as the worker's though the worker never allocated it).
 """
 
@@ -23,6 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import em_helpers as em
+import em_scale
 
 ROOT = Path(__file__).resolve().parent.parent
 saved = json.loads((ROOT / "data" / "true_parameters.json").read_text())
@@ -31,6 +34,7 @@ warnings.simplefilter("ignore")
 N = 2_000_000
 X = em.sample_gmm(TRUTH, N, np.random.default_rng(1))[0]
 start = em.init_params(X[:50_000], 3, seed=np.random.default_rng(2))
+fit_of = em_scale.fit_gmm_chunked if sys.argv[1:] == ["chunked"] else em.fit_gmm
 
 
 def ranges(pid):
@@ -71,11 +75,13 @@ for fit in range(1, 4):
 
     watcher = threading.Thread(target=watch)
     watcher.start()
-    em.fit_gmm(X, 3, init=start, n_jobs=2, max_iter=5, tol=0)
+    fit_of(X, 3, init=start, n_jobs=2, max_iter=5, tol=0)
     stop.set()
     watcher.join()
     after = ranges("self")
-    print(f"fit {fit} in this process: the worker's Private_Dirty at its peak {peak[0]:.1f} MiB, of which")
+    print(
+        f"{fit_of.__name__} {fit} in this process: the worker's Private_Dirty at its peak {peak[0]:.1f} MiB, of which"
+    )
     for low, high, name, mib in peak[1]:
         held = (low, high) in at_fork[-1]
         print(
