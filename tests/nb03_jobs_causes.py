@@ -3,7 +3,7 @@
     .venv/bin/python tests/nb03_jobs_causes.py          # about 3 CPU-minutes, Linux (it forks)
     .venv/bin/python tests/nb03_jobs_causes.py 2 3      # the questions named only
 
-Not a test (nothing is asserted). Three questions:
+Not a test (nothing is asserted). Five questions:
 1. Why n_jobs = 1 and 2 differ: one E-pass and M-step from a k-means++ start, on the notebook's mixture at
    N = 20,000 (one block of em.MEMORY_BLOCK rows) and 2,000,000, as n_jobs = 1 computes it (one block, statistics
    about the γ-weighted means), as one block about θ's means, against n_jobs > 1's blocks about θ's means (BLAS on
