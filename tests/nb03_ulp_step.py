@@ -7,7 +7,8 @@ what rounds is the stored mean μ_k = c_k + a_k / N_k, to one unit in the last p
 (np.spacing(|x|), about ε|x|). Two runs whose μ_k differ by that much see every x_i - μ_k move by it in the
 next E-step. Here, on notebook 01's mixture (45,678 points) shifted by 10^6, each μ_k of a converged fit is
 moved by one unit in its last place and one EM step is taken from both: the relative change in π and Σ
-against ε|x|/σ (σ = √λ_min over the Σ_k, |x| the data's largest coordinate), over 8 seeds.
+against ε|x|/σ (σ = √λ_min over the true Σ_k, |x| the largest coordinate of the fitted means, the numbers that
+round), over 8 seeds.
 """
 
 import json
@@ -37,7 +38,7 @@ for seed in range(1, 9):
     a, b = (em.m_step(X, em.e_step(X, t)[0]) for t in (p, q))
     changes.append(max(np.abs(getattr(a, n) - getattr(b, n)).max() / np.abs(getattr(a, n)).max()
                        for n in ("weights", "covariances")))  # fmt: skip
-    scales.append(np.finfo(float).eps * np.abs(X).max() / sigma)
+    scales.append(np.finfo(float).eps * np.abs(p.means).max() / sigma)  # |x|: the means' largest coordinate
     print(f"seed {seed}: x_i - c exact to {float(exact):.1e}; one EM step after moving each μ_k by one unit in its "
           f"last place: π, Σ change {changes[-1]:.1e} relative; ε|x|/σ = {scales[-1]:.1e}")  # fmt: skip
 ratio = np.array(changes) / np.array(scales)
