@@ -951,7 +951,7 @@ class DataSource:
         self.n_points = self.n_samples if weights is None else weighted_total(weights)
         self.chunk_size, self.start_size, self.n_jobs = chunk_size, start_size, n_jobs
         self.first_row, self.block, self._pool = 0, None, None
-        self._scratch = threading.local()  # block_summary's γ buffer: one per thread (and per process)
+        self._scratch = threading.local()  # the blocks' γ buffer (_block_rows): one per thread (and per process)
         self._pool_made_for = None  # (one_block, n_blocks) the workers were forked with
         self._one_blas_thread, self._blas_limit = False, None  # BLAS held to one thread while open?
         self._shared_gamma = None  # in memory with n_jobs > 1: γ (K, N) in memory the workers share
@@ -1127,9 +1127,9 @@ class DataSource:
         their slice of w): its γ written into the shared (K, N) array, its summary (statistics
         about θ's means) returned."""
         params, log_weights, statistics_type = task
-        start, stop, w = self._block_rows(index, MEMORY_BLOCK)
+        start, stop, w, gamma = self._block_rows(index, MEMORY_BLOCK, params.n_components)
         Xt = np.ascontiguousarray(self.Xt[:, start:stop])
-        e_pass = self.pass_of(Xt, w, params, params.means, None, log_weights, statistics_type)
+        e_pass = self.pass_of(Xt, w, params, params.means, gamma, log_weights, statistics_type)
         summary = e_pass.summary()
         self._shared_gamma[:, start:stop] = e_pass.responsibilities
         return summary
@@ -1184,28 +1184,29 @@ class DataSource:
         """Block ``index``'s E-pass (rows index·chunk_size ..., with their slice of w), statistics
         about θ's means, as it crosses from a worker (``EPass.summary``: no γ). A bad block raises
         ``DataError`` naming its rows."""
-        start, stop, w = self._block_rows(index, self.chunk_size)
+        start, stop, w, gamma = self._block_rows(index, self.chunk_size, params.n_components)
         where = f"chunk {index}" + ("" if self.block is None else f" of dask block {self.block}")
         where += f" (rows {self.first_row + start:,} to {self.first_row + stop - 1:,})"
         try:
             Xt = rows_as_Xt(self.X[start:stop], self.n_features, where, self.first_row + start)
         except ValueError as err:
             raise DataError(str(err), self.first_row + start) from None
-        # γ goes into this thread's one (K, chunk_size) buffer, reused by each of its blocks (a block's
-        # summary holds no γ): a fresh one per block cost 0.55 ms of page faults in a block's 1.8 ms at
-        # chunk_size 20,000, K = 3, D = 2 (measured). Per thread (threading.local), not per source, so
-        # that the map may run blocks in threads as well as in forked processes (each its own copy).
-        gamma = getattr(self._scratch, "gamma", None)
-        if gamma is None or gamma.shape[0] != params.n_components:
-            gamma = self._scratch.gamma = np.empty((params.n_components, min(self.chunk_size, self.n_samples)))
-        return self.pass_of(Xt, w, params, params.means, gamma[:, : stop - start]).summary()
+        return self.pass_of(Xt, w, params, params.means, gamma).summary()
 
-    def _block_rows(self, index, size):
+    def _block_rows(self, index, size, n_components):
         """Block ``index`` of blocks of ``size`` rows (``memory_block``'s, ``block_summary``'s): its
-        first row, the row after its last, and their slice of w (None without weights)."""
+        first row, the row after its last, their slice of w (None without weights), and memory for
+        their γ, (K, rows): this thread's one (K, size) buffer, reused by each of its blocks (a
+        block's summary holds no γ; ``memory_block`` copies it out): a fresh one per block cost 0.55 ms
+        of page faults in a block's 1.8 ms at 20,000 rows, K = 3, D = 2 (measured). Per thread
+        (threading.local), not per source, so that the map may run blocks in threads as well as in
+        forked processes (each its own copy)."""
         start = index * size
         stop = min(start + size, self.n_samples)
-        return start, stop, None if self.weights is None else self.weights[start:stop]
+        gamma = getattr(self._scratch, "gamma", None)
+        if gamma is None or gamma.shape != (n_components, min(size, self.n_samples)):
+            gamma = self._scratch.gamma = np.empty((n_components, min(size, self.n_samples)))
+        return start, stop, None if self.weights is None else self.weights[start:stop], gamma[:, : stop - start]
 
     def map_blocks(self, one_block, task, n_blocks):
         """``one_block(task, index)`` for index 0 .. n_blocks - 1, in block order: the one place
